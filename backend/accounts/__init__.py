@@ -1,0 +1,1 @@
+"""People: users, browser sessions, personal access tokens."""

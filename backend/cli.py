@@ -1,0 +1,211 @@
+"""The `tinystudio` command: run the studio and its workers, manage the database and users."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+
+def _apply_overrides(host: str | None, port: int | None, data_dir: Path | None) -> None:
+    """Command-line options win over TINYSTUDIO_* variables; child processes inherit them."""
+    if host:
+        os.environ["TINYSTUDIO_HOST"] = host
+    if port:
+        os.environ["TINYSTUDIO_PORT"] = str(port)
+    if data_dir:
+        os.environ["TINYSTUDIO_DATA_DIR"] = str(data_dir.expanduser().resolve())
+    from backend.core.config import get_settings
+
+    get_settings.cache_clear()
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from backend.core.config import get_settings
+
+    try:
+        return get_settings()
+    except Exception as exc:  # pydantic's message names the bad setting
+        raise click.ClickException(f"invalid settings: {exc}") from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """TinyStudio: a self-hosted TinyML studio."""
+
+
+@main.command()
+@click.option("--host", help="Address to listen on (TINYSTUDIO_HOST, default 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (TINYSTUDIO_PORT, default 8321).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the database, blobs and broker live (TINYSTUDIO_DATA_DIR).",
+)
+@click.option("--no-worker", is_flag=True, help="Serve the API only; run workers elsewhere.")
+def up(host: str | None, port: int | None, data_dir: Path | None, no_worker: bool) -> None:
+    """Start the studio: API, browser app and a worker, on one port."""
+    import uvicorn
+
+    _apply_overrides(host, port, data_dir)
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    from backend.core.migrate import upgrade
+
+    upgrade()
+    worker: subprocess.Popen[bytes] | None = None
+    if not no_worker:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", "worker"],
+            start_new_session=True,  # Ctrl-C reaches it through us, so it stops after the API
+        )
+    from backend.main import create_app
+
+    server = _Server(
+        uvicorn.Config(
+            create_app(),
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            timeout_graceful_shutdown=5,
+        )  # fmt: skip
+    )
+    shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    url = f"http://{shown_host}:{settings.port}"
+    click.echo(f"TinyStudio is running at {url}  (data: {settings.data_dir})  Ctrl-C stops it.")
+    try:
+        server.run()
+    finally:
+        if worker is not None:
+            _stop(worker)
+    click.echo("TinyStudio stopped.")
+    if not server.started:
+        raise SystemExit(1)
+
+
+class _Server:
+    """uvicorn's server, but Ctrl-C and SIGTERM only ask it to stop, so the worker stops too."""
+
+    def __new__(cls, config):  # type: ignore[no-untyped-def]
+        import contextlib
+
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self):  # type: ignore[no-untyped-def, override]
+                previous = {
+                    sig: signal.signal(sig, self.handle_exit)
+                    for sig in (signal.SIGINT, signal.SIGTERM)
+                }
+                try:
+                    yield
+                finally:
+                    for sig, handler in previous.items():
+                        signal.signal(sig, handler)
+
+        return Server(config)
+
+
+def _stop(process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    """Stops a child process group: warm shutdown first, then kill."""
+    if process.poll() is not None:
+        return
+    try:
+        process.terminate()  # Celery's warm shutdown stops its own pool processes
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass
+
+
+@main.command()
+@click.option(
+    "--queues", "-Q", default="light,training,build", show_default=True,
+    help="Comma-separated queues to consume.",
+)  # fmt: skip
+@click.option(
+    "--concurrency", "-c", type=int, help="Worker processes (TINYSTUDIO_WORKER_CONCURRENCY)."
+)
+@click.option("--pool", type=click.Choice(["prefork", "solo", "threads"]), default="prefork")
+@click.option("--loglevel", default="INFO", show_default=True)
+def worker(queues: str, concurrency: int | None, pool: str, loglevel: str) -> None:
+    """Run a job worker (Celery) on the configured broker."""
+    settings = _settings()
+    from backend.jobs.celery_app import celery_app
+
+    argv = [
+        "worker", "-Q", queues, "--pool", pool, "--loglevel", loglevel,
+        "--concurrency", str(concurrency or settings.worker_concurrency),
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+        "-n", f"tinystudio-{os.getpid()}@%h",
+    ]  # fmt: skip
+    celery_app.worker_main(argv=argv)
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    settings = _settings()
+    if settings.resolved_database_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    from backend.core.migrate import upgrade
+
+    upgrade(revision=revision)
+    click.echo(f"database at {revision}")
+
+
+@main.group()
+def admin() -> None:
+    """Administration of a TinyStudio installation."""
+
+
+@admin.command("create-user")
+@click.option("--username", prompt=True)
+@click.option("--email", prompt=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--admin/--no-admin", "is_admin", default=True, show_default=True)
+def create_user(username: str, email: str, password: str, is_admin: bool) -> None:
+    """Create a user (a site administrator unless --no-admin)."""
+    from pydantic import ValidationError
+
+    from backend.accounts import service
+    from backend.accounts.schemas import RegisterIn
+    from backend.core.db import get_sessionmaker
+    from backend.core.errors import ApiError
+    from backend.core.migrate import upgrade
+
+    _settings().data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade()
+    try:
+        body = RegisterIn(username=username, email=email, password=password)
+    except ValidationError as exc:
+        raise click.ClickException(
+            "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        ) from exc
+    with get_sessionmaker()() as session:
+        try:
+            user = service.create_user(
+                db=session, username=body.username, email=body.email,
+                password=body.password, is_admin=is_admin,
+            )  # fmt: skip
+            session.commit()
+        except ApiError as exc:
+            raise click.ClickException(exc.detail["message"]) from exc
+    click.echo(f"created user {user.username}{' (admin)' if is_admin else ''}")
+
+
+if __name__ == "__main__":
+    main()

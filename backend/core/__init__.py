@@ -1,0 +1,1 @@
+"""Pieces every domain folder shares: settings, database, security, blobs, dependencies."""

@@ -1,0 +1,77 @@
+"""TinyStudio's settings: one validated class, read from `TINYSTUDIO_*` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY = "tinystudio-development-secret-change-me"
+
+
+class Settings(BaseSettings):
+    """Everything configurable about a TinyStudio installation."""
+
+    model_config = SettingsConfigDict(env_prefix="TINYSTUDIO_", env_file=None, extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8321, ge=1, le=65535)
+    data_dir: Path = Path.home() / ".tinystudio"
+
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file in the data directory"
+    )
+    broker_url: str | None = Field(
+        default=None, description="Celery broker; default: kombu's SQLite transport in data_dir"
+    )
+    blob_dir: Path | None = Field(
+        default=None, description="Local blob store directory; default: data_dir/blobs"
+    )
+    secret_key: str = DEV_SECRET_KEY
+    allowed_origins: list[str] = Field(default_factory=list)
+    session_days: int = Field(default=14, ge=1)
+    cookie_secure: bool = False
+
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    max_files_per_upload: int = Field(default=1000, ge=1)
+    max_axes: int = Field(default=64, ge=1)
+
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_seconds: int = Field(default=60, ge=1)
+
+    worker_concurrency: int = Field(default=1, ge=1)
+    job_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    job_stale_seconds: float = Field(default=120.0, gt=0)
+    job_max_attempts: int = Field(default=2, ge=1)
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment == "production" and self.secret_key == DEV_SECRET_KEY:
+            raise ValueError(
+                "TINYSTUDIO_SECRET_KEY must be set to a private random value in production"
+            )
+        if self.environment == "production" and len(self.secret_key) < 32:
+            raise ValueError("TINYSTUDIO_SECRET_KEY must be at least 32 characters in production")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'tinystudio.sqlite'}"
+
+    @property
+    def resolved_broker_url(self) -> str:
+        return self.broker_url or f"sqla+sqlite:///{self.data_dir / 'broker.sqlite'}"
+
+    @property
+    def resolved_blob_dir(self) -> Path:
+        return self.blob_dir or self.data_dir / "blobs"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Long work as resources: the Job table, the Celery app and the task lifecycle."""

@@ -1,0 +1,42 @@
+"""The Celery app: embedded SQLite broker by default, Redis (or any kombu URL) when configured."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from backend.core.config import get_settings
+
+TASK_MODULES = ["backend.projects.export"]
+
+QUEUE_LIGHT = "light"
+QUEUE_TRAINING = "training"
+QUEUE_BUILD = "build"
+ALL_QUEUES = (QUEUE_LIGHT, QUEUE_TRAINING, QUEUE_BUILD)
+
+
+def make_celery() -> Celery:
+    settings = get_settings()
+    broker = settings.resolved_broker_url
+    if broker.startswith("sqla+sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = Celery("tinystudio", broker=broker, include=TASK_MODULES)
+    app.conf.update(
+        task_ignore_result=True,
+        result_backend=None,
+        task_serializer="json",
+        accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_max_tasks_per_child=20,
+        worker_hijack_root_logger=False,
+        task_default_queue=QUEUE_LIGHT,
+        broker_connection_retry_on_startup=True,
+    )
+    if not broker.startswith("sqla+"):
+        # kombu's SQL transport hands these to create_engine, so only other brokers get them.
+        app.conf.broker_transport_options = {"polling_interval": 0.25, "visibility_timeout": 3600}
+    return app
+
+
+celery_app = make_celery()

@@ -1,0 +1,11 @@
+"""Every table, imported once so metadata (and Alembic) sees the whole schema."""
+
+from backend.accounts.models import AccessToken, BrowserSession, LoginThrottle, User
+from backend.core.db import Base
+from backend.jobs.models import Artifact, Job
+from backend.projects.models import ActivityEvent, ApiKey, Invitation, Membership, Project
+
+__all__ = [
+    "AccessToken", "ActivityEvent", "ApiKey", "Artifact", "Base", "BrowserSession",
+    "Invitation", "Job", "LoginThrottle", "Membership", "Project", "User",
+]  # fmt: skip

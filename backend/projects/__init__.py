@@ -1,0 +1,1 @@
+"""Projects and teams: members, roles, invitations, API and HMAC keys, activity."""

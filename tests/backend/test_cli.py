@@ -1,0 +1,150 @@
+"""The `tinystudio` command as people run it: up (API + worker + browser app), admin, db."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from click.testing import CliRunner
+
+from backend.cli import main
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found += [int(p) for p in text]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+def test_up_serves_runs_jobs_and_stops_with_its_worker(tmp_path: Path) -> None:
+    port = _free_port()
+    env = dict(os.environ)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "up", "--port", str(port),
+         "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        banner = ""
+        deadline = time.monotonic() + 60
+        while base not in banner and time.monotonic() < deadline:
+            banner = process.stdout.readline() if process.stdout else ""
+            assert process.poll() is None, "tinystudio up exited early"
+        assert base in banner
+        with httpx.Client(base_url=base, timeout=10) as http:
+            for _ in range(100):
+                try:
+                    if http.get("/api/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            page = http.get("/")
+            assert page.status_code == 200 and "TinyStudio" in page.text
+            name = f"up-{uuid.uuid4().hex[:6]}"
+            reg = http.post(
+                "/api/auth/register",
+                json={
+                    "username": name,
+                    "email": f"{name}@example.com",
+                    "password": "Up-and-running-1",
+                },
+            )
+            csrf = {"x-csrf-token": reg.json()["csrf_token"]}
+            pid = http.post("/api/projects", json={"name": "Up"}, headers=csrf).json()["id"]
+            job = http.post(f"/api/projects/{pid}/export", headers=csrf).json()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                job = http.get(f"/api/projects/{pid}/jobs/{job['id']}").json()
+                if job["status"] in ("succeeded", "failed", "cancelled"):
+                    break
+                time.sleep(0.2)
+            assert job["status"] == "succeeded", job
+        workers = _children(process.pid)
+        assert workers, "up started no worker process"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=40) == 0
+        time.sleep(0.5)
+        assert not [w for w in workers if _alive(w)], "the worker outlived tinystudio up"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stdout:
+            process.stdout.close()
+
+
+def test_admin_create_user_and_bad_input(db) -> None:  # type: ignore[no-untyped-def]
+    from backend.accounts.models import User
+
+    name = f"root-{uuid.uuid4().hex[:6]}"
+    runner = CliRunner()
+    ok = runner.invoke(
+        main,
+        ["admin", "create-user", "--username", name, "--email", f"{name}@example.com",
+         "--password", "Admin-of-the-studio-1"],
+    )  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    assert db.query(User).filter_by(username=name).one().is_admin
+    weak = runner.invoke(
+        main,
+        ["admin", "create-user", "--username", name + "x", "--email", f"x{name}@example.com",
+         "--password", "short"],
+    )  # fmt: skip
+    assert weak.exit_code != 0 and "password" in weak.output
+    taken = runner.invoke(
+        main,
+        ["admin", "create-user", "--username", name, "--email", f"y{name}@example.com",
+         "--password", "Admin-of-the-studio-2"],
+    )  # fmt: skip
+    assert taken.exit_code != 0 and "already taken" in taken.output
+
+
+def test_db_upgrade_on_fresh_data_dir(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TINYSTUDIO_DATABASE_URL"}
+    env["TINYSTUDIO_DATA_DIR"] = str(tmp_path / "fresh")
+    result = subprocess.run(
+        [sys.executable, "-m", "backend.cli", "db", "upgrade"], env=env, capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "fresh" / "tinystudio.sqlite").exists()
+
+
+def test_refuses_default_secret_in_production(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "TINYSTUDIO_ENVIRONMENT": "production",
+        "TINYSTUDIO_DATA_DIR": str(tmp_path),
+    }
+    env.pop("TINYSTUDIO_SECRET_KEY", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "backend.cli", "db", "upgrade"], env=env, capture_output=True,
+        text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode != 0 and "TINYSTUDIO_SECRET_KEY" in result.stderr
