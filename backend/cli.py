@@ -207,5 +207,16 @@ def create_user(username: str, email: str, password: str, is_admin: bool) -> Non
     click.echo(f"created user {user.username}{' (admin)' if is_admin else ''}")
 
 
+def _register_commands() -> None:
+    """Commands that live beside their domain."""
+    from backend.datasets.cli import demo_command, upload_command
+    from backend.devices.forwarder import forward_command
+
+    for command in (demo_command, upload_command, forward_command):
+        main.add_command(command)
+
+
+_register_commands()
+
 if __name__ == "__main__":
     main()

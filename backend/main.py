@@ -16,11 +16,14 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
+import backend.datasets.transfer  # noqa: F401  (registers the dataset jobs)
 import backend.projects.export  # noqa: F401  (registers the export task)
 from backend.accounts.views import router as accounts_router
 from backend.core.config import get_settings
 from backend.core.db import get_sessionmaker
 from backend.core.deps import access
+from backend.datasets.ingestion import router as ingestion_router
+from backend.datasets.views import router as datasets_router
 from backend.jobs import service as jobs_service
 from backend.jobs.views import router as jobs_router
 from backend.projects.views import router as projects_router
@@ -116,6 +119,8 @@ def create_app() -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(projects_router)
     app.include_router(jobs_router)
+    app.include_router(datasets_router)
+    app.include_router(ingestion_router)
 
     @app.get("/{path:path}", include_in_schema=False)
     def browser_app(path: str) -> Any:

@@ -2,10 +2,12 @@
 
 from backend.accounts.models import AccessToken, BrowserSession, LoginThrottle, User
 from backend.core.db import Base
+from backend.datasets.models import DatasetVersion, Sample
 from backend.jobs.models import Artifact, Job
 from backend.projects.models import ActivityEvent, ApiKey, Invitation, Membership, Project
 
 __all__ = [
     "AccessToken", "ActivityEvent", "ApiKey", "Artifact", "Base", "BrowserSession",
-    "Invitation", "Job", "LoginThrottle", "Membership", "Project", "User",
+    "DatasetVersion", "Invitation", "Job", "LoginThrottle", "Membership", "Project", "Sample",
+    "User",
 ]  # fmt: skip

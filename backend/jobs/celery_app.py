@@ -6,7 +6,7 @@ from celery import Celery
 
 from backend.core.config import get_settings
 
-TASK_MODULES = ["backend.projects.export"]
+TASK_MODULES = ["backend.projects.export", "backend.datasets.transfer"]
 
 QUEUE_LIGHT = "light"
 QUEUE_TRAINING = "training"

@@ -1,0 +1,1 @@
+"""Datasets: samples, uploads in the formats users have, labelling, export and import."""

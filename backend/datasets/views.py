@@ -1,0 +1,381 @@
+"""Routes for a project's samples: upload, list, read, plot, play, edit, crop, split, trash,
+rebalance, duplicates, dataset versions, export and import."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, Response
+from sqlalchemy import func, select
+
+from backend.core.blobs import get_blob_store
+from backend.core.deps import ProjectEditor, ProjectViewer, SessionDep, access
+from backend.core.errors import bad_request, not_found
+from backend.datasets import service
+from backend.datasets.models import Category, DatasetVersion, Sample
+from backend.datasets.schemas import (
+    BulkIn,
+    BulkResult,
+    CropIn,
+    DatasetSummary,
+    DuplicateGroup,
+    PlotValues,
+    PurgeIn,
+    RawValues,
+    RebalanceResult,
+    SampleEdit,
+    SampleOut,
+    SamplePage,
+    SplitIn,
+    UploadResult,
+    VersionCreate,
+    VersionDetail,
+    VersionOut,
+)
+from backend.datasets.uploads import IncomingFile, ingest, status_of
+from backend.jobs import service as jobs
+from backend.jobs.schemas import JobOut
+from backend.projects import service as projects
+
+router = APIRouter(prefix="/api/projects/{project_id}", tags=["datasets"])
+
+CategoryChoice = Literal["training", "testing", "anomaly", "split"]
+
+
+def _metadata(text: str | None) -> dict[str, str]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise bad_request(
+            "invalid_metadata", "metadata must be a JSON object", field="metadata"
+        ) from None
+    if not isinstance(value, dict):
+        raise bad_request("invalid_metadata", "metadata must be a JSON object", field="metadata")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+@router.post(
+    "/samples/upload",
+    openapi_extra=access("project:editor"),
+    responses={201: {"model": UploadResult}, 207: {"model": UploadResult}},
+)
+def upload_samples(
+    ctx: ProjectEditor,
+    db: SessionDep,
+    files: Annotated[list[UploadFile], File(description="JSON, CBOR, CSV or WAV files")],
+    label: Annotated[str | None, Form()] = None,
+    category: Annotated[CategoryChoice, Form()] = "split",
+    csv_irregular: Annotated[Literal["reject", "resample"], Form()] = "reject",
+    disallow_duplicates: Annotated[bool, Form()] = False,
+    metadata: Annotated[str | None, Form(description="JSON object of strings")] = None,
+) -> JSONResponse:
+    """Uploads many files; the answer says per file what was stored and what was refused."""
+    options = service.UploadOptions(
+        label=label if label not in (None, "") else None,
+        category=category,
+        disallow_duplicates=disallow_duplicates,
+        metadata=_metadata(metadata),
+    )
+    if label is not None and label != "" and not label.strip():
+        raise bad_request("invalid_label", "the label is empty or only whitespace", field="label")
+    result = ingest(
+        db=db, project=ctx.project, options=options, user=ctx.user, csv_irregular=csv_irregular,
+        files=[IncomingFile(f.filename or "", f.content_type, f.file) for f in files],
+    )  # fmt: skip
+    return JSONResponse(status_code=status_of(result), content=result.model_dump(mode="json"))
+
+
+@router.get("/samples", openapi_extra=access("project:viewer"))
+def list_samples(
+    ctx: ProjectViewer,
+    db: SessionDep,
+    label: str | None = None,
+    unlabelled: bool = False,
+    category: Category | None = None,
+    enabled: bool | None = None,
+    search: str | None = Query(None, max_length=200),
+    device: str | None = None,
+    trashed: bool = False,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> SamplePage:
+    """The project's samples, filtered, newest first."""
+    where = service.SampleFilter(
+        label=label, category=category, enabled=enabled, search=search, device=device,
+        trashed=trashed, unlabelled=unlabelled,
+    )  # fmt: skip
+    statement = service.query(project_id=ctx.project.id, where=where)
+    total = db.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    rows = db.scalars(statement.order_by(Sample.id.desc()).limit(limit).offset(offset))
+    return SamplePage(
+        items=[SampleOut.of(s) for s in rows], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get("/samples/summary", openapi_extra=access("project:viewer"))
+def dataset_summary(ctx: ProjectViewer, db: SessionDep) -> DatasetSummary:
+    """Label counts and total duration per category."""
+    return DatasetSummary.model_validate(service.summary(db=db, project_id=ctx.project.id))
+
+
+@router.get("/samples/duplicates", openapi_extra=access("project:viewer"))
+def list_duplicates(ctx: ProjectViewer, db: SessionDep) -> list[DuplicateGroup]:
+    """Samples uploaded from identical files (same sha256)."""
+    return [
+        DuplicateGroup(sha256=group[0].sha256, samples=[SampleOut.of(s) for s in group])
+        for group in service.duplicates(db=db, project_id=ctx.project.id)
+    ]
+
+
+@router.post("/samples/bulk", openapi_extra=access("project:editor"))
+def bulk_edit(body: BulkIn, ctx: ProjectEditor, db: SessionDep) -> BulkResult:
+    """Relabels, moves, enables, disables, trashes or restores many samples at once."""
+    samples = list(
+        db.scalars(
+            select(Sample).where(
+                Sample.project_id == ctx.project.id, Sample.id.in_(body.sample_ids)
+            )
+        )
+    )
+    missing = set(body.sample_ids) - {s.id for s in samples}
+    if missing:
+        raise not_found(f"samples {sorted(missing)[:10]}", code="sample_not_found")
+    live = [s for s in samples if s.deleted_at is None]
+    changed = 0
+    if body.action == "relabel":
+        if body.label is None:
+            raise bad_request("label_required", "relabel needs a label", field="label")
+        for sample in live:
+            service.edit(db=db, sample=sample, user=ctx.user, label=body.label)
+        changed = len(live)
+    elif body.action == "move":
+        if body.category is None:
+            raise bad_request("category_required", "move needs a category", field="category")
+        for sample in live:
+            sample.category = body.category
+        changed = len(live)
+    elif body.action in ("enable", "disable"):
+        for sample in live:
+            sample.enabled = body.action == "enable"
+        changed = len(live)
+    elif body.action == "delete":
+        changed = service.trash(db=db, samples=live, user=ctx.user)
+    else:
+        changed = service.restore(db=db, samples=samples)
+    projects.record(
+        db=db, project_id=ctx.project.id, action=f"samples.{body.action}", user=ctx.user,
+        count=changed,
+    )  # fmt: skip
+    db.commit()
+    return BulkResult(action=body.action, changed=changed)
+
+
+@router.post("/samples/purge", openapi_extra=access("project:editor"))
+def purge_trash(body: PurgeIn, ctx: ProjectEditor, db: SessionDep) -> BulkResult:
+    """Deletes trashed samples for good."""
+    count = service.purge(db=db, project_id=ctx.project.id, sample_ids=body.sample_ids)
+    projects.record(
+        db=db, project_id=ctx.project.id, action="samples.purged", user=ctx.user, count=count
+    )
+    db.commit()
+    return BulkResult(action="purge", changed=count)
+
+
+@router.post("/samples/rebalance", openapi_extra=access("project:editor"))
+def rebalance(ctx: ProjectEditor, db: SessionDep) -> RebalanceResult:
+    """Splits every label 80/20 between training and testing, stable by hash."""
+    result = service.rebalance(db=db, project_id=ctx.project.id, user=ctx.user)
+    db.commit()
+    return RebalanceResult(**result)
+
+
+@router.get("/samples/{sample_id}", openapi_extra=access("project:viewer"))
+def read_sample(sample_id: int, ctx: ProjectViewer, db: SessionDep) -> SampleOut:
+    """One sample's description (including one in the trash)."""
+    return SampleOut.of(
+        service.get(db=db, project_id=ctx.project.id, sample_id=sample_id, include_deleted=True)
+    )
+
+
+@router.get("/samples/{sample_id}/plot", openapi_extra=access("project:viewer"))
+def plot_sample(
+    sample_id: int,
+    ctx: ProjectViewer,
+    db: SessionDep,
+    max_points: int = Query(2000, ge=10, le=200_000),
+) -> PlotValues:
+    """Values for plotting, downsampled to min/max per bucket so peaks survive."""
+    sample = service.get(
+        db=db, project_id=ctx.project.id, sample_id=sample_id, include_deleted=True
+    )
+    return PlotValues.model_validate(service.plot_values(sample, max_points))
+
+
+@router.get("/samples/{sample_id}/values", openapi_extra=access("project:viewer"))
+def raw_values(sample_id: int, ctx: ProjectViewer, db: SessionDep) -> RawValues:
+    """Every value of the sample (time x axes)."""
+    sample = service.get(
+        db=db, project_id=ctx.project.id, sample_id=sample_id, include_deleted=True
+    )
+    return RawValues(
+        sample_id=sample.id, interval_ms=sample.interval_ms, sensors=sample.sensors,
+        values=service.load_values(sample).tolist(),
+    )  # fmt: skip
+
+
+@router.get(
+    "/samples/{sample_id}/audio",
+    openapi_extra=access("project:viewer"),
+    response_class=Response,
+    responses={200: {"content": {"audio/wav": {}}}},
+)
+def sample_audio(sample_id: int, ctx: ProjectViewer, db: SessionDep) -> Response:
+    """The sample as a WAV the browser can play."""
+    sample = service.get(
+        db=db, project_id=ctx.project.id, sample_id=sample_id, include_deleted=True
+    )
+    return Response(service.audio_wav(sample), media_type="audio/wav")
+
+
+@router.get(
+    "/samples/{sample_id}/original",
+    openapi_extra=access("project:viewer"),
+    response_class=FileResponse,
+)
+def sample_original(sample_id: int, ctx: ProjectViewer, db: SessionDep) -> FileResponse:
+    """The file exactly as it was uploaded."""
+    sample = service.get(
+        db=db, project_id=ctx.project.id, sample_id=sample_id, include_deleted=True
+    )
+    return FileResponse(get_blob_store().path(sample.original_key), filename=sample.original_name)
+
+
+@router.patch("/samples/{sample_id}", openapi_extra=access("project:editor"))
+def edit_sample(sample_id: int, body: SampleEdit, ctx: ProjectEditor, db: SessionDep) -> SampleOut:
+    """Renames, relabels, moves, enables or disables a sample."""
+    sample = service.get(db=db, project_id=ctx.project.id, sample_id=sample_id)
+    service.edit(
+        db=db, sample=sample, user=ctx.user, version=body.version, name=body.name,
+        label=body.label, clear_label=body.clear_label, category=body.category,
+        enabled=body.enabled, metadata=body.metadata,
+    )  # fmt: skip
+    db.commit()
+    return SampleOut.of(sample)
+
+
+@router.post("/samples/{sample_id}/crop", openapi_extra=access("project:editor"))
+def crop_sample(sample_id: int, body: CropIn, ctx: ProjectEditor, db: SessionDep) -> SampleOut:
+    """Keeps only a time range of the sample."""
+    sample = service.get(db=db, project_id=ctx.project.id, sample_id=sample_id)
+    service.crop(
+        db=db, sample=sample, user=ctx.user, start_ms=body.start_ms, end_ms=body.end_ms,
+        version=body.version,
+    )  # fmt: skip
+    db.commit()
+    return SampleOut.of(sample)
+
+
+@router.post("/samples/{sample_id}/split", openapi_extra=access("project:editor"))
+def split_sample(
+    sample_id: int, body: SplitIn, ctx: ProjectEditor, db: SessionDep
+) -> list[SampleOut]:
+    """Cuts a sample into windows, each a new sample; the original goes to the trash."""
+    sample = service.get(db=db, project_id=ctx.project.id, sample_id=sample_id)
+    parts = service.split(
+        db=db, sample=sample, user=ctx.user, window_ms=body.window_ms, stride_ms=body.stride_ms
+    )
+    db.commit()
+    return [SampleOut.of(p) for p in parts]
+
+
+@router.delete("/samples/{sample_id}", openapi_extra=access("project:editor"))
+def trash_sample(sample_id: int, ctx: ProjectEditor, db: SessionDep) -> SampleOut:
+    """Moves a sample to the trash (restorable for 30 days)."""
+    sample = service.get(db=db, project_id=ctx.project.id, sample_id=sample_id)
+    service.trash(db=db, samples=[sample], user=ctx.user)
+    projects.record(
+        db=db, project_id=ctx.project.id, action="samples.delete", user=ctx.user, count=1
+    )
+    db.commit()
+    return SampleOut.of(sample)
+
+
+@router.post("/samples/{sample_id}/restore", openapi_extra=access("project:editor"))
+def restore_sample(sample_id: int, ctx: ProjectEditor, db: SessionDep) -> SampleOut:
+    """Takes a sample back out of the trash."""
+    sample = service.get(
+        db=db, project_id=ctx.project.id, sample_id=sample_id, include_deleted=True
+    )
+    service.restore(db=db, samples=[sample])
+    db.commit()
+    return SampleOut.of(sample)
+
+
+@router.get("/dataset-versions", openapi_extra=access("project:viewer"))
+def list_versions(ctx: ProjectViewer, db: SessionDep) -> list[VersionOut]:
+    """Named snapshots of the dataset, newest first."""
+    rows = db.scalars(
+        select(DatasetVersion)
+        .where(DatasetVersion.project_id == ctx.project.id)
+        .order_by(DatasetVersion.id.desc())
+    )
+    return [VersionOut.model_validate(v) for v in rows]
+
+
+@router.post("/dataset-versions", status_code=201, openapi_extra=access("project:editor"))
+def create_version(body: VersionCreate, ctx: ProjectEditor, db: SessionDep) -> VersionDetail:
+    """Snapshots which samples, labels, categories and values the dataset holds now."""
+    version = service.create_version(
+        db=db, project_id=ctx.project.id, name=body.name, user=ctx.user
+    )
+    db.commit()
+    return VersionDetail.model_validate(version)
+
+
+@router.get("/dataset-versions/{version_id}", openapi_extra=access("project:viewer"))
+def read_version(version_id: int, ctx: ProjectViewer, db: SessionDep) -> VersionDetail:
+    """One dataset version with its entries."""
+    version = db.get(DatasetVersion, version_id)
+    if version is None or version.project_id != ctx.project.id:
+        raise not_found("dataset version")
+    return VersionDetail.model_validate(version)
+
+
+@router.post("/dataset/export", status_code=202, openapi_extra=access("project:editor"))
+def export_dataset(ctx: ProjectEditor, db: SessionDep) -> JobOut:
+    """Starts a job writing the dataset as a zip (one Edge Impulse JSON per sample + manifest)."""
+    from backend.jobs.views import job_out
+
+    job = jobs.create(
+        db=db, project_id=ctx.project.id, kind="dataset.export", params={}, user=ctx.user
+    )
+    return job_out(db, job)
+
+
+@router.post("/dataset/import", status_code=202, openapi_extra=access("project:editor"))
+def import_dataset(
+    ctx: ProjectEditor,
+    db: SessionDep,
+    file: Annotated[UploadFile, File(description="a dataset zip, as exported")],
+) -> JobOut:
+    """Starts a job importing a dataset zip; nothing is stored unless every file in it is valid."""
+    from backend.jobs.views import job_out
+
+    name = file.filename or "dataset.zip"
+    if not name.lower().endswith(".zip"):
+        raise bad_request(
+            "not_a_zip", f"{name!r}: a dataset import takes a .zip file", field="file"
+        )
+    key = f"projects/{ctx.project.id}/imports/{uuid.uuid4().hex}.zip"
+    file.file.seek(0)
+    get_blob_store().put(key, iter(lambda: file.file.read(1 << 20), b""))
+    job = jobs.create(
+        db=db, project_id=ctx.project.id, kind="dataset.import",
+        params={"blob_key": key, "filename": name}, user=ctx.user,
+    )  # fmt: skip
+    return job_out(db, job)

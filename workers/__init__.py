@@ -1,0 +1,1 @@
+"""TinyStudio pipeline workers: plain functions over arrays and bytes."""
