@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import tempfile
-from urllib.parse import unquote
 from typing import Annotated, Literal
+from urllib.parse import unquote
 
 from fastapi import APIRouter, File, Header, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse
