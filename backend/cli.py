@@ -207,12 +207,23 @@ def create_user(username: str, email: str, password: str, is_admin: bool) -> Non
     click.echo(f"created user {user.username}{' (admin)' if is_admin else ''}")
 
 
+@main.command()
+def openapi() -> None:
+    """Print the API's OpenAPI schema (the browser app's client is generated from it)."""
+    import json
+
+    from backend.main import create_app
+
+    click.echo(json.dumps(create_app().openapi(), indent=1, sort_keys=True))
+
+
 def _register_commands() -> None:
     """Commands that live beside their domain."""
     from backend.datasets.cli import demo_command, upload_command
     from backend.devices.forwarder import forward_command
+    from workers.compiler.cli import compile_command
 
-    for command in (demo_command, upload_command, forward_command):
+    for command in (demo_command, upload_command, forward_command, compile_command):
         main.add_command(command)
 
 

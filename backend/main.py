@@ -17,6 +17,8 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 import backend.datasets.transfer  # noqa: F401  (registers the dataset jobs)
+import backend.deployments.jobs  # noqa: F401  (registers the build job)
+import backend.impulses.jobs  # noqa: F401  (registers the feature and training jobs)
 import backend.projects.export  # noqa: F401  (registers the export task)
 from backend.accounts.views import router as accounts_router
 from backend.core.config import get_settings
@@ -24,6 +26,10 @@ from backend.core.db import get_sessionmaker
 from backend.core.deps import access
 from backend.datasets.ingestion import router as ingestion_router
 from backend.datasets.views import router as datasets_router
+from backend.deployments.views import projects_router as deployments_router
+from backend.deployments.views import router as boards_router
+from backend.impulses.views import projects_router as impulses_router
+from backend.impulses.views import router as blocks_router
 from backend.jobs import service as jobs_service
 from backend.jobs.views import router as jobs_router
 from backend.projects.views import router as projects_router
@@ -120,6 +126,10 @@ def create_app() -> FastAPI:
     app.include_router(projects_router)
     app.include_router(jobs_router)
     app.include_router(datasets_router)
+    app.include_router(blocks_router)
+    app.include_router(impulses_router)
+    app.include_router(boards_router)
+    app.include_router(deployments_router)
     app.include_router(ingestion_router)
 
     @app.get("/{path:path}", include_in_schema=False)

@@ -3,11 +3,14 @@
 from backend.accounts.models import AccessToken, BrowserSession, LoginThrottle, User
 from backend.core.db import Base
 from backend.datasets.models import DatasetVersion, Sample
+from backend.deployments.models import Deployment
+from backend.impulses.models import FeatureSet, Impulse, ImpulseVersion, TrainingRun
 from backend.jobs.models import Artifact, Job
 from backend.projects.models import ActivityEvent, ApiKey, Invitation, Membership, Project
 
 __all__ = [
     "AccessToken", "ActivityEvent", "ApiKey", "Artifact", "Base", "BrowserSession",
-    "DatasetVersion", "Invitation", "Job", "LoginThrottle", "Membership", "Project", "Sample",
-    "User",
+    "DatasetVersion", "Deployment", "FeatureSet", "Impulse", "ImpulseVersion", "Invitation", "Job",
+    "LoginThrottle", "Membership", "Project", "Sample",
+    "TrainingRun", "User",
 ]  # fmt: skip

@@ -51,7 +51,7 @@ os.environ.update(
         "TINYSTUDIO_DATA_DIR": str(_DATA_DIR),
         "TINYSTUDIO_LOGIN_LOCKOUT_SECONDS": "2",
         "TINYSTUDIO_JOB_HEARTBEAT_SECONDS": "0.5",
-        "TINYSTUDIO_JOB_STALE_SECONDS": "3",
+        "TINYSTUDIO_JOB_STALE_SECONDS": "30",
     }
 )
 os.environ.pop("TINYSTUDIO_DATABASE_URL", None)
@@ -70,6 +70,9 @@ def pytest_report_header() -> str:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    import shutil
+
+    shutil.rmtree(_DATA_DIR, ignore_errors=True)
     if POSTGRES_ADMIN_URL:
         from backend.core.db import get_engine
 
@@ -192,3 +195,30 @@ def worker(migrated: None) -> Iterator:  # type: ignore[no-untyped-def]
         shutdown_timeout=30,
     ) as controller:
         yield controller
+
+
+DEMO_DIR = (
+    Path(__file__).resolve().parents[1] / "backend" / "datasets" / "demo_data" / "basic-motions"
+)
+
+
+@pytest.fixture()
+def upload_demo():  # type: ignore[no-untyped-def]
+    """Factory: uploads BasicMotions CSVs of some labels into a project, keeping their split."""
+
+    def upload(
+        client, project_id: int, headers, count: int = 4, labels=("walking", "standing")
+    ) -> None:  # type: ignore[no-untyped-def]
+        for folder in ("training", "testing"):
+            files = [
+                ("files", (path.name, path.read_bytes(), "text/csv"))
+                for label in labels
+                for path in sorted((DEMO_DIR / folder).glob(f"{label}.*.csv"))[:count]
+            ]
+            answer = client.post(
+                f"/api/projects/{project_id}/samples/upload", headers=headers, files=files,
+                data={"category": folder},
+            )  # fmt: skip
+            assert answer.status_code == 201, answer.text
+
+    return upload

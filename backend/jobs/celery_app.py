@@ -6,7 +6,12 @@ from celery import Celery
 
 from backend.core.config import get_settings
 
-TASK_MODULES = ["backend.projects.export", "backend.datasets.transfer"]
+TASK_MODULES = [
+    "backend.projects.export",
+    "backend.datasets.transfer",
+    "backend.impulses.jobs",
+    "backend.deployments.jobs",
+]
 
 QUEUE_LIGHT = "light"
 QUEUE_TRAINING = "training"

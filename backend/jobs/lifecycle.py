@@ -67,12 +67,20 @@ class JobContext:
             db.commit()
             return result.rowcount  # type: ignore[attr-defined, no-any-return]
 
-    def check_cancelled(self) -> None:
+    def is_cancelled(self) -> bool:
+        """Whether the job was asked to stop (for loops that stop cleanly on their own)."""
         with get_sessionmaker()() as db:
             row = db.execute(
                 select(Job.cancel_requested, Job.status).where(Job.id == self.job_id)
             ).one()
-        if row.cancel_requested or row.status != JobStatus.running:
+        return bool(row.cancel_requested or row.status != JobStatus.running)
+
+    def set_partial_result(self, result: dict[str, Any]) -> None:
+        """Publishes a partial result while the job runs (e.g. metrics per epoch)."""
+        self._update(result=result)
+
+    def check_cancelled(self) -> None:
+        if self.is_cancelled():
             raise JobCancelled()
 
     def progress(self, fraction: float, message: str = "", *, force: bool = False) -> None:

@@ -1,0 +1,156 @@
+"""The deployment build job: C library, Arduino library, or firmware built and profiled in QEMU.
+
+A thin wrapper around workers/deploy (packaging), workers/compiler and workers/firmware."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backend.core.blobs import get_blob_store
+from backend.core.db import get_sessionmaker
+from backend.datasets.models import Category, DatasetVersion
+from backend.deployments.models import Deployment
+from backend.impulses.models import Impulse, ImpulseVersion, TrainingRun
+from backend.jobs.celery_app import QUEUE_BUILD
+from backend.jobs.lifecycle import JobContext, JobFailed, job_task
+from backend.jobs.models import Artifact
+
+
+def _example_window(data: DatasetVersion, spec: dict[str, Any]) -> tuple[np.ndarray, str | None]:
+    """The first window of the first testing sample (else training): baked into the example."""
+    from workers.windowing import make_windows
+
+    store = get_blob_store()
+    entries = sorted(data.entries, key=lambda e: e["category"] != Category.testing)
+    for entry in entries:
+        values = np.frombuffer(store.get(entry["values_key"]), dtype="<f4").reshape(
+            entry["length"], entry["axes"]
+        )
+        windows = make_windows(values, entry["interval_ms"], **spec["input"])
+        if len(windows):
+            return windows[0], entry["label"]
+    raise JobFailed("the dataset version has no window to put in the example")
+
+
+@job_task("deployment.build", queue=QUEUE_BUILD)
+def build_deployment(ctx: JobContext) -> dict[str, Any]:
+    """Builds the deployment's target and records sizes (and RAM/flash/latency for firmware)."""
+    from workers.deploy.library import build_arduino_library, build_c_library
+
+    with get_sessionmaker()() as db:
+        deployment = db.get(Deployment, ctx.params["deployment_id"])
+        if deployment is None:
+            raise JobFailed("the deployment no longer exists")
+        run = db.get(TrainingRun, deployment.training_run_id)
+        assert run is not None
+        impulse = db.get(Impulse, run.impulse_id)
+        version = db.get(ImpulseVersion, run.impulse_version_id)
+        data = db.get(DatasetVersion, run.dataset_version_id)
+        assert impulse is not None and version is not None and data is not None
+        int8_id = run.artifacts.get("model-int8.tflite")
+        artifact = db.get(Artifact, int8_id) if int8_id else None
+        if artifact is None:
+            raise JobFailed(f"training run {run.id} kept no int8 model")
+        tflite = get_blob_store().get(artifact.blob_key)
+        spec = version.spec
+        classes = run.metrics.get("classes") or []
+        first = data.entries[0]
+        axis_names = [s["name"] for s in first["sensors"]]
+        target, board_id, name = deployment.target, deployment.board_id, impulse.name
+        window, window_label = _example_window(data, spec)
+    ctx.log(f"building {target} for impulse {name!r} (run {run.id}, {len(classes)} labels)")
+    common = {
+        "name": name,
+        "impulse_input": spec["input"],
+        "dsp_blocks": spec["dsp"],
+        "axes": len(axis_names),
+        "axis_names": axis_names,
+        "labels": classes,
+        "tflite_int8": tflite,
+        "example_window": window,
+        "example_label": window_label,
+    }
+    report: dict[str, Any]
+    with tempfile.TemporaryDirectory(prefix="tinystudio-deploy-") as tmp:
+        out = Path(tmp)
+        ctx.progress(0.1, "compiling the model to C")
+        if target in ("c-library", "arduino-library"):
+            builder = build_c_library if target == "c-library" else build_arduino_library
+            zip_path = out / f"{target}.zip"
+            library = builder(**common, out_zip=zip_path)
+            report = _jsonable(dataclasses.asdict(library))
+            report.pop("zip_path", None)
+            ctx.progress(0.9, "packaging")
+            report["artifact_id"] = ctx.put_artifact(
+                f"{library.library_name}-{target}.zip", target, zip_path, "application/zip"
+            )
+        else:
+            report = _firmware(ctx, out, board_id or "", common)
+    report["target"] = target
+    with get_sessionmaker()() as db:
+        deployment = db.get(Deployment, ctx.params["deployment_id"])
+        if deployment is not None:
+            deployment.report = report
+            db.commit()
+    return report
+
+
+def _firmware(ctx: JobContext, out: Path, board_id: str, common: dict[str, Any]) -> dict[str, Any]:
+    import workers.dsp
+    from workers.deploy.firmware import build_board_firmware
+    from workers.firmware.profile import profile
+
+    ctx.progress(0.2, f"building firmware for {board_id}")
+    try:
+        build, report = build_board_firmware(
+            board_id=board_id,
+            impulse_input=common["impulse_input"],
+            dsp_blocks=common["dsp_blocks"],
+            axes=common["axes"],
+            labels=common["labels"],
+            tflite_int8=common["tflite_int8"],
+            out_dir=out,
+            model_name=common["name"],
+        )
+    except Exception as exc:  # refusals (too large, no toolchain) name the problem: pass them on
+        if type(exc).__name__ in (
+            "FirmwareBuildError", "FirmwareTooLargeError", "FirmwareUnavailableError",
+            "LibraryBuildError",
+        ):  # fmt: skip
+            raise JobFailed(str(exc)) from None
+        raise
+    report = _jsonable(report)
+    ctx.progress(0.6, "running the firmware in QEMU to measure it")
+    measured = profile(
+        board_id,
+        out / "model",
+        out_dir=out / "profile",
+        labels=common["labels"],
+        dsp_dirs=[out / "dsp", Path(workers.dsp.__file__).parent / "c"],
+        window=common["example_window"].reshape(-1),
+    )
+    report["profile"] = _jsonable(measured)
+    ctx.log(
+        f"{board_id}: flash {measured['flash']['total']} B, RAM {measured['ram']['total']} B, "
+        f"{measured['instructions']['total']} instructions per window, "
+        f"~{measured['latency_ms']['total']:.2f} ms (estimate)"
+    )
+    ctx.progress(0.9, "storing the image")
+    report["artifacts"] = {
+        "firmware.elf": ctx.put_artifact("firmware.elf", "firmware-elf", build.elf),
+        "firmware.bin": ctx.put_artifact("firmware.bin", "firmware-bin", build.bin),
+    }
+    return report
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+__all__ = ["build_deployment"]

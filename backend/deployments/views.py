@@ -1,0 +1,71 @@
+"""Routes for the board catalog and for building and listing deployments."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.core.deps import CurrentUser, ProjectEditor, ProjectViewer, SessionDep, access
+from backend.core.errors import not_found
+from backend.deployments import service
+from backend.deployments.models import Deployment
+from backend.deployments.schemas import BoardOut, DeployIn, DeploymentOut
+from backend.impulses.models import TrainingRun
+from backend.jobs.models import Job
+from workers.boards import list_boards
+
+router = APIRouter(prefix="/api", tags=["deployments"])
+
+
+@router.get("/boards", openapi_extra=access("user"))
+def boards(_user: CurrentUser) -> list[BoardOut]:
+    """The board catalog: virtual boards (QEMU) and real boards, with their memory and clock."""
+    return [BoardOut.model_validate(service.board_out(b)) for b in list_boards()]
+
+
+def deployment_out(db: Session, deployment: Deployment) -> DeploymentOut:
+    job = db.get(Job, deployment.job_id) if deployment.job_id else None
+    return DeploymentOut(
+        id=deployment.id, training_run_id=deployment.training_run_id, target=deployment.target,
+        board_id=deployment.board_id, job_id=deployment.job_id,
+        status=job.status if job else "queued", report=deployment.report or {},
+        created_at=deployment.created_at,
+    )  # fmt: skip
+
+
+projects_router = APIRouter(prefix="/api/projects/{project_id}", tags=["deployments"])
+
+
+@projects_router.post(
+    "/training-runs/{run_id}/deployments", status_code=202, openapi_extra=access("project:editor")
+)
+def deploy(run_id: int, body: DeployIn, ctx: ProjectEditor, db: SessionDep) -> DeploymentOut:
+    """Builds the run's impulse as a C library, an Arduino library or firmware for a board."""
+    run = db.get(TrainingRun, run_id)
+    if run is None or run.project_id != ctx.project.id:
+        raise not_found("training run")
+    deployment = service.start(
+        db=db, run=run, target=body.target, board_id=body.board_id, user=ctx.user
+    )
+    return deployment_out(db, deployment)
+
+
+@projects_router.get("/deployments", openapi_extra=access("project:viewer"))
+def list_deployments(ctx: ProjectViewer, db: SessionDep) -> list[DeploymentOut]:
+    """The project's deployments, newest first."""
+    rows = db.scalars(
+        select(Deployment)
+        .where(Deployment.project_id == ctx.project.id)
+        .order_by(Deployment.id.desc())
+    )
+    return [deployment_out(db, d) for d in rows]
+
+
+@projects_router.get("/deployments/{deployment_id}", openapi_extra=access("project:viewer"))
+def read_deployment(deployment_id: int, ctx: ProjectViewer, db: SessionDep) -> DeploymentOut:
+    """One deployment with its report (sizes; RAM, flash and latency for firmware)."""
+    deployment = db.get(Deployment, deployment_id)
+    if deployment is None or deployment.project_id != ctx.project.id:
+        raise not_found("deployment")
+    return deployment_out(db, deployment)

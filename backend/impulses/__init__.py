@@ -1,0 +1,1 @@
+"""Impulses: windowing, DSP and learning blocks; features, training runs and experiments."""

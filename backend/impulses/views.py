@@ -1,0 +1,247 @@
+"""Routes for blocks, impulses (versioned), DSP preview, feature generation, training runs."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.core.deps import CurrentUser, ProjectEditor, ProjectViewer, SessionDep, access
+from backend.core.errors import bad_request, not_found
+from backend.datasets import service as datasets
+from backend.impulses import service
+from backend.impulses.models import Impulse, ImpulseVersion, TrainingRun
+from backend.impulses.schemas import (
+    BlockInfo,
+    BlocksOut,
+    FeaturesIn,
+    ImpulseCreate,
+    ImpulseOut,
+    ImpulseSave,
+    ImpulseSpec,
+    ImpulseVersionOut,
+    PreviewIn,
+    PreviewOut,
+    TrainIn,
+    TrainingRunOut,
+)
+from backend.jobs.schemas import JobOut
+from workers import dsp, learn
+
+router = APIRouter(prefix="/api", tags=["impulses"])
+
+
+@router.get("/blocks", openapi_extra=access("user"))
+def list_blocks(_user: CurrentUser) -> BlocksOut:
+    """Every DSP and learning block with the JSON schema of its parameters and their defaults."""
+    return BlocksOut(
+        dsp=[
+            BlockInfo(
+                name=b.name,
+                title=b.title,
+                description=b.description,
+                kind="dsp",
+                parameters_schema=b.parameters_schema(),
+            )  # fmt: skip
+            for b in dsp.BLOCKS.values()
+        ],
+        learn=[
+            BlockInfo(
+                name=b.name,
+                title=b.title,
+                description=getattr(b, "description", ""),
+                kind=b.kind,
+                parameters_schema=b.parameters_schema(),
+            )  # fmt: skip
+            for b in learn.LEARN_BLOCKS.values()
+        ],
+    )
+
+
+def impulse_out(db: Session, impulse: Impulse) -> ImpulseOut:
+    version = service.current_version(db=db, impulse=impulse)
+    spec = ImpulseSpec.model_validate(version.spec)
+    facts = service.data_facts(db=db, project_id=impulse.project_id)
+    try:
+        shapes = service.validate(spec, facts)
+    except Exception:  # the data changed since it was saved: show it, validate at train time
+        shapes = None
+    return ImpulseOut(
+        id=impulse.id, name=impulse.name, version=impulse.current_version, version_id=version.id,
+        spec=version.spec, shapes=shapes, created_at=impulse.created_at,
+        updated_at=impulse.updated_at,
+    )  # fmt: skip
+
+
+projects_router = APIRouter(prefix="/api/projects/{project_id}", tags=["impulses"])
+
+
+@projects_router.get("/impulses", openapi_extra=access("project:viewer"))
+def list_impulses(ctx: ProjectViewer, db: SessionDep) -> list[ImpulseOut]:
+    """The project's impulses (a project may hold several to compare)."""
+    rows = db.scalars(
+        select(Impulse).where(Impulse.project_id == ctx.project.id).order_by(Impulse.id)
+    )
+    return [impulse_out(db, i) for i in rows]
+
+
+@projects_router.post("/impulses", status_code=201, openapi_extra=access("project:editor"))
+def create_impulse(body: ImpulseCreate, ctx: ProjectEditor, db: SessionDep) -> ImpulseOut:
+    """Creates an impulse; it is checked against the blocks' schemas and the project's data."""
+    impulse = service.create(
+        db=db, project_id=ctx.project.id, name=body.name, spec=body.spec, user=ctx.user
+    )
+    db.commit()
+    return impulse_out(db, impulse)
+
+
+@projects_router.get("/impulses/{impulse_id}", openapi_extra=access("project:viewer"))
+def read_impulse(impulse_id: int, ctx: ProjectViewer, db: SessionDep) -> ImpulseOut:
+    """One impulse at its current version, with the shapes between its blocks."""
+    return impulse_out(db, service.get(db=db, project_id=ctx.project.id, impulse_id=impulse_id))
+
+
+@projects_router.put("/impulses/{impulse_id}", openapi_extra=access("project:editor"))
+def save_impulse(
+    impulse_id: int, body: ImpulseSave, ctx: ProjectEditor, db: SessionDep
+) -> ImpulseOut:
+    """Saves a new version of the impulse (older versions stay, for the runs that used them)."""
+    impulse = service.get(db=db, project_id=ctx.project.id, impulse_id=impulse_id)
+    service.save(
+        db=db, impulse=impulse, spec=body.spec, name=body.name, base_version=body.base_version,
+        user=ctx.user,
+    )  # fmt: skip
+    db.commit()
+    return impulse_out(db, impulse)
+
+
+@projects_router.delete(
+    "/impulses/{impulse_id}", status_code=204, openapi_extra=access("project:editor")
+)
+def delete_impulse(impulse_id: int, ctx: ProjectEditor, db: SessionDep) -> None:
+    """Deletes an impulse with its versions and training runs."""
+    impulse = service.get(db=db, project_id=ctx.project.id, impulse_id=impulse_id)
+    db.delete(impulse)
+    db.commit()
+
+
+@projects_router.get("/impulses/{impulse_id}/versions", openapi_extra=access("project:viewer"))
+def list_impulse_versions(
+    impulse_id: int, ctx: ProjectViewer, db: SessionDep
+) -> list[ImpulseVersionOut]:
+    """Every saved version of the impulse, newest first."""
+    impulse = service.get(db=db, project_id=ctx.project.id, impulse_id=impulse_id)
+    rows = db.scalars(
+        select(ImpulseVersion)
+        .where(ImpulseVersion.impulse_id == impulse.id)
+        .order_by(ImpulseVersion.version.desc())
+    )
+    return [ImpulseVersionOut.model_validate(v) for v in rows]
+
+
+@projects_router.post("/impulses/preview", openapi_extra=access("project:viewer"))
+def preview_dsp(body: PreviewIn, ctx: ProjectViewer, db: SessionDep) -> PreviewOut:
+    """Runs one DSP block on one window of a sample, to see its features."""
+    sample = datasets.get(db=db, project_id=ctx.project.id, sample_id=body.sample_id)
+    spec = ImpulseSpec.model_construct(input=body.input, dsp=[body.dsp], learn=[])  # no learning
+    shapes = service.shapes(spec, sample.axes, 2)
+    windows, starts, features = service.features_of(
+        datasets.load_values(sample), sample.interval_ms, spec
+    )
+    if len(windows) == 0:
+        raise bad_request(
+            "no_window", f"sample {sample.id} is shorter than one window and zero_pad is off",
+            field="input.window_ms",
+        )  # fmt: skip
+    if body.window_index >= len(windows):
+        raise bad_request(
+            "no_such_window", f"the sample has {len(windows)} windows", field="window_index"
+        )
+    block = dsp.get_block(body.dsp.block)
+    try:
+        names = block.feature_names(
+            shapes.window_samples, sample.axes, body.input.frequency_hz, body.dsp.params,
+            [s["name"] for s in sample.sensors],
+        )  # fmt: skip
+    except Exception:  # names are a nicety; the features are what matters
+        names = None
+    return PreviewOut(
+        sample_id=sample.id, window_index=body.window_index, windows=len(windows),
+        window_start_ms=float(starts[body.window_index]),
+        window=windows[body.window_index].tolist(), axes=[s["name"] for s in sample.sensors],
+        features=features[body.window_index].reshape(-1).tolist(),
+        feature_shape=list(shapes.dsp_output_shapes[0]), feature_names=names,
+    )  # fmt: skip
+
+
+@projects_router.post(
+    "/impulses/{impulse_id}/features", status_code=202, openapi_extra=access("project:editor")
+)
+def generate_features(
+    impulse_id: int, body: FeaturesIn, ctx: ProjectEditor, db: SessionDep
+) -> JobOut:
+    """Starts a job computing the features of every window (cached), the 2-D explorer and
+    per-feature importance."""
+    from backend.impulses import jobs as impulse_jobs
+    from backend.jobs.views import job_out
+
+    impulse = service.get(db=db, project_id=ctx.project.id, impulse_id=impulse_id)
+    job = impulse_jobs.start_features(
+        db=db, impulse=impulse, user=ctx.user, dataset_version_id=body.dataset_version_id
+    )
+    return job_out(db, job)
+
+
+@projects_router.post(
+    "/impulses/{impulse_id}/train", status_code=202, openapi_extra=access("project:editor")
+)
+def train_impulse(
+    impulse_id: int, body: TrainIn, ctx: ProjectEditor, db: SessionDep
+) -> TrainingRunOut:
+    """Starts a training run (features, training, int8 quantization, evaluation) as a job."""
+    from backend.impulses import jobs as impulse_jobs
+
+    impulse = service.get(db=db, project_id=ctx.project.id, impulse_id=impulse_id)
+    run = impulse_jobs.start_training(
+        db=db, impulse=impulse, user=ctx.user, learn_index=body.learn_index,
+        dataset_version_id=body.dataset_version_id, params=body.params,
+        normal_labels=body.normal_labels,
+    )  # fmt: skip
+    return TrainingRunOut.model_validate(run)
+
+
+@projects_router.get("/training-runs", openapi_extra=access("project:viewer"))
+def list_training_runs(
+    ctx: ProjectViewer, db: SessionDep, impulse_id: int | None = None
+) -> list[TrainingRunOut]:
+    """Every training run (experiment) of the project, newest first."""
+    query = select(TrainingRun).where(TrainingRun.project_id == ctx.project.id)
+    if impulse_id is not None:
+        query = query.where(TrainingRun.impulse_id == impulse_id)
+    return [
+        TrainingRunOut.model_validate(r) for r in db.scalars(query.order_by(TrainingRun.id.desc()))
+    ]
+
+
+def _run(db: Session, project_id: int, run_id: int) -> TrainingRun:
+    run = db.get(TrainingRun, run_id)
+    if run is None or run.project_id != project_id:
+        raise not_found("training run")
+    return run
+
+
+@projects_router.get("/training-runs/{run_id}", openapi_extra=access("project:viewer"))
+def read_training_run(run_id: int, ctx: ProjectViewer, db: SessionDep) -> TrainingRunOut:
+    """One training run with its metrics (float and int8 side by side) and artifacts."""
+    return TrainingRunOut.model_validate(_run(db, ctx.project.id, run_id))
+
+
+@projects_router.post(
+    "/training-runs/{run_id}/retrain", status_code=202, openapi_extra=access("project:editor")
+)
+def retrain(run_id: int, ctx: ProjectEditor, db: SessionDep) -> TrainingRunOut:
+    """Trains again exactly as this run did: same impulse version, dataset version and settings."""
+    from backend.impulses import jobs as impulse_jobs
+
+    run = impulse_jobs.retrain(db=db, run=_run(db, ctx.project.id, run_id), user=ctx.user)
+    return TrainingRunOut.model_validate(run)

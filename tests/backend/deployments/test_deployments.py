@@ -1,0 +1,92 @@
+"""Deploying a trained run: C library, Arduino library and firmware profiled on a virtual board."""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+
+SPEC = {
+    "input": {"window_ms": 3000, "stride_ms": 1000, "frequency_hz": 10, "zero_pad": True},
+    "dsp": [{"block": "flatten", "params": {}}],
+    "learn": [{"block": "classifier-dense", "params": {"epochs": 8, "seed": 2}}],
+}
+
+
+def wait_job(client, pid: int, job_id: int, headers, timeout: float = 300) -> dict:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/projects/{pid}/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            return job
+        time.sleep(0.25)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+def test_boards_catalog(client, make_person) -> None:  # type: ignore[no-untyped-def]
+    boards = {b["id"]: b for b in client.get("/api/boards", headers=make_person().headers).json()}
+    assert {
+        "virtual-cortex-m3",
+        "virtual-cortex-m4",
+        "virtual-cortex-m7",
+        "virtual-cortex-m33",
+    } <= set(boards)
+    assert boards["virtual-cortex-m4"]["qemu_machine"] == "mps2-an386"
+    esp = next(b for b in boards.values() if b["core"].startswith("esp32") or "esp32" in b["id"])
+    assert esp["firmware_buildable"] is False and esp["firmware_unavailable_reason"]
+
+
+def test_deploy_library_arduino_and_firmware(client, make_project, upload_demo, worker) -> None:  # type: ignore[no-untyped-def]
+    pid, people = make_project()
+    h = people["owner"].headers
+    upload_demo(client, pid, h, count=3, labels=("walking", "standing", "running"))
+    impulse = client.post(
+        f"/api/projects/{pid}/impulses", json={"name": "Motion", "spec": SPEC}, headers=h
+    ).json()
+    run = client.post(
+        f"/api/projects/{pid}/impulses/{impulse['id']}/train", json={}, headers=h
+    ).json()
+    assert wait_job(client, pid, run["job_id"], h)["status"] == "succeeded"
+    base = f"/api/projects/{pid}/training-runs/{run['id']}/deployments"
+
+    library = client.post(base, json={"target": "c-library"}, headers=h).json()
+    job = wait_job(client, pid, library["job_id"], h)
+    assert job["status"] == "succeeded", job["error"]
+    archive = client.get(
+        f"/api/projects/{pid}/artifacts/{job['artifacts'][0]['id']}/download", headers=h
+    )
+    names = zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
+    assert any(n.endswith("Makefile") for n in names) and any(
+        n.endswith("CMakeLists.txt") for n in names
+    )
+    assert any(n.endswith("main.c") for n in names)
+
+    arduino = client.post(base, json={"target": "arduino-library"}, headers=h).json()
+    job = wait_job(client, pid, arduino["job_id"], h)
+    assert job["status"] == "succeeded", job["error"]
+    url = f"/api/projects/{pid}/artifacts/{job['artifacts'][0]['id']}/download"
+    names = zipfile.ZipFile(io.BytesIO(client.get(url, headers=h).content)).namelist()
+    assert any(n.endswith("library.properties") for n in names) and any(
+        n.endswith(".ino") for n in names
+    )
+
+    firmware = client.post(
+        base, json={"target": "firmware", "board_id": "virtual-cortex-m4"}, headers=h
+    ).json()
+    job = wait_job(client, pid, firmware["job_id"], h)
+    assert job["status"] == "succeeded", job["error"]
+    deployment = client.get(f"/api/projects/{pid}/deployments/{firmware['id']}", headers=h).json()
+    measured = deployment["report"]["profile"]
+    assert measured["instructions"]["total"] > 0 and measured["latency_is_estimate"] is True
+    assert 0 < measured["flash"]["total"] <= measured["flash"]["limit"]
+    assert measured["probe"]["label"] in ("walking", "standing", "running")
+    assert {a["name"] for a in job["artifacts"]} >= {"firmware.elf", "firmware.bin"}
+
+    esp = client.post(
+        base, json={"target": "firmware", "board_id": "esp32-s3-devkitc-1"}, headers=h
+    )
+    assert esp.status_code == 400 and "library" in esp.json()["detail"]["message"]
+    no_board = client.post(base, json={"target": "firmware"}, headers=h)
+    assert no_board.status_code == 400
+    listed = client.get(f"/api/projects/{pid}/deployments", headers=h).json()
+    assert [d["target"] for d in listed] == ["firmware", "arduino-library", "c-library"]

@@ -1,0 +1,128 @@
+"""Training runs end to end on a real worker: features, Keras, int8, evaluation, experiments."""
+
+from __future__ import annotations
+
+import time
+
+SPEC = {
+    "input": {"window_ms": 3000, "stride_ms": 1000, "frequency_hz": 10, "zero_pad": True},
+    "dsp": [{"block": "spectral-analysis", "params": {}}],
+    "learn": [{"block": "classifier-dense", "params": {"epochs": 15, "seed": 3}}],
+}
+
+
+def wait_job(client, pid: int, job_id: int, headers, timeout: float = 240) -> dict:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/projects/{pid}/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            return job
+        time.sleep(0.25)
+    raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+def test_train_quantize_evaluate_and_retrain_exactly(
+    client, make_project, upload_demo, worker
+) -> None:  # type: ignore[no-untyped-def]
+    pid, people = make_project()
+    h = people["owner"].headers
+    upload_demo(client, pid, h, count=4, labels=("walking", "standing", "running", "badminton"))
+    impulse = client.post(
+        f"/api/projects/{pid}/impulses", json={"name": "Motion", "spec": SPEC}, headers=h
+    ).json()
+
+    features = client.post(
+        f"/api/projects/{pid}/impulses/{impulse['id']}/features", json={}, headers=h
+    )
+    assert features.status_code == 202
+    job = wait_job(client, pid, features.json()["id"], h)
+    assert job["status"] == "succeeded", job["error"]
+    assert job["result"]["windows"] == 32 * 8 and job["result"]["cache_hit"] is False
+    explorer = client.get(
+        f"/api/projects/{pid}/artifacts/{job['artifacts'][0]['id']}/download", headers=h
+    ).json()
+    assert len(explorer["points"]) == 256 and {"x", "y", "label", "sample_id"} <= set(
+        explorer["points"][0]
+    )
+
+    run = client.post(f"/api/projects/{pid}/impulses/{impulse['id']}/train", json={}, headers=h)
+    assert run.status_code == 202, run.text
+    run = run.json()
+    job = wait_job(client, pid, run["job_id"], h)
+    log = client.get(f"/api/projects/{pid}/jobs/{run['job_id']}/log", headers=h).json()["log"]
+    assert job["status"] == "succeeded", job["error"] + log[-3000:]
+    result = job["result"]
+    assert len(result["epochs"]) == 15 and {"loss", "accuracy"} <= set(result["epochs"][0])
+    int8 = result["evaluation"]["int8"]["test"]
+    float32 = result["evaluation"]["float32"]["test"]
+    assert int8["accuracy"] >= 0.8, int8
+    assert abs(int8["accuracy"] - float32["accuracy"]) <= 0.05
+    assert len(int8["confusion_matrix"]) == 4
+    assert len(result["test_windows"]) == result["windows"]["test"]
+    names = {a["name"] for a in job["artifacts"]}
+    assert {"model.keras", "model-float32.tflite", "model-int8.tflite", "metrics.json"} <= names
+    log = client.get(f"/api/projects/{pid}/jobs/{run['job_id']}/log", headers=h).json()["log"]
+    assert "epoch 15" in log and "features from cache" in log
+
+    stored = client.get(f"/api/projects/{pid}/training-runs/{run['id']}", headers=h).json()
+    assert stored["metrics"]["evaluation"]["int8"]["test"]["accuracy"] == int8["accuracy"]
+    again = client.post(f"/api/projects/{pid}/training-runs/{run['id']}/retrain", headers=h).json()
+    assert again["retrained_from_id"] == run["id"]
+    assert again["dataset_version_id"] == run["dataset_version_id"]
+    job2 = wait_job(client, pid, again["job_id"], h)
+    assert job2["status"] == "succeeded"
+    assert job2["result"]["epochs"] == result["epochs"]  # same seed, same data: same model
+    assert job2["result"]["evaluation"] == result["evaluation"]
+    runs = client.get(f"/api/projects/{pid}/training-runs", headers=h).json()
+    assert [r["id"] for r in runs] == [again["id"], run["id"]]
+
+
+def test_runs_that_cannot_work_are_refused_up_front(client, make_project, upload_demo) -> None:  # type: ignore[no-untyped-def]
+    pid, people = make_project()
+    h = people["owner"].headers
+    upload_demo(client, pid, h, count=2, labels=("walking",))
+    impulse = client.post(
+        f"/api/projects/{pid}/impulses", json={"name": "One", "spec": SPEC}, headers=h
+    ).json()
+    one_label = client.post(
+        f"/api/projects/{pid}/impulses/{impulse['id']}/train", json={}, headers=h
+    )
+    assert one_label.status_code == 400 and "two labels" in one_label.json()["detail"]["message"]
+    ids = [
+        s["id"]
+        for s in client.get(
+            f"/api/projects/{pid}/samples", params={"category": "testing"}, headers=h
+        ).json()["items"]
+    ]
+    client.post(
+        f"/api/projects/{pid}/samples/bulk",
+        json={"sample_ids": ids, "action": "move", "category": "training"},
+        headers=h,
+    )
+    no_test = client.post(f"/api/projects/{pid}/impulses/{impulse['id']}/train", json={}, headers=h)
+    assert no_test.status_code == 400 and "testing" in no_test.json()["detail"]["message"]
+    bad_block = client.post(
+        f"/api/projects/{pid}/impulses/{impulse['id']}/train", json={"learn_index": 3}, headers=h
+    )
+    assert bad_block.status_code == 400
+
+
+def test_anomaly_model_scores_other_activities_as_anomalous(
+    client, make_project, upload_demo, worker
+) -> None:  # type: ignore[no-untyped-def]
+    pid, people = make_project()
+    h = people["owner"].headers
+    upload_demo(client, pid, h, count=5, labels=("standing", "walking", "running", "badminton"))
+    spec = {**SPEC, "dsp": [{"block": "flatten", "params": {}}],
+            "learn": [{"block": "anomaly-kmeans", "params": {"clusters": 4}}]}  # fmt: skip
+    impulse = client.post(
+        f"/api/projects/{pid}/impulses", json={"name": "Anomaly", "spec": spec}, headers=h
+    ).json()
+    run = client.post(
+        f"/api/projects/{pid}/impulses/{impulse['id']}/train",
+        json={"normal_labels": ["standing"]},
+        headers=h,
+    ).json()
+    job = wait_job(client, pid, run["job_id"], h)
+    assert job["status"] == "succeeded", job["error"]
+    assert job["result"]["anomaly"]["test"]["roc_auc"] >= 0.9

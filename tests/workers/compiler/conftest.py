@@ -1,0 +1,54 @@
+"""Factories for the compiler tests: tiny Keras models quantized to int8 TFLite."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+
+def quantize_keras_model(
+    model: object, input_shape: tuple[int, ...], int8_io: bool = True, seed: int = 0
+) -> bytes:
+    """Converts a Keras model to full-integer int8 TFLite with a random representative set."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+
+    def representative() -> object:
+        for _ in range(32):
+            yield [rng.uniform(-1.0, 1.0, size=(1, *input_shape)).astype(np.float32)]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    if int8_io:
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    return bytes(converter.convert())
+
+
+@pytest.fixture(scope="session")
+def keras_to_tflite() -> Callable[..., bytes]:
+    """Builds `build(keras)` for an input shape and returns its int8 TFLite bytes."""
+
+    def factory(
+        build: Callable[[object], object],
+        input_shape: tuple[int, ...],
+        int8_io: bool = True,
+        seed: int = 0,
+    ) -> bytes:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import keras
+
+        keras.utils.set_random_seed(seed)
+        inputs = keras.Input(shape=input_shape, batch_size=1)
+        outputs = build(inputs)
+        model = keras.Model(inputs, outputs)
+        return quantize_keras_model(model, input_shape, int8_io=int8_io, seed=seed)
+
+    return factory

@@ -1,0 +1,58 @@
+"""`tinystudio compile` through its click command."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from workers.compiler.cli import compile_command
+
+MODELS_DIR = Path(__file__).resolve().parents[2] / "data" / "models"
+
+
+def test_compile_verify_and_report(tmp_path: Path) -> None:
+    model = MODELS_DIR / "str_ww_ref_model.tflite"
+    result = CliRunner().invoke(
+        compile_command, [str(model), str(tmp_path / "out"), "--verify", "50", "--report"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["ops"][0] == "DEPTHWISE_CONV_2D"
+    assert report["arena_bytes"] <= report["lower_bound"]
+    assert report["tflite_bytes"] == model.stat().st_size
+    assert report["weights_bytes"] > 0 and report["macs"] > 0
+    assert "verify: 0 of 50 inputs differ" in result.stderr
+    assert (tmp_path / "out" / "ts_model.c").exists()
+
+
+def test_compile_without_options_writes_the_sources(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        compile_command,
+        [str(MODELS_DIR / "ad01_int8.tflite"), str(tmp_path), "--prefix", "anomaly"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "arena" in result.output
+    assert (tmp_path / "anomaly.h").exists() and (tmp_path / "anomaly.c").exists()
+
+
+def test_unsupported_model_exits_non_zero(
+    tmp_path: Path, keras_to_tflite: Callable[..., bytes]
+) -> None:
+    from keras import layers
+
+    model = tmp_path / "mul.tflite"
+    model.write_bytes(keras_to_tflite(lambda x: layers.Multiply()([layers.Dense(3)(x), x]), (3,)))
+    result = CliRunner().invoke(compile_command, [str(model), str(tmp_path / "out")])
+    assert result.exit_code != 0
+    assert "MUL" in result.output
+
+
+def test_not_a_tflite_file_exits_non_zero(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.tflite"
+    bogus.write_bytes(b"not a model at all")
+    result = CliRunner().invoke(compile_command, [str(bogus), str(tmp_path / "out")])
+    assert result.exit_code != 0
+    assert "TFL3" in result.output

@@ -1,0 +1,238 @@
+"""One small int8 model per operator: the generated C must match LiteRT's reference bit for bit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from workers.compiler.tflite_reader import read_model
+from workers.compiler.verify import verify
+
+INPUTS_PER_MODEL = 300
+
+
+def _cases() -> dict[str, tuple[Callable[[object], object], tuple[int, ...], str]]:
+    """name -> (Keras graph builder, input shape, an op the model must contain)."""
+    import keras
+    from keras import layers
+
+    return {
+        "conv2d_same_relu": (
+            lambda x: layers.Conv2D(6, 3, padding="same", activation="relu")(x),
+            (7, 9, 3),
+            "CONV_2D",
+        ),
+        "conv2d_valid_stride2_relu6": (
+            lambda x: layers.ReLU(6.0)(layers.Conv2D(5, (3, 2), strides=2)(x)),
+            (11, 8, 2),
+            "CONV_2D",
+        ),
+        "conv2d_dilated": (
+            lambda x: layers.Conv2D(4, 3, dilation_rate=2, padding="same")(x),
+            (9, 9, 2),
+            "CONV_2D",
+        ),
+        "conv1d": (
+            lambda x: layers.Conv1D(8, 3, padding="same", activation="relu")(x),
+            (20, 4),
+            "RESHAPE",
+        ),
+        "depthwise_multiplier2_stride2": (
+            lambda x: layers.DepthwiseConv2D(3, depth_multiplier=2, strides=2, padding="same")(x),
+            (7, 7, 3),
+            "DEPTHWISE_CONV_2D",
+        ),
+        "depthwise_relu": (
+            lambda x: layers.DepthwiseConv2D(3, activation="relu")(x),
+            (6, 6, 4),
+            "DEPTHWISE_CONV_2D",
+        ),
+        "fully_connected_softmax": (
+            lambda x: layers.Softmax()(layers.Dense(7)(layers.Dense(16, activation="relu")(x))),
+            (10,),
+            "SOFTMAX",
+        ),
+        "average_pool_same": (
+            lambda x: layers.AveragePooling2D(3, strides=2, padding="same")(x),
+            (9, 9, 3),
+            "AVERAGE_POOL_2D",
+        ),
+        "max_pool": (
+            lambda x: layers.MaxPooling2D(2)(layers.Conv2D(4, 3)(x)),
+            (9, 9, 2),
+            "MAX_POOL_2D",
+        ),
+        "max_pool1d": (
+            lambda x: layers.MaxPooling1D(2)(layers.Conv1D(4, 3)(x)),
+            (16, 3),
+            "MAX_POOL_2D",
+        ),
+        "global_average_pool_mean": (
+            lambda x: layers.GlobalAveragePooling2D()(layers.Conv2D(6, 3, activation="relu")(x)),
+            (8, 8, 2),
+            "MEAN",
+        ),
+        "mean_one_axis": (
+            lambda x: keras.ops.mean(layers.Conv2D(4, 1)(x), axis=2),
+            (5, 6, 2),
+            "MEAN",
+        ),
+        "logistic": (
+            lambda x: layers.Dense(5, activation="sigmoid")(x),
+            (12,),
+            "LOGISTIC",
+        ),
+        "tanh": (
+            lambda x: layers.Dense(6, activation="tanh")(x),
+            (9,),
+            "TANH",
+        ),
+        "concatenation": (
+            lambda x: layers.Concatenate()([layers.Conv2D(3, 1)(x), layers.Conv2D(5, 1)(x)]),
+            (4, 4, 2),
+            "CONCATENATION",
+        ),
+        "pad": (
+            lambda x: layers.Conv2D(3, 3)(layers.ZeroPadding2D(((1, 2), (0, 1)))(x)),
+            (5, 5, 2),
+            "PAD",
+        ),
+        "add_relu6": (
+            lambda x: layers.ReLU(6.0)(
+                layers.Add()([layers.Conv2D(4, 1)(x), layers.Conv2D(4, 1)(x)])
+            ),
+            (6, 6, 3),
+            "ADD",
+        ),
+        "add_broadcast": (
+            lambda x: layers.Add()(
+                [
+                    layers.Conv2D(4, 1)(x),
+                    layers.GlobalAveragePooling2D(keepdims=True)(layers.Conv2D(4, 1)(x)),
+                ]
+            ),
+            (5, 5, 2),
+            "ADD",
+        ),
+        "flatten_dense": (
+            lambda x: layers.Dense(3)(layers.Flatten()(layers.Conv2D(2, 3)(x))),
+            (5, 5, 1),
+            "RESHAPE",
+        ),
+    }
+
+
+CASE_NAMES = (
+    "conv2d_same_relu",
+    "conv2d_valid_stride2_relu6",
+    "conv2d_dilated",
+    "conv1d",
+    "depthwise_multiplier2_stride2",
+    "depthwise_relu",
+    "fully_connected_softmax",
+    "average_pool_same",
+    "max_pool",
+    "max_pool1d",
+    "global_average_pool_mean",
+    "mean_one_axis",
+    "logistic",
+    "tanh",
+    "concatenation",
+    "pad",
+    "add_relu6",
+    "add_broadcast",
+    "flatten_dense",
+)
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_kernel_is_bit_exact(name: str, keras_to_tflite: Callable[..., bytes]) -> None:
+    build, shape, expected_op = _cases()[name]
+    tflite = keras_to_tflite(build, shape)
+    ops = [op.opcode for op in read_model(tflite).operators]
+    assert expected_op in ops
+    result = verify(tflite, INPUTS_PER_MODEL, seed=1)
+    assert result.differing == 0, result.first_differing_op
+
+
+def test_float_input_and_output_quantize_and_dequantize(
+    keras_to_tflite: Callable[..., bytes],
+) -> None:
+    from keras import layers
+
+    tflite = keras_to_tflite(lambda x: layers.Dense(4, activation="relu")(x), (6,), int8_io=False)
+    ops = [op.opcode for op in read_model(tflite).operators]
+    assert ops[0] == "QUANTIZE" and ops[-1] == "DEQUANTIZE"
+    result = verify(tflite, INPUTS_PER_MODEL)
+    assert result.differing == 0, result.first_differing_op
+
+
+def _rewrite_views(tflite: bytes) -> bytes:
+    """Turns a Conv1D model's RESHAPE pair into EXPAND_DIMS and SQUEEZE (as older converters
+    and hand-written graphs emit them)."""
+    import flatbuffers
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(tflite), 0)
+    graph = model.subgraphs[0]
+
+    def opcode(code: int) -> int:
+        entry = schema.OperatorCodeT()
+        entry.builtinCode = code
+        entry.deprecatedBuiltinCode = min(code, 127)
+        entry.version = 1
+        model.operatorCodes.append(entry)
+        return len(model.operatorCodes) - 1
+
+    first, last = graph.operators[0], graph.operators[-1]
+    before = list(graph.tensors[first.inputs[0]].shape)
+    after = list(graph.tensors[first.outputs[0]].shape)
+    axis = next(i for i in range(len(after)) if before[:i] + [1] + before[i:] == after)
+    buffer = schema.BufferT()
+    buffer.data = np.frombuffer(np.array([axis], dtype="<i4").tobytes(), dtype=np.uint8)
+    model.buffers.append(buffer)
+    axis_tensor = schema.TensorT()
+    axis_tensor.shape = np.array([], dtype=np.int32)
+    axis_tensor.type = schema.TensorType.INT32
+    axis_tensor.buffer = len(model.buffers) - 1
+    axis_tensor.name = b"expand_axis"
+    graph.tensors.append(axis_tensor)
+    first.opcodeIndex = opcode(schema.BuiltinOperator.EXPAND_DIMS)
+    first.inputs = np.array([first.inputs[0], len(graph.tensors) - 1], dtype=np.int32)
+    first.builtinOptionsType = schema.BuiltinOptions.ExpandDimsOptions
+    first.builtinOptions = schema.ExpandDimsOptionsT()
+
+    squeezed_in = list(graph.tensors[last.inputs[0]].shape)
+    squeezed_out = list(graph.tensors[last.outputs[0]].shape)
+    squeeze_axis = next(
+        i for i in range(len(squeezed_in)) if squeezed_in[:i] + squeezed_in[i + 1 :] == squeezed_out
+    )
+    last.opcodeIndex = opcode(schema.BuiltinOperator.SQUEEZE)
+    last.inputs = np.array([last.inputs[0]], dtype=np.int32)
+    last.builtinOptionsType = schema.BuiltinOptions.SqueezeOptions
+    options = schema.SqueezeOptionsT()
+    options.squeezeDims = [squeeze_axis]
+    last.builtinOptions = options
+
+    builder = flatbuffers.Builder(len(tflite) + 1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def test_expand_dims_and_squeeze_share_bytes(keras_to_tflite: Callable[..., bytes]) -> None:
+    from keras import layers
+
+    from workers.compiler.codegen import generate
+
+    conv1d = keras_to_tflite(lambda x: layers.Conv1D(6, 3, activation="relu")(x), (16, 4))
+    tflite = _rewrite_views(conv1d)
+    model = read_model(tflite)
+    assert [op.opcode for op in model.operators] == ["EXPAND_DIMS", "CONV_2D", "SQUEEZE"]
+    generated = generate(model)
+    expand, squeeze = model.operators[0], model.operators[2]
+    assert generated.plan.offsets[expand.outputs[0]] == generated.plan.offsets[expand.inputs[0]]
+    assert generated.plan.offsets[squeeze.outputs[0]] == generated.plan.offsets[squeeze.inputs[0]]
+    result = verify(tflite, INPUTS_PER_MODEL)
+    assert result.differing == 0, result.first_differing_op

@@ -1,0 +1,287 @@
+"""Runs a compiled model on a virtual Cortex-M4 (QEMU mps2-an386): outputs, instructions, code.
+
+A bare-metal program (our own vector table, reset handler and semihosting exit) runs one
+`ts_model_invoke()` between two marker functions; the firmware's QEMU instruction-counting
+plugin counts the instructions in between with `-icount shift=0`, so the count is exact and
+repeatable. The same program prints the outputs, so the Cortex-M build can be checked against
+LiteRT's reference just like the host build.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from workers.compiler.codegen import generate, write_sources
+from workers.compiler.tflite_reader import read_model
+
+M4_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+CFLAGS = ["-std=c99", "-O2", "-ffunction-sections", "-fdata-sections", "-ffp-contract=off"]
+QEMU_MACHINE = ("mps2-an386", "cortex-m4")
+
+# A bare-metal program for QEMU's mps2-an386: vector table, reset, one invoke between two
+# marker functions, outputs printed through semihosting, semihosting exit.
+_BENCH_C = r"""
+#include <stdint.h>
+#include "ts_model.h"
+#include "bench_input.h"
+
+extern uint32_t __data_load__[], __data_start__[], __data_end__[];
+extern uint32_t __bss_start__[], __bss_end__[], __stack_top__[];
+void Reset_Handler(void);
+static void hang(void) { for (;;) { } }
+
+__attribute__((section(".vectors"), used))
+void (*const vectors[16])(void) = {
+    (void (*)(void))(uintptr_t)__stack_top__, Reset_Handler, hang, hang, hang, hang, hang,
+    0, 0, 0, 0, hang, hang, 0, hang, hang,
+};
+
+__attribute__((noinline)) void ts_bench_begin(void) { __asm__ volatile("" ::: "memory"); }
+__attribute__((noinline)) void ts_bench_end(void) { __asm__ volatile("" ::: "memory"); }
+__attribute__((noinline)) void ts_bench_trace(int32_t op, const void *data, int32_t bytes)
+{
+    (void)op; (void)data; (void)bytes;
+    __asm__ volatile("" ::: "memory");
+}
+
+static void semihost_exit(int code)
+{
+    /* SYS_EXIT_EXTENDED (0x20) with ADP_Stopped_ApplicationExit. */
+    uint32_t block[2] = {0x20026u, (uint32_t)code};
+    register uint32_t r0 __asm__("r0") = 0x20u;
+    register uint32_t *r1 __asm__("r1") = block;
+    __asm__ volatile("bkpt 0xab" : : "r"(r0), "r"(r1) : "memory");
+    hang();
+}
+
+static void semihost_write0(const char *text)
+{
+    register uint32_t r0 __asm__("r0") = 0x04u;
+    register const char *r1 __asm__("r1") = text;
+    __asm__ volatile("bkpt 0xab" : : "r"(r0), "r"(r1) : "memory");
+}
+
+/* Prints every output's bytes in hex, one line each ("out <hex>"). */
+static void print_output(void)
+{
+    static char line[2 * TS_BENCH_MAX_OUTPUT_BYTES + 8];
+    static const char digits[] = "0123456789abcdef";
+    int i, k, o;
+    for (o = 0; o < TS_MODEL_OUTPUT_COUNT; ++o) {
+        const uint8_t *out = (const uint8_t *)ts_model_output(o);
+        k = 0;
+        line[k++] = 'o'; line[k++] = 'u'; line[k++] = 't'; line[k++] = ' ';
+        for (i = 0; i < ts_bench_output_bytes[o]; ++i) {
+            line[k++] = digits[out[i] >> 4];
+            line[k++] = digits[out[i] & 15];
+        }
+        line[k++] = '\n';
+        line[k] = 0;
+        semihost_write0(line);
+    }
+}
+
+void Reset_Handler(void)
+{
+    uint32_t *src = __data_load__, *dst;
+    uint8_t *in;
+    int i, k, n;
+    for (dst = __data_start__; dst < __data_end__;) *dst++ = *src++;
+    for (dst = __bss_start__; dst < __bss_end__;) *dst++ = 0u;
+#if defined(__ARM_FP)
+    *(volatile uint32_t *)0xE000ED88u |= 0xFu << 20;
+    __asm__ volatile("dsb\n\tisb" ::: "memory");
+#endif
+    n = 0;
+    for (k = 0; k < TS_MODEL_INPUT_COUNT; ++k) {
+        in = (uint8_t *)ts_model_input(k);
+        for (i = 0; i < ts_bench_input_bytes[k]; ++i) in[i] = ts_bench_input[n++];
+    }
+    ts_bench_begin();
+    i = ts_model_invoke();
+    ts_bench_end();
+    print_output();
+    semihost_exit(i);
+}
+"""
+
+_LINKER = """
+MEMORY { FLASH (rx) : ORIGIN = 0x00000000, LENGTH = 4M
+         RAM (rwx)  : ORIGIN = 0x20000000, LENGTH = 4M }
+ENTRY(Reset_Handler)
+SECTIONS {
+  .text : { KEEP(*(.vectors)) *(.text .text.*) *(.rodata .rodata.*) . = ALIGN(4); } > FLASH
+  .ARM.exidx : { *(.ARM.exidx*) } > FLASH
+  .data : { . = ALIGN(4); __data_start__ = .; *(.data .data.*) . = ALIGN(4);
+            __data_end__ = .; } > RAM AT > FLASH
+  __data_load__ = LOADADDR(.data);
+  .bss (NOLOAD) : { . = ALIGN(4); __bss_start__ = .; *(.bss .bss.*) *(COMMON) . = ALIGN(4);
+                    __bss_end__ = .; } > RAM
+  .stack (NOLOAD) : { . = ALIGN(8); . = . + 0x4000; __stack_top__ = .; } > RAM
+}
+"""
+
+
+class CortexMUnavailable(RuntimeError):
+    """arm-none-eabi-gcc or qemu-system-arm is missing."""
+
+
+@dataclass
+class CortexMRun:
+    """One inference of a compiled model on the virtual Cortex-M4."""
+
+    instructions: int
+    code_bytes: int  # machine code of the model and kernels (.text), weights excluded
+    outputs: list[bytes]
+    per_op_instructions: list[int] = field(default_factory=list)
+
+
+def code_bytes(objects: list[Path]) -> int:
+    """Bytes of machine code (.text sections) in the objects, constants and weights excluded."""
+    total = 0
+    for obj in objects:
+        out = subprocess.run(
+            ["arm-none-eabi-size", "-A", str(obj)], capture_output=True, text=True, check=True
+        ).stdout
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and parts[0].startswith(".text") and parts[1].isdigit():
+                total += int(parts[1])
+    return total
+
+
+def _input_header(inputs: list[bytes], output_sizes: list[int]) -> str:
+    data = b"".join(inputs)
+    values = ", ".join(str(b) for b in data) or "0"
+    return (
+        f"static const uint8_t ts_bench_input[{max(len(data), 1)}] = {{{values}}};\n"
+        f"static const int ts_bench_input_bytes[] = {{{', '.join(str(len(i)) for i in inputs)}}};\n"
+        f"static const int ts_bench_output_bytes[] = {{{', '.join(map(str, output_sizes))}}};\n"
+        f"#define TS_BENCH_MAX_OUTPUT_BYTES {max(output_sizes)}\n"
+    )
+
+
+def run_on_cortex_m4(
+    tflite_bytes: bytes,
+    inputs: list[np.ndarray],
+    dsp: bool = False,
+    per_op: bool = False,
+    plugin: Path | None = None,
+) -> CortexMRun:
+    """Compiles the model for Cortex-M4, runs one inference in QEMU, counts its instructions."""
+    for tool in ("arm-none-eabi-gcc", "qemu-system-arm"):
+        if shutil.which(tool) is None:
+            raise CortexMUnavailable(f"{tool} not found")
+    if plugin is None:
+        from workers.firmware.qemu import insncount_plugin
+
+        plugin = insncount_plugin()
+    model = read_model(tflite_bytes)
+    generated = generate(model, "ts_model")
+    with tempfile.TemporaryDirectory(prefix="ts-m4-") as tmp:
+        work = Path(tmp)
+        write_sources(generated, work)
+        (work / "bench.c").write_text(_BENCH_C)
+        (work / "bench.ld").write_text(_LINKER)
+        (work / "bench_input.h").write_text(
+            _input_header([a.tobytes() for a in inputs], [t.nbytes for t in generated.outputs])
+        )
+        flags = [*M4_FLAGS, *CFLAGS, "-I", str(work)]
+        if dsp:
+            flags.append("-DTS_KERNELS_USE_DSP=1")
+        if per_op:
+            (work / "trace.h").write_text(
+                "#include <stdint.h>\nvoid ts_bench_trace(int32_t, const void *, int32_t);\n"
+            )
+            flags += ["-DTS_MODEL_TRACE=ts_bench_trace", "-include", str(work / "trace.h")]
+        objects = []
+        for name in ("ts_model", "ts_kernels", "bench"):
+            obj = work / f"{name}.o"
+            subprocess.run(
+                ["arm-none-eabi-gcc", *flags, "-c", "-o", str(obj), str(work / f"{name}.c")],
+                check=True,
+                capture_output=True,
+            )
+            objects.append(obj)
+        elf = work / "bench.elf"
+        subprocess.run(
+            [
+                "arm-none-eabi-gcc",
+                *M4_FLAGS,
+                "-nostartfiles",
+                "--specs=nano.specs",
+                "-Wl,--gc-sections",
+                "-T",
+                str(work / "bench.ld"),
+                "-o",
+                str(elf),
+                *map(str, objects),
+                "-lm",
+                "-lc",
+                "-lgcc",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        symbols = subprocess.run(
+            ["arm-none-eabi-nm", str(elf)], capture_output=True, text=True, check=True
+        ).stdout
+        addresses = {}
+        for line in symbols.splitlines():
+            match = re.match(r"([0-9a-f]+) [Tt] (ts_bench_\w+)$", line)
+            if match:
+                addresses[match.group(2)] = int(match.group(1), 16) & ~1
+        counts = work / "counts.txt"
+        spec = (
+            f"{plugin},out={counts},"
+            f"region=invoke:{addresses['ts_bench_begin']:#x}:{addresses['ts_bench_end']:#x}"
+        )
+        if per_op:
+            # Cumulative count from the start of invoke to the end of each op.
+            spec += f",region=op:{addresses['ts_bench_begin']:#x}:{addresses['ts_bench_trace']:#x}"
+        machine, cpu = QEMU_MACHINE
+        proc = subprocess.run(
+            [
+                "qemu-system-arm",
+                "-M",
+                machine,
+                "-cpu",
+                cpu,
+                "-nographic",
+                "-monitor",
+                "none",
+                "-serial",
+                "null",
+                "-semihosting-config",
+                "enable=on,target=native",
+                "-icount",
+                "shift=0",
+                "-plugin",
+                spec,
+                "-kernel",
+                str(elf),
+            ],
+            check=True,
+            timeout=900,
+            capture_output=True,
+            text=True,
+        )
+        lines = [x.strip() for x in (proc.stdout + proc.stderr).splitlines()]
+        outputs = [bytes.fromhex(x[4:]) for x in lines if x.startswith("out ")]
+        counted = counts.read_text().splitlines()
+        instructions = next(int(x.split()[1]) for x in counted if x.startswith("invoke "))
+        cumulative = [int(x.split()[1]) for x in counted if x.startswith("op ")]
+        per_op_counts = [b - a for a, b in zip([0, *cumulative], cumulative, strict=False)]
+        return CortexMRun(
+            instructions=instructions,
+            code_bytes=code_bytes(objects[:2]),
+            outputs=outputs,
+            per_op_instructions=per_op_counts,
+        )

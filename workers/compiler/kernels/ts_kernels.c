@@ -1,0 +1,890 @@
+/* TinyStudio int8 kernels, bit-exact with TFLite's reference kernels (see ts_kernels.h). */
+#include "ts_kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+/* gemmlowp's SaturatingRoundingDoublingHighMul: round(a * b / 2^31), saturating the one
+ * overflowing case. */
+static inline int32_t ts_srdhm(int32_t a, int32_t b)
+{
+    int64_t ab;
+    int32_t nudge;
+    if (a == b && a == INT32_MIN) {
+        return INT32_MAX;
+    }
+    ab = (int64_t)a * (int64_t)b;
+    nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+    /* C99 division truncates toward zero, as TFLite relies on. */
+    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+}
+
+/* gemmlowp's RoundingDivideByPOT: x / 2^exponent rounded half away from zero. */
+static inline int32_t ts_rdbpot(int32_t x, int32_t exponent)
+{
+    const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* TFLite's MultiplyByQuantizedMultiplier with double rounding (the reference kernels), for
+ * the non-negative multipliers the compiler emits. Equal to
+ * RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x << left, m), right), in fewer steps:
+ * with m >= 0 the saturating case (both INT32_MIN) cannot occur, gemmlowp's nudge-then-truncate
+ * equals (x * m + 2^30) >> 31 for both signs, and rounding half away from zero by 2^e equals
+ * (x + 2^(e-1) - (x < 0)) >> e. */
+static inline int32_t ts_mbqm(int32_t x, int32_t multiplier, int32_t shift)
+{
+    int32_t high;
+    if (shift > 0) {
+        /* Through unsigned so an overflowing shift wraps instead of being undefined. */
+        x = (int32_t)((uint32_t)x << shift);
+    }
+    high = (int32_t)(((int64_t)x * multiplier + ((int64_t)1 << 30)) >> 31);
+    if (shift < 0) {
+        const int32_t e = -shift;
+        high = (int32_t)(((int64_t)high + ((int64_t)1 << (e - 1)) - (high < 0)) >> e);
+    }
+    return high;
+}
+
+/* The single-rounding form: round(x * multiplier / 2^(31 - shift)) in 64 bits. LiteRT's
+ * FULLY_CONNECTED runs through its GEMM backend (ruy) even with the reference op resolver,
+ * and ruy rounds this way. */
+static inline int32_t ts_mbqm_single(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int32_t total_shift = 31 - shift;
+    const int64_t round = (int64_t)1 << (total_shift - 1);
+    return (int32_t)(((int64_t)x * (int64_t)multiplier + round) >> total_shift);
+}
+
+int32_t ts_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift)
+{
+    return ts_mbqm(x, multiplier, shift);
+}
+
+static inline int8_t ts_clamp_s8(int32_t v, int32_t lo, int32_t hi)
+{
+    if (v < lo) {
+        v = lo;
+    }
+    if (v > hi) {
+        v = hi;
+    }
+    return (int8_t)v;
+}
+
+/* Cortex-M DSP extension (SXTB16, SMLAD: two 16-bit multiply-accumulates per instruction),
+ * used when the build asks for it with TS_KERNELS_USE_DSP=1 and the core has it. Integer
+ * arithmetic is exact either way, so both builds give the same outputs. */
+#if defined(TS_KERNELS_USE_DSP) && TS_KERNELS_USE_DSP && defined(__ARM_FEATURE_DSP) && \
+    defined(__GNUC__)
+#define TS_DSP 1
+static inline uint32_t ts_load4(const int8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Bytes 0 and 2, sign-extended to two halfwords. */
+static inline uint32_t ts_sxtb16(uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1" : "=r"(r) : "r"(x));
+    return r;
+}
+
+/* Bytes 1 and 3, sign-extended to two halfwords. */
+static inline uint32_t ts_sxtb16_ror8(uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+
+static inline int32_t ts_smlad(uint32_t a, uint32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+#else
+#define TS_DSP 0
+#endif
+
+static inline int32_t ts_sum_s8(const int8_t *a, int32_t n)
+{
+    int32_t sum = 0, i;
+    for (i = 0; i < n; ++i) {
+        sum += a[i];
+    }
+    return sum;
+}
+
+static inline int32_t ts_dot_s8(const int8_t *x, const int8_t *a, int32_t n, int32_t acc)
+{
+    int32_t i = 0;
+#if TS_DSP
+    for (; i + 4 <= n; i += 4) {
+        const uint32_t xv = ts_load4(x + i);
+        const uint32_t av = ts_load4(a + i);
+        acc = ts_smlad(ts_sxtb16(xv), ts_sxtb16(av), acc);
+        acc = ts_smlad(ts_sxtb16_ror8(xv), ts_sxtb16_ror8(av), acc);
+    }
+#endif
+    for (; i + 4 <= n; i += 4) {
+        acc += (int32_t)x[i] * a[i] + (int32_t)x[i + 1] * a[i + 1] +
+               (int32_t)x[i + 2] * a[i + 2] + (int32_t)x[i + 3] * a[i + 3];
+    }
+    for (; i < n; ++i) {
+        acc += (int32_t)x[i] * a[i];
+    }
+    return acc;
+}
+
+/* Four dot products over the same input run, one per filter (filters `stride` bytes apart). */
+static inline void ts_dot4_s8(const int8_t *x, const int8_t *f, int32_t stride, int32_t n,
+                              int32_t *acc)
+{
+    const int8_t *f0 = f;
+    const int8_t *f1 = f0 + stride;
+    const int8_t *f2 = f1 + stride;
+    const int8_t *f3 = f2 + stride;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t i = 0;
+#if TS_DSP
+    for (; i + 4 <= n; i += 4) {
+        const uint32_t xv = ts_load4(x + i);
+        const uint32_t x02 = ts_sxtb16(xv);
+        const uint32_t x13 = ts_sxtb16_ror8(xv);
+        uint32_t w = ts_load4(f0 + i);
+        a0 = ts_smlad(x02, ts_sxtb16(w), a0);
+        a0 = ts_smlad(x13, ts_sxtb16_ror8(w), a0);
+        w = ts_load4(f1 + i);
+        a1 = ts_smlad(x02, ts_sxtb16(w), a1);
+        a1 = ts_smlad(x13, ts_sxtb16_ror8(w), a1);
+        w = ts_load4(f2 + i);
+        a2 = ts_smlad(x02, ts_sxtb16(w), a2);
+        a2 = ts_smlad(x13, ts_sxtb16_ror8(w), a2);
+        w = ts_load4(f3 + i);
+        a3 = ts_smlad(x02, ts_sxtb16(w), a3);
+        a3 = ts_smlad(x13, ts_sxtb16_ror8(w), a3);
+    }
+#endif
+    for (; i < n; ++i) {
+        const int32_t x0 = x[i];
+        a0 += x0 * f0[i];
+        a1 += x0 * f1[i];
+        a2 += x0 * f2[i];
+        a3 += x0 * f3[i];
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+/* Every output channel of one output pixel whose window is `rows` runs of `run` contiguous
+ * input bytes, `row_step` apart (the filter rows are contiguous): four channels at a time. */
+static void ts_conv_pixel(const ts_conv_params *p, const int8_t *px, int32_t row_step,
+                          int32_t rows, int32_t run, const int8_t *filter,
+                          const int32_t *bias_full, const int32_t *multiplier,
+                          const int32_t *shift, int8_t *output)
+{
+    const int32_t out_c = p->out_c;
+    const int32_t stride = rows * run;
+    int32_t oc = 0, r, i;
+    for (; oc + 4 <= out_c; oc += 4) {
+        const int8_t *f = filter + (size_t)oc * stride;
+        const int8_t *x = px;
+        int32_t acc[4];
+        for (i = 0; i < 4; ++i) {
+            acc[i] = bias_full[oc + i];
+        }
+        for (r = 0; r < rows; ++r) {
+            ts_dot4_s8(x, f, stride, run, acc);
+            x += row_step;
+            f += run;
+        }
+        for (i = 0; i < 4; ++i) {
+            const int32_t v = ts_mbqm(acc[i], multiplier[oc + i], shift[oc + i]) + p->output_offset;
+            output[oc + i] = ts_clamp_s8(v, p->act_min, p->act_max);
+        }
+    }
+    for (; oc < out_c; ++oc) {
+        const int8_t *f = filter + (size_t)oc * stride;
+        const int8_t *x = px;
+        int32_t acc = bias_full[oc];
+        for (r = 0; r < rows; ++r) {
+            acc = ts_dot_s8(x, f, run, acc);
+            x += row_step;
+            f += run;
+        }
+        acc = ts_mbqm(acc, multiplier[oc], shift[oc]) + p->output_offset;
+        output[oc] = ts_clamp_s8(acc, p->act_min, p->act_max);
+    }
+}
+
+/* Largest convolution window (k_h * k_w * in_c bytes) copied to the stack to be contiguous. */
+#ifndef TS_CONV_GATHER_BYTES
+#define TS_CONV_GATHER_BYTES 256
+#endif
+
+void ts_conv2d_s8(const ts_conv_params *p, const int8_t *input, const int8_t *filter,
+                  const int32_t *bias_full, const int32_t *multiplier, const int32_t *shift,
+                  int8_t *output)
+{
+    const int32_t in_c = p->in_c;
+    const int32_t out_c = p->out_c;
+    const int32_t filter_depth = in_c / p->groups;
+    const int32_t filters_per_group = out_c / p->groups;
+    const int32_t filter_ch_stride = p->k_h * p->k_w * filter_depth;
+    const int32_t in_row = p->in_w * in_c;
+    const int32_t input_offset = p->input_offset;
+    const int contiguous_rows = p->groups == 1 && p->dil_w == 1;
+    /* Short filter rows make per-row dot products costly: gather small windows instead. */
+    const int gather = p->groups == 1 && (p->k_h > 1 || p->k_w > 1) && p->k_w * in_c < 32 &&
+                       p->k_h * p->k_w * in_c <= TS_CONV_GATHER_BYTES;
+    const int32_t run = p->k_w * in_c;
+    const int32_t row_step = p->dil_h * in_row;
+    int32_t b, oy, ox, oc, fy, fx, ic;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *in_batch = input + (size_t)b * p->in_h * in_row;
+        for (oy = 0; oy < p->out_h; ++oy) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_top;
+            for (ox = 0; ox < p->out_w; ++ox) {
+                const int32_t ix0 = ox * p->stride_w - p->pad_left;
+                /* The whole window is inside when its first and last taps are. */
+                const int inside = iy0 >= 0 && ix0 >= 0 &&
+                                   iy0 + (p->k_h - 1) * p->dil_h < p->in_h &&
+                                   ix0 + (p->k_w - 1) * p->dil_w < p->in_w;
+                if (gather) {
+                    /* Copy the window (zero point where it leaves the image: bias_full already
+                     * holds input_offset * f for every tap) into one contiguous run, then one
+                     * dot product per output channel pair. */
+                    int8_t window[TS_CONV_GATHER_BYTES];
+                    int8_t *w = window;
+                    for (fy = 0; fy < p->k_h; ++fy) {
+                        const int32_t iy = iy0 + fy * p->dil_h;
+                        for (fx = 0; fx < p->k_w; ++fx) {
+                            const int32_t ix = ix0 + fx * p->dil_w;
+                            if (iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w) {
+                                memcpy(w, in_batch + (size_t)iy * in_row + (size_t)ix * in_c,
+                                       (size_t)in_c);
+                            } else {
+                                memset(w, (int8_t)(-input_offset), (size_t)in_c);
+                            }
+                            w += in_c;
+                        }
+                    }
+                    ts_conv_pixel(p, window, 0, 1, filter_ch_stride, filter, bias_full,
+                                  multiplier, shift, output);
+                    output += out_c;
+                    continue;
+                }
+                if (inside && contiguous_rows) {
+                    /* Each filter row meets k_w * in_c contiguous input bytes. */
+                    ts_conv_pixel(p, in_batch + (size_t)iy0 * in_row + (size_t)ix0 * in_c,
+                                  row_step, p->k_h, run, filter, bias_full, multiplier, shift,
+                                  output);
+                    output += out_c;
+                    continue;
+                }
+                if (contiguous_rows) {
+                    /* Window partly outside: clip the columns once, then per filter row one
+                     * dot product over the inside run; the outside taps read the zero point,
+                     * which bias_full counted as input_offset * f, so take that back out. */
+                    const int32_t fx0 = ix0 < 0 ? -ix0 : 0;
+                    const int32_t fx1 = p->k_w < p->in_w - ix0 ? p->k_w : p->in_w - ix0;
+                    const int32_t lead = fx0 * in_c;
+                    const int32_t inside_run = fx1 > fx0 ? (fx1 - fx0) * in_c : 0;
+                    const int32_t tail = run - lead - inside_run;
+                    for (oc = 0; oc < out_c; ++oc) {
+                        const int8_t *f = filter + (size_t)oc * filter_ch_stride;
+                        int32_t acc = bias_full[oc];
+                        int32_t outside = 0;
+                        for (fy = 0; fy < p->k_h; ++fy, f += run) {
+                            const int32_t iy = iy0 + fy * p->dil_h;
+                            if (iy < 0 || iy >= p->in_h || inside_run == 0) {
+                                outside += ts_sum_s8(f, run);
+                                continue;
+                            }
+                            acc = ts_dot_s8(in_batch + (size_t)iy * in_row +
+                                                (size_t)(ix0 + fx0) * in_c,
+                                            f + lead, inside_run, acc);
+                            outside += ts_sum_s8(f, lead) + ts_sum_s8(f + lead + inside_run, tail);
+                        }
+                        acc -= outside * input_offset;
+                        acc = ts_mbqm(acc, multiplier[oc], shift[oc]) + p->output_offset;
+                        *output++ = ts_clamp_s8(acc, p->act_min, p->act_max);
+                    }
+                    continue;
+                }
+                for (oc = 0; oc < out_c; ++oc) {
+                    const int8_t *f = filter + (size_t)oc * filter_ch_stride;
+                    const int32_t group_base = (oc / filters_per_group) * filter_depth;
+                    int32_t acc;
+                    if (inside) {
+                        acc = bias_full[oc];
+                        for (fy = 0; fy < p->k_h; ++fy) {
+                            const int8_t *row = in_batch + (size_t)(iy0 + fy * p->dil_h) * in_row;
+                            for (fx = 0; fx < p->k_w; ++fx) {
+                                const int8_t *px =
+                                    row + (size_t)(ix0 + fx * p->dil_w) * in_c + group_base;
+                                const int8_t *fp = f + (fy * p->k_w + fx) * filter_depth;
+                                for (ic = 0; ic < filter_depth; ++ic) {
+                                    acc += (int32_t)fp[ic] * (int32_t)px[ic];
+                                }
+                            }
+                        }
+                    } else {
+                        /* Taps outside the image read the zero point: bias_full counted them
+                         * as input_offset * f, so take that back out. */
+                        acc = bias_full[oc];
+                        for (fy = 0; fy < p->k_h; ++fy) {
+                            const int32_t iy = iy0 + fy * p->dil_h;
+                            const int row_inside = iy >= 0 && iy < p->in_h;
+                            for (fx = 0; fx < p->k_w; ++fx) {
+                                const int32_t ix = ix0 + fx * p->dil_w;
+                                const int8_t *fp = f + (fy * p->k_w + fx) * filter_depth;
+                                if (row_inside && ix >= 0 && ix < p->in_w) {
+                                    const int8_t *px = in_batch + (size_t)iy * in_row +
+                                                       (size_t)ix * in_c + group_base;
+                                    for (ic = 0; ic < filter_depth; ++ic) {
+                                        acc += (int32_t)fp[ic] * (int32_t)px[ic];
+                                    }
+                                } else {
+                                    for (ic = 0; ic < filter_depth; ++ic) {
+                                        acc -= (int32_t)fp[ic] * input_offset;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    acc = ts_mbqm(acc, multiplier[oc], shift[oc]) + p->output_offset;
+                    *output++ = ts_clamp_s8(acc, p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+}
+
+/* Accumulates four neighbouring channels over the window [fy0, fy1) x [fx0, fx1): input and
+ * filter bytes of the four channels are contiguous at every tap. */
+static inline void ts_dw_block4(const ts_conv_params *p, const int8_t *px0, const int8_t *fp0,
+                                int32_t fy0, int32_t fy1, int32_t fx0, int32_t fx1,
+                                int32_t offset, int32_t in_row, int32_t tap_step,
+                                int32_t *acc)
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t fy, fx;
+    for (fy = fy0; fy < fy1; ++fy) {
+        const int8_t *px = px0 + (size_t)fy * p->dil_h * in_row + (size_t)fx0 * tap_step;
+        const int8_t *fp = fp0 + (size_t)(fy * p->k_w + fx0) * p->out_c;
+        for (fx = fx0; fx < fx1; ++fx) {
+            a0 += (int32_t)fp[0] * ((int32_t)px[0] + offset);
+            a1 += (int32_t)fp[1] * ((int32_t)px[1] + offset);
+            a2 += (int32_t)fp[2] * ((int32_t)px[2] + offset);
+            a3 += (int32_t)fp[3] * ((int32_t)px[3] + offset);
+            px += tap_step;
+            fp += p->out_c;
+        }
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+/* First tap index at or after `origin + k * dilation >= 0`, and the end below `size`. */
+static inline void ts_clip_taps(int32_t origin, int32_t taps, int32_t dilation, int32_t size,
+                                int32_t *first, int32_t *end)
+{
+    int32_t lo = 0, hi = taps;
+    if (origin < 0) {
+        lo = (-origin + dilation - 1) / dilation;
+    }
+    if (origin + (taps - 1) * dilation >= size) {
+        hi = size - origin <= 0 ? 0 : (size - origin + dilation - 1) / dilation;
+    }
+    if (hi < lo) {
+        hi = lo;
+    }
+    *first = lo;
+    *end = hi;
+}
+
+void ts_depthwise_conv2d_s8(const ts_conv_params *p, const int8_t *input, const int8_t *filter,
+                            const int32_t *bias, const int32_t *bias_full,
+                            const int32_t *multiplier, const int32_t *shift, int8_t *output)
+{
+    const int32_t in_c = p->in_c;
+    const int32_t out_c = p->out_c;
+    const int32_t dm = p->depth_multiplier;
+    const int32_t in_row = p->in_w * in_c;
+    const int32_t tap_step = p->dil_w * in_c;
+    int32_t b, oy, ox, ic, m, fy, fx, i;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *in_batch = input + (size_t)b * p->in_h * in_row;
+        for (oy = 0; oy < p->out_h; ++oy) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_top;
+            int32_t fy0, fy1;
+            ts_clip_taps(iy0, p->k_h, p->dil_h, p->in_h, &fy0, &fy1);
+            for (ox = 0; ox < p->out_w; ++ox) {
+                const int32_t ix0 = ox * p->stride_w - p->pad_left;
+                const int8_t *origin = in_batch + (ptrdiff_t)iy0 * in_row +
+                                       (ptrdiff_t)ix0 * in_c;
+                int32_t fx0, fx1, full;
+                ts_clip_taps(ix0, p->k_w, p->dil_w, p->in_w, &fx0, &fx1);
+                /* Inside, bias_full already holds input_offset * f for every tap; at the
+                 * border only the taps inside count, each with its input_offset. */
+                full = fy0 == 0 && fy1 == p->k_h && fx0 == 0 && fx1 == p->k_w;
+                ic = 0;
+                if (dm == 1) {
+                    for (; ic + 4 <= in_c; ic += 4) {
+                        int32_t acc[4];
+                        if (full) {
+                            for (i = 0; i < 4; ++i) {
+                                acc[i] = bias_full[ic + i];
+                            }
+                            ts_dw_block4(p, origin + ic, filter + ic, 0, p->k_h, 0, p->k_w, 0,
+                                         in_row, tap_step, acc);
+                        } else {
+                            for (i = 0; i < 4; ++i) {
+                                acc[i] = bias[ic + i];
+                            }
+                            ts_dw_block4(p, origin + ic, filter + ic, fy0, fy1, fx0, fx1,
+                                         p->input_offset, in_row, tap_step, acc);
+                        }
+                        for (i = 0; i < 4; ++i) {
+                            const int32_t v = ts_mbqm(acc[i], multiplier[ic + i], shift[ic + i]) +
+                                              p->output_offset;
+                            output[ic + i] = ts_clamp_s8(v, p->act_min, p->act_max);
+                        }
+                    }
+                }
+                for (; ic < in_c; ++ic) {
+                    for (m = 0; m < dm; ++m) {
+                        const int32_t oc = ic * dm + m;
+                        const int32_t offset = full ? 0 : p->input_offset;
+                        int32_t acc = full ? bias_full[oc] : bias[oc];
+                        for (fy = fy0; fy < fy1; ++fy) {
+                            const int8_t *px = origin + ic + (size_t)fy * p->dil_h * in_row;
+                            const int8_t *fp = filter + (size_t)fy * p->k_w * out_c + oc;
+                            for (fx = fx0; fx < fx1; ++fx) {
+                                acc += (int32_t)fp[(size_t)fx * out_c] *
+                                       ((int32_t)px[(size_t)fx * tap_step] + offset);
+                            }
+                        }
+                        acc = ts_mbqm(acc, multiplier[oc], shift[oc]) + p->output_offset;
+                        output[oc] = ts_clamp_s8(acc, p->act_min, p->act_max);
+                    }
+                }
+                output += out_c;
+            }
+        }
+    }
+}
+
+void ts_fully_connected_s8(const ts_fc_params *p, const int8_t *input, const int8_t *filter,
+                           const int32_t *bias_full, const int32_t *multiplier,
+                           const int32_t *shift, int8_t *output)
+{
+    const int32_t depth = p->accum_depth;
+    int32_t b, o, d;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *in = input + (size_t)b * depth;
+        o = 0;
+        if (p->filter_offset == 0) {
+            for (; o + 4 <= p->out_depth; o += 4) {
+                int32_t acc[4];
+                int32_t i;
+                for (i = 0; i < 4; ++i) {
+                    acc[i] = bias_full[o + i];
+                }
+                ts_dot4_s8(in, filter + (size_t)o * depth, depth, depth, acc);
+                for (i = 0; i < 4; ++i) {
+                    const int32_t k = p->per_channel ? o + i : 0;
+                    const int32_t v = ts_mbqm_single(acc[i], multiplier[k], shift[k]) +
+                                      p->output_offset;
+                    output[i] = ts_clamp_s8(v, p->act_min, p->act_max);
+                }
+                output += 4;
+            }
+        }
+        for (; o < p->out_depth; ++o) {
+            const int8_t *f = filter + (size_t)o * depth;
+            const int32_t idx = p->per_channel ? o : 0;
+            int32_t acc = bias_full[o];
+            if (p->filter_offset == 0) {
+                for (d = 0; d < depth; ++d) {
+                    acc += (int32_t)f[d] * (int32_t)in[d];
+                }
+            } else {
+                /* bias_full already holds input_offset * (filter + filter_offset) sums. */
+                for (d = 0; d < depth; ++d) {
+                    acc += ((int32_t)f[d] + p->filter_offset) * (int32_t)in[d];
+                }
+            }
+            acc = ts_mbqm_single(acc, multiplier[idx], shift[idx]) + p->output_offset;
+            *output++ = ts_clamp_s8(acc, p->act_min, p->act_max);
+        }
+    }
+}
+
+void ts_average_pool_s8(const ts_pool_params *p, const int8_t *input, int8_t *output)
+{
+    const int32_t ch = p->channels;
+    int32_t b, oy, ox, c, fy, fx;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *in_batch = input + (size_t)b * p->in_h * p->in_w * ch;
+        for (oy = 0; oy < p->out_h; ++oy) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_top;
+            const int32_t fy0 = iy0 < 0 ? -iy0 : 0;
+            const int32_t fy1 = p->k_h < p->in_h - iy0 ? p->k_h : p->in_h - iy0;
+            for (ox = 0; ox < p->out_w; ++ox) {
+                const int32_t ix0 = ox * p->stride_w - p->pad_left;
+                const int32_t fx0 = ix0 < 0 ? -ix0 : 0;
+                const int32_t fx1 = p->k_w < p->in_w - ix0 ? p->k_w : p->in_w - ix0;
+                const int32_t count = (fy1 - fy0) * (fx1 - fx0);
+                for (c = 0; c < ch; ++c) {
+                    int32_t acc = 0;
+                    for (fy = fy0; fy < fy1; ++fy) {
+                        const int8_t *row =
+                            in_batch + ((size_t)(iy0 + fy) * p->in_w + (size_t)ix0) * ch + c;
+                        for (fx = fx0; fx < fx1; ++fx) {
+                            acc += row[fx * ch];
+                        }
+                    }
+                    if (count > 0) {
+                        /* Round half away from zero, as TFLite's reference does. */
+                        acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+                    }
+                    *output++ = ts_clamp_s8(acc, p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+}
+
+void ts_max_pool_s8(const ts_pool_params *p, const int8_t *input, int8_t *output)
+{
+    const int32_t ch = p->channels;
+    int32_t b, oy, ox, c, fy, fx;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *in_batch = input + (size_t)b * p->in_h * p->in_w * ch;
+        for (oy = 0; oy < p->out_h; ++oy) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_top;
+            const int32_t fy0 = iy0 < 0 ? -iy0 : 0;
+            const int32_t fy1 = p->k_h < p->in_h - iy0 ? p->k_h : p->in_h - iy0;
+            for (ox = 0; ox < p->out_w; ++ox) {
+                const int32_t ix0 = ox * p->stride_w - p->pad_left;
+                const int32_t fx0 = ix0 < 0 ? -ix0 : 0;
+                const int32_t fx1 = p->k_w < p->in_w - ix0 ? p->k_w : p->in_w - ix0;
+                for (c = 0; c < ch; ++c) {
+                    int32_t best = -128;
+                    for (fy = fy0; fy < fy1; ++fy) {
+                        const int8_t *row =
+                            in_batch + ((size_t)(iy0 + fy) * p->in_w + (size_t)ix0) * ch + c;
+                        for (fx = fx0; fx < fx1; ++fx) {
+                            if (row[fx * ch] > best) {
+                                best = row[fx * ch];
+                            }
+                        }
+                    }
+                    *output++ = ts_clamp_s8(best, p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+}
+
+static inline int32_t ts_add_one(const ts_add_params *p, int32_t a, int32_t b)
+{
+    const int32_t x1 = (int32_t)((uint32_t)(p->input1_offset + a) << p->left_shift);
+    const int32_t x2 = (int32_t)((uint32_t)(p->input2_offset + b) << p->left_shift);
+    const int32_t s1 = ts_mbqm(x1, p->input1_multiplier, p->input1_shift);
+    const int32_t s2 = ts_mbqm(x2, p->input2_multiplier, p->input2_shift);
+    return ts_mbqm(s1 + s2, p->output_multiplier, p->output_shift) + p->output_offset;
+}
+
+void ts_add_s8(const ts_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output)
+{
+    int32_t i;
+    if (p->rank == 0) {
+        for (i = 0; i < p->size; ++i) {
+            output[i] = ts_clamp_s8(ts_add_one(p, input1[i], input2[i]), p->act_min, p->act_max);
+        }
+        return;
+    }
+    {
+        /* Odometer over the output index with per-input strides (0 where broadcast). */
+        int32_t idx[6] = {0, 0, 0, 0, 0, 0};
+        int32_t off1 = 0, off2 = 0, d;
+        for (i = 0; i < p->size; ++i) {
+            output[i] = ts_clamp_s8(ts_add_one(p, input1[off1], input2[off2]), p->act_min,
+                                    p->act_max);
+            for (d = p->rank - 1; d >= 0; --d) {
+                idx[d]++;
+                off1 += p->in1_strides[d];
+                off2 += p->in2_strides[d];
+                if (idx[d] < p->out_dims[d]) {
+                    break;
+                }
+                off1 -= p->in1_strides[d] * p->out_dims[d];
+                off2 -= p->in2_strides[d] * p->out_dims[d];
+                idx[d] = 0;
+            }
+        }
+    }
+}
+
+/* gemmlowp's SaturatingRoundingMultiplyByPOT for a positive exponent: a saturating x * 2^e. */
+static inline int32_t ts_sat_left_shift(int32_t x, int32_t exponent)
+{
+    const int32_t threshold = (int32_t)(((int64_t)1 << (31 - exponent)) - 1);
+    if (x > threshold) {
+        return INT32_MAX;
+    }
+    if (x < -threshold) {
+        return INT32_MIN;
+    }
+    return (int32_t)((uint32_t)x << exponent);
+}
+
+/* exp(a) for a in [-1/4, 0), Q0.31 in and out (gemmlowp's Taylor expansion around -1/8). */
+static int32_t ts_exp_quarter_interval(int32_t a)
+{
+    const int32_t constant_term = 1895147668;    /* exp(-1/8) */
+    const int32_t constant_1_over_3 = 715827883; /* 1/3 */
+    const int32_t x = a + (1 << 28);
+    const int32_t x2 = ts_srdhm(x, x);
+    const int32_t x3 = ts_srdhm(x2, x);
+    const int32_t x4 = ts_srdhm(x2, x2);
+    const int32_t x4_over_4 = ts_rdbpot(x4, 2);
+    const int32_t poly = ts_rdbpot(ts_srdhm(x4_over_4 + x3, constant_1_over_3) + x2, 1);
+    return constant_term + ts_srdhm(constant_term, x + poly);
+}
+
+/* exp(a) for a <= 0 given in Q5.26, result in Q0.31 (gemmlowp's exp_on_negative_values). */
+static int32_t ts_exp_on_negative_values(int32_t a)
+{
+    static const int32_t multipliers[7] = {1672461947, 1302514674, 790015084, 290630308,
+                                           39332535,   720401,     242};
+    const int32_t one_quarter = 1 << 24;
+    const int32_t mask = one_quarter - 1;
+    const int32_t a_mod_quarter_minus_one_quarter = (a & mask) - one_quarter;
+    const int32_t remainder = a_mod_quarter_minus_one_quarter - a;
+    int32_t result = ts_exp_quarter_interval(ts_sat_left_shift(a_mod_quarter_minus_one_quarter, 5));
+    int32_t k;
+    /* Barrel shifter: multiply by exp(-2^k / 4) for each set bit of the remainder. */
+    for (k = 0; k < 7; ++k) {
+        if (remainder & (1 << (24 + k))) {
+            result = ts_srdhm(result, multipliers[k]);
+        }
+    }
+    if (a == 0) {
+        result = INT32_MAX;
+    }
+    return result;
+}
+
+/* 1 / (1 + x) for x in [0, 1), Q0.31 in and out (gemmlowp's Newton-Raphson division). */
+static int32_t ts_one_over_one_plus_x(int32_t a)
+{
+    const int64_t sum = (int64_t)a + (int64_t)INT32_MAX;
+    const int32_t half_denominator = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
+    const int32_t constant_48_over_17 = 1515870810;
+    const int32_t constant_neg_32_over_17 = -1010580540;
+    int32_t x = constant_48_over_17 + ts_srdhm(half_denominator, constant_neg_32_over_17);
+    int32_t i;
+    for (i = 0; i < 3; ++i) {
+        const int32_t half_denominator_times_x = ts_srdhm(half_denominator, x);
+        const int32_t one_minus = (1 << 29) - half_denominator_times_x;
+        x = x + ts_sat_left_shift(ts_srdhm(x, one_minus), 2);
+    }
+    return ts_sat_left_shift(x, 1);
+}
+
+static int32_t ts_count_leading_zeros(uint32_t x)
+{
+    int32_t n = 0;
+    if (x == 0) {
+        return 32;
+    }
+    while (!(x & 0x80000000u)) {
+        x <<= 1;
+        ++n;
+    }
+    return n;
+}
+
+void ts_softmax_s8(int32_t outer, int32_t depth, int32_t input_multiplier,
+                   int32_t input_left_shift, int32_t diff_min, const int8_t *input,
+                   int8_t *output)
+{
+    int32_t i, c;
+    for (i = 0; i < outer; ++i) {
+        int32_t max_in_row = -128;
+        int32_t sum_of_exps = 0; /* Q12.19 */
+        int32_t headroom_plus_one, num_bits_over_unit, shifted_scale, exponent;
+        for (c = 0; c < depth; ++c) {
+            if (input[c] > max_in_row) {
+                max_in_row = input[c];
+            }
+        }
+        for (c = 0; c < depth; ++c) {
+            const int32_t diff = (int32_t)input[c] - max_in_row;
+            if (diff >= diff_min) {
+                const int32_t scaled = ts_srdhm((int32_t)((uint32_t)diff << input_left_shift),
+                                                input_multiplier);
+                sum_of_exps += ts_rdbpot(ts_exp_on_negative_values(scaled), 12);
+            }
+        }
+        headroom_plus_one = ts_count_leading_zeros((uint32_t)sum_of_exps);
+        num_bits_over_unit = 12 - headroom_plus_one;
+        shifted_scale = ts_one_over_one_plus_x(
+            (int32_t)(((uint32_t)sum_of_exps << headroom_plus_one) - ((uint32_t)1 << 31)));
+        exponent = num_bits_over_unit + 31 - 8;
+        for (c = 0; c < depth; ++c) {
+            const int32_t diff = (int32_t)input[c] - max_in_row;
+            if (diff >= diff_min) {
+                const int32_t scaled = ts_srdhm((int32_t)((uint32_t)diff << input_left_shift),
+                                                input_multiplier);
+                const int32_t exp_in_0 = ts_exp_on_negative_values(scaled);
+                const int32_t unsat = ts_rdbpot(ts_srdhm(shifted_scale, exp_in_0), exponent);
+                output[c] = ts_clamp_s8(unsat - 128, -128, 127);
+            } else {
+                output[c] = -128;
+            }
+        }
+        input += depth;
+        output += depth;
+    }
+}
+
+void ts_lookup_s8(int32_t size, const int8_t *table, const int8_t *input, int8_t *output)
+{
+    int32_t i;
+    for (i = 0; i < size; ++i) {
+        output[i] = table[(uint8_t)input[i]];
+    }
+}
+
+void ts_relu_s8(int32_t size, int32_t input_zero_point, int32_t output_zero_point,
+                int32_t multiplier, int32_t shift, int32_t act_min, int32_t act_max,
+                const int8_t *input, int8_t *output)
+{
+    int32_t i;
+    for (i = 0; i < size; ++i) {
+        const int32_t v = output_zero_point +
+                          ts_mbqm((int32_t)input[i] - input_zero_point, multiplier, shift);
+        output[i] = ts_clamp_s8(v, act_min, act_max);
+    }
+}
+
+void ts_quantize_f32_s8(int32_t size, float scale, int32_t zero_point, const float *input,
+                        int8_t *output)
+{
+    int32_t i;
+    for (i = 0; i < size; ++i) {
+        const int32_t v = (int32_t)roundf(input[i] / scale) + zero_point;
+        output[i] = ts_clamp_s8(v, -128, 127);
+    }
+}
+
+void ts_requantize_s8(int32_t size, int32_t input_zero_point, int32_t output_zero_point,
+                      int32_t multiplier, int32_t shift, const int8_t *input, int8_t *output)
+{
+    int32_t i;
+    for (i = 0; i < size; ++i) {
+        const int32_t v =
+            ts_mbqm((int32_t)input[i] - input_zero_point, multiplier, shift) + output_zero_point;
+        output[i] = ts_clamp_s8(v, -128, 127);
+    }
+}
+
+void ts_dequantize_s8_f32(int32_t size, double scale, int32_t zero_point, const int8_t *input,
+                          float *output)
+{
+    int32_t i;
+    for (i = 0; i < size; ++i) {
+        output[i] = (float)(scale * (double)((int32_t)input[i] - zero_point));
+    }
+}
+
+void ts_pad(const ts_pad_params *p, const void *input, void *output, const void *pad_value)
+{
+    const int32_t eb = p->elem_bytes;
+    const uint8_t *in = (const uint8_t *)input;
+    uint8_t *out = (uint8_t *)output;
+    const int32_t total = p->out_dims[0] * p->out_dims[1] * p->out_dims[2] * p->out_dims[3];
+    const int32_t row_bytes = p->in_dims[3] * eb;
+    int32_t i, a, b, c;
+    /* Fill with the pad value, then copy the input rows (innermost dim) into place. */
+    for (i = 0; i < total; ++i) {
+        memcpy(out + (size_t)i * eb, pad_value, (size_t)eb);
+    }
+    for (a = 0; a < p->in_dims[0]; ++a) {
+        for (b = 0; b < p->in_dims[1]; ++b) {
+            for (c = 0; c < p->in_dims[2]; ++c) {
+                const size_t o = ((((size_t)(a + p->before[0]) * p->out_dims[1] +
+                                    (size_t)(b + p->before[1])) * p->out_dims[2] +
+                                   (size_t)(c + p->before[2])) * p->out_dims[3] +
+                                  (size_t)p->before[3]) * (size_t)eb;
+                memcpy(out + o, in, (size_t)row_bytes);
+                in += row_bytes;
+            }
+        }
+    }
+}
+
+void ts_copy_blocks(int32_t count, int32_t bytes, int32_t in_stride, int32_t out_stride,
+                    const uint8_t *input, uint8_t *output)
+{
+    int32_t i;
+    for (i = 0; i < count; ++i) {
+        memmove(output + (size_t)i * out_stride, input + (size_t)i * in_stride, (size_t)bytes);
+    }
+}
+
+void ts_mean_s8(const ts_mean_params *p, const int8_t *input, int8_t *output)
+{
+    int32_t kept_idx[6] = {0, 0, 0, 0, 0, 0};
+    int32_t base = 0;
+    int32_t total = 1, o, d;
+    for (d = 0; d < p->kept_rank; ++d) {
+        total *= p->kept_dims[d];
+    }
+    for (o = 0; o < total; ++o) {
+        int32_t red_idx[6] = {0, 0, 0, 0, 0, 0};
+        int32_t offset = base;
+        int32_t sum = 0, r, v;
+        for (r = 0; r < p->count; ++r) {
+            sum += input[offset];
+            for (d = p->reduced_rank - 1; d >= 0; --d) {
+                red_idx[d]++;
+                offset += p->reduced_strides[d];
+                if (red_idx[d] < p->reduced_dims[d]) {
+                    break;
+                }
+                offset -= p->reduced_strides[d] * p->reduced_dims[d];
+                red_idx[d] = 0;
+            }
+        }
+        v = ts_mbqm(sum - p->input_zero_point * p->count, p->multiplier, p->shift) +
+            p->output_zero_point;
+        output[o] = ts_clamp_s8(v, -128, 127);
+        for (d = p->kept_rank - 1; d >= 0; --d) {
+            kept_idx[d]++;
+            base += p->kept_strides[d];
+            if (kept_idx[d] < p->kept_dims[d]) {
+                break;
+            }
+            base -= p->kept_strides[d] * p->kept_dims[d];
+            kept_idx[d] = 0;
+        }
+    }
+}

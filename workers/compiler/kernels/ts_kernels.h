@@ -1,0 +1,142 @@
+/* TinyStudio int8 kernels: one function per operator, bit-exact with TFLite's reference kernels.
+ *
+ * C99, no allocation, only <stdint.h>, <stddef.h>, <string.h> and <math.h>. Every kernel takes its
+ * shapes and quantization constants in a `const` parameter struct prepared by the compiler.
+ */
+#ifndef TS_KERNELS_H
+#define TS_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Fixed-point helpers (TFLite/gemmlowp arithmetic). */
+int32_t ts_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift);
+
+typedef struct {
+    int32_t batches;
+    int32_t in_h, in_w, in_c;
+    int32_t out_h, out_w, out_c;
+    int32_t k_h, k_w;
+    int32_t stride_h, stride_w;
+    int32_t dil_h, dil_w;
+    int32_t pad_top, pad_left;
+    int32_t depth_multiplier; /* depthwise only */
+    int32_t groups;           /* conv only: in_c / filter input depth */
+    int32_t input_offset;     /* -input zero point */
+    int32_t output_offset;    /* output zero point */
+    int32_t act_min, act_max;
+} ts_conv_params;
+
+/* CONV_2D, NHWC input, OHWI filter, per-channel multipliers. `bias_full` is the bias plus
+ * input_offset times the sum of each output channel's filter. */
+void ts_conv2d_s8(const ts_conv_params *p, const int8_t *input, const int8_t *filter,
+                  const int32_t *bias_full, const int32_t *multiplier, const int32_t *shift,
+                  int8_t *output);
+
+/* DEPTHWISE_CONV_2D, NHWC input, 1HWC filter: `bias` for windows cut by the border,
+ * `bias_full` (same convention as CONV_2D) for windows wholly inside. */
+void ts_depthwise_conv2d_s8(const ts_conv_params *p, const int8_t *input, const int8_t *filter,
+                            const int32_t *bias, const int32_t *bias_full,
+                            const int32_t *multiplier, const int32_t *shift, int8_t *output);
+
+typedef struct {
+    int32_t batches, accum_depth, out_depth;
+    int32_t input_offset, filter_offset, output_offset;
+    int32_t act_min, act_max;
+    int32_t per_channel; /* 1: multiplier/shift per output unit, 0: one for all */
+} ts_fc_params;
+
+/* FULLY_CONNECTED with [out_depth, accum_depth] weights; `bias_full` folds input_offset in. */
+void ts_fully_connected_s8(const ts_fc_params *p, const int8_t *input, const int8_t *filter,
+                           const int32_t *bias_full, const int32_t *multiplier,
+                           const int32_t *shift, int8_t *output);
+
+typedef struct {
+    int32_t batches, in_h, in_w, channels, out_h, out_w;
+    int32_t k_h, k_w, stride_h, stride_w, pad_top, pad_left;
+    int32_t act_min, act_max;
+} ts_pool_params;
+
+void ts_average_pool_s8(const ts_pool_params *p, const int8_t *input, int8_t *output);
+void ts_max_pool_s8(const ts_pool_params *p, const int8_t *input, int8_t *output);
+
+typedef struct {
+    int32_t size;
+    int32_t input1_offset, input2_offset, output_offset;
+    int32_t left_shift;
+    int32_t input1_multiplier, input1_shift;
+    int32_t input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift;
+    int32_t act_min, act_max;
+    /* Broadcasting over up to 6 dims: output dims and element strides of each input
+     * (stride 0 where an input is broadcast). rank 0 means same-shape element-wise. */
+    int32_t rank;
+    int32_t out_dims[6];
+    int32_t in1_strides[6];
+    int32_t in2_strides[6];
+} ts_add_params;
+
+void ts_add_s8(const ts_add_params *p, const int8_t *input1, const int8_t *input2,
+               int8_t *output);
+
+/* SOFTMAX over the last dimension, int8 in and out (output scale 1/256, zero point -128), in
+ * TFLite's reference fixed-point arithmetic (gemmlowp exp and reciprocal). */
+void ts_softmax_s8(int32_t outer, int32_t depth, int32_t input_multiplier,
+                   int32_t input_left_shift, int32_t diff_min, const int8_t *input,
+                   int8_t *output);
+
+/* Element-wise 256-entry lookup (LOGISTIC, TANH): output = table[(uint8_t)input]. */
+void ts_lookup_s8(int32_t size, const int8_t *table, const int8_t *input, int8_t *output);
+
+/* Requantizing clamp (RELU, RELU6, RELU_N1_TO_1 as standalone ops). */
+void ts_relu_s8(int32_t size, int32_t input_zero_point, int32_t output_zero_point,
+                int32_t multiplier, int32_t shift, int32_t act_min, int32_t act_max,
+                const int8_t *input, int8_t *output);
+
+void ts_quantize_f32_s8(int32_t size, float scale, int32_t zero_point, const float *input,
+                        int8_t *output);
+void ts_requantize_s8(int32_t size, int32_t input_zero_point, int32_t output_zero_point,
+                      int32_t multiplier, int32_t shift, const int8_t *input, int8_t *output);
+void ts_dequantize_s8_f32(int32_t size, double scale, int32_t zero_point, const int8_t *input,
+                          float *output);
+
+/* PAD (up to 4 dims, NHWC order after padding the shape to 4). */
+typedef struct {
+    int32_t in_dims[4];
+    int32_t out_dims[4];
+    int32_t before[4];
+    int32_t elem_bytes;
+} ts_pad_params;
+
+void ts_pad(const ts_pad_params *p, const void *input, void *output, const void *pad_value);
+
+/* Copies `count` blocks of `bytes` from input (stride in_stride) to output (stride out_stride):
+ * the building block of CONCATENATION. */
+void ts_copy_blocks(int32_t count, int32_t bytes, int32_t in_stride, int32_t out_stride,
+                    const uint8_t *input, uint8_t *output);
+
+/* MEAN of int8 over any axes: for each output (odometer over the kept dims) the sum over the
+ * reduced dims, rescaled by a multiplier that already folds in 1 / count. */
+typedef struct {
+    int32_t kept_rank;
+    int32_t kept_dims[6];
+    int32_t kept_strides[6];
+    int32_t reduced_rank;
+    int32_t reduced_dims[6];
+    int32_t reduced_strides[6];
+    int32_t count;
+    int32_t input_zero_point, output_zero_point;
+    int32_t multiplier, shift;
+} ts_mean_params;
+
+void ts_mean_s8(const ts_mean_params *p, const int8_t *input, int8_t *output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TS_KERNELS_H */

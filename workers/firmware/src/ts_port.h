@@ -1,0 +1,35 @@
+/* ts_port.h - the few board services the TinyStudio serial firmware needs (UART, clock, exit). */
+#ifndef TS_PORT_H
+#define TS_PORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Brings up the UART (115200 8N1, received bytes queued by its receive interrupt) and a
+ * free-running tick counter. The UART receive interrupt is the only one ever enabled. */
+void ts_port_init(void);
+
+/* Writes n bytes to the UART, waiting while its transmit buffer is full. */
+void ts_port_write(const char *data, size_t n);
+
+/* Returns the next received byte, or -1 when none is waiting (never blocks). */
+int ts_port_read_byte(void);
+
+/* Sleeps (WFI) until a byte has been received; returns at once if one is waiting. */
+void ts_port_wait_for_input(void);
+
+/* The UART receive interrupt handler (placed in the vector table by ts_startup.c). */
+void ts_port_uart_rx_isr(void);
+
+/* A free-running, up-counting 32-bit tick counter and its rate. */
+uint32_t ts_port_ticks(void);
+uint32_t ts_port_ticks_per_second(void);
+
+/* Stops the board: under QEMU a semihosting exit ends the emulator; elsewhere it spins. */
+void ts_port_exit(int code) __attribute__((noreturn));
+
+/* Bytes of stack used so far (deepest point reached since reset), from the painted stack. */
+size_t ts_port_stack_used(void);
+size_t ts_port_stack_size(void);
+
+#endif

@@ -1,0 +1,556 @@
+"""The learning blocks: Keras classifiers (dense, 1D-CNN, 2D-CNN, DS-CNN), regression, K-means.
+
+Every Keras block takes the window's flat features (prod(input_shape),) as its model input and
+reshapes them itself, so a device feeds the DSP output unchanged. Layers are chosen so that the
+int8 converter lowers them to CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, MAX_POOL_2D, RESHAPE,
+MEAN and SOFTMAX only (1-D convolutions are Conv2D with a (k, 1) kernel).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from workers.learn.base import LearnBlock, LearnParam, LearnParamError
+
+if TYPE_CHECKING:  # only for annotations: keras is imported inside build_model
+    import keras
+
+
+def training_params(
+    *, epochs: int = 30, learning_rate: float = 0.005, batch_size: int = 32
+) -> tuple[LearnParam, ...]:
+    """The settings every Keras block shares (training loop, reproducibility, augmentation)."""
+    return (
+        LearnParam(
+            "epochs",
+            "integer",
+            epochs,
+            "Training cycles",
+            "Passes over the training set.",
+            minimum=1,
+            maximum=2000,
+        ),
+        LearnParam(
+            "learning_rate",
+            "number",
+            learning_rate,
+            "Learning rate",
+            "Step size of the Adam optimizer.",
+            exclusive_minimum=0,
+            maximum=1,
+        ),
+        LearnParam(
+            "batch_size",
+            "integer",
+            batch_size,
+            "Batch size",
+            "Windows per gradient step.",
+            minimum=1,
+            maximum=4096,
+        ),
+        LearnParam(
+            "validation_split",
+            "number",
+            0.2,
+            "Validation set size",
+            "Fraction of the training windows held out for validation when no validation "
+            "set is given (stratified by label, drawn with the seed).",
+            minimum=0,
+            maximum=0.9,
+        ),
+        LearnParam(
+            "class_weighting",
+            "boolean",
+            False,
+            "Weight classes",
+            "Weights each class by the inverse of its frequency, for unbalanced data.",
+        ),
+        LearnParam(
+            "seed",
+            "integer",
+            1,
+            "Seed",
+            "Random seed: the same seed and data give the same model.",
+            minimum=0,
+            maximum=2**31 - 1,
+        ),
+        LearnParam(
+            "early_stopping",
+            "integer",
+            0,
+            "Early stopping patience",
+            "Stop when the validation loss has not improved for this many epochs and keep "
+            "the best weights; 0 trains every epoch.",
+            minimum=0,
+            maximum=1000,
+        ),
+        LearnParam(
+            "augmentation",
+            "object",
+            None,
+            "Data augmentation",
+            "Random changes to the training windows, drawn anew every epoch.",
+            properties=(
+                LearnParam(
+                    "noise_std",
+                    "number",
+                    0.0,
+                    "Noise",
+                    "Standard deviation of Gaussian noise added to every feature, in "
+                    "units of that feature's standard deviation over the training set.",
+                    minimum=0,
+                    maximum=10,
+                ),
+                LearnParam(
+                    "time_shift",
+                    "integer",
+                    0,
+                    "Time shift",
+                    "Largest shift (in steps of the first feature axis, zero-filled) "
+                    "applied to 2-D features; 0 switches it off.",
+                    minimum=0,
+                    maximum=1000,
+                ),
+            ),
+        ),
+    )
+
+
+def _dropout() -> LearnParam:
+    return LearnParam(
+        "dropout",
+        "number",
+        0.25,
+        "Dropout rate",
+        "Fraction of units dropped before the output layer while training.",
+        minimum=0,
+        maximum=0.9,
+    )
+
+
+def _dense_layers(default: tuple[int, ...]) -> LearnParam:
+    return LearnParam(
+        "dense_layers",
+        "array",
+        default,
+        "Dense layers",
+        "Neurons of each hidden fully connected layer, in order.",
+    )
+
+
+def _conv_filters(default: tuple[int, ...]) -> LearnParam:
+    return LearnParam(
+        "conv_filters",
+        "array",
+        default,
+        "Convolution layers",
+        "Filters of each convolution layer, in order.",
+        max_items=8,
+    )
+
+
+def _kernel_size(default: int = 3) -> LearnParam:
+    return LearnParam(
+        "kernel_size",
+        "integer",
+        default,
+        "Kernel size",
+        "Length (and width for 2-D) of each convolution kernel.",
+        minimum=1,
+        maximum=64,
+    )
+
+
+def _pool_size(default: int = 2) -> LearnParam:
+    return LearnParam(
+        "pool_size",
+        "integer",
+        default,
+        "Pooling",
+        "Max-pooling size after each convolution layer; 1 switches pooling off.",
+        minimum=1,
+        maximum=8,
+    )
+
+
+class KerasBlock(LearnBlock):
+    """A learning block trained with Keras; subclasses build the network."""
+
+    def build_model(
+        self, params: dict[str, Any], input_shape: tuple[int, ...], n_outputs: int
+    ) -> keras.Model:
+        """The untrained network (flat input, block-specific reshape, output layer)."""
+        import keras
+
+        inputs = keras.Input(shape=(math.prod(input_shape),), name="features")
+        x = self._body(keras, inputs, params, input_shape)
+        if params.get("dropout", 0) > 0:
+            x = keras.layers.Dropout(params["dropout"])(x)
+        if self.kind == "classification":
+            outputs = keras.layers.Dense(n_outputs, activation="softmax", name="scores")(x)
+        else:
+            outputs = keras.layers.Dense(n_outputs, name="values")(x)
+        return keras.Model(inputs, outputs, name=self.name)
+
+    def _body(self, keras: Any, x: Any, params: dict[str, Any], shape: tuple[int, ...]) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def _dense_stack(keras: Any, x: Any, layers: list[int]) -> Any:
+        for units in layers:
+            x = keras.layers.Dense(units, activation="relu")(x)
+        return x
+
+
+class DenseClassifier(KerasBlock):
+    """Fully connected layers over the flat features (any DSP output)."""
+
+    name = "classifier-dense"
+    title = "Classification (dense)"
+    description = "Fully connected network over the features; a good start for motion data."
+    kind = "classification"
+    params = (_dense_layers((20, 10)), _dropout(), *training_params())
+
+    def _body(self, keras: Any, x: Any, params: dict[str, Any], shape: tuple[int, ...]) -> Any:
+        return self._dense_stack(keras, x, params["dense_layers"])
+
+
+class Regression(DenseClassifier):
+    """Fully connected layers predicting one number (mean squared error loss)."""
+
+    name = "regression"
+    title = "Regression"
+    description = "Fully connected network predicting a numeric value from the features."
+    kind = "regression"
+    params = (
+        _dense_layers((20, 10)),
+        LearnParam(
+            "dropout",
+            "number",
+            0.0,
+            "Dropout rate",
+            "Fraction of units dropped before the output layer while training.",
+            minimum=0,
+            maximum=0.9,
+        ),
+        *training_params(),
+    )
+
+    def _check_input(self, params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int):
+        if n_classes < 1:
+            raise LearnParamError("n_classes", "a regression predicts at least 1 value")
+
+
+def _pooled(length: int, pool: int, layers: int) -> list[int]:
+    """Lengths along one axis after each of `layers` pooling steps ("valid" pooling floors)."""
+    out = []
+    for _ in range(layers):
+        length = length // pool if pool > 1 else length
+        out.append(length)
+    return out
+
+
+class Conv1dClassifier(KerasBlock):
+    """1-D convolutions over time: the features reshaped to (steps, channels)."""
+
+    name = "classifier-conv1d"
+    title = "Classification (1D CNN)"
+    description = (
+        "1-D convolutional network over time series: 2-D features (steps x channels, e.g. raw "
+        "data or MFCC frames) as they are, flat features as (features / channels, channels)."
+    )
+    kind = "classification"
+    params = (
+        _conv_filters((8, 16)),
+        _kernel_size(3),
+        _pool_size(2),
+        LearnParam(
+            "channels",
+            "integer",
+            0,
+            "Channels",
+            "Channels of the 1-D input: 0 takes the last axis of 2-D features, or 1 for "
+            "a flat feature vector; otherwise the flat features are split into steps of "
+            "this many values.",
+            minimum=0,
+            maximum=4096,
+        ),
+        _dense_layers(()),
+        _dropout(),
+        *training_params(),
+    )
+
+    def model_input_shape(
+        self, input_shape: tuple[int, ...], params: dict[str, Any]
+    ) -> tuple[int, ...]:
+        """(steps, 1, channels): a 1-D sequence laid out for Conv2D with (k, 1) kernels."""
+        total = math.prod(input_shape)
+        channels = params["channels"]
+        if channels == 0:
+            channels = math.prod(input_shape[1:]) if len(input_shape) >= 2 else 1
+        return (total // channels, 1, channels)
+
+    def _check_input(self, params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int):
+        super()._check_input(params, input_shape, n_classes)
+        total = math.prod(input_shape)
+        channels = params["channels"]
+        if channels and total % channels:
+            raise LearnParamError(
+                "channels",
+                f"{total} features do not split into steps of {channels} channels; "
+                f"use a divisor of {total} or 0",
+            )
+        steps = self.model_input_shape(input_shape, params)[0]
+        _check_conv_axis("steps", steps, params)
+
+    def _body(self, keras: Any, x: Any, params: dict[str, Any], shape: tuple[int, ...]) -> Any:
+        x = keras.layers.Reshape(self.model_input_shape(shape, params))(x)
+        k, pool = params["kernel_size"], params["pool_size"]
+        for filters in params["conv_filters"]:
+            x = keras.layers.Conv2D(filters, (k, 1), padding="same", activation="relu")(x)
+            if pool > 1:
+                x = keras.layers.MaxPooling2D((pool, 1))(x)
+        x = keras.layers.Flatten()(x)
+        return self._dense_stack(keras, x, params["dense_layers"])
+
+
+def _check_conv_axis(axis_name: str, length: int, params: dict[str, Any]) -> None:
+    """A kernel must fit the axis, and pooling must leave at least one step after each layer."""
+    k = params["kernel_size"]
+    if k > length:
+        raise LearnParamError(
+            "kernel_size",
+            f"kernel of {k} is larger than the input's {length} {axis_name}; use at most {length}",
+        )
+    layers = len(params["conv_filters"])
+    if layers == 0:
+        raise LearnParamError("conv_filters", "needs at least one convolution layer")
+    lengths = _pooled(length, params["pool_size"], layers)
+    if lengths and lengths[-1] < 1:
+        fits = sum(1 for n in lengths if n >= 1)
+        raise LearnParamError(
+            "pool_size",
+            f"{layers} pooling layers of {params['pool_size']} shrink {length} {axis_name} to "
+            f"nothing; use at most {fits} convolution layers or a smaller pool_size",
+        )
+
+
+def _image_shape(block: LearnBlock, input_shape: tuple[int, ...]) -> tuple[int, int, int]:
+    """(rows, columns, channels) of spectrogram-like features; 1-D features do not qualify."""
+    if len(input_shape) == 1:
+        raise LearnParamError(
+            "block",
+            f"{block.name} needs 2-D features (frames x coefficients, e.g. MFCC, MFE or "
+            f"spectrogram); these are a 1-D vector of {input_shape[0]} features: use "
+            f"classifier-dense or classifier-conv1d",
+        )
+    return (input_shape[0], input_shape[1], math.prod(input_shape[2:]))
+
+
+class Conv2dClassifier(KerasBlock):
+    """2-D convolutions over spectrogram-like features (frames, coefficients, 1)."""
+
+    name = "classifier-conv2d"
+    title = "Classification (2D CNN)"
+    description = "2-D convolutional network over spectrograms (MFCC, MFE, spectrogram)."
+    kind = "classification"
+    params = (
+        _conv_filters((8, 16)),
+        _kernel_size(3),
+        _pool_size(2),
+        _dense_layers(()),
+        _dropout(),
+        *training_params(),
+    )
+
+    def model_input_shape(
+        self, input_shape: tuple[int, ...], params: dict[str, Any]
+    ) -> tuple[int, ...]:
+        """(frames, coefficients, channels)."""
+        return _image_shape(self, input_shape)
+
+    def _check_input(self, params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int):
+        super()._check_input(params, input_shape, n_classes)
+        rows, cols, _ = _image_shape(self, input_shape)
+        _check_conv_axis("frames", rows, params)
+        _check_conv_axis("coefficients", cols, params)
+
+    def _body(self, keras: Any, x: Any, params: dict[str, Any], shape: tuple[int, ...]) -> Any:
+        x = keras.layers.Reshape(self.model_input_shape(shape, params))(x)
+        k, pool = params["kernel_size"], params["pool_size"]
+        for filters in params["conv_filters"]:
+            x = keras.layers.Conv2D(filters, k, padding="same", activation="relu")(x)
+            if pool > 1:
+                x = keras.layers.MaxPooling2D(pool)(x)
+        x = keras.layers.Flatten()(x)
+        return self._dense_stack(keras, x, params["dense_layers"])
+
+
+class DsCnnClassifier(KerasBlock):
+    """Depthwise-separable CNN (keyword spotting style): one standard convolution, then blocks
+    of depthwise 3x3 + pointwise 1x1 convolutions, global average pooling, softmax."""
+
+    name = "classifier-dscnn"
+    title = "Classification (DS-CNN)"
+    description = (
+        "Depthwise-separable convolutional network over spectrograms; small and fast on "
+        "microcontrollers (keyword spotting)."
+    )
+    kind = "classification"
+    params = (
+        LearnParam(
+            "conv_filters",
+            "array",
+            (16, 16, 16),
+            "Convolution layers",
+            "Filters of the first (standard) convolution, then of the pointwise part of "
+            "each depthwise-separable block.",
+            max_items=8,
+        ),
+        _kernel_size(3),
+        LearnParam(
+            "pool_size",
+            "integer",
+            2,
+            "Pooling",
+            "Max-pooling size after the first convolution; 1 switches it off.",
+            minimum=1,
+            maximum=8,
+        ),
+        _dropout(),
+        *training_params(),
+    )
+
+    def model_input_shape(
+        self, input_shape: tuple[int, ...], params: dict[str, Any]
+    ) -> tuple[int, ...]:
+        """(frames, coefficients, channels)."""
+        return _image_shape(self, input_shape)
+
+    def _check_input(self, params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int):
+        super()._check_input(params, input_shape, n_classes)
+        rows, cols, _ = _image_shape(self, input_shape)
+        k, pool = params["kernel_size"], params["pool_size"]
+        if not params["conv_filters"]:
+            raise LearnParamError("conv_filters", "needs at least one convolution layer")
+        for axis_name, length in (("frames", rows), ("coefficients", cols)):
+            if k > length:
+                raise LearnParamError(
+                    "kernel_size",
+                    f"kernel of {k} is larger than the input's {length} {axis_name}; "
+                    f"use at most {length}",
+                )
+            if length // pool < 1:
+                raise LearnParamError(
+                    "pool_size", f"pooling by {pool} leaves no {axis_name} of {length}"
+                )
+
+    def _body(self, keras: Any, x: Any, params: dict[str, Any], shape: tuple[int, ...]) -> Any:
+        x = keras.layers.Reshape(self.model_input_shape(shape, params))(x)
+        k, pool = params["kernel_size"], params["pool_size"]
+        first, *rest = params["conv_filters"]
+        x = keras.layers.Conv2D(first, k, padding="same", activation="relu")(x)
+        if pool > 1:
+            x = keras.layers.MaxPooling2D(pool)(x)
+        for filters in rest:
+            x = keras.layers.DepthwiseConv2D(k, padding="same", activation="relu")(x)
+            x = keras.layers.Conv2D(filters, 1, activation="relu")(x)
+        # Lowered to MEAN over the spatial axes by the converter.
+        return keras.layers.GlobalAveragePooling2D()(x)
+
+
+class KMeansAnomaly(LearnBlock):
+    """K-means anomaly detection (numpy): the score of a window is its distance to the nearest
+    cluster's edge (distance to the centre minus the cluster's radius), in standardised units."""
+
+    name = "anomaly-kmeans"
+    title = "Anomaly detection (K-means)"
+    description = (
+        "Clusters the training windows with K-means; a window far outside every cluster is "
+        "anomalous. Train it on normal data only."
+    )
+    kind = "anomaly"
+    params = (
+        LearnParam(
+            "clusters",
+            "integer",
+            32,
+            "Cluster count",
+            "Number of K-means clusters (at most the number of training windows).",
+            minimum=1,
+            maximum=1024,
+        ),
+        LearnParam(
+            "radius_percentile",
+            "number",
+            100.0,
+            "Cluster radius percentile",
+            "A cluster's radius is this percentile of its members' distances to its "
+            "centre (100 = the farthest member).",
+            minimum=50,
+            maximum=100,
+        ),
+        LearnParam(
+            "threshold_percentile",
+            "number",
+            100.0,
+            "Threshold percentile",
+            "The anomaly threshold is this percentile of the training windows' scores.",
+            minimum=50,
+            maximum=100,
+        ),
+        LearnParam(
+            "standardize",
+            "boolean",
+            True,
+            "Standardise features",
+            "Scale every feature to zero mean and unit variance over the training set "
+            "before clustering, so that no feature dominates the distance.",
+        ),
+        LearnParam(
+            "max_iterations",
+            "integer",
+            100,
+            "Iterations",
+            "Largest number of K-means (Lloyd) iterations per start.",
+            minimum=1,
+            maximum=10000,
+        ),
+        LearnParam(
+            "seed",
+            "integer",
+            1,
+            "Seed",
+            "Random seed of the K-means++ starts.",
+            minimum=0,
+            maximum=2**31 - 1,
+        ),
+    )
+
+    def _check_input(self, params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int):
+        """Anomaly detection learns from unlabelled normal data: any shape, any class count."""
+
+
+LEARN_BLOCKS: dict[str, LearnBlock] = {
+    block.name: block
+    for block in (
+        DenseClassifier(),
+        Conv1dClassifier(),
+        Conv2dClassifier(),
+        DsCnnClassifier(),
+        Regression(),
+        KMeansAnomaly(),
+    )
+}
+
+
+def get_learn_block(name: str) -> LearnBlock:
+    """The learning block called `name`; LearnParamError (field "block") if there is none."""
+    try:
+        return LEARN_BLOCKS[name]
+    except KeyError:
+        known = ", ".join(sorted(LEARN_BLOCKS))
+        raise LearnParamError(
+            "block", f"unknown learning block {name!r} (known: {known})"
+        ) from None

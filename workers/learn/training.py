@@ -1,0 +1,426 @@
+"""Training of a learning block on feature arrays: Keras fit (or K-means), progress, cancel."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from workers.learn.base import LearnParamError, TrainingCancelled
+from workers.learn.blocks import KerasBlock, get_learn_block
+from workers.learn.kmeans import fit_kmeans
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced; bytes and JSON-able values only.
+
+    `history` holds one dict per epoch run: {"epoch": 1-based, "loss", "val_loss", and for
+    classification "accuracy"/"val_accuracy", for regression "mae"/"val_mae"} (val_* only when
+    there was a validation set). Anomaly blocks give `anomaly_state` and no Keras/tflite models.
+    """
+
+    block: str
+    kind: str
+    params: dict[str, Any]
+    input_shape: tuple[int, ...]
+    n_outputs: int
+    history: list[dict[str, float]] = field(default_factory=list)
+    keras_model: bytes | None = None
+    float_tflite: bytes | None = None
+    anomaly_state: dict[str, Any] | None = None
+    stopped_early: bool = False
+    best_epoch: int | None = None
+    train_count: int = 0
+    validation_count: int = 0
+    # Seconds in model.fit alone, and for the whole call (conversion and saving included).
+    fit_seconds: float = 0.0
+    total_seconds: float = 0.0
+
+
+def import_tensorflow() -> Any:
+    """TensorFlow, quietened: imported here (never at module level) so the API stays light."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    return tf
+
+
+def train(
+    block_name: str,
+    params: dict[str, Any] | None,
+    x_train: np.ndarray,
+    y_train: np.ndarray | None,
+    x_val: np.ndarray | None,
+    y_val: np.ndarray | None,
+    *,
+    n_classes: int,
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Train `block_name` on features x (n, *input_shape) and labels y.
+
+    Classification: y holds class indices 0..n_classes-1. Regression: y holds values (n,) or
+    (n, n_classes) with n_classes = number of outputs. Anomaly: y is ignored (train on normal
+    windows only). Without x_val, `validation_split` of the training windows is held out.
+    `on_epoch(epoch, metrics)` is called after every epoch (epoch counts from 1);
+    `should_stop()` is polled after every batch and epoch and raises TrainingCancelled.
+    """
+    started = time.perf_counter()
+    say = log or (lambda _line: None)
+    block = get_learn_block(block_name)
+    x_train = _features(x_train, "x_train")
+    input_shape = tuple(int(d) for d in x_train.shape[1:])
+    checked = block.validate_params(params, input_shape, n_classes)
+
+    if block.kind == "anomaly":
+        say(f"K-means: {checked['clusters']} clusters over {x_train.shape[0]} windows")
+        if should_stop is not None and should_stop():
+            raise TrainingCancelled(0)
+        state = fit_kmeans(x_train, checked)
+        summary = state["training_scores"]
+        say(f"anomaly threshold {state['threshold']:.4f} (training scores {summary})")
+        return TrainResult(
+            block=block.name,
+            kind=block.kind,
+            params=checked,
+            input_shape=input_shape,
+            n_outputs=1,
+            anomaly_state=state,
+            train_count=int(x_train.shape[0]),
+            total_seconds=time.perf_counter() - started,
+        )
+
+    assert isinstance(block, KerasBlock)
+    y_train = _targets(y_train, x_train.shape[0], block.kind, n_classes, "y_train")
+    if x_val is None:
+        x_train, y_train, x_val, y_val = _split(
+            x_train, y_train, checked["validation_split"], checked["seed"], block.kind
+        )
+    else:
+        x_val = _features(x_val, "x_val")
+        if x_val.shape[1:] != x_train.shape[1:]:
+            raise LearnParamError(
+                "x_val", f"windows shaped {x_val.shape[1:]}, training ones {x_train.shape[1:]}"
+            )
+        y_val = _targets(y_val, x_val.shape[0], block.kind, n_classes, "y_val")
+    if x_val is not None and x_val.shape[0] == 0:
+        x_val = y_val = None
+
+    tf = import_tensorflow()
+    import keras
+
+    # A fresh session resets Keras' layer-name counters (so the same run gives byte-identical
+    # artifacts) and drops the graphs of earlier jobs in this worker process.
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(checked["seed"])
+    tf.config.experimental.enable_op_determinism()
+    n_outputs = n_classes
+    model = block.build_model(checked, input_shape, n_outputs)
+    if block.kind == "classification":
+        model.compile(
+            optimizer=keras.optimizers.Adam(checked["learning_rate"]),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        metric = "accuracy"
+    else:
+        model.compile(
+            optimizer=keras.optimizers.Adam(checked["learning_rate"]),
+            loss="mean_squared_error",
+            metrics=["mae"],
+        )
+        metric = "mae"
+    model.summary(print_fn=lambda line, *_a, **_k: say(line))
+
+    flat_train = x_train.reshape(x_train.shape[0], -1)
+    flat_val = None if x_val is None else x_val.reshape(x_val.shape[0], -1)
+    history: list[dict[str, float]] = []
+    progress = _progress_callback(keras, history, metric, on_epoch, should_stop, say)
+    callbacks: list[Any] = [progress]
+    patience = checked["early_stopping"]
+    if patience > 0:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss" if flat_val is not None else "loss",
+                patience=patience,
+                restore_best_weights=True,
+            )
+        )
+    augmentation = checked["augmentation"]
+    augmenting = augmentation["noise_std"] > 0 or augmentation["time_shift"] > 0
+    class_weight = (
+        _class_weights(y_train, n_classes)
+        if checked["class_weighting"] and block.kind == "classification"
+        else None
+    )
+    say(
+        f"training {block.name} on {flat_train.shape[0]} windows "
+        f"({0 if flat_val is None else flat_val.shape[0]} for validation), "
+        f"{checked['epochs']} epochs"
+    )
+    fit_started = time.perf_counter()
+    fit_data: dict[str, Any]
+    if augmenting:
+        fit_data = {
+            "x": _augmented_batches(keras, flat_train, y_train, input_shape, checked, class_weight)
+        }
+    else:
+        fit_data = {
+            "x": flat_train,
+            "y": y_train,
+            "batch_size": checked["batch_size"],
+            "shuffle": True,
+            "class_weight": class_weight,
+        }
+    model.fit(
+        **fit_data,
+        epochs=checked["epochs"],
+        validation_data=None if flat_val is None else (flat_val, y_val),
+        callbacks=callbacks,
+        verbose=0,
+    )
+    fit_seconds = time.perf_counter() - fit_started
+    stopped_early = len(history) < checked["epochs"]
+    best_epoch = None
+    if stopped_early and patience > 0:
+        key = "val_loss" if flat_val is not None else "loss"
+        best_epoch = int(np.argmin([h[key] for h in history])) + 1
+        say(f"early stopping after epoch {len(history)}; best weights from epoch {best_epoch}")
+
+    keras_bytes = save_keras(model)
+    float_tflite = _float_tflite(tf, model)
+    say(f"float model: {len(float_tflite)} bytes")
+    return TrainResult(
+        block=block.name,
+        kind=block.kind,
+        params=checked,
+        input_shape=input_shape,
+        n_outputs=n_outputs,
+        history=history,
+        keras_model=keras_bytes,
+        float_tflite=float_tflite,
+        stopped_early=stopped_early,
+        best_epoch=best_epoch,
+        train_count=int(flat_train.shape[0]),
+        validation_count=0 if flat_val is None else int(flat_val.shape[0]),
+        fit_seconds=fit_seconds,
+        total_seconds=time.perf_counter() - started,
+    )
+
+
+def save_keras(model: Any) -> bytes:
+    """The model as `.keras` file bytes (Keras saves to a path only)."""
+    with tempfile.TemporaryDirectory(prefix="tinystudio-keras-") as tmp:
+        path = os.path.join(tmp, "model.keras")
+        model.save(path)
+        with open(path, "rb") as fh:
+            return fh.read()
+
+
+def load_keras(data: bytes) -> Any:
+    """A Keras model from `.keras` file bytes."""
+    import_tensorflow()
+    import keras
+
+    with tempfile.TemporaryDirectory(prefix="tinystudio-keras-") as tmp:
+        path = os.path.join(tmp, "model.keras")
+        with open(path, "wb") as fh:
+            fh.write(data)
+        return keras.models.load_model(path, compile=False)
+
+
+def _float_tflite(tf: Any, model: Any) -> bytes:
+    with contextlib.redirect_stdout(io.StringIO()):
+        return bytes(tflite_converter(tf, model).convert())
+
+
+def tflite_converter(tf: Any, model: Any) -> Any:
+    """A converter for `model` with its input fixed to one window (1, features).
+
+    A fixed batch of 1 keeps every shape static, so reshapes convert to a plain RESHAPE
+    instead of SHAPE/STRIDED_SLICE/PACK arithmetic that the device compiler does not run.
+    """
+    import keras
+
+    width = int(np.prod(model.input_shape[1:]))
+    single = keras.models.clone_model(
+        model, input_tensors=keras.Input(batch_shape=(1, width), name="features")
+    )
+    single.set_weights(model.get_weights())
+    return tf.lite.TFLiteConverter.from_keras_model(single)
+
+
+def _progress_callback(
+    keras: Any,
+    history: list[dict[str, float]],
+    metric: str,
+    on_epoch: Callable[[int, dict[str, float]], None] | None,
+    should_stop: Callable[[], bool] | None,
+    say: Callable[[str], None],
+) -> Any:
+    keys = ("loss", metric, "val_loss", f"val_{metric}")
+
+    class Progress(keras.callbacks.Callback):  # type: ignore[misc]
+        """Records each epoch, reports it, and turns a stop request into TrainingCancelled."""
+
+        def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+            if should_stop is not None and should_stop():
+                raise TrainingCancelled(len(history))
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            logs = logs or {}
+            row: dict[str, float] = {"epoch": epoch + 1}
+            row.update({k: float(logs[k]) for k in keys if k in logs})
+            history.append(row)
+            say(f"epoch {epoch + 1}: " + ", ".join(f"{k} {row[k]:.4f}" for k in keys if k in row))
+            if on_epoch is not None:
+                on_epoch(epoch + 1, {k: v for k, v in row.items() if k != "epoch"})
+            if should_stop is not None and should_stop():
+                raise TrainingCancelled(len(history))
+
+    return Progress()
+
+
+def _features(x: Any, name: str) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise LearnParamError(name, f"must hold at least one window of features, got {x.shape}")
+    if not np.isfinite(x).all():
+        raise LearnParamError(name, "features hold NaN or infinite values")
+    return x
+
+
+def _targets(y: Any, n: int, kind: str, n_classes: int, name: str) -> np.ndarray:
+    if y is None:
+        raise LearnParamError(name, "labels are required")
+    y = np.asarray(y)
+    if y.shape[0] != n:
+        raise LearnParamError(name, f"{y.shape[0]} labels for {n} windows")
+    if kind == "classification":
+        if y.ndim != 1 or not np.all(np.equal(np.mod(y, 1), 0)):
+            raise LearnParamError(name, "must be class indices (n,)")
+        y = y.astype(np.int64)
+        if y.min() < 0 or y.max() >= n_classes:
+            raise LearnParamError(name, f"class indices must be within 0..{n_classes - 1}")
+        return y
+    y = y.astype(np.float32)
+    if y.ndim == 1:
+        y = y[:, None]
+    if y.shape[1] != n_classes or not np.isfinite(y).all():
+        raise LearnParamError(name, f"must hold {n_classes} finite value(s) per window")
+    return y
+
+
+def _split(
+    x: np.ndarray, y: np.ndarray, fraction: float, seed: int, kind: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Hold out `fraction` of the windows, per class for classifiers, drawn with `seed`."""
+    if fraction <= 0:
+        return x, y, None, None
+    rng = np.random.default_rng(seed)
+    groups = (
+        [np.flatnonzero(y == c) for c in np.unique(y)]
+        if kind == "classification"
+        else [np.arange(x.shape[0])]
+    )
+    held: list[np.ndarray] = []
+    for members in groups:
+        members = rng.permutation(members)
+        # A class with one window stays in training: it cannot be learnt from zero examples.
+        count = min(int(math.floor(fraction * members.size + 0.5)), members.size - 1)
+        held.append(members[:count])
+    val_index = np.sort(np.concatenate(held))
+    train_mask = np.ones(x.shape[0], dtype=bool)
+    train_mask[val_index] = False
+    return x[train_mask], y[train_mask], x[val_index], y[val_index]
+
+
+def _class_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
+    counts = np.bincount(y, minlength=n_classes)
+    present = counts > 0
+    weights = np.ones(n_classes)
+    weights[present] = y.size / (present.sum() * counts[present])
+    return {c: float(w) for c, w in enumerate(weights)}
+
+
+def _augmented_batches_class(keras: Any) -> type:
+    class AugmentedBatches(keras.utils.PyDataset):  # type: ignore[misc]
+        """Shuffled training batches with noise and time shift, redrawn every epoch with a
+        generator seeded by (seed, epoch) so that runs repeat exactly."""
+
+        def __init__(
+            self,
+            x: np.ndarray,
+            y: np.ndarray,
+            input_shape: tuple[int, ...],
+            params: dict[str, Any],
+            class_weight: dict[int, float] | None,
+        ) -> None:
+            super().__init__()
+            self.x, self.y = x, y
+            self.input_shape = input_shape
+            self.batch_size = params["batch_size"]
+            self.seed = params["seed"]
+            self.noise = params["augmentation"]["noise_std"] * x.std(axis=0)
+            self.shift = params["augmentation"]["time_shift"] if len(input_shape) >= 2 else 0
+            self.sample_weight = (
+                None
+                if class_weight is None
+                else np.array([class_weight[int(c)] for c in y], dtype=np.float32)
+            )
+            self.epoch = 0
+            self._draw()
+
+        def _draw(self) -> None:
+            rng = np.random.default_rng([self.seed, self.epoch])
+            order = rng.permutation(self.x.shape[0])
+            x = self.x[order]
+            if self.shift > 0:
+                steps = self.input_shape[0]
+                frames = x.reshape(x.shape[0], steps, -1)
+                offset = rng.integers(-self.shift, self.shift + 1, size=x.shape[0])
+                source = np.arange(steps)[None, :] - offset[:, None]
+                inside = (source >= 0) & (source < steps)
+                shifted = np.take_along_axis(frames, np.clip(source, 0, steps - 1)[..., None], 1)
+                x = (shifted * inside[..., None]).reshape(x.shape[0], -1)
+            if np.any(self.noise > 0):
+                x = x + rng.standard_normal(x.shape).astype(np.float32) * self.noise
+            self.batch_x = x.astype(np.float32)
+            self.batch_y = self.y[order]
+            self.batch_w = None if self.sample_weight is None else self.sample_weight[order]
+
+        def __len__(self) -> int:
+            return math.ceil(self.x.shape[0] / self.batch_size)
+
+        def __getitem__(self, index: int) -> tuple[np.ndarray, ...]:
+            part = slice(index * self.batch_size, (index + 1) * self.batch_size)
+            if self.batch_w is None:
+                return self.batch_x[part], self.batch_y[part]
+            return self.batch_x[part], self.batch_y[part], self.batch_w[part]
+
+        def on_epoch_end(self) -> None:
+            self.epoch += 1
+            self._draw()
+
+    return AugmentedBatches
+
+
+def _augmented_batches(
+    keras: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    input_shape: tuple[int, ...],
+    params: dict[str, Any],
+    class_weight: dict[int, float] | None,
+) -> Any:
+    return _augmented_batches_class(keras)(x, y, input_shape, params, class_weight)
