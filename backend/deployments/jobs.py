@@ -19,7 +19,7 @@ from backend.deployments.models import Deployment
 from backend.impulses.models import Impulse, ImpulseVersion, TrainingRun
 from backend.jobs.celery_app import QUEUE_BUILD
 from backend.jobs.lifecycle import JobContext, JobFailed, job_task
-from backend.jobs.models import Artifact
+from backend.jobs.models import Artifact, Job
 
 
 def _example_window(data: DatasetVersion, spec: dict[str, Any]) -> tuple[np.ndarray, str | None]:
@@ -154,3 +154,89 @@ def _jsonable(value: Any) -> Any:
 
 
 __all__ = ["build_deployment"]
+
+
+@job_task("deployment.device_test", queue=QUEUE_BUILD)
+def device_test(ctx: JobContext) -> dict[str, Any]:
+    """Runs the test set through the deployed firmware on its virtual board with `classify`,
+    and compares every window with the studio's own int8 result."""
+    from workers.boards import get_board
+    from workers.firmware.qemu import VirtualBoardSession
+    from workers.windowing import make_windows_with_starts
+
+    store = get_blob_store()
+    with get_sessionmaker()() as db:
+        deployment = db.get(Deployment, ctx.params["deployment_id"])
+        if deployment is None or deployment.target != "firmware" or not deployment.board_id:
+            raise JobFailed("on-device testing needs a firmware deployment")
+        run = db.get(TrainingRun, deployment.training_run_id)
+        assert run is not None
+        version = db.get(ImpulseVersion, run.impulse_version_id)
+        data = db.get(DatasetVersion, run.dataset_version_id)
+        train_job = db.get(Job, run.job_id) if run.job_id else None
+        elf_id = (deployment.report.get("artifacts") or {}).get("firmware.elf")
+        elf = db.get(Artifact, elf_id) if elf_id else None
+        if version is None or data is None or train_job is None or elf is None:
+            raise JobFailed("the deployment's firmware, run or dataset is gone")
+        studio = {
+            (w["sample_id"], round(w["window_start_ms"], 3)): w
+            for w in (train_job.result or {}).get("test_windows", [])
+        }
+        classes = run.metrics.get("classes") or []
+        spec, board = version.spec, get_board(deployment.board_id)
+        entries = [e for e in data.entries if e["category"] == Category.testing]
+        elf_path = store.path(elf.blob_key)
+    if board.kind != "virtual":
+        raise JobFailed(f"{board.name} is a real board: test it from the browser over Web Serial")
+    confusion = [[0] * len(classes) for _ in classes]
+    rows: list[dict[str, Any]] = []
+    disagreements: list[dict[str, Any]] = []
+    inference_us: list[float] = []
+    total = sum(1 for _ in entries)
+    with VirtualBoardSession(board, elf_path, kill_with_parent=False) as session:
+        for done, entry in enumerate(entries, start=1):
+            values = np.frombuffer(store.get(entry["values_key"]), dtype="<f4").reshape(
+                entry["length"], entry["axes"]
+            )
+            windows, starts = make_windows_with_starts(
+                values, entry["interval_ms"], **spec["input"]
+            )
+            for window, start in zip(windows, starts.tolist(), strict=True):
+                answer = session.classify(window.reshape(-1))
+                device_label = answer.get("label")
+                key = (entry["sample_id"], round(float(start), 3))
+                expected = studio.get(key)
+                if entry["label"] in classes and device_label in classes:
+                    confusion[classes.index(entry["label"])][classes.index(device_label)] += 1
+                if answer.get("inference_us") is not None:
+                    inference_us.append(float(answer["inference_us"]))
+                row = {
+                    "sample_id": entry["sample_id"],
+                    "window_start_ms": float(start),
+                    "label": entry["label"],
+                    "device": device_label,
+                    "studio_int8": expected["int8"] if expected else None,
+                }
+                rows.append(row)
+                if expected is None or expected["int8"] != device_label:
+                    disagreements.append(row)
+            ctx.progress(done / max(total, 1), f"{done}/{total} test samples on {board.id}")
+    correct = sum(1 for r in rows if r["device"] == r["label"])
+    studio_correct = sum(1 for r in rows if r["studio_int8"] == r["label"])
+    result = {
+        "board": board.id,
+        "windows": len(rows),
+        "device_accuracy": correct / len(rows) if rows else None,
+        "studio_int8_accuracy": studio_correct / len(rows) if rows else None,
+        "agreement": (len(rows) - len(disagreements)) / len(rows) if rows else None,
+        "classes": classes,
+        "confusion_matrix": confusion,
+        "disagreements": disagreements[:500],
+        "mean_inference_us": sum(inference_us) / len(inference_us) if inference_us else None,
+        "timing": "virtual (QEMU time, not a latency; see the deployment's profile)",
+    }
+    ctx.log(
+        f"{len(rows)} windows: device accuracy {result['device_accuracy']}, "
+        f"{len(disagreements)} disagreements with the studio's int8 model"
+    )
+    return result

@@ -7,12 +7,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.core.deps import CurrentUser, ProjectEditor, ProjectViewer, SessionDep, access
-from backend.core.errors import not_found
+from backend.core.errors import bad_request, not_found
 from backend.deployments import service
 from backend.deployments.models import Deployment
 from backend.deployments.schemas import BoardOut, DeployIn, DeploymentOut
 from backend.impulses.models import TrainingRun
 from backend.jobs.models import Job
+from backend.jobs.schemas import JobOut
 from workers.boards import list_boards
 
 router = APIRouter(prefix="/api", tags=["deployments"])
@@ -69,3 +70,29 @@ def read_deployment(deployment_id: int, ctx: ProjectViewer, db: SessionDep) -> D
     if deployment is None or deployment.project_id != ctx.project.id:
         raise not_found("deployment")
     return deployment_out(db, deployment)
+
+
+@projects_router.post(
+    "/deployments/{deployment_id}/device-test",
+    status_code=202,
+    openapi_extra=access("project:editor"),
+)
+def device_test(deployment_id: int, ctx: ProjectEditor, db: SessionDep) -> JobOut:
+    """Runs the test set through the firmware on its virtual board and compares every window
+    with the studio's int8 results (real boards are tested from the browser)."""
+    from backend.jobs import service as jobs
+    from backend.jobs.views import job_out
+
+    deployment = db.get(Deployment, deployment_id)
+    if deployment is None or deployment.project_id != ctx.project.id:
+        raise not_found("deployment")
+    job = db.get(Job, deployment.job_id) if deployment.job_id else None
+    if deployment.target != "firmware" or job is None or job.status != "succeeded":
+        raise bad_request(
+            "not_testable", "on-device testing needs a firmware deployment that built successfully"
+        )
+    started = jobs.create(
+        db=db, project_id=ctx.project.id, kind="deployment.device_test", user=ctx.user,
+        params={"deployment_id": deployment.id},
+    )  # fmt: skip
+    return job_out(db, started)

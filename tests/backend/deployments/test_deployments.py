@@ -82,6 +82,20 @@ def test_deploy_library_arduino_and_firmware(client, make_project, upload_demo, 
     assert measured["probe"]["label"] in ("walking", "standing", "running")
     assert {a["name"] for a in job["artifacts"]} >= {"firmware.elf", "firmware.bin"}
 
+    tested = client.post(f"/api/projects/{pid}/deployments/{firmware['id']}/device-test", headers=h)
+    assert tested.status_code == 202
+    job = wait_job(client, pid, tested.json()["id"], h)
+    assert job["status"] == "succeeded", job["error"]
+    on_device = job["result"]
+    assert on_device["windows"] > 0 and on_device["agreement"] == 1.0, on_device["disagreements"][
+        :3
+    ]
+    assert on_device["device_accuracy"] == on_device["studio_int8_accuracy"]
+    not_firmware = client.post(
+        f"/api/projects/{pid}/deployments/{library['id']}/device-test", headers=h
+    )
+    assert not_firmware.status_code == 400
+
     esp = client.post(
         base, json={"target": "firmware", "board_id": "esp32-s3-devkitc-1"}, headers=h
     )

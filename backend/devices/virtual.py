@@ -1,0 +1,750 @@
+"""Virtual boards as a service: QEMU processes started on request, their UART shared with listeners.
+
+Each running board has one thread of its own. That thread starts QEMU (so the kernel's
+parent-death signal, which is tied to the starting *thread*, kills QEMU if the thread or the
+whole API process dies), pumps the board's serial output to the attached listeners (WebSockets),
+restarts QEMU with a new image when the board is flashed, and always stops QEMU before it ends.
+A manager keeps the registry, refuses boards beyond the limit, and a reaper thread stops boards
+that are idle, too old, or left without a listener for the grace period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import logging
+import math
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from backend.core.db import utcnow
+from workers.boards import Board
+from workers.firmware.qemu import READY_LINE, BoardSessionError, VirtualBoardSession
+
+logger = logging.getLogger("tinystudio.virtual_boards")
+
+# Defaults of the limits; each is overridable by the environment variable named beside it.
+DEFAULT_MAX_BOARDS = 5  # TINYSTUDIO_VIRTUAL_BOARDS_MAX
+DEFAULT_IDLE_SECONDS = 300.0  # TINYSTUDIO_VIRTUAL_BOARD_IDLE_SECONDS
+DEFAULT_MAX_SECONDS = 3600.0  # TINYSTUDIO_VIRTUAL_BOARD_MAX_SECONDS
+DEFAULT_GRACE_SECONDS = 10.0  # TINYSTUDIO_VIRTUAL_BOARD_GRACE_SECONDS
+
+BOOT_TIMEOUT_SECONDS = 10.0
+# How long a board thread waits for serial bytes before it looks at its stop flag and requests.
+POLL_SECONDS = 0.1
+REAP_EVERY_SECONDS = 0.25
+JOIN_TIMEOUT_SECONDS = 15.0
+# Stopped boards stay listed (with the reason they stopped) this long, at most this many.
+KEEP_STOPPED_SECONDS = 600.0
+KEEP_STOPPED_COUNT = 50
+# A line from the board longer than this, or holding a non-printable byte, is garbled.
+MAX_LINE_BYTES = 64 * 1024
+# Lines queued for one listener beyond this mean the browser stopped reading.
+MAX_PENDING_LINES = 10_000
+# The UART of QEMU's CMSDK model takes roughly 20-35 KB/s; replay waits are sized on the slow end.
+UART_BYTES_PER_SECOND = 15_000
+
+# WebSocket close codes used for board events (RFC 6455).
+CLOSE_GOING_AWAY = 1001  # the board was stopped (by a user, a limit, or shutdown)
+CLOSE_BOARD_FAILED = 1011  # QEMU crashed, the line was garbled, or the bridge failed
+CLOSE_TRY_LATER = 1013  # the listener fell too far behind
+
+_PRINTABLE = bytes(range(0x20, 0x7F)) + b"\t"
+
+State = Literal["starting", "running", "flashing", "stopped"]
+
+
+class VirtualBoardError(RuntimeError):
+    """A virtual board operation failed; the message says why."""
+
+
+class BoardLimitReached(VirtualBoardError):
+    """As many virtual boards as allowed are already running."""
+
+
+class BoardStartError(VirtualBoardError):
+    """QEMU or the firmware did not come up."""
+
+
+class BoardStopped(VirtualBoardError):
+    """The board is not running (any more)."""
+
+
+class BoardBusy(VirtualBoardError):
+    """The board is doing something that the operation would disturb."""
+
+
+class BoardCommandError(VirtualBoardError):
+    """The board refused a command or did not answer it."""
+
+
+class GarbledLine(VirtualBoardError):
+    """The board sent bytes that are not a protocol line."""
+
+
+def _env_number(name: str, default: float, *, integer: bool = False) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        raise ValueError(
+            f"{name} must be a {'whole ' if integer else ''}number, not {raw!r}"
+        ) from None
+    if not value > 0 or not math.isfinite(value):
+        raise ValueError(f"{name} must be positive, not {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class VirtualBoardLimits:
+    """How many boards may run at once and when the reaper stops one."""
+
+    max_boards: int = DEFAULT_MAX_BOARDS
+    idle_seconds: float = DEFAULT_IDLE_SECONDS  # no serial line either way for this long
+    max_seconds: float = DEFAULT_MAX_SECONDS  # lifetime from the start, flashing included
+    grace_seconds: float = DEFAULT_GRACE_SECONDS  # no WebSocket attached for this long
+
+    @classmethod
+    def from_env(cls) -> VirtualBoardLimits:
+        """The limits from the `TINYSTUDIO_VIRTUAL_BOARD*` environment variables."""
+        return cls(
+            max_boards=int(
+                _env_number("TINYSTUDIO_VIRTUAL_BOARDS_MAX", DEFAULT_MAX_BOARDS, integer=True)
+            ),
+            idle_seconds=_env_number("TINYSTUDIO_VIRTUAL_BOARD_IDLE_SECONDS", DEFAULT_IDLE_SECONDS),
+            max_seconds=_env_number("TINYSTUDIO_VIRTUAL_BOARD_MAX_SECONDS", DEFAULT_MAX_SECONDS),
+            grace_seconds=_env_number(
+                "TINYSTUDIO_VIRTUAL_BOARD_GRACE_SECONDS", DEFAULT_GRACE_SECONDS
+            ),
+        )
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s"
+
+
+def split_lines(buffer: bytes) -> tuple[list[str], bytes]:
+    """Splits the complete lines off `buffer`, returning them and the unfinished rest.
+
+    A line is printable ASCII (tabs allowed) ended by `\\n`, with an optional `\\r` before it.
+    Raises GarbledLine for any other byte in a line, or when the unfinished rest grows beyond
+    MAX_LINE_BYTES (a board that never ends its line).
+    """
+    *complete, rest = buffer.split(b"\n")
+    lines = []
+    for raw in complete:
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        if raw.translate(None, _PRINTABLE):
+            raise GarbledLine(f"garbled serial line from the board: {raw[:48]!r}")
+        if len(raw) > MAX_LINE_BYTES:
+            raise GarbledLine(f"a serial line from the board is longer than {MAX_LINE_BYTES} bytes")
+        lines.append(raw.decode("ascii"))
+    if len(rest) > MAX_LINE_BYTES:
+        raise GarbledLine(f"a serial line from the board is longer than {MAX_LINE_BYTES} bytes")
+    return lines, rest
+
+
+def browser_lines(text: str) -> list[str]:
+    """The protocol lines of one text frame from a browser (normally exactly one line).
+
+    Raises ValueError when the frame holds a character that is not printable ASCII.
+    """
+    lines = []
+    for line in text.split("\n"):
+        line = line.removesuffix("\r")
+        if not line.isascii() or line.encode().translate(None, _PRINTABLE):
+            raise ValueError("a serial line may hold printable ASCII characters only")
+        if line:
+            lines.append(line)
+    return lines
+
+
+@dataclass(frozen=True)
+class Closure:
+    """The last item a listener gets: how its WebSocket is to be closed."""
+
+    code: int
+    reason: str
+
+
+class SerialListener:
+    """One WebSocket's share of a board: lines (and finally a Closure) handed to its event loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, max_pending: int = MAX_PENDING_LINES):
+        self.queue: asyncio.Queue[str | Closure] = asyncio.Queue()
+        self._loop = loop
+        self._max_pending = max_pending
+        self._closed = False
+
+    def _hand_over(self, item: str | Closure) -> None:
+        with contextlib.suppress(RuntimeError):  # the event loop has already ended
+            self._loop.call_soon_threadsafe(self.queue.put_nowait, item)
+
+    def put_line(self, line: str) -> None:
+        """Queues a line from the board (called from the board's thread)."""
+        if self._closed:
+            return
+        # qsize() from another thread is only an estimate, which is all a backlog check needs.
+        if self.queue.qsize() >= self._max_pending:
+            self.close(CLOSE_TRY_LATER, "the browser did not keep up with the serial output")
+            return
+        self._hand_over(line)
+
+    def close(self, code: int, reason: str) -> None:
+        """Queues the closure; later lines are dropped."""
+        if self._closed:
+            return
+        self._closed = True
+        self._hand_over(Closure(code, reason))
+
+
+class _Waiter:
+    """A server-side command waiting for the board line that answers it."""
+
+    def __init__(self, accepts: Callable[[str], bool]) -> None:
+        self.accepts = accepts
+        self.answer: str | None = None
+        self.failure: str | None = None
+        self.done = threading.Event()
+
+
+@dataclass
+class _FlashRequest:
+    elf: Path
+    deployment_id: int | None
+    done: threading.Event
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """What a replay loaded into the board."""
+
+    axes: int
+    hz: float
+    readings: int
+    answer: str
+
+
+class VirtualBoard:
+    """One virtual board: a QEMU process (restarted when flashed) owned by its own thread."""
+
+    def __init__(
+        self,
+        *,
+        board: Board,
+        project_id: int,
+        deployment_id: int | None,
+        started_by_id: int | None,
+        on_stopped: Callable[[VirtualBoard], None],
+    ) -> None:
+        self.id = secrets.token_hex(6)
+        self.board = board
+        self.project_id = project_id
+        self.deployment_id = deployment_id
+        self.started_by_id = started_by_id
+        self.started_at = utcnow()
+        self.flashed_at: datetime | None = None
+        self.stopped_at: datetime | None = None
+        self.stop_reason: str | None = None
+        self.state: State = "starting"
+        self.info: dict[str, Any] = {}
+        self.qemu_pid: int | None = None
+        self.streaming = False
+        self.started_monotonic = time.monotonic()
+        self.last_activity = self.started_monotonic
+        self.unwatched_since: float | None = self.started_monotonic
+        self._on_stopped = on_stopped
+        self._lock = threading.Lock()  # listeners, waiters, state changes
+        self._write_lock = threading.Lock()  # one writer on the UART at a time
+        self._listeners: set[SerialListener] = set()
+        self._waiters: list[_Waiter] = []
+        self._flash_requests: list[_FlashRequest] = []
+        self._session: VirtualBoardSession | None = None
+        self._buffer = b""
+        self._stop = threading.Event()
+        self._stop_request: Closure = Closure(CLOSE_GOING_AWAY, "stopped")
+        self._exit_sent = False
+        self._booted = threading.Event()
+        self._boot_error: str | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- life cycle -------------------------------------------------------------------------
+
+    def launch(self, elf: Path) -> None:
+        """Starts the board's thread, which boots QEMU with `elf`."""
+        self._thread = threading.Thread(
+            target=self._run, args=(Path(elf),), name=f"virtual-board-{self.id}", daemon=True
+        )
+        self._thread.start()
+
+    def wait_booted(self, timeout: float = BOOT_TIMEOUT_SECONDS * 2 + 5) -> None:
+        """Waits until the firmware answered `info`; raises BoardStartError if it did not."""
+        if not self._booted.wait(timeout):
+            self.request_stop("the virtual board did not start in time", CLOSE_BOARD_FAILED)
+            self.join()
+            raise BoardStartError(f"{self.board.name} did not start within {timeout:g} s")
+        if self._boot_error is not None:
+            self.join()
+            raise BoardStartError(self._boot_error)
+
+    def request_stop(self, reason: str, code: int = CLOSE_GOING_AWAY) -> None:
+        """Asks the board's thread to stop QEMU (it does so within POLL_SECONDS)."""
+        with self._lock:
+            if self._stop.is_set() or self.state == "stopped":
+                return
+            self._stop_request = Closure(code, reason)
+            self._stop.set()
+
+    def join(self, timeout: float = JOIN_TIMEOUT_SECONDS) -> bool:
+        """Waits for the board's thread (and so QEMU) to end; True if it did."""
+        if self._thread is None or self._thread is threading.current_thread():
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def is_active(self) -> bool:
+        """True while the board holds (or is about to hold) a QEMU process."""
+        return self.state != "stopped"
+
+    @property
+    def listener_count(self) -> int:
+        with self._lock:
+            return len(self._listeners)
+
+    def _boot(self, elf: Path) -> tuple[VirtualBoardSession, dict[str, Any]]:
+        # Runs on the board's own thread: QEMU's parent-death signal is tied to it.
+        session = VirtualBoardSession(self.board, elf, boot_timeout=BOOT_TIMEOUT_SECONDS)
+        try:
+            info = session.info()
+        except BaseException:
+            session.close()
+            raise
+        return session, info
+
+    def _run(self, elf: Path) -> None:
+        ending = Closure(CLOSE_GOING_AWAY, "stopped")
+        try:
+            try:
+                self._session, self.info = self._boot(elf)
+            except (BoardSessionError, TimeoutError, OSError) as exc:
+                self._boot_error = f"{self.board.name} did not start: {exc}"
+                ending = Closure(CLOSE_BOARD_FAILED, self._boot_error)
+                return
+            self.qemu_pid = self._session.pid
+            with self._lock:
+                if self.state == "starting":
+                    self.state = "running"
+            self._booted.set()
+            self._pump()
+        except GarbledLine as exc:
+            ending = Closure(CLOSE_BOARD_FAILED, str(exc))
+        except (BoardSessionError, OSError) as exc:
+            if self._exit_sent:
+                ending = Closure(CLOSE_GOING_AWAY, "the firmware ended after an exit command")
+            else:
+                ending = Closure(
+                    CLOSE_BOARD_FAILED, f"the virtual board stopped unexpectedly: {exc}"
+                )
+        except Exception as exc:  # the thread must still stop QEMU and tell its listeners
+            logger.exception("virtual board %s failed", self.id)
+            ending = Closure(CLOSE_BOARD_FAILED, f"the virtual board failed: {exc}")
+        finally:
+            if self._stop.is_set():
+                ending = self._stop_request
+            self._finish(ending)
+
+    def _pump(self) -> None:
+        while not self._stop.is_set():
+            self._serve_flash_requests()
+            session = self._session
+            assert session is not None
+            data = session.read_bytes(timeout=POLL_SECONDS)
+            if data:
+                lines, self._buffer = split_lines(self._buffer + data)
+                for line in lines:
+                    self._dispatch(line)
+
+    def _finish(self, ending: Closure) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            session.close()  # terminates QEMU and waits for it (kills it if it lingers)
+        with self._lock:
+            self.state = "stopped"
+            self.stop_reason = ending.reason
+            self.stopped_at = utcnow()
+            self.streaming = False
+            listeners, self._listeners = list(self._listeners), set()
+            waiters, self._waiters = self._waiters, []
+            requests, self._flash_requests = self._flash_requests, []
+        for waiter in waiters:
+            waiter.failure = f"the board stopped: {ending.reason}"
+            waiter.done.set()
+        for request in requests:
+            request.error = f"the board stopped: {ending.reason}"
+            request.done.set()
+        for listener in listeners:
+            listener.close(ending.code, ending.reason)
+        self._booted.set()
+        logger.info("virtual board %s (%s) stopped: %s", self.id, self.board.id, ending.reason)
+        self._on_stopped(self)
+
+    # --- serial traffic ---------------------------------------------------------------------
+
+    def _dispatch(self, line: str) -> None:
+        self.last_activity = time.monotonic()
+        if line == "OK stopped" or line.startswith("ERR stream"):
+            self.streaming = False
+        with self._lock:
+            listeners = list(self._listeners)
+            waiter = next((w for w in self._waiters if w.accepts(line)), None)
+            if waiter is not None:
+                self._waiters.remove(waiter)
+        if waiter is not None:
+            waiter.answer = line
+            waiter.done.set()
+        for listener in listeners:
+            listener.put_line(line)
+
+    def attach(self, listener: SerialListener) -> None:
+        """Adds a listener; raises BoardStopped if the board has stopped."""
+        with self._lock:
+            if self.state == "stopped" or self._stop.is_set():
+                raise BoardStopped(self.stop_reason or "the board is stopping")
+            self._listeners.add(listener)
+            self.unwatched_since = None
+
+    def detach(self, listener: SerialListener) -> None:
+        """Removes a listener; the grace period starts when the last one leaves."""
+        with self._lock:
+            self._listeners.discard(listener)
+            if not self._listeners and self.unwatched_since is None:
+                self.unwatched_since = time.monotonic()
+
+    def _live_session(self) -> VirtualBoardSession:
+        session = self._session
+        if session is None or self.state == "stopped" or self._stop.is_set():
+            raise BoardStopped(self.stop_reason or "the board is stopping")
+        return session
+
+    def send_line(self, line: str) -> None:
+        """Sends one protocol line from a browser to the board's UART."""
+        words = line.split()
+        if words and words[0] == "stream":
+            self.streaming = True
+        elif words == ["exit"]:
+            self._exit_sent = True
+        self.last_activity = time.monotonic()
+        with self._write_lock:
+            session = self._live_session()
+            try:
+                session.send_line(line)
+            except BoardSessionError as exc:
+                raise BoardStopped(str(exc)) from exc
+
+    def _command(
+        self,
+        session: VirtualBoardSession,
+        line: str,
+        accepts: Callable[[str], bool],
+        timeout: float,
+    ) -> str:
+        # Called with the write lock held; the board thread delivers the answer to the waiter.
+        waiter = _Waiter(accepts)
+        with self._lock:
+            self._waiters.append(waiter)
+        try:
+            session.send_line(line)
+            if not waiter.done.wait(timeout):
+                raise BoardCommandError(f"the board did not answer {line!r} within {timeout:g} s")
+        except BoardSessionError as exc:
+            raise BoardStopped(str(exc)) from exc
+        finally:
+            with self._lock:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+        if waiter.failure is not None:
+            raise BoardStopped(waiter.failure)
+        assert waiter.answer is not None
+        if waiter.answer.startswith("ERR"):
+            raise BoardCommandError(f"the board refused {line.split()[0]}: {waiter.answer}")
+        return waiter.answer
+
+    def replay(self, values: npt.NDArray[np.float32], hz: float) -> ReplayResult:
+        """Loads (readings x axes) values into the board's replay buffer for `stream` at `hz`.
+
+        A sample longer than the board's replay buffer is cut to the readings that fit.
+        """
+        if values.ndim != 2 or values.shape[0] == 0 or values.shape[1] == 0:
+            raise BoardCommandError("the sample holds no values")
+        if not np.all(np.isfinite(values)):
+            raise BoardCommandError("the sample holds NaN or infinite values, which cannot replay")
+        axes = int(values.shape[1])
+        if axes > 64:
+            raise BoardCommandError(f"the firmware replays at most 64 axes; the sample has {axes}")
+        if self.streaming:
+            raise BoardBusy("the board is streaming: send `stop` before replaying another sample")
+        capacity = int(self.info.get("replay_capacity") or 0)
+        readings = min(int(values.shape[0]), capacity // axes)
+        if readings == 0:
+            raise BoardCommandError(
+                f"the board's replay buffer holds {capacity} values, less than one reading "
+                f"of {axes} axes"
+            )
+        rows = values[:readings].astype(np.float32)
+        # Each value travels as the shortest decimal of its float32, one reading per line.
+        text = "".join(",".join(str(v) for v in row) + "\n" for row in rows).encode()
+        hz_word = f"{hz:.9g}"
+        self.last_activity = time.monotonic()
+        with self._write_lock:
+            session = self._live_session()
+            self._command(
+                session,
+                f"replay begin {axes} {hz_word}",
+                lambda line: line == "OK replay begin" or line.startswith("ERR"),
+                timeout=10.0,
+            )
+            try:
+                session.send_bytes(text)
+            except BoardSessionError as exc:
+                raise BoardStopped(str(exc)) from exc
+            answer = self._command(
+                session,
+                "replay end",
+                lambda line: line.startswith("OK replay ") or line.startswith("ERR"),
+                timeout=10.0 + len(text) / UART_BYTES_PER_SECOND,
+            )
+        self.last_activity = time.monotonic()
+        return ReplayResult(axes=axes, hz=float(hz_word), readings=readings, answer=answer)
+
+    # --- flashing ---------------------------------------------------------------------------
+
+    def flash(self, elf: Path, deployment_id: int | None) -> None:
+        """Restarts the board with the firmware image `elf`; the old image keeps running if the
+        new one does not boot (and the error says why)."""
+        request = _FlashRequest(elf=Path(elf), deployment_id=deployment_id, done=threading.Event())
+        with self._lock:
+            if self.state == "stopped" or self._stop.is_set():
+                raise BoardStopped(self.stop_reason or "the board is stopping")
+            self._flash_requests.append(request)
+        self.last_activity = time.monotonic()
+        if not request.done.wait(BOOT_TIMEOUT_SECONDS * 2 + 30):
+            raise BoardCommandError("flashing the virtual board timed out")
+        if request.error is not None:
+            raise BoardCommandError(request.error)
+
+    def _serve_flash_requests(self) -> None:
+        with self._lock:
+            if not self._flash_requests:
+                return
+        # A replay holding the UART waits for this thread to pump its answers: never block here.
+        if not self._write_lock.acquire(blocking=False):
+            return
+        try:
+            with self._lock:
+                request = self._flash_requests.pop(0)
+                self.state = "flashing"
+            try:
+                session, info = self._boot(request.elf)
+            except (BoardSessionError, TimeoutError, OSError) as exc:
+                request.error = f"the new firmware did not start (the old one keeps running): {exc}"
+                with self._lock:
+                    self.state = "running"
+                request.done.set()
+                return
+            old, self._session = self._session, session
+            if old is not None:
+                old.close()
+            self._buffer = b""
+            self.info = info
+            self.qemu_pid = session.pid
+            self.deployment_id = request.deployment_id
+            self.flashed_at = utcnow()
+            self.streaming = False
+            self._exit_sent = False
+            with self._lock:
+                self.state = "running"
+                waiters, self._waiters = self._waiters, []
+            for waiter in waiters:
+                waiter.failure = "the board was flashed while waiting for an answer"
+                waiter.done.set()
+            # The new image's greeting was read by the boot; listeners see it as a real board's.
+            self._dispatch(READY_LINE)
+            request.done.set()
+        finally:
+            self._write_lock.release()
+
+
+class VirtualBoardManager:
+    """The registry of virtual boards of this API process, with its limits and reaper."""
+
+    def __init__(self, limits: VirtualBoardLimits | None = None) -> None:
+        self.limits = limits or VirtualBoardLimits.from_env()
+        self._lock = threading.Lock()
+        self._boards: dict[str, VirtualBoard] = {}
+        self._closing = threading.Event()
+        self._reaper: threading.Thread | None = None
+
+    def start(
+        self,
+        *,
+        board: Board,
+        project_id: int,
+        elf: Path,
+        deployment_id: int | None,
+        started_by_id: int | None,
+    ) -> VirtualBoard:
+        """Starts QEMU with `elf` for `board`; returns once the firmware answered `info`."""
+        with self._lock:
+            if self._closing.is_set():
+                raise BoardStartError("the studio is shutting down")
+            self._forget_stopped()
+            running = sum(1 for b in self._boards.values() if b.is_active)
+            if running >= self.limits.max_boards:
+                raise BoardLimitReached(
+                    f"{running} virtual boards are running, the most this studio allows "
+                    f"({self.limits.max_boards}); stop one or try again later"
+                )
+            virtual_board = VirtualBoard(
+                board=board, project_id=project_id, deployment_id=deployment_id,
+                started_by_id=started_by_id, on_stopped=self._stopped,
+            )  # fmt: skip
+            self._boards[virtual_board.id] = virtual_board
+            self._ensure_reaper()
+        virtual_board.launch(elf)
+        virtual_board.wait_booted()
+        return virtual_board
+
+    def find(self, project_id: int, board_id: str) -> VirtualBoard | None:
+        """The board with that id if it belongs to the project (running or recently stopped)."""
+        with self._lock:
+            found = self._boards.get(board_id)
+        return found if found is not None and found.project_id == project_id else None
+
+    def for_project(self, project_id: int) -> list[VirtualBoard]:
+        """The project's boards, running and recently stopped, oldest first."""
+        with self._lock:
+            self._forget_stopped()
+            boards = [b for b in self._boards.values() if b.project_id == project_id]
+        return sorted(boards, key=lambda b: b.started_monotonic)
+
+    def running_count(self) -> int:
+        """How many boards hold a QEMU process now."""
+        with self._lock:
+            return sum(1 for b in self._boards.values() if b.is_active)
+
+    def remove(self, virtual_board: VirtualBoard, reason: str) -> None:
+        """Stops the board (waiting for QEMU to end) and forgets it."""
+        virtual_board.request_stop(reason)
+        if not virtual_board.join():
+            logger.error("virtual board %s did not stop in time", virtual_board.id)
+        with self._lock:
+            self._boards.pop(virtual_board.id, None)
+
+    def shutdown(self) -> None:
+        """Stops every board and waits for every QEMU process to end."""
+        self._closing.set()
+        with self._lock:
+            boards = list(self._boards.values())
+        for virtual_board in boards:
+            virtual_board.request_stop("the studio is shutting down")
+        for virtual_board in boards:
+            virtual_board.join()
+        if self._reaper is not None and self._reaper is not threading.current_thread():
+            self._reaper.join(timeout=5)
+
+    def _stopped(self, virtual_board: VirtualBoard) -> None:
+        # Called by a board's thread once its QEMU has ended.
+        with self._lock:
+            self._forget_stopped()
+
+    def _forget_stopped(self) -> None:
+        # Called with the lock held.
+        cutoff = utcnow() - timedelta(seconds=KEEP_STOPPED_SECONDS)
+        stopped = sorted(
+            (b for b in self._boards.values() if b.state == "stopped" and b.stopped_at),
+            key=lambda b: b.stopped_at or cutoff,
+        )
+        excess = len(stopped) - KEEP_STOPPED_COUNT
+        for index, virtual_board in enumerate(stopped):
+            if index < excess or (virtual_board.stopped_at or cutoff) <= cutoff:
+                self._boards.pop(virtual_board.id, None)
+
+    def _ensure_reaper(self) -> None:
+        # Called with the lock held.
+        if self._reaper is None or not self._reaper.is_alive():
+            self._reaper = threading.Thread(
+                target=self._reap_forever, name="virtual-board-reaper", daemon=True
+            )
+            self._reaper.start()
+
+    def _reap_forever(self) -> None:
+        while not self._closing.wait(REAP_EVERY_SECONDS):
+            try:
+                self.reap()
+            except Exception:  # the reaper must outlive any one bad board
+                logger.exception("virtual board reaper failed")
+
+    def reap(self) -> None:
+        """Stops the boards past their lifetime, idle too long, or left without a listener."""
+        limits = self.limits
+        now = time.monotonic()
+        with self._lock:
+            boards = [b for b in self._boards.values() if b.is_active]
+        for vb in boards:
+            if vb.state == "starting":
+                continue
+            if now - vb.started_monotonic > limits.max_seconds:
+                vb.request_stop(
+                    f"stopped at the {_seconds(limits.max_seconds)} lifetime limit of a "
+                    "virtual board"
+                )
+            elif now - vb.last_activity > limits.idle_seconds:
+                vb.request_stop(
+                    f"stopped after {_seconds(limits.idle_seconds)} without serial traffic (idle)"
+                )
+            elif vb.unwatched_since is not None and now - vb.unwatched_since > limits.grace_seconds:
+                vb.request_stop(
+                    f"stopped after {_seconds(limits.grace_seconds)} without a connected browser"
+                )
+
+
+_manager: VirtualBoardManager | None = None
+_manager_lock = threading.Lock()
+
+
+def get_board_manager() -> VirtualBoardManager:
+    """The process-wide manager (created on first use, with the limits from the environment)."""
+    global _manager
+    with _manager_lock:
+        if _manager is None:
+            _manager = VirtualBoardManager()
+        return _manager
+
+
+def shutdown_board_manager() -> None:
+    """Stops every virtual board of this process; the next use starts a fresh manager."""
+    global _manager
+    with _manager_lock:
+        manager, _manager = _manager, None
+    if manager is not None:
+        manager.shutdown()
+
+
+# A normal interpreter exit stops QEMU too (a killed process relies on the parent-death signal).
+atexit.register(shutdown_board_manager)
