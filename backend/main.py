@@ -24,6 +24,7 @@ from backend.accounts.views import router as accounts_router
 from backend.core.config import get_settings
 from backend.core.db import get_sessionmaker
 from backend.core.deps import access
+from backend.datasets import service as datasets_service
 from backend.datasets.ingestion import router as ingestion_router
 from backend.datasets.views import router as datasets_router
 from backend.deployments.views import projects_router as deployments_router
@@ -51,10 +52,14 @@ def _operation_id(route: APIRoute) -> str:
 
 
 def _reap_once() -> None:
+    """Upkeep: recover jobs whose worker stopped; empty trash older than 30 days."""
     with get_sessionmaker()() as db:
         count = jobs_service.reap_stale(db=db)
         if count:
             logger.warning("recovered %d jobs whose worker stopped", count)
+        purged = datasets_service.purge_expired(db=db)
+        if purged:
+            logger.info("purged %d samples that were in the trash for 30 days", purged)
 
 
 @contextlib.asynccontextmanager

@@ -222,3 +222,20 @@ def upload_demo():  # type: ignore[no-untyped-def]
             assert answer.status_code == 201, answer.text
 
     return upload
+
+
+@pytest.fixture()
+def wait_job():  # type: ignore[no-untyped-def]
+    """Polls a job over the API until it finishes; returns its last state."""
+    import time
+
+    def wait(client, project_id: int, job_id: int, headers, timeout: float = 300) -> dict:  # type: ignore[no-untyped-def, type-arg]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            job = client.get(f"/api/projects/{project_id}/jobs/{job_id}", headers=headers).json()
+            if job["status"] in ("succeeded", "failed", "cancelled"):
+                return job  # type: ignore[no-any-return]
+            time.sleep(0.25)
+        raise AssertionError(f"job {job_id} did not finish within {timeout} s")
+
+    return wait

@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_seconds: int = Field(default=60, ge=1)
 
-    worker_concurrency: int = Field(default=1, ge=1)
+    worker_concurrency: int = Field(default=2, ge=1)
     job_heartbeat_seconds: float = Field(default=10.0, gt=0)
     job_stale_seconds: float = Field(default=120.0, gt=0)
     job_max_attempts: int = Field(default=2, ge=1)

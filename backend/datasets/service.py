@@ -473,6 +473,21 @@ def purge(
     return len(doomed)
 
 
+def purge_expired(*, db: Session) -> int:
+    """Deletes for good every sample that has been in the trash for TRASH_DAYS days."""
+    cutoff = utcnow() - timedelta(days=TRASH_DAYS)
+    project_ids = set(
+        db.scalars(select(Sample.project_id).where(Sample.deleted_at < cutoff).distinct())
+    )
+    count = 0
+    for project_id in project_ids:
+        count += purge(
+            db=db, project_id=project_id, sample_ids=None, older_than=timedelta(days=TRASH_DAYS)
+        )
+    db.commit()
+    return count
+
+
 def rebalance(*, db: Session, project_id: int, user: User) -> dict[str, int]:
     """Moves training/testing samples so each label is split 80/20, stable by hash."""
     samples = list(

@@ -433,7 +433,8 @@ async def virtual_board_serial(
             except TimeoutError:
                 await _close(websocket, virtual.CLOSE_BOARD_FAILED, "the board stopped")
     finally:
+        # Detach before any await: the handler itself may be cancelled while it cleans up.
+        vb.detach(listener)
         for task in (outgoing, incoming):
             task.cancel()
-        await asyncio.gather(outgoing, incoming, return_exceptions=True)
-        vb.detach(listener)
+        await asyncio.wait({outgoing, incoming})

@@ -392,3 +392,24 @@ def test_export_import_round_trip_is_identical(client, make_project, make_person
     assert (
         client.get(f"/api/projects/{new_pid}/samples", headers=other.headers).json()["total"] == 9
     )
+
+
+def test_trash_older_than_30_days_is_purged(client, make_project, db) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from backend.core.db import utcnow
+    from backend.datasets import service
+    from backend.datasets.models import Sample
+
+    pid, people = make_project()
+    h = people["owner"].headers
+    files = [("files", (f"old.{n}.csv", csv_bytes(seed=100 + n), "text/csv")) for n in range(2)]
+    ids = [f["sample"]["id"] for f in _upload(client, pid, h, files).json()["files"]]
+    client.post(
+        f"/api/projects/{pid}/samples/bulk", json={"sample_ids": ids, "action": "delete"}, headers=h
+    )
+    db.get(Sample, ids[0]).deleted_at = utcnow() - timedelta(days=31)
+    db.commit()
+    assert service.purge_expired(db=db) >= 1
+    db.expire_all()
+    assert db.get(Sample, ids[0]) is None and db.get(Sample, ids[1]) is not None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 import zipfile
 
 SPEC = {
@@ -11,16 +10,6 @@ SPEC = {
     "dsp": [{"block": "flatten", "params": {}}],
     "learn": [{"block": "classifier-dense", "params": {"epochs": 8, "seed": 2}}],
 }
-
-
-def wait_job(client, pid: int, job_id: int, headers, timeout: float = 300) -> dict:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/projects/{pid}/jobs/{job_id}", headers=headers).json()
-        if job["status"] in ("succeeded", "failed", "cancelled"):
-            return job
-        time.sleep(0.25)
-    raise AssertionError(f"job {job_id} did not finish")
 
 
 def test_boards_catalog(client, make_person) -> None:  # type: ignore[no-untyped-def]
@@ -36,7 +25,9 @@ def test_boards_catalog(client, make_person) -> None:  # type: ignore[no-untyped
     assert esp["firmware_buildable"] is False and esp["firmware_unavailable_reason"]
 
 
-def test_deploy_library_arduino_and_firmware(client, make_project, upload_demo, worker) -> None:  # type: ignore[no-untyped-def]
+def test_deploy_library_arduino_and_firmware(
+    client, make_project, upload_demo, worker, wait_job
+) -> None:  # type: ignore[no-untyped-def]
     pid, people = make_project()
     h = people["owner"].headers
     upload_demo(client, pid, h, count=3, labels=("walking", "standing", "running"))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 SPEC = {
     "input": {"window_ms": 3000, "stride_ms": 1000, "frequency_hz": 10, "zero_pad": True},
     "dsp": [{"block": "spectral-analysis", "params": {}}],
@@ -11,18 +9,8 @@ SPEC = {
 }
 
 
-def wait_job(client, pid: int, job_id: int, headers, timeout: float = 240) -> dict:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/projects/{pid}/jobs/{job_id}", headers=headers).json()
-        if job["status"] in ("succeeded", "failed", "cancelled"):
-            return job
-        time.sleep(0.25)
-    raise AssertionError(f"job {job_id} did not finish: {job}")
-
-
 def test_train_quantize_evaluate_and_retrain_exactly(
-    client, make_project, upload_demo, worker
+    client, make_project, upload_demo, worker, wait_job
 ) -> None:  # type: ignore[no-untyped-def]
     pid, people = make_project()
     h = people["owner"].headers
@@ -108,7 +96,7 @@ def test_runs_that_cannot_work_are_refused_up_front(client, make_project, upload
 
 
 def test_anomaly_model_scores_other_activities_as_anomalous(
-    client, make_project, upload_demo, worker
+    client, make_project, upload_demo, worker, wait_job
 ) -> None:  # type: ignore[no-untyped-def]
     pid, people = make_project()
     h = people["owner"].headers
@@ -126,3 +114,32 @@ def test_anomaly_model_scores_other_activities_as_anomalous(
     job = wait_job(client, pid, run["job_id"], h)
     assert job["status"] == "succeeded", job["error"]
     assert job["result"]["anomaly"]["test"]["roc_auc"] >= 0.9
+
+
+def test_cancel_stops_training_within_an_epoch(
+    client, make_project, upload_demo, worker, wait_job
+) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    pid, people = make_project()
+    h = people["owner"].headers
+    upload_demo(client, pid, h, count=2, labels=("walking", "standing"))
+    spec = {**SPEC, "learn": [{"block": "classifier-dense", "params": {"epochs": 2000}}]}
+    impulse = client.post(
+        f"/api/projects/{pid}/impulses", json={"name": "Long", "spec": spec}, headers=h
+    ).json()
+    run = client.post(
+        f"/api/projects/{pid}/impulses/{impulse['id']}/train", json={}, headers=h
+    ).json()
+    for _ in range(600):
+        job = client.get(f"/api/projects/{pid}/jobs/{run['job_id']}", headers=h).json()
+        if (job.get("result") or {}).get("epochs"):
+            break
+        time.sleep(0.1)
+    assert (
+        client.post(f"/api/projects/{pid}/jobs/{run['job_id']}/cancel", headers=h).status_code
+        == 200
+    )
+    done = wait_job(client, pid, run["job_id"], h, timeout=60)
+    assert done["status"] == "cancelled" and done["artifacts"] == []
+    assert len(done["result"]["epochs"]) < 2000
