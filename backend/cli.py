@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
+import uvicorn
 
 
 def _apply_overrides(host: str | None, port: int | None, data_dir: Path | None) -> None:
@@ -49,8 +52,6 @@ def main() -> None:
 @click.option("--no-worker", is_flag=True, help="Serve the API only; run workers elsewhere.")
 def up(host: str | None, port: int | None, data_dir: Path | None, no_worker: bool) -> None:
     """Start the studio: API, browser app and a worker, on one port."""
-    import uvicorn
-
     _apply_overrides(host, port, data_dir)
     settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -65,7 +66,7 @@ def up(host: str | None, port: int | None, data_dir: Path | None, no_worker: boo
         )
     from backend.main import create_app
 
-    server = _Server(
+    server = _make_server(
         uvicorn.Config(
             create_app(),
             host=settings.host,
@@ -87,28 +88,22 @@ def up(host: str | None, port: int | None, data_dir: Path | None, no_worker: boo
         raise SystemExit(1)
 
 
-class _Server:
+def _make_server(config: uvicorn.Config) -> uvicorn.Server:
     """uvicorn's server, but Ctrl-C and SIGTERM only ask it to stop, so the worker stops too."""
 
-    def __new__(cls, config):  # type: ignore[no-untyped-def]
-        import contextlib
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            previous = {
+                sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)
+            }
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
 
-        import uvicorn
-
-        class Server(uvicorn.Server):
-            @contextlib.contextmanager
-            def capture_signals(self):  # type: ignore[no-untyped-def, override]
-                previous = {
-                    sig: signal.signal(sig, self.handle_exit)
-                    for sig in (signal.SIGINT, signal.SIGTERM)
-                }
-                try:
-                    yield
-                finally:
-                    for sig, handler in previous.items():
-                        signal.signal(sig, handler)
-
-        return Server(config)
+    return Server(config)
 
 
 def _stop(process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
@@ -203,7 +198,7 @@ def create_user(username: str, email: str, password: str, is_admin: bool) -> Non
             )  # fmt: skip
             session.commit()
         except ApiError as exc:
-            raise click.ClickException(exc.detail["message"]) from exc
+            raise click.ClickException(str(exc.detail.get("message"))) from exc  # type: ignore[attr-defined]
     click.echo(f"created user {user.username}{' (admin)' if is_admin else ''}")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from typing import Annotated, Literal
+from typing import Annotated, BinaryIO, Literal, cast
 from urllib.parse import unquote
 
 from fastapi import APIRouter, File, Header, Request, UploadFile
@@ -142,6 +142,7 @@ async def ingest_data(
             )
         body.write(chunk)
     body.seek(0)
+    stream = cast(BinaryIO, body)
     filename = x_file_name or _default_name(request.headers.get("content-type"))
     project_id, key_id = device.project.id, device.api_key.id
 
@@ -149,10 +150,13 @@ async def ingest_data(
         from backend.projects.models import ApiKey, Project
 
         with get_sessionmaker()() as session:
+            project = session.get(Project, project_id)
+            if project is None:
+                return 404, "project not found"
             result = ingest(
-                db=session, project=session.get(Project, project_id), options=options,
+                db=session, project=project, options=options,
                 api_key=session.get(ApiKey, key_id),
-                files=[IncomingFile(filename, request.headers.get("content-type"), body)],
+                files=[IncomingFile(filename, request.headers.get("content-type"), stream)],
             )  # fmt: skip
         outcome = result.files[0]
         if outcome.stored and outcome.sample:

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any, BinaryIO
 
 import numpy as np
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
@@ -430,7 +430,7 @@ def restore(*, db: Session, samples: Iterable[Sample]) -> int:
 def _blob_in_use(db: Session, key: str, exclude: set[int]) -> bool:
     column = Sample.values_key if key.endswith(".f32") else Sample.original_key
     used = db.scalar(
-        select(func.count()).where(column == key, Sample.id.not_in(exclude) if exclude else True)
+        select(func.count()).where(column == key, Sample.id.not_in(exclude) if exclude else true())
     )
     if used:
         return True

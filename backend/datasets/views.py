@@ -29,6 +29,7 @@ from backend.datasets.schemas import (
     SampleEdit,
     SampleOut,
     SamplePage,
+    SensorOut,
     SplitIn,
     UploadResult,
     VersionCreate,
@@ -223,7 +224,8 @@ def raw_values(sample_id: int, ctx: ProjectViewer, db: SessionDep) -> RawValues:
         db=db, project_id=ctx.project.id, sample_id=sample_id, include_deleted=True
     )
     return RawValues(
-        sample_id=sample.id, interval_ms=sample.interval_ms, sensors=sample.sensors,
+        sample_id=sample.id, interval_ms=sample.interval_ms,
+        sensors=[SensorOut(**s) for s in sample.sensors],
         values=service.load_values(sample).tolist(),
     )  # fmt: skip
 

@@ -322,7 +322,7 @@ def features_task(ctx: JobContext) -> dict[str, Any]:
     coords = feature_explorer(flat, method="pca")
     known = [i for i, label in enumerate(features.labels) if label is not None]
     importance = (
-        feature_importance(flat[known], [features.labels[i] for i in known]).tolist()
+        feature_importance(flat[known], np.asarray([features.labels[i] for i in known])).tolist()
         if len({features.labels[i] for i in known}) > 1
         else []
     )
@@ -463,11 +463,14 @@ def train_task(ctx: JobContext) -> dict[str, Any]:
             "application/json",
         )
     else:
+        if trained.keras_model is None or trained.float_tflite is None:
+            raise JobFailed(f"{block_name} produced no model")
         ctx.progress(0.78, "quantizing to int8")
         int8 = learn.quantize_int8(trained.keras_model, x[fit_idx], seed=int(params.get("seed", 1)))
+        models: tuple[tuple[str, bytes], ...] = (("float32", trained.float_tflite), ("int8", int8))
         ctx.progress(0.85, "evaluating float and int8 models")
         evaluation: dict[str, Any] = {}
-        for name, model in (("float32", trained.float_tflite), ("int8", int8)):
+        for name, model in models:
             evaluation[name] = {
                 split: learn.evaluate(model, x[idx], y_all[idx], kind=block.kind, labels=classes)
                 for split, idx in (("validation", val_idx), ("test", test_idx))
@@ -482,17 +485,12 @@ def train_task(ctx: JobContext) -> dict[str, Any]:
             "float32_tflite": len(trained.float_tflite),
             "int8_tflite": len(int8),
         }
-        for name, content, kind, media in (
-            ("model.keras", trained.keras_model, "keras-model", "application/octet-stream"),
-            (
-                "model-float32.tflite",
-                trained.float_tflite,
-                "tflite-float32",
-                "application/octet-stream",
-            ),
-            ("model-int8.tflite", int8, "tflite-int8", "application/octet-stream"),
+        for name, content, kind in (
+            ("model.keras", trained.keras_model, "keras-model"),
+            ("model-float32.tflite", trained.float_tflite, "tflite-float32"),
+            ("model-int8.tflite", int8, "tflite-int8"),
         ):
-            artifacts[name] = ctx.put_artifact(name, kind, content, media)
+            artifacts[name] = ctx.put_artifact(name, kind, content)
     artifacts["metrics.json"] = ctx.put_artifact(
         "metrics.json", "metrics", json.dumps(result).encode(), "application/json"
     )

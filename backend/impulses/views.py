@@ -157,14 +157,10 @@ def preview_dsp(body: PreviewIn, ctx: ProjectViewer, db: SessionDep) -> PreviewO
         raise bad_request(
             "no_such_window", f"the sample has {len(windows)} windows", field="window_index"
         )
-    block = dsp.get_block(body.dsp.block)
-    try:
-        names = block.feature_names(
-            shapes.window_samples, sample.axes, body.input.frequency_hz, body.dsp.params,
-            [s["name"] for s in sample.sensors],
-        )  # fmt: skip
-    except Exception:  # names are a nicety; the features are what matters
-        names = None
+    names = dsp.get_block(body.dsp.block).feature_names(
+        shapes.window_samples, [s["name"] for s in sample.sensors], body.input.frequency_hz,
+        body.dsp.params,
+    )  # fmt: skip
     return PreviewOut(
         sample_id=sample.id, window_index=body.window_index, windows=len(windows),
         window_start_ms=float(starts[body.window_index]),
