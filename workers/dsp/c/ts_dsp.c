@@ -60,7 +60,19 @@ static void stats_of(const float *x, size_t count, size_t stride, float scale, s
         power += chunk_power;
     }
     const float n = (float)count;
-    const float mean = sum / n;
+    /* Refine the float32 mean by the mean of the residuals (one more pass): with a large
+     * offset (gravity on accZ) an unrefined mean skews the third and fourth moments. */
+    float residual = 0.0f;
+    i = 0;
+    while (i < count) {
+        const size_t end = (count - i > TS_SUM_CHUNK) ? i + TS_SUM_CHUNK : count;
+        float chunk_residual = 0.0f;
+        for (; i < end; i++) {
+            chunk_residual += x[i * stride] * scale - sum / n;
+        }
+        residual += chunk_residual;
+    }
+    const float mean = sum / n + residual / n;
     float m2 = 0.0f, m3 = 0.0f, m4 = 0.0f;
     i = 0;
     while (i < count) {
