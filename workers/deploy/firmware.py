@@ -9,7 +9,7 @@ from typing import Any
 from workers.boards import get_board
 from workers.compiler import compile_model
 from workers.deploy.glue import write_impulse_dsp
-from workers.deploy.library import LibraryBuildError, _model_macro
+from workers.deploy.library import LibraryBuildError, model_macro
 from workers.dsp.c_config import C_DIR
 from workers.firmware.build import FirmwareBuild, build_firmware
 
@@ -62,8 +62,8 @@ def build_board_firmware(
         glue_dir, impulse_input=impulse_input, dsp_blocks=dsp_blocks, axes=axes
     )
     model_header = (model_dir / "ts_model.h").read_text()
-    inputs = _model_macro(model_header, "TS_MODEL_INPUT0_ELEMENTS")
-    outputs = _model_macro(model_header, "TS_MODEL_OUTPUT0_ELEMENTS")
+    inputs = model_macro(model_header, "TS_MODEL_INPUT0_ELEMENTS")
+    outputs = model_macro(model_header, "TS_MODEL_OUTPUT0_ELEMENTS")
     if inputs != glue.output_values:
         raise LibraryBuildError(
             f"the DSP blocks give {glue.output_values} features but the model takes {inputs}"

@@ -229,6 +229,7 @@ const float *ts_impulse_dsp_features(void)
 
 int ts_impulse_dsp_run(const float *signal, size_t len, float *features, size_t n)
 {{
+    ts_impulse_last_features = NULL;
     if (signal == NULL || features == NULL || len != TS_DSP_INPUT_VALUES ||
         n != TS_DSP_OUTPUT_VALUES) {{
         return TS_DSP_ERR_LENGTH;

@@ -113,7 +113,8 @@ def c_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def _model_macro(header: str, macro: str) -> int:
+def model_macro(header: str, macro: str) -> int:
+    """The integer value of `macro` in a compiled model's ts_model.h text."""
     m = re.search(rf"#define\s+{macro}\s+\(?(-?\d+)\)?", header)
     if m is None:
         raise LibraryBuildError(f"ts_model.h does not define {macro}")
@@ -135,6 +136,7 @@ def _classifier_header() -> str:
 
 
 def _c_array(values: np.ndarray, per_line: int = 8) -> str:
+    """Comma-separated float32 literals, `per_line` to a line, indented for an initialiser."""
     items = [c_float(float(v)) for v in np.asarray(values, dtype=np.float32).ravel()]
     lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
     return ",\n".join("    " + line for line in lines)
@@ -155,7 +157,7 @@ def _anomaly_code(anomaly: Mapping[str, Any] | None, features: int) -> str:
     """tinystudio_classify() and, with a K-means anomaly state, its C scoring function."""
     if anomaly is None:
         return (
-            "const float TS_ANOMALY_THRESHOLD = 0.0f;\n\n"
+            "const float ts_anomaly_threshold = 0.0f;\n\n"
             "ts_status_t tinystudio_classify(const float *signal, size_t len, ts_result_t *out)\n"
             "{\n    return run_classifier(signal, len, out); /* no anomaly block: NaN */\n}"
         )
@@ -185,7 +187,7 @@ static const float ts_anomaly_centers[TS_ANOMALY_CLUSTERS * TS_FEATURE_COUNT] = 
 static const float ts_anomaly_radii[TS_ANOMALY_CLUSTERS] = {{
 {_c_array(radii)}
 }};
-const float TS_ANOMALY_THRESHOLD = {c_float(float(anomaly.get("threshold", 0.0)))};
+const float ts_anomaly_threshold = {c_float(float(anomaly.get("threshold", 0.0)))};
 
 static float anomaly_score(const float *features)
 {{
@@ -235,8 +237,8 @@ def _stage(
     report = compile_model(bytes(tflite_int8), src)
     glue = write_impulse_dsp(src, impulse_input=impulse_input, dsp_blocks=dsp_blocks, axes=axes)
     model_header = (src / "ts_model.h").read_text()
-    inputs = _model_macro(model_header, "TS_MODEL_INPUT0_ELEMENTS")
-    outputs = _model_macro(model_header, "TS_MODEL_OUTPUT0_ELEMENTS")
+    inputs = model_macro(model_header, "TS_MODEL_INPUT0_ELEMENTS")
+    outputs = model_macro(model_header, "TS_MODEL_OUTPUT0_ELEMENTS")
     if inputs != glue.output_values:
         raise LibraryBuildError(
             f"the DSP blocks give {glue.output_values} features but the model takes {inputs}"
@@ -282,6 +284,11 @@ def _example_window(example_window: np.ndarray | None, glue: DspGlue) -> np.ndar
             f"{glue.window_samples} samples x {glue.axes} axes = {glue.input_values}"
         )
     return window
+
+
+def _per_line(axes: int) -> int:
+    """Values per line of a baked window: whole samples, about eight values."""
+    return axes * max(1, 8 // axes)
 
 
 def _example_note(example_window: np.ndarray | None, example_label: str | None) -> str:
@@ -344,7 +351,7 @@ def build_c_library(
             "SLUG": slug,
             "EXAMPLE_NOTE": _example_note(example_window, example_label),
             "EXAMPLE_LABEL": c_string(example_label or ""),
-            "EXAMPLE_WINDOW": _c_array(window),
+            "EXAMPLE_WINDOW": _c_array(window, _per_line(axes)),
         }
         (root / "examples").mkdir()
         (root / "examples" / "main.c").write_text(_render("main.c", values))
@@ -397,7 +404,7 @@ def build_arduino_library(
             ),
             "EXAMPLE_NOTE": _example_note(example_window, example_label),
             "EXAMPLE_LABEL": c_string(example_label or ""),
-            "EXAMPLE_WINDOW": _c_array(window),
+            "EXAMPLE_WINDOW": _c_array(window, _per_line(axes)),
             "VERSION": LIBRARY_VERSION,
             "URL": url.replace("\n", " "),
         }

@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 
 from workers.deploy.glue import numpy_features
+from workers.dsp import get_block
+from workers.dsp.flatten import enabled_statistics
 from workers.windowing import make_windows
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -200,6 +202,35 @@ def litert_reference(tflite: bytes, q: np.ndarray) -> np.ndarray:
     return np.asarray(out, dtype=np.float32)
 
 
+def feature_floors(
+    dsp_blocks: list[dict[str, Any]], frequency_hz: float, windows: np.ndarray
+) -> np.ndarray:
+    """The per-feature 'near zero' scale of the module docstring, blocks concatenated."""
+    n, samples, axes = windows.shape
+    parts = []
+    for spec in dsp_blocks:
+        block = get_block(spec["block"])
+        params = block.validate_params(spec["params"])
+        out = block.process(windows, frequency_hz, params).reshape(n, axes, -1)
+        if spec["block"] == "raw":
+            part = np.ones((n, samples * axes))
+        elif spec["block"] == "flatten":
+            stats = enabled_statistics(params)
+            scale = np.abs(windows * np.float32(params["scale-axes"])).max(axis=1)
+            moments = np.array([s in ("skewness", "kurtosis") for s in stats])
+            part = np.where(moments[None, None, :], 1.0, scale[:, :, None]).reshape(n, -1)
+        elif spec["block"] == "spectral-analysis":
+            part3 = np.ones_like(out, dtype=np.float64)
+            part3[:, :, 0] = np.maximum(np.abs(out[:, :, 0]), 1e-12)
+            if not params["do-log"]:
+                part3[:, :, 3:] = out[:, :, 3:].max(axis=-1, keepdims=True)
+            part = part3.reshape(n, -1)
+        else:
+            part = np.ones((n, out[0].size))
+        parts.append(part)
+    return np.concatenate(parts, axis=1)
+
+
 @dataclass(frozen=True)
 class DeployTools:
     """The helpers above, handed to tests as one fixture (test modules cannot import conftest)."""
@@ -213,6 +244,7 @@ class DeployTools:
     quantize_like_device: Any = staticmethod(quantize_like_device)
     litert_reference: Any = staticmethod(litert_reference)
     input_quantization: Any = staticmethod(input_quantization)
+    feature_floors: Any = staticmethod(feature_floors)
     cortex_m4f: tuple[str, ...] = tuple(CORTEX_M4F)
 
 

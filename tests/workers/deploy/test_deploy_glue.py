@@ -9,6 +9,7 @@ cepstra and [0, 1] energies, and the axis's largest power for linear powers.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -19,9 +20,8 @@ from workers.deploy.glue import (
     numpy_features,
     write_impulse_dsp,
 )
-from workers.dsp import DspParamError, get_block
+from workers.dsp import DspParamError
 from workers.dsp.c_config import C_DIR
-from workers.dsp.flatten import enabled_statistics
 
 TOLERANCE = 1e-4
 MOTION = {"window_ms": 2000, "stride_ms": 1000, "frequency_hz": 10, "zero_pad": True}
@@ -92,35 +92,6 @@ def dsp_object(tmp_path_factory: pytest.TempPathFactory, tools: Any) -> Path:
     return obj
 
 
-def floors(
-    dsp_blocks: list[dict[str, Any]], frequency_hz: float, windows: np.ndarray
-) -> np.ndarray:
-    """The per-feature 'near zero' scale of the module docstring, blocks concatenated."""
-    n, samples, axes = windows.shape
-    parts = []
-    for spec in dsp_blocks:
-        block = get_block(spec["block"])
-        params = block.validate_params(spec["params"])
-        out = block.process(windows, frequency_hz, params).reshape(n, axes, -1)
-        if spec["block"] == "raw":
-            part = np.ones((n, samples * axes))
-        elif spec["block"] == "flatten":
-            stats = enabled_statistics(params)
-            scale = np.abs(windows * np.float32(params["scale-axes"])).max(axis=1)
-            moments = np.array([s in ("skewness", "kurtosis") for s in stats])
-            part = np.where(moments[None, None, :], 1.0, scale[:, :, None]).reshape(n, -1)
-        elif spec["block"] == "spectral-analysis":
-            part3 = np.ones_like(out, dtype=np.float64)
-            part3[:, :, 0] = np.maximum(np.abs(out[:, :, 0]), 1e-12)
-            if not params["do-log"]:
-                part3[:, :, 3:] = out[:, :, 3:].max(axis=-1, keepdims=True)
-            part = part3.reshape(n, -1)
-        else:
-            part = np.ones((n, out[0].size))
-        parts.append(part)
-    return np.concatenate(parts, axis=1)
-
-
 def c_features(
     glue_dir: Path, dsp_object: Path, windows: np.ndarray, tools: Any, n_features: int
 ) -> np.ndarray:
@@ -159,7 +130,7 @@ def test_glue_features_equal_the_studio_features(
     got = c_features(tmp_path, dsp_object, windows, tools, glue.output_values)
     assert np.all(np.isfinite(got))
 
-    scale = floors(dsp_blocks, impulse_input["frequency_hz"], windows)
+    scale = tools.feature_floors(dsp_blocks, impulse_input["frequency_hz"], windows)
     error = np.abs(got.astype(np.float64) - expected) / np.maximum(np.abs(expected), scale)
     worst = int(np.argmax(error))
     assert error.max() <= TOLERANCE, (
@@ -206,3 +177,23 @@ def test_glue_refuses_impulses_it_cannot_build(tmp_path: Path) -> None:
             tmp_path, impulse_input={"window_ms": 100}, dsp_blocks=[{"block": "raw"}], axes=3
         )
     assert not (tmp_path / "ts_impulse_dsp.c").exists()
+
+
+def test_glue_takes_the_studio_spec_objects_as_well_as_dicts(tmp_path: Path) -> None:
+    # The API's ImpulseSpec exposes the input block and DSP blocks as attributes.
+    spec_input = SimpleNamespace(
+        window_ms=2000.0, stride_ms=1000.0, frequency_hz=10.0, zero_pad=False
+    )
+    spec_blocks = [SimpleNamespace(block="flatten", params={"minimum": False})]
+    from_objects = write_impulse_dsp(
+        tmp_path / "a", impulse_input=spec_input, dsp_blocks=spec_blocks, axes=6
+    )
+    from_dicts = write_impulse_dsp(
+        tmp_path / "b",
+        impulse_input=dict(vars(spec_input)),
+        dsp_blocks=[{"block": "flatten", "params": {"minimum": False}}],
+        axes=6,
+    )
+    assert from_objects.source.read_text() == from_dicts.source.read_text()
+    assert from_objects.output_values == 6 * 6
+    assert from_objects.impulse_input.zero_pad is False

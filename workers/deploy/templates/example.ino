@@ -1,8 +1,9 @@
-/* @LIBRARY@.ino - @NAME@: classifies one built-in window every two seconds and prints the
- * scores on Serial.
+/* @LIBRARY@.ino - @NAME@.
  *
- * The window is @EXAMPLE_NOTE@. Fill `window` from your sensor instead (same axes, rate
- * and units as the training data) to classify live data.
+ * Classifies one built-in window every two seconds and prints the scores on Serial. The window
+ * is @EXAMPLE_NOTE@.
+ * Fill `window` from your sensor instead (same axes, rate and units as the training data) to
+ * classify live data.
  */
 #include <@LIBRARY@.h>
 

@@ -1,7 +1,9 @@
-/* main.c - @NAME@: classifies one built-in window and prints the scores.
+/* main.c - @NAME@.
  *
- * The window is @EXAMPLE_NOTE@. Replace it with your sensor's values (same axes, rate and
- * units as the training data) to classify live data.
+ * Classifies one built-in window and prints the scores. The window is
+ * @EXAMPLE_NOTE@.
+ * Replace it with your sensor's values (same axes, rate and units as the training data) to
+ * classify live data.
  */
 #include <stdio.h>
 
@@ -31,7 +33,7 @@ int main(void)
     }
     if (TS_HAVE_ANOMALY) {
         printf("anomaly: %.6f (threshold %.6f)\n", (double)result.anomaly,
-               (double)TS_ANOMALY_THRESHOLD);
+               (double)ts_anomaly_threshold);
     }
     const uint32_t per_second = ts_port_ticks_per_second();
     if (per_second != 0u) {

@@ -26,7 +26,7 @@
  *   label_index             index of the highest score (the first one on ties), so the
  *                           label is ts_label_names[out->label_index];
  *   anomaly                 the anomaly score (distance to the nearest cluster's edge in
- *                           standardised feature units, above TS_ANOMALY_THRESHOLD means
+ *                           standardised feature units, above ts_anomaly_threshold means
  *                           anomalous), or NaN when the impulse has no anomaly block;
  *   dsp_ticks,              time spent in the DSP stage and in quantize + model + dequantize,
  *   inference_ticks         in ts_port_ticks() units: divide by ts_port_ticks_per_second().
@@ -66,7 +66,7 @@ extern const char *const ts_label_names[TS_LABEL_COUNT];
 extern const char *const ts_axis_names[TS_AXIS_COUNT];
 
 /* The anomaly threshold (0 when the impulse has no anomaly block). */
-extern const float TS_ANOMALY_THRESHOLD;
+extern const float ts_anomaly_threshold;
 
 /* run_classifier() plus the anomaly score (see above). */
 ts_status_t tinystudio_classify(const float *signal, size_t len, ts_result_t *out);

@@ -49,19 +49,32 @@ void ts_port_init(void)
     __asm__ volatile("cpsie i" ::: "memory");
 }
 
+static volatile uint32_t rx_stalled; /* the ring was full: reception waits in the UART */
+
+/* Moves received bytes into the ring. When the ring is full the byte stays in the UART's data
+ * register and the receive interrupt is switched off: the sender is held back (QEMU stops
+ * feeding a full UART; a real link relies on the host pacing its lines) instead of bytes being
+ * dropped. ts_port_read_byte() resumes reception once it has made room. */
+static void drain_rx(void)
+{
+    while (UART_STATE & UART_STATE_RX_FULL) {
+        uint32_t next = (rx_head + 1u) % RX_RING_BYTES;
+        if (next == rx_tail) {
+            UART_CTRL = UART_CTRL & ~UART_CTRL_RX_INT_EN;
+            rx_stalled = 1u;
+            return;
+        }
+        rx_ring[rx_head] = (uint8_t)UART_DATA;
+        rx_head = next;
+    }
+}
+
 void ts_port_uart_rx_isr(void)
 {
     /* Clear first, then drain: a byte landing after the last check raises the interrupt anew
      * instead of sitting unseen in the data register (which would stop reception). */
     UART_INTCLEAR = UART_INT_RX;
-    while (UART_STATE & UART_STATE_RX_FULL) {
-        uint8_t byte = (uint8_t)UART_DATA;
-        uint32_t next = (rx_head + 1u) % RX_RING_BYTES;
-        if (next != rx_tail) { /* a full ring drops the byte; the protocol reports bad lines */
-            rx_ring[rx_head] = byte;
-            rx_head = next;
-        }
-    }
+    drain_rx();
 }
 
 void ts_port_wait_for_input(void)
@@ -91,6 +104,15 @@ int ts_port_read_byte(void)
     }
     int byte = rx_ring[rx_tail];
     rx_tail = (rx_tail + 1u) % RX_RING_BYTES;
+    if (rx_stalled) {
+        __asm__ volatile("cpsid i" ::: "memory");
+        rx_stalled = 0u;
+        drain_rx();
+        if (!rx_stalled) {
+            UART_CTRL = UART_CTRL | UART_CTRL_RX_INT_EN;
+        }
+        __asm__ volatile("cpsie i" ::: "memory");
+    }
     return byte;
 }
 
