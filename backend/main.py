@@ -29,6 +29,7 @@ from backend.datasets.ingestion import router as ingestion_router
 from backend.datasets.views import router as datasets_router
 from backend.deployments.views import projects_router as deployments_router
 from backend.deployments.views import router as boards_router
+from backend.devices.views import router as devices_router
 from backend.impulses.views import projects_router as impulses_router
 from backend.impulses.views import router as blocks_router
 from backend.jobs import service as jobs_service
@@ -135,6 +136,7 @@ def create_app() -> FastAPI:
     app.include_router(impulses_router)
     app.include_router(boards_router)
     app.include_router(deployments_router)
+    app.include_router(devices_router)
     app.include_router(ingestion_router)
 
     @app.get("/{path:path}", include_in_schema=False)

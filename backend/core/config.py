@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     job_stale_seconds: float = Field(default=120.0, gt=0)
     job_max_attempts: int = Field(default=2, ge=1)
 
+    virtual_boards_max: int = Field(default=5, ge=1, description="QEMU boards running at once")
+    virtual_board_idle_seconds: float = Field(default=300.0, gt=0)
+    virtual_board_max_seconds: float = Field(default=3600.0, gt=0)
+    virtual_board_grace_seconds: float = Field(
+        default=10.0, gt=0, description="how long a board outlives its last browser connection"
+    )
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEV_SECRET_KEY:

@@ -193,7 +193,7 @@ def device_test(ctx: JobContext) -> dict[str, Any]:
     disagreements: list[dict[str, Any]] = []
     inference_us: list[float] = []
     total = sum(1 for _ in entries)
-    with VirtualBoardSession(board, elf_path, kill_with_parent=False) as session:
+    with VirtualBoardSession(board, elf_path) as session:
         for done, entry in enumerate(entries, start=1):
             values = np.frombuffer(store.get(entry["values_key"]), dtype="<f4").reshape(
                 entry["length"], entry["axes"]

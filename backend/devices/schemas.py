@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class VirtualBoardIn(BaseModel):
@@ -24,14 +24,39 @@ class FlashIn(BaseModel):
 
 
 class ReplayIn(BaseModel):
-    sample_id: int
-    hz: float | None = Field(
-        default=None, gt=0, le=1_000_000, description="readings per second; default: the sample's"
+    sample_id: int | None = Field(default=None, description="a sample of the project to replay")
+    values: list[list[float]] | None = Field(
+        default=None,
+        max_length=65536,
+        description="instead of a sample: readings x axes, e.g. a signal drawn or uploaded",
     )
+    hz: float | None = Field(
+        default=None,
+        gt=0,
+        le=1_000_000,
+        description="readings per second; default: the sample's (required with values)",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ReplayIn:
+        if (self.sample_id is None) == (self.values is None):
+            raise ValueError("give either sample_id or values")
+        if self.values is not None:
+            if self.hz is None:
+                raise ValueError("values need hz, their readings per second")
+            if not self.values or not self.values[0]:
+                raise ValueError("values hold no readings")
+            axes = len(self.values[0])
+            for index, reading in enumerate(self.values):
+                if len(reading) != axes:
+                    raise ValueError(
+                        f"reading {index} has {len(reading)} values, reading 0 has {axes}"
+                    )
+        return self
 
 
 class ReplayOut(BaseModel):
-    sample_id: int
+    sample_id: int | None
     axes: int
     hz: float
     readings: int = Field(description="readings loaded into the board's replay buffer")

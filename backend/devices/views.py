@@ -7,9 +7,10 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlsplit
 
+import numpy as np
 from fastapi import APIRouter, Depends, FastAPI, WebSocket
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -261,26 +262,33 @@ def replay_on_virtual_board(
     db: SessionDep,
     manager: BoardManagerDep,
 ) -> ReplayOut:
-    """Loads a sample into the board's sensor replay buffer, so `stream` plays it at its rate.
+    """Loads a sample (or given values) into the board's sensor replay buffer, so `stream`
+    plays it at its real rate, like a real board's sensor.
 
-    The sample's values go up the UART with `replay begin AXES HZ`, one reading per line and
-    `replay end`; a sample longer than the board's buffer is cut (`truncated`).
+    The values go up the UART with `replay begin AXES HZ`, one reading per line and
+    `replay end`; a signal longer than the board's buffer is cut (`truncated`). 409 while the
+    board streams (send `stop` first).
     """
     vb = _find(manager, ctx.project.id, virtual_board_id)
-    sample = datasets.get(db=db, project_id=ctx.project.id, sample_id=body.sample_id)
-    values = datasets.load_values(sample)
-    if body.hz is not None:
-        hz = body.hz
-    elif sample.interval_ms > 0:
-        hz = 1000.0 / sample.interval_ms
+    if body.sample_id is not None:
+        sample = datasets.get(db=db, project_id=ctx.project.id, sample_id=body.sample_id)
+        values = datasets.load_values(sample)
+        if body.hz is not None:
+            hz = body.hz
+        elif sample.interval_ms > 0:
+            hz = 1000.0 / sample.interval_ms
+        else:
+            raise bad_request("no_rate", f"sample {sample.id} has no interval: give hz", field="hz")
     else:
-        raise bad_request("no_rate", f"sample {sample.id} has no interval: give hz", field="hz")
+        assert body.values is not None and body.hz is not None  # checked by ReplayIn
+        values = np.asarray(body.values, dtype=np.float32)
+        hz = body.hz
     try:
         result = vb.replay(values, hz)
     except virtual.VirtualBoardError as exc:
         raise _board_error(exc) from None
     return ReplayOut(
-        sample_id=sample.id, axes=result.axes, hz=result.hz, readings=result.readings,
+        sample_id=body.sample_id, axes=result.axes, hz=result.hz, readings=result.readings,
         sample_readings=int(values.shape[0]), truncated=result.readings < values.shape[0],
         answer=result.answer,
     )  # fmt: skip
@@ -369,7 +377,7 @@ async def _board_to_browser(websocket: WebSocket, listener: virtual.SerialListen
 async def _browser_to_board(websocket: WebSocket, vb: virtual.VirtualBoard) -> str:
     """Forwards frames until the browser leaves ("left") or the board stops ("stopped")."""
     while True:
-        message: dict[str, Any] = await websocket.receive()
+        message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             return "left"
         text = message.get("text")
@@ -414,7 +422,8 @@ async def virtual_board_serial(
     try:
         vb.attach(listener)
     except virtual.BoardStopped as exc:
-        await _close(websocket, virtual.CLOSE_GOING_AWAY, f"the virtual board stopped: {exc}")
+        ending = vb.ending or virtual.Closure(virtual.CLOSE_GOING_AWAY, str(exc))
+        await _close(websocket, ending.code, ending.reason)
         return
     outgoing = asyncio.create_task(_board_to_browser(websocket, listener))
     incoming = asyncio.create_task(_browser_to_board(websocket, vb))
@@ -438,3 +447,6 @@ async def virtual_board_serial(
         for task in (outgoing, incoming):
             task.cancel()
         await asyncio.wait({outgoing, incoming})
+        for task in (outgoing, incoming):
+            if not task.cancelled():
+                task.exception()  # a browser gone mid-send is normal: not worth a log line

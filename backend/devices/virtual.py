@@ -14,8 +14,6 @@ import asyncio
 import atexit
 import contextlib
 import logging
-import math
-import os
 import secrets
 import threading
 import time
@@ -28,17 +26,18 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from backend.core.config import Settings
 from backend.core.db import utcnow
 from workers.boards import Board
 from workers.firmware.qemu import READY_LINE, BoardSessionError, VirtualBoardSession
 
 logger = logging.getLogger("tinystudio.virtual_boards")
 
-# Defaults of the limits; each is overridable by the environment variable named beside it.
-DEFAULT_MAX_BOARDS = 5  # TINYSTUDIO_VIRTUAL_BOARDS_MAX
-DEFAULT_IDLE_SECONDS = 300.0  # TINYSTUDIO_VIRTUAL_BOARD_IDLE_SECONDS
-DEFAULT_MAX_SECONDS = 3600.0  # TINYSTUDIO_VIRTUAL_BOARD_MAX_SECONDS
-DEFAULT_GRACE_SECONDS = 10.0  # TINYSTUDIO_VIRTUAL_BOARD_GRACE_SECONDS
+# Defaults of the limits (the settings say the same; see backend/core/config.py).
+DEFAULT_MAX_BOARDS = 5
+DEFAULT_IDLE_SECONDS = 300.0
+DEFAULT_MAX_SECONDS = 3600.0
+DEFAULT_GRACE_SECONDS = 10.0
 
 BOOT_TIMEOUT_SECONDS = 10.0
 # How long a board thread waits for serial bytes before it looks at its stop flag and requests.
@@ -61,6 +60,14 @@ CLOSE_BOARD_FAILED = 1011  # QEMU crashed, the line was garbled, or the bridge f
 CLOSE_TRY_LATER = 1013  # the listener fell too far behind
 
 _PRINTABLE = bytes(range(0x20, 0x7F)) + b"\t"
+# A session picks a free TCP port, then QEMU binds it and the session connects. Two boots at
+# once can pick the same port, and one may end up queued on the other's QEMU, which never
+# answers it: boots are serialised in this process, and a board that does not greet within
+# BOOT_TIMEOUT_SECONDS (a boot racing another process, or a loaded machine) is started again.
+_BOOT_LOCK = threading.Lock()
+BOOT_ATTEMPTS = 2
+# The longest a start or a flash can take: per attempt, QEMU's port and its greeting; then `info`.
+START_WAIT_SECONDS = BOOT_TIMEOUT_SECONDS * (2 * BOOT_ATTEMPTS + 1) + 5
 
 State = Literal["starting", "running", "flashing", "stopped"]
 
@@ -93,21 +100,6 @@ class GarbledLine(VirtualBoardError):
     """The board sent bytes that are not a protocol line."""
 
 
-def _env_number(name: str, default: float, *, integer: bool = False) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw) if integer else float(raw)
-    except ValueError:
-        raise ValueError(
-            f"{name} must be a {'whole ' if integer else ''}number, not {raw!r}"
-        ) from None
-    if not value > 0 or not math.isfinite(value):
-        raise ValueError(f"{name} must be positive, not {raw!r}")
-    return value
-
-
 @dataclass(frozen=True)
 class VirtualBoardLimits:
     """How many boards may run at once and when the reaper stops one."""
@@ -119,16 +111,13 @@ class VirtualBoardLimits:
 
     @classmethod
     def from_env(cls) -> VirtualBoardLimits:
-        """The limits from the `TINYSTUDIO_VIRTUAL_BOARD*` environment variables."""
+        """The limits from the settings (`TINYSTUDIO_VIRTUAL_BOARD*` variables), read afresh."""
+        settings = Settings()
         return cls(
-            max_boards=int(
-                _env_number("TINYSTUDIO_VIRTUAL_BOARDS_MAX", DEFAULT_MAX_BOARDS, integer=True)
-            ),
-            idle_seconds=_env_number("TINYSTUDIO_VIRTUAL_BOARD_IDLE_SECONDS", DEFAULT_IDLE_SECONDS),
-            max_seconds=_env_number("TINYSTUDIO_VIRTUAL_BOARD_MAX_SECONDS", DEFAULT_MAX_SECONDS),
-            grace_seconds=_env_number(
-                "TINYSTUDIO_VIRTUAL_BOARD_GRACE_SECONDS", DEFAULT_GRACE_SECONDS
-            ),
+            max_boards=settings.virtual_boards_max,
+            idle_seconds=settings.virtual_board_idle_seconds,
+            max_seconds=settings.virtual_board_max_seconds,
+            grace_seconds=settings.virtual_board_grace_seconds,
         )
 
 
@@ -261,6 +250,7 @@ class VirtualBoard:
         self.flashed_at: datetime | None = None
         self.stopped_at: datetime | None = None
         self.stop_reason: str | None = None
+        self.ending: Closure | None = None  # how listeners were told the board stopped
         self.state: State = "starting"
         self.info: dict[str, Any] = {}
         self.qemu_pid: int | None = None
@@ -292,8 +282,9 @@ class VirtualBoard:
         )
         self._thread.start()
 
-    def wait_booted(self, timeout: float = BOOT_TIMEOUT_SECONDS * 2 + 5) -> None:
+    def wait_booted(self, timeout: float | None = None) -> None:
         """Waits until the firmware answered `info`; raises BoardStartError if it did not."""
+        timeout = START_WAIT_SECONDS if timeout is None else timeout
         if not self._booted.wait(timeout):
             self.request_stop("the virtual board did not start in time", CLOSE_BOARD_FAILED)
             self.join()
@@ -301,6 +292,8 @@ class VirtualBoard:
         if self._boot_error is not None:
             self.join()
             raise BoardStartError(self._boot_error)
+        if self.state == "stopped":
+            raise BoardStartError(f"{self.board.name} stopped at once: {self.stop_reason}")
 
     def request_stop(self, reason: str, code: int = CLOSE_GOING_AWAY) -> None:
         """Asks the board's thread to stop QEMU (it does so within POLL_SECONDS)."""
@@ -329,7 +322,17 @@ class VirtualBoard:
 
     def _boot(self, elf: Path) -> tuple[VirtualBoardSession, dict[str, Any]]:
         # Runs on the board's own thread: QEMU's parent-death signal is tied to it.
-        session = VirtualBoardSession(self.board, elf, boot_timeout=BOOT_TIMEOUT_SECONDS)
+        for attempt in range(BOOT_ATTEMPTS):
+            try:
+                with _BOOT_LOCK:
+                    session = VirtualBoardSession(
+                        self.board, elf, boot_timeout=BOOT_TIMEOUT_SECONDS
+                    )
+                break
+            except TimeoutError:
+                if attempt + 1 == BOOT_ATTEMPTS:
+                    raise
+                logger.warning("virtual board %s did not greet; starting it again", self.id)
         try:
             info = session.info()
         except BaseException:
@@ -347,6 +350,7 @@ class VirtualBoard:
                 ending = Closure(CLOSE_BOARD_FAILED, self._boot_error)
                 return
             self.qemu_pid = self._session.pid
+            self.last_activity = time.monotonic()
             with self._lock:
                 if self.state == "starting":
                     self.state = "running"
@@ -354,13 +358,11 @@ class VirtualBoard:
             self._pump()
         except GarbledLine as exc:
             ending = Closure(CLOSE_BOARD_FAILED, str(exc))
-        except (BoardSessionError, OSError) as exc:
+        except (BoardSessionError, OSError):
             if self._exit_sent:
                 ending = Closure(CLOSE_GOING_AWAY, "the firmware ended after an exit command")
             else:
-                ending = Closure(
-                    CLOSE_BOARD_FAILED, f"the virtual board stopped unexpectedly: {exc}"
-                )
+                ending = Closure(CLOSE_BOARD_FAILED, self._crash_reason())
         except Exception as exc:  # the thread must still stop QEMU and tell its listeners
             logger.exception("virtual board %s failed", self.id)
             ending = Closure(CLOSE_BOARD_FAILED, f"the virtual board failed: {exc}")
@@ -368,6 +370,14 @@ class VirtualBoard:
             if self._stop.is_set():
                 ending = self._stop_request
             self._finish(ending)
+
+    def _crash_reason(self) -> str:
+        # QEMU's own last words say more than the lost connection; its banner says nothing.
+        session = self._session
+        said = session.stderr_text().splitlines() if session is not None else []
+        said = [s for s in said if s.strip() and "waiting for connection" not in s]
+        detail = said[-1].strip() if said else "QEMU ended without a message"
+        return f"the virtual board stopped unexpectedly: {detail}"
 
     def _pump(self) -> None:
         while not self._stop.is_set():
@@ -387,6 +397,7 @@ class VirtualBoard:
         with self._lock:
             self.state = "stopped"
             self.stop_reason = ending.reason
+            self.ending = ending
             self.stopped_at = utcnow()
             self.streaming = False
             listeners, self._listeners = list(self._listeners), set()
@@ -526,7 +537,10 @@ class VirtualBoard:
             answer = self._command(
                 session,
                 "replay end",
-                lambda line: line.startswith("OK replay ") or line.startswith("ERR"),
+                lambda line: (
+                    (line.startswith("OK replay ") and line != "OK replay begin")
+                    or line.startswith("ERR")
+                ),
                 timeout=10.0 + len(text) / UART_BYTES_PER_SECOND,
             )
         self.last_activity = time.monotonic()
@@ -543,7 +557,7 @@ class VirtualBoard:
                 raise BoardStopped(self.stop_reason or "the board is stopping")
             self._flash_requests.append(request)
         self.last_activity = time.monotonic()
-        if not request.done.wait(BOOT_TIMEOUT_SECONDS * 2 + 30):
+        if not request.done.wait(START_WAIT_SECONDS):
             raise BoardCommandError("flashing the virtual board timed out")
         if request.error is not None:
             raise BoardCommandError(request.error)
@@ -575,6 +589,7 @@ class VirtualBoard:
             self.qemu_pid = session.pid
             self.deployment_id = request.deployment_id
             self.flashed_at = utcnow()
+            self.last_activity = time.monotonic()
             self.streaming = False
             self._exit_sent = False
             with self._lock:
