@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from workers.compiler.codegen import UnsupportedModelError, generate, write_sources
 from workers.compiler.tflite_reader import TfliteFormatError, read_model
 from workers.compiler.verify import VerifyResult
@@ -57,6 +59,12 @@ def compile_model(tflite_bytes: bytes, out_dir: Path, prefix: str = "ts_model") 
     )
 
 
-def verify(tflite_bytes: bytes, n: int = 100, seed: int = 0) -> VerifyResult:
-    """Runs `n` random inputs through the generated C (host gcc) and LiteRT's reference kernels."""
-    return _verify(tflite_bytes, n, seed=seed)
+def verify(
+    tflite_bytes: bytes,
+    n: int = 100,
+    seed: int = 0,
+    real_inputs: list[np.ndarray] | None = None,
+) -> VerifyResult:
+    """Runs `n` random inputs (and any `real_inputs`, one array of samples per model input)
+    through the generated C (host gcc) and LiteRT's reference kernels; counts differing outputs."""
+    return _verify(tflite_bytes, n, seed=seed, real_inputs=real_inputs)

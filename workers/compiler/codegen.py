@@ -6,10 +6,11 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from workers.compiler.planner import MemoryPlan, PlannedOp, Reuse, plan_memory
+from workers.compiler.planner import MemoryPlan, PlannedOp, Reuse, check_plan, plan_memory
 from workers.compiler.quantization import (
     activation_range,
     activation_table,
@@ -57,11 +58,17 @@ class GeneratedModel:
 
 
 def _c_float(value: float) -> str:
-    """A C float literal that round-trips the single-precision value exactly."""
+    """A C float literal (hexadecimal) that holds the single-precision value exactly."""
     v = float(np.float32(value))
-    if v == 0.0:
-        return "0.0f"
-    return f"{v.hex()}f" if not np.isfinite(v) else f"{float.hex(v)}f"
+    if not np.isfinite(v):
+        raise UnsupportedModelError(f"non-finite constant {v}")
+    return "0.0f" if v == 0.0 else f"{v.hex()}f"
+
+
+def _comment_text(text: str, limit: int = 120) -> str:
+    """Text safe inside a C comment: printable ASCII, no comment terminator, bounded length."""
+    safe = "".join(c if 32 <= ord(c) < 127 else "?" for c in text).replace("*/", "* /")
+    return safe if len(safe) <= limit else safe[: limit - 3] + "..."
 
 
 def _format_values(values: Sequence[str], per_line: int = 24) -> str:
@@ -106,14 +113,14 @@ class _Emitter:
         )
         return symbol
 
-    def const_struct(self, name: str, ctype: str, fields: dict[str, object]) -> str:
+    def const_struct(self, name: str, ctype: str, fields: dict[str, Any]) -> str:
         symbol = f"{self.prefix}_{name}"
         parts = []
         for key, value in fields.items():
             if isinstance(value, list | tuple):
                 parts.append(f".{key} = {{{', '.join(str(int(v)) for v in value)}}}")
             else:
-                parts.append(f".{key} = {int(value)}")  # type: ignore[call-overload]
+                parts.append(f".{key} = {int(value)}")
         self.data.append(
             f"static const {ctype} {symbol} = {{\n    " + ",\n    ".join(parts) + "\n};\n"
         )
@@ -188,7 +195,7 @@ class _Context:
         return f"op{self.op.index}_{suffix}"
 
     def activation(self) -> str:
-        code = int(self.op.options.get("fused_activation_function", 0))  # type: ignore[arg-type]
+        code = int(self.op.options.get("fused_activation_function", 0))
         return ACTIVATIONS.get(code, f"ACTIVATION{code}")
 
     def fail(self, reason: str) -> UnsupportedModelError:
@@ -217,9 +224,9 @@ def _conv_like(ctx: _Context, depthwise: bool) -> None:
     weights = w.array().astype(np.int64)
     kh, kw = w.shape[1], w.shape[2]
     opts = ctx.op.options
-    sh, sw = int(opts["stride_h"]), int(opts["stride_w"])  # type: ignore[call-overload]
-    dh, dw = int(opts["dilation_h_factor"]), int(opts["dilation_w_factor"])  # type: ignore[call-overload]
-    padding = PADDINGS.get(int(opts["padding"]), "?")  # type: ignore[call-overload]
+    sh, sw = int(opts["stride_h"]), int(opts["stride_w"])
+    dh, dw = int(opts["dilation_h_factor"]), int(opts["dilation_w_factor"])
+    padding = PADDINGS.get(int(opts["padding"]), "?")
     if padding == "SAME":
         pad_top = _same_padding(ih, oh, kh, sh, dh)
         pad_left = _same_padding(iw, ow, kw, sw, dw)
@@ -243,7 +250,7 @@ def _conv_like(ctx: _Context, depthwise: bool) -> None:
     if depthwise:
         filter_sums = weights.reshape(kh * kw, oc).sum(axis=0)
         groups = 1
-        dm = int(opts["depth_multiplier"]) if opts.get("depth_multiplier") else oc // ic  # type: ignore[call-overload]
+        dm = int(opts["depth_multiplier"]) if opts.get("depth_multiplier") else oc // ic
         if dm * ic != oc:
             dm = oc // ic
     else:
@@ -255,6 +262,25 @@ def _conv_like(ctx: _Context, depthwise: bool) -> None:
         dm = 1
     bias_full = bias + (-in_zp) * filter_sums
     act_min, act_max = activation_range(ctx.activation(), out_scale, out_zp)
+    gather = interleaved = 0
+    filter_values = w.array()
+    if not depthwise and groups == 1:
+        window = kh * kw * ic
+        gather = int(
+            (kh > 1 or kw > 1) and kw * ic < GATHER_ROW_LIMIT and window <= GATHER_WINDOW_LIMIT
+        )
+        # Interleaved filters suit the kernel's row-by-row path, which it takes for every
+        # pixel only if no window crosses the border.
+        never_crosses = (
+            pad_top == 0
+            and pad_left == 0
+            and dw == 1
+            and (oh - 1) * sh + (kh - 1) * dh + 1 <= ih
+            and (ow - 1) * sw + (kw - 1) * dw + 1 <= iw
+        )
+        if gather or never_crosses:
+            interleaved = 1
+            filter_values = interleave_blocks(filter_values.reshape(oc, -1), 1 if gather else kh)
     em = ctx.em
     params = em.const_struct(
         ctx.name("params"),
@@ -281,9 +307,14 @@ def _conv_like(ctx: _Context, depthwise: bool) -> None:
             "output_offset": out_zp,
             "act_min": act_min,
             "act_max": act_max,
+            "gather": gather,
+            "interleaved": interleaved,
         },
     )
-    filt = em.tensor_ptr(ctx.op.inputs[1], "const int8_t")
+    if interleaved:
+        filt = em.const_array(ctx.name("filter"), "int8_t", filter_values)
+    else:
+        filt = em.tensor_ptr(ctx.op.inputs[1], "const int8_t")
     bf = em.const_array(ctx.name("bias_full"), "int32_t", bias_full)
     if depthwise:
         bf = em.const_array(ctx.name("bias"), "int32_t", bias) + ", " + bf
@@ -296,6 +327,31 @@ def _conv_like(ctx: _Context, depthwise: bool) -> None:
     )
     taps = kh * kw if depthwise else kh * kw * w.shape[3]
     em.macs += n * oh * ow * oc * taps
+
+
+# Windows of at most this many bytes with rows shorter than GATHER_ROW_LIMIT are gathered
+# (must match TS_CONV_GATHER_BYTES in ts_kernels.c).
+GATHER_WINDOW_LIMIT = 256
+GATHER_ROW_LIMIT = 32
+
+
+def interleave_blocks(weights: np.ndarray, rows: int) -> np.ndarray:
+    """Reorders [out, rows * run] int8 weights for ts_dot4i_s8: each block of four outputs,
+    row by row, as 4-byte chunks of the four filters in turn, then their run % 4 tails; the
+    last out % 4 filters stay as they are."""
+    out = weights.shape[0]
+    flat = weights.reshape(out, rows, -1)
+    run = flat.shape[2]
+    chunks = run // 4
+    parts = []
+    for block in range(out // 4):
+        four = flat[4 * block : 4 * block + 4]
+        for r in range(rows):
+            body = four[:, r, : 4 * chunks].reshape(4, chunks, 4).transpose(1, 0, 2)
+            parts.append(body.reshape(-1))
+            parts.append(four[:, r, 4 * chunks :].reshape(-1))
+    parts.append(flat[4 * (out // 4) :].reshape(-1))
+    return np.concatenate(parts)
 
 
 def _conv2d(ctx: _Context) -> None:
@@ -311,7 +367,7 @@ def _fully_connected(ctx: _Context) -> None:
     _require_int8(ctx, x, w, y)
     if not w.is_constant:
         raise ctx.fail("weights must be a constant tensor")
-    if int(ctx.op.options.get("weights_format", 0)):  # type: ignore[call-overload]
+    if int(ctx.op.options.get("weights_format", 0)):
         raise ctx.fail("shuffled weights format is not supported")
     out_depth, depth = w.shape[0], w.shape[-1]
     if x.elements % depth:
@@ -356,9 +412,15 @@ def _fully_connected(ctx: _Context) -> None:
             "act_min": act_min,
             "act_max": act_max,
             "per_channel": int(per_channel),
+            "interleaved": int(filter_offset == 0),
         },
     )
-    filt = em.tensor_ptr(ctx.op.inputs[1], "const int8_t")
+    if filter_offset == 0:
+        filt = em.const_array(
+            ctx.name("filter"), "int8_t", interleave_blocks(w.array().reshape(out_depth, -1), 1)
+        )
+    else:
+        filt = em.tensor_ptr(ctx.op.inputs[1], "const int8_t")
     bf = em.const_array(ctx.name("bias_full"), "int32_t", bias_full)
     m = em.const_array(ctx.name("multiplier"), "int32_t", mults)
     s = em.const_array(ctx.name("shift"), "int32_t", shifts)
@@ -375,9 +437,9 @@ def _pool(ctx: _Context, kind: str) -> None:
     n, ih, iw, c = _shape4(x.shape)
     _, oh, ow, _ = _shape4(y.shape)
     opts = ctx.op.options
-    kh, kw = int(opts["filter_height"]), int(opts["filter_width"])  # type: ignore[call-overload]
-    sh, sw = int(opts["stride_h"]), int(opts["stride_w"])  # type: ignore[call-overload]
-    padding = PADDINGS.get(int(opts["padding"]), "?")  # type: ignore[call-overload]
+    kh, kw = int(opts["filter_height"]), int(opts["filter_width"])
+    sh, sw = int(opts["stride_h"]), int(opts["stride_w"])
+    padding = PADDINGS.get(int(opts["padding"]), "?")
     pad_top = _same_padding(ih, oh, kh, sh, 1) if padding == "SAME" else 0
     pad_left = _same_padding(iw, ow, kw, sw, 1) if padding == "SAME" else 0
     if _quant(x) != _quant(y):
@@ -481,7 +543,7 @@ def _softmax(ctx: _Context) -> None:
     out_scale, out_zp = _quant(y)
     if out_zp != -128 or abs(out_scale - 1.0 / 256) > 0.001 / 256:
         raise ctx.fail("int8 softmax output must have scale 1/256 and zero point -128")
-    beta = float(ctx.op.options.get("beta", 1.0))  # type: ignore[arg-type]
+    beta = float(ctx.op.options.get("beta", 1.0))
     multiplier, left_shift, diff_min = softmax_scaling(beta, in_scale)
     depth = x.shape[-1] if x.shape else 1
     ctx.em.body.append(
@@ -608,7 +670,7 @@ def _pad(ctx: _Context) -> None:
 
 def _concatenation(ctx: _Context) -> None:
     y = ctx.out()
-    axis = int(ctx.op.options.get("axis", 0))  # type: ignore[call-overload]
+    axis = int(ctx.op.options.get("axis", 0))
     if axis < 0:
         axis += len(y.shape)
     if ctx.activation() != "NONE":
@@ -728,14 +790,14 @@ def _row_overlap(model: Model, op: Operator) -> int | None:
     _, ih, iw, ic = x.shape
     _, oh, ow, oc = y.shape
     opts = op.options
-    stride = int(opts.get("stride_h", 1) or 1)  # type: ignore[call-overload]
+    stride = int(opts.get("stride_h", 1) or 1)
     if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D"):
         kh = model.tensors[op.inputs[1]].shape[1]
-        dilation = int(opts.get("dilation_h_factor", 1) or 1)  # type: ignore[call-overload]
+        dilation = int(opts.get("dilation_h_factor", 1) or 1)
     else:
-        kh = int(opts.get("filter_height", 1) or 1)  # type: ignore[call-overload]
+        kh = int(opts.get("filter_height", 1) or 1)
         dilation = 1
-    padding = PADDINGS.get(int(opts.get("padding", 1)), "VALID")  # type: ignore[call-overload]
+    padding = PADDINGS.get(int(opts.get("padding", 1)), "VALID")
     pad_top = _same_padding(ih, oh, kh, stride, dilation) if padding == "SAME" else 0
     row_in = iw * ic * x.dtype.itemsize
     row_out = ow * oc * y.dtype.itemsize
@@ -804,11 +866,14 @@ def generate(model: Model, prefix: str = "ts_model") -> GeneratedModel:
             alignments[t.index] = max(1, t.dtype.itemsize)
     planned = _planned_ops(model)
     plan = plan_memory(planned, sizes, model.inputs, model.outputs, alignments)
+    # Cheap insurance: never emit code whose live tensors overlap by mistake.
+    check_plan(plan, sizes)
     em = _Emitter(model, prefix, plan)
     upper = prefix.upper()
     for op in model.operators:
         ctx = _Context(em, op)
-        em.body.append(f"/* {op.index}: {op.opcode} -> {model.tensors[op.outputs[0]].name} */")
+        layer = _comment_text(model.tensors[op.outputs[0]].name)
+        em.body.append(f"/* {op.index}: {op.opcode} -> {layer} */")
         HANDLERS[op.opcode](ctx)
         out_index = op.outputs[0]
         em.body.append(

@@ -163,7 +163,9 @@ def _share_groups(
 
 
 def _place(
-    order: list[_Group], lifetimes: dict[int, tuple[int, int]], sizes: dict[int, int],
+    order: list[_Group],
+    lifetimes: dict[int, tuple[int, int]],
+    sizes: dict[int, int],
     best_fit: bool,
 ) -> tuple[dict[int, int], int]:
     """Places blocks one by one at the best (or first) offset free for all their members.

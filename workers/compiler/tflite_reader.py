@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from flatbuffers import number_types as nt
@@ -152,7 +153,7 @@ class Operator:
     opcode_version: int
     inputs: list[int]
     outputs: list[int]
-    options: dict[str, object] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
     custom_code: str | None = None
 
 
@@ -230,7 +231,7 @@ def _offset(table: Table, field_id: int) -> int:
     return table.Offset(4 + 2 * field_id)
 
 
-def _scalar(table: Table, field_id: int, kind: str, default: object) -> object:
+def _scalar(table: Table, field_id: int, kind: str, default: Any) -> Any:
     off = _offset(table, field_id)
     if not off:
         return default
@@ -270,9 +271,9 @@ def _vector_array(table: Table, field_id: int, dtype: str) -> np.ndarray | None:
     return np.frombuffer(table.Bytes, dtype=dt, count=count, offset=start).copy()
 
 
-def _read_options(opcode: str, table: Table | None) -> dict[str, object]:
+def _read_options(opcode: str, table: Table | None) -> dict[str, Any]:
     fields = _OPTION_FIELDS.get(_OPTION_TABLE_OF_OP.get(opcode, opcode), [])
-    options: dict[str, object] = {}
+    options: dict[str, Any] = {}
     for field_id, name, kind, default in fields:
         if table is None:
             options[name] = default
@@ -297,16 +298,16 @@ def read_model(tflite_bytes: bytes, subgraph_index: int = 0) -> Model:
     if len(buf) < 8 or GetBufferIdentifier(buf, 0) != b"TFL3":
         raise TfliteFormatError("not a TFLite model (file identifier TFL3 missing)")
     root = Table(buf, nt.UOffsetTFlags.py_type(int.from_bytes(buf[0:4], "little")))
-    version = int(_scalar(root, 0, "i32", 0))  # type: ignore[arg-type]
+    version = int(_scalar(root, 0, "i32", 0))
 
     opcodes: list[tuple[str, int, str | None]] = []
     for code_table in _vector_tables(root, 1):
-        deprecated = int(_scalar(code_table, 0, "i8", 0))  # type: ignore[arg-type]
-        builtin = int(_scalar(code_table, 3, "i32", 0))  # type: ignore[arg-type]
+        deprecated = int(_scalar(code_table, 0, "i8", 0))
+        builtin = int(_scalar(code_table, 3, "i32", 0))
         # Old writers fill only deprecated_builtin_code; new ones fill both and put the
         # placeholder 127 in the deprecated field for codes above 127: the larger is right.
         code = max(deprecated, builtin)
-        version_no = int(_scalar(code_table, 2, "i32", 1))  # type: ignore[arg-type]
+        version_no = int(_scalar(code_table, 2, "i32", 1))
         custom = _string(code_table, 1)
         name = "CUSTOM" if code == 32 else builtin_name(code)
         opcodes.append((name, version_no, custom))
@@ -318,8 +319,8 @@ def read_model(tflite_bytes: bytes, subgraph_index: int = 0) -> Model:
             buffers.append(data.tobytes())
             continue
         # Models over 2 GB keep data after the flatbuffer: offset and size fields.
-        offset = int(_scalar(buffer_table, 1, "i32", 0) or 0)  # type: ignore[arg-type]
-        size = int(_scalar(buffer_table, 2, "i32", 0) or 0)  # type: ignore[arg-type]
+        offset = int(_scalar(buffer_table, 1, "i32", 0) or 0)
+        size = int(_scalar(buffer_table, 2, "i32", 0) or 0)
         if offset > 1 and size:
             buffers.append(bytes(buf[offset : offset + size]))
         else:
@@ -334,8 +335,8 @@ def read_model(tflite_bytes: bytes, subgraph_index: int = 0) -> Model:
     for index, tensor_table in enumerate(_vector_tables(graph, 0)):
         shape_vec = _vector_array(tensor_table, 0, "<i4")
         shape = tuple(int(d) for d in shape_vec) if shape_vec is not None else ()
-        type_code = int(_scalar(tensor_table, 1, "i8", 0))  # type: ignore[arg-type]
-        buffer_index = int(_scalar(tensor_table, 2, "i32", 0))  # type: ignore[arg-type]
+        type_code = int(_scalar(tensor_table, 1, "i8", 0))
+        buffer_index = int(_scalar(tensor_table, 2, "i32", 0))
         name = _string(tensor_table, 3) or f"tensor{index}"
         quant = None
         quant_table = _subtable(tensor_table, 4)
@@ -348,17 +349,17 @@ def read_model(tflite_bytes: bytes, subgraph_index: int = 0) -> Model:
                 quant = Quantization(
                     scales=scales.astype(np.float32),
                     zero_points=zero_points.astype(np.int64),
-                    quantized_dimension=int(_scalar(quant_table, 6, "i32", 0)),  # type: ignore[arg-type]
+                    quantized_dimension=int(_scalar(quant_table, 6, "i32", 0)),
                 )
         is_variable = bool(_scalar(tensor_table, 5, "bool", False))
-        data = buffers[buffer_index] if 0 < buffer_index < len(buffers) else None
+        constant = buffers[buffer_index] if 0 < buffer_index < len(buffers) else None
         tensors.append(
             Tensor(
                 index=index,
                 name=name,
                 shape=shape,
                 type_code=type_code,
-                data=data,
+                data=constant,
                 quantization=quant,
                 is_variable=is_variable,
             )
@@ -366,7 +367,7 @@ def read_model(tflite_bytes: bytes, subgraph_index: int = 0) -> Model:
 
     operators: list[Operator] = []
     for index, op_table in enumerate(_vector_tables(graph, 3)):
-        opcode_index = int(_scalar(op_table, 0, "i32", 0))  # type: ignore[arg-type]
+        opcode_index = int(_scalar(op_table, 0, "i32", 0))
         if not 0 <= opcode_index < len(opcodes):
             raise TfliteFormatError(f"operator {index}: opcode index {opcode_index} out of range")
         name, version_no, custom = opcodes[opcode_index]

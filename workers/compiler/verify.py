@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from workers.compiler.codegen import GeneratedModel, generate, write_sources
-from workers.compiler.tflite_reader import Tensor, read_model
+from workers.compiler.tflite_reader import Model, Tensor, read_model
 
 HOST_CFLAGS = ("-std=c99", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror")
 
@@ -103,8 +104,30 @@ def build_host_binary(
     return binary
 
 
-def random_inputs(tensors: list[Tensor], count: int, seed: int = 0) -> list[list[np.ndarray]]:
-    """Random inputs per tensor: int8 over its full range, floats over the quantized range."""
+def float_input_ranges(model: Model) -> dict[int, tuple[float, float]]:
+    """For float model inputs quantized by a QUANTIZE op: the range its int8 output covers
+    (a little beyond, so saturation is exercised too)."""
+    ranges: dict[int, tuple[float, float]] = {}
+    for op in model.operators:
+        if op.opcode != "QUANTIZE" or op.inputs[0] not in model.inputs:
+            continue
+        q = model.tensors[op.outputs[0]].quantization
+        if q is not None and q.scale > 0:
+            low = q.scale * (-128 - q.zero_point)
+            high = q.scale * (127 - q.zero_point)
+            margin = 0.05 * (high - low)
+            ranges[op.inputs[0]] = (low - margin, high + margin)
+    return ranges
+
+
+def random_inputs(
+    tensors: list[Tensor],
+    count: int,
+    seed: int = 0,
+    float_ranges: dict[int, tuple[float, float]] | None = None,
+) -> list[list[np.ndarray]]:
+    """Random inputs per tensor: integers over their full range, floats over `float_ranges`
+    (by tensor index), else the tensor's quantized range, else [-1, 1]."""
     rng = np.random.default_rng(seed)
     batches: list[list[np.ndarray]] = []
     for t in tensors:
@@ -117,7 +140,9 @@ def random_inputs(tensors: list[Tensor], count: int, seed: int = 0) -> list[list
             batches.append(list(rng.integers(-32768, 32768, size=shape, dtype=np.int16)))
         elif t.dtype == np.float32:
             low, high = -1.0, 1.0
-            if t.quantization is not None and t.quantization.scale > 0:
+            if float_ranges and t.index in float_ranges:
+                low, high = float_ranges[t.index]
+            elif t.quantization is not None and t.quantization.scale > 0:
                 low = t.quantization.scale * (-128 - t.quantization.zero_point)
                 high = t.quantization.scale * (127 - t.quantization.zero_point)
             batches.append(list(rng.uniform(low, high, size=shape).astype(np.float32)))
@@ -201,18 +226,38 @@ def first_differing_op(
 
 
 def verify(
-    tflite_bytes: bytes, n: int = 100, seed: int = 0, work_dir: Path | None = None
+    tflite_bytes: bytes,
+    n: int = 100,
+    seed: int = 0,
+    work_dir: Path | None = None,
+    real_inputs: list[np.ndarray] | None = None,
 ) -> VerifyResult:
-    """Compiles the model for the host and compares `n` random inputs with LiteRT's reference."""
+    """Compiles the model for the host and compares `n` random inputs with LiteRT's reference.
+
+    `real_inputs` (one array per model input, first axis the samples, e.g. quantized windows
+    of a dataset) are checked as well, after the random ones.
+    """
     model = read_model(tflite_bytes)
     prefix = "ts_model"
     generated = generate(model, prefix)
-    samples = random_inputs(generated.inputs, n, seed)
+    samples = random_inputs(generated.inputs, n, seed, float_input_ranges(model))
+    if real_inputs is not None:
+        if len(real_inputs) != len(generated.inputs):
+            raise ValueError(f"model has {len(generated.inputs)} inputs, got {len(real_inputs)}")
+        converted = [
+            np.asarray(batch).astype(t.dtype, copy=False).reshape(-1, *t.shape)
+            for batch, t in zip(real_inputs, generated.inputs, strict=True)
+        ]
+        samples += [list(sample) for sample in zip(*converted, strict=True)]
+    n = len(samples)
     with tempfile.TemporaryDirectory(prefix="ts-verify-") as tmp:
         directory = work_dir or Path(tmp)
         binary = build_host_binary(generated, directory, prefix)
-        ours = run_host(binary, samples, generated.outputs)
-        theirs = run_reference(tflite_bytes, samples, generated.inputs, generated.outputs)
+        # The generated C and LiteRT run at the same time (two processes, two cores).
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            host = pool.submit(run_host, binary, samples, generated.outputs)
+            theirs = run_reference(tflite_bytes, samples, generated.inputs, generated.outputs)
+            ours = host.result()
         differing = [i for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) if a != b]
         culprit = None
         if differing:

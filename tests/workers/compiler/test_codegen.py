@@ -169,3 +169,20 @@ def test_unsupported_op_names_the_op_and_layer(
         r"operator \d+ MUL \(layer '[^']*gate[^']*'\): operator is not supported", message
     ), message
     assert not (tmp_path / "ts_model.c").exists()
+
+
+def test_float_model_names_the_unsupported_tensor_type(tmp_path: Path) -> None:
+    import keras
+    import tensorflow as tf
+    from keras import layers
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input(shape=(6, 6, 2), batch_size=1)
+    hidden = layers.Conv2D(3, 3, name="float_conv")(inputs)
+    model = keras.Model(inputs, layers.Conv2D(2, 1)(hidden))
+    tflite = bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    with pytest.raises(UnsupportedModelError) as error:
+        compile_model(tflite, tmp_path)
+    message = str(error.value)
+    assert re.search(r"operator 0 CONV_2D \(layer '[^']*float_conv[^']*'\)", message), message
+    assert "FLOAT32" in message and "INT8" in message

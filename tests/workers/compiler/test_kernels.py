@@ -89,6 +89,18 @@ def _cases() -> dict[str, tuple[Callable[[object], object], tuple[int, ...], str
             (9,),
             "TANH",
         ),
+        "relu_after_concatenation": (
+            lambda x: layers.ReLU()(
+                layers.Concatenate()([layers.Conv2D(3, 1)(x), layers.Conv2D(5, 1)(x)])
+            ),
+            (4, 4, 2),
+            "RELU",
+        ),
+        "relu6_after_mean": (
+            lambda x: layers.ReLU(6.0)(layers.GlobalAveragePooling2D()(layers.Conv2D(4, 3)(x))),
+            (6, 6, 2),
+            "RELU6",
+        ),
         "concatenation": (
             lambda x: layers.Concatenate()([layers.Conv2D(3, 1)(x), layers.Conv2D(5, 1)(x)]),
             (4, 4, 2),
@@ -139,6 +151,8 @@ CASE_NAMES = (
     "mean_one_axis",
     "logistic",
     "tanh",
+    "relu_after_concatenation",
+    "relu6_after_mean",
     "concatenation",
     "pad",
     "add_relu6",

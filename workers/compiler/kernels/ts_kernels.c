@@ -29,22 +29,22 @@ static inline int32_t ts_rdbpot(int32_t x, int32_t exponent)
 }
 
 /* TFLite's MultiplyByQuantizedMultiplier with double rounding (the reference kernels), for
- * the non-negative multipliers the compiler emits. Equal to
- * RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x << left, m), right), in fewer steps:
- * with m >= 0 the saturating case (both INT32_MIN) cannot occur, gemmlowp's nudge-then-truncate
- * equals (x * m + 2^30) >> 31 for both signs, and rounding half away from zero by 2^e equals
- * (x + 2^(e-1) - (x < 0)) >> e. */
+ * the non-negative multipliers the compiler emits: equal to
+ * RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x << left, m), right) in fewer steps,
+ * since with m >= 0 the saturating case (both INT32_MIN) cannot occur and gemmlowp's
+ * nudge-then-truncate equals (x * m + 2^30) >> 31 for both signs. */
 static inline int32_t ts_mbqm(int32_t x, int32_t multiplier, int32_t shift)
 {
-    int32_t high;
-    if (shift > 0) {
-        /* Through unsigned so an overflowing shift wraps instead of being undefined. */
-        x = (int32_t)((uint32_t)x << shift);
-    }
-    high = (int32_t)(((int64_t)x * multiplier + ((int64_t)1 << 30)) >> 31);
+    const int32_t left = shift > 0 ? shift : 0;
+    /* Through unsigned so an overflowing shift wraps instead of being undefined. */
+    const int64_t product = (int64_t)(int32_t)((uint32_t)x << left) * multiplier;
+    int32_t high = (int32_t)((product + ((int64_t)1 << 30)) >> 31);
     if (shift < 0) {
         const int32_t e = -shift;
-        high = (int32_t)(((int64_t)high + ((int64_t)1 << (e - 1)) - (high < 0)) >> e);
+        const int32_t mask = (int32_t)((1u << e) - 1u);
+        const int32_t remainder = high & mask;
+        const int32_t threshold = (mask >> 1) + (high < 0 ? 1 : 0);
+        high = (high >> e) + (remainder > threshold ? 1 : 0);
     }
     return high;
 }
@@ -108,6 +108,22 @@ static inline int32_t ts_smlad(uint32_t a, uint32_t b, int32_t acc)
 {
     int32_t r;
     __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* acc + low halfword of a * low halfword of b (both signed). */
+static inline int32_t ts_smlabb(uint32_t a, uint32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* acc + high halfword of a * high halfword of b (both signed). */
+static inline int32_t ts_smlatt(uint32_t a, uint32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
     return r;
 }
 #else
@@ -186,6 +202,83 @@ static inline void ts_dot4_s8(const int8_t *x, const int8_t *f, int32_t stride, 
     acc[3] = a3;
 }
 
+/* Kept out of line so its loop gets the registers to itself. */
+#if defined(__GNUC__)
+#define TS_NOINLINE __attribute__((noinline))
+#else
+#define TS_NOINLINE
+#endif
+
+/* The requantized, clamped int8 value of one accumulator. */
+static inline int8_t ts_output_s8(int32_t acc, int32_t multiplier, int32_t shift, int32_t offset,
+                                  int32_t act_min, int32_t act_max)
+{
+    return ts_clamp_s8(ts_mbqm(acc, multiplier, shift) + offset, act_min, act_max);
+}
+
+/* Blocks of four outputs against interleaved filters: for each 4-byte chunk of an input run a
+ * block holds 16 weight bytes (filter 0's chunk, then filters 1, 2, 3), then the run's last
+ * run % 4 bytes of filters 0, 1, 2 and 3. One pointer walks the weights and the four sums stay
+ * in registers. The window is `rows` runs of `run` bytes, `row_step` apart. Returns the
+ * weights pointer after the last block; fills `acc` with 4 * blocks sums (bias included). */
+static TS_NOINLINE const int8_t *ts_blocks4_interleaved(const int8_t *px, int32_t row_step, int32_t rows,
+                                            int32_t run, const int8_t *w,
+                                            const int32_t *bias, int32_t blocks, int32_t *acc)
+{
+    const int32_t body = run & ~3;
+    const int32_t tail = run & 3;
+    int32_t b, r, i;
+    for (b = 0; b < blocks; ++b) {
+        int32_t a0 = bias[4 * b], a1 = bias[4 * b + 1];
+        int32_t a2 = bias[4 * b + 2], a3 = bias[4 * b + 3];
+        const int8_t *row = px;
+        for (r = 0; r < rows; ++r, row += row_step) {
+            const int8_t *x = row;
+            const int8_t *end = row + body;
+            while (x < end) {
+#if TS_DSP
+                const uint32_t xv = ts_load4(x);
+                const uint32_t x02 = ts_sxtb16(xv);
+                const uint32_t x13 = ts_sxtb16_ror8(xv);
+                uint32_t wv = ts_load4(w);
+                a0 = ts_smlad(x02, ts_sxtb16(wv), a0);
+                a0 = ts_smlad(x13, ts_sxtb16_ror8(wv), a0);
+                wv = ts_load4(w + 4);
+                a1 = ts_smlad(x02, ts_sxtb16(wv), a1);
+                a1 = ts_smlad(x13, ts_sxtb16_ror8(wv), a1);
+                wv = ts_load4(w + 8);
+                a2 = ts_smlad(x02, ts_sxtb16(wv), a2);
+                a2 = ts_smlad(x13, ts_sxtb16_ror8(wv), a2);
+                wv = ts_load4(w + 12);
+                a3 = ts_smlad(x02, ts_sxtb16(wv), a3);
+                a3 = ts_smlad(x13, ts_sxtb16_ror8(wv), a3);
+#else
+                const int32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
+                a0 += x0 * w[0] + x1 * w[1] + x2 * w[2] + x3 * w[3];
+                a1 += x0 * w[4] + x1 * w[5] + x2 * w[6] + x3 * w[7];
+                a2 += x0 * w[8] + x1 * w[9] + x2 * w[10] + x3 * w[11];
+                a3 += x0 * w[12] + x1 * w[13] + x2 * w[14] + x3 * w[15];
+#endif
+                x += 4;
+                w += 16;
+            }
+            for (i = 0; i < tail; ++i) {
+                const int32_t xi = x[i];
+                a0 += xi * w[i];
+                a1 += xi * w[tail + i];
+                a2 += xi * w[2 * tail + i];
+                a3 += xi * w[3 * tail + i];
+            }
+            w += 4 * tail;
+        }
+        acc[4 * b] = a0;
+        acc[4 * b + 1] = a1;
+        acc[4 * b + 2] = a2;
+        acc[4 * b + 3] = a3;
+    }
+    return w;
+}
+
 /* Every output channel of one output pixel whose window is `rows` runs of `run` contiguous
  * input bytes, `row_step` apart (the filter rows are contiguous): four channels at a time. */
 static void ts_conv_pixel(const ts_conv_params *p, const int8_t *px, int32_t row_step,
@@ -193,7 +286,13 @@ static void ts_conv_pixel(const ts_conv_params *p, const int8_t *px, int32_t row
                           const int32_t *bias_full, const int32_t *multiplier,
                           const int32_t *shift, int8_t *output)
 {
+    /* Fields copied to locals: int8 output stores may alias the parameters, which would
+     * otherwise be reloaded after every store. */
     const int32_t out_c = p->out_c;
+    const int32_t output_offset = p->output_offset;
+    const int32_t act_min = p->act_min;
+    const int32_t act_max = p->act_max;
+    const int32_t interleaved = p->interleaved;
     const int32_t stride = rows * run;
     int32_t oc = 0, r, i;
     for (; oc + 4 <= out_c; oc += 4) {
@@ -203,14 +302,18 @@ static void ts_conv_pixel(const ts_conv_params *p, const int8_t *px, int32_t row
         for (i = 0; i < 4; ++i) {
             acc[i] = bias_full[oc + i];
         }
-        for (r = 0; r < rows; ++r) {
-            ts_dot4_s8(x, f, stride, run, acc);
-            x += row_step;
-            f += run;
+        if (interleaved) {
+            ts_blocks4_interleaved(x, row_step, rows, run, f, bias_full + oc, 1, acc);
+        } else {
+            for (r = 0; r < rows; ++r) {
+                ts_dot4_s8(x, f, stride, run, acc);
+                x += row_step;
+                f += run;
+            }
         }
         for (i = 0; i < 4; ++i) {
-            const int32_t v = ts_mbqm(acc[i], multiplier[oc + i], shift[oc + i]) + p->output_offset;
-            output[oc + i] = ts_clamp_s8(v, p->act_min, p->act_max);
+            const int32_t v = ts_mbqm(acc[i], multiplier[oc + i], shift[oc + i]) + output_offset;
+            output[oc + i] = ts_clamp_s8(v, act_min, act_max);
         }
     }
     for (; oc < out_c; ++oc) {
@@ -222,8 +325,8 @@ static void ts_conv_pixel(const ts_conv_params *p, const int8_t *px, int32_t row
             x += row_step;
             f += run;
         }
-        acc = ts_mbqm(acc, multiplier[oc], shift[oc]) + p->output_offset;
-        output[oc] = ts_clamp_s8(acc, p->act_min, p->act_max);
+        acc = ts_mbqm(acc, multiplier[oc], shift[oc]) + output_offset;
+        output[oc] = ts_clamp_s8(acc, act_min, act_max);
     }
 }
 
@@ -236,45 +339,72 @@ void ts_conv2d_s8(const ts_conv_params *p, const int8_t *input, const int8_t *fi
                   const int32_t *bias_full, const int32_t *multiplier, const int32_t *shift,
                   int8_t *output)
 {
+    /* Fields copied to locals: int8 output stores may alias the parameters, which would
+     * otherwise be reloaded after every store. */
     const int32_t in_c = p->in_c;
     const int32_t out_c = p->out_c;
-    const int32_t filter_depth = in_c / p->groups;
-    const int32_t filters_per_group = out_c / p->groups;
-    const int32_t filter_ch_stride = p->k_h * p->k_w * filter_depth;
-    const int32_t in_row = p->in_w * in_c;
     const int32_t input_offset = p->input_offset;
-    const int contiguous_rows = p->groups == 1 && p->dil_w == 1;
-    /* Short filter rows make per-row dot products costly: gather small windows instead. */
-    const int gather = p->groups == 1 && (p->k_h > 1 || p->k_w > 1) && p->k_w * in_c < 32 &&
-                       p->k_h * p->k_w * in_c <= TS_CONV_GATHER_BYTES;
-    const int32_t run = p->k_w * in_c;
-    const int32_t row_step = p->dil_h * in_row;
+    const int32_t batches = p->batches;
+    const int32_t in_h = p->in_h;
+    const int32_t in_w = p->in_w;
+    const int32_t out_h = p->out_h;
+    const int32_t out_w = p->out_w;
+    const int32_t k_h = p->k_h;
+    const int32_t k_w = p->k_w;
+    const int32_t stride_h = p->stride_h;
+    const int32_t stride_w = p->stride_w;
+    const int32_t dil_h = p->dil_h;
+    const int32_t dil_w = p->dil_w;
+    const int32_t pad_top = p->pad_top;
+    const int32_t pad_left = p->pad_left;
+    const int32_t groups = p->groups;
+    const int32_t output_offset = p->output_offset;
+    const int32_t act_min = p->act_min;
+    const int32_t act_max = p->act_max;
+    const int32_t gather = p->gather;
+    const int32_t filter_depth = in_c / groups;
+    const int32_t filters_per_group = out_c / groups;
+    const int32_t filter_ch_stride = k_h * k_w * filter_depth;
+    const int32_t in_row = in_w * in_c;
+    const int contiguous_rows = groups == 1 && dil_w == 1;
+    /* The compiler gathers small windows with short rows (per-row dot products would cost
+     * more than the copy); see ts_conv_params. */
+    const int use_gather = gather && k_h * k_w * in_c <= TS_CONV_GATHER_BYTES;
+    const int32_t run = k_w * in_c;
+    const int32_t row_step = dil_h * in_row;
     int32_t b, oy, ox, oc, fy, fx, ic;
-    for (b = 0; b < p->batches; ++b) {
-        const int8_t *in_batch = input + (size_t)b * p->in_h * in_row;
-        for (oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_top;
-            for (ox = 0; ox < p->out_w; ++ox) {
-                const int32_t ix0 = ox * p->stride_w - p->pad_left;
+    for (b = 0; b < batches; ++b) {
+        const int8_t *in_batch = input + (size_t)b * in_h * in_row;
+        for (oy = 0; oy < out_h; ++oy) {
+            const int32_t iy0 = oy * stride_h - pad_top;
+            for (ox = 0; ox < out_w; ++ox) {
+                const int32_t ix0 = ox * stride_w - pad_left;
                 /* The whole window is inside when its first and last taps are. */
                 const int inside = iy0 >= 0 && ix0 >= 0 &&
-                                   iy0 + (p->k_h - 1) * p->dil_h < p->in_h &&
-                                   ix0 + (p->k_w - 1) * p->dil_w < p->in_w;
-                if (gather) {
+                                   iy0 + (k_h - 1) * dil_h < in_h &&
+                                   ix0 + (k_w - 1) * dil_w < in_w;
+                if (use_gather) {
                     /* Copy the window (zero point where it leaves the image: bias_full already
                      * holds input_offset * f for every tap) into one contiguous run, then one
                      * dot product per output channel pair. */
                     int8_t window[TS_CONV_GATHER_BYTES];
                     int8_t *w = window;
-                    for (fy = 0; fy < p->k_h; ++fy) {
-                        const int32_t iy = iy0 + fy * p->dil_h;
-                        for (fx = 0; fx < p->k_w; ++fx) {
-                            const int32_t ix = ix0 + fx * p->dil_w;
-                            if (iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w) {
-                                memcpy(w, in_batch + (size_t)iy * in_row + (size_t)ix * in_c,
-                                       (size_t)in_c);
+                    for (fy = 0; fy < k_h; ++fy) {
+                        const int32_t iy = iy0 + fy * dil_h;
+                        for (fx = 0; fx < k_w; ++fx) {
+                            const int32_t ix = ix0 + fx * dil_w;
+                            /* Windows are small (a few bytes per tap): plain loops beat
+                             * library calls here. */
+                            if (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) {
+                                const int8_t *src =
+                                    in_batch + (size_t)iy * in_row + (size_t)ix * in_c;
+                                for (ic = 0; ic < in_c; ++ic) {
+                                    w[ic] = src[ic];
+                                }
                             } else {
-                                memset(w, (int8_t)(-input_offset), (size_t)in_c);
+                                for (ic = 0; ic < in_c; ++ic) {
+                                    w[ic] = (int8_t)(-input_offset);
+                                }
                             }
                             w += in_c;
                         }
@@ -287,7 +417,7 @@ void ts_conv2d_s8(const ts_conv_params *p, const int8_t *input, const int8_t *fi
                 if (inside && contiguous_rows) {
                     /* Each filter row meets k_w * in_c contiguous input bytes. */
                     ts_conv_pixel(p, in_batch + (size_t)iy0 * in_row + (size_t)ix0 * in_c,
-                                  row_step, p->k_h, run, filter, bias_full, multiplier, shift,
+                                  row_step, k_h, run, filter, bias_full, multiplier, shift,
                                   output);
                     output += out_c;
                     continue;
@@ -297,7 +427,7 @@ void ts_conv2d_s8(const ts_conv_params *p, const int8_t *input, const int8_t *fi
                      * dot product over the inside run; the outside taps read the zero point,
                      * which bias_full counted as input_offset * f, so take that back out. */
                     const int32_t fx0 = ix0 < 0 ? -ix0 : 0;
-                    const int32_t fx1 = p->k_w < p->in_w - ix0 ? p->k_w : p->in_w - ix0;
+                    const int32_t fx1 = k_w < in_w - ix0 ? k_w : in_w - ix0;
                     const int32_t lead = fx0 * in_c;
                     const int32_t inside_run = fx1 > fx0 ? (fx1 - fx0) * in_c : 0;
                     const int32_t tail = run - lead - inside_run;
@@ -305,9 +435,9 @@ void ts_conv2d_s8(const ts_conv_params *p, const int8_t *input, const int8_t *fi
                         const int8_t *f = filter + (size_t)oc * filter_ch_stride;
                         int32_t acc = bias_full[oc];
                         int32_t outside = 0;
-                        for (fy = 0; fy < p->k_h; ++fy, f += run) {
-                            const int32_t iy = iy0 + fy * p->dil_h;
-                            if (iy < 0 || iy >= p->in_h || inside_run == 0) {
+                        for (fy = 0; fy < k_h; ++fy, f += run) {
+                            const int32_t iy = iy0 + fy * dil_h;
+                            if (iy < 0 || iy >= in_h || inside_run == 0) {
                                 outside += ts_sum_s8(f, run);
                                 continue;
                             }
@@ -317,8 +447,8 @@ void ts_conv2d_s8(const ts_conv_params *p, const int8_t *input, const int8_t *fi
                             outside += ts_sum_s8(f, lead) + ts_sum_s8(f + lead + inside_run, tail);
                         }
                         acc -= outside * input_offset;
-                        acc = ts_mbqm(acc, multiplier[oc], shift[oc]) + p->output_offset;
-                        *output++ = ts_clamp_s8(acc, p->act_min, p->act_max);
+                        acc = ts_mbqm(acc, multiplier[oc], shift[oc]) + output_offset;
+                        *output++ = ts_clamp_s8(acc, act_min, act_max);
                     }
                     continue;
                 }
@@ -328,12 +458,12 @@ void ts_conv2d_s8(const ts_conv_params *p, const int8_t *input, const int8_t *fi
                     int32_t acc;
                     if (inside) {
                         acc = bias_full[oc];
-                        for (fy = 0; fy < p->k_h; ++fy) {
-                            const int8_t *row = in_batch + (size_t)(iy0 + fy * p->dil_h) * in_row;
-                            for (fx = 0; fx < p->k_w; ++fx) {
+                        for (fy = 0; fy < k_h; ++fy) {
+                            const int8_t *row = in_batch + (size_t)(iy0 + fy * dil_h) * in_row;
+                            for (fx = 0; fx < k_w; ++fx) {
                                 const int8_t *px =
-                                    row + (size_t)(ix0 + fx * p->dil_w) * in_c + group_base;
-                                const int8_t *fp = f + (fy * p->k_w + fx) * filter_depth;
+                                    row + (size_t)(ix0 + fx * dil_w) * in_c + group_base;
+                                const int8_t *fp = f + (fy * k_w + fx) * filter_depth;
                                 for (ic = 0; ic < filter_depth; ++ic) {
                                     acc += (int32_t)fp[ic] * (int32_t)px[ic];
                                 }
@@ -343,13 +473,13 @@ void ts_conv2d_s8(const ts_conv_params *p, const int8_t *input, const int8_t *fi
                         /* Taps outside the image read the zero point: bias_full counted them
                          * as input_offset * f, so take that back out. */
                         acc = bias_full[oc];
-                        for (fy = 0; fy < p->k_h; ++fy) {
-                            const int32_t iy = iy0 + fy * p->dil_h;
-                            const int row_inside = iy >= 0 && iy < p->in_h;
-                            for (fx = 0; fx < p->k_w; ++fx) {
-                                const int32_t ix = ix0 + fx * p->dil_w;
-                                const int8_t *fp = f + (fy * p->k_w + fx) * filter_depth;
-                                if (row_inside && ix >= 0 && ix < p->in_w) {
+                        for (fy = 0; fy < k_h; ++fy) {
+                            const int32_t iy = iy0 + fy * dil_h;
+                            const int row_inside = iy >= 0 && iy < in_h;
+                            for (fx = 0; fx < k_w; ++fx) {
+                                const int32_t ix = ix0 + fx * dil_w;
+                                const int8_t *fp = f + (fy * k_w + fx) * filter_depth;
+                                if (row_inside && ix >= 0 && ix < in_w) {
                                     const int8_t *px = in_batch + (size_t)iy * in_row +
                                                        (size_t)ix * in_c + group_base;
                                     for (ic = 0; ic < filter_depth; ++ic) {
@@ -363,8 +493,8 @@ void ts_conv2d_s8(const ts_conv_params *p, const int8_t *input, const int8_t *fi
                             }
                         }
                     }
-                    acc = ts_mbqm(acc, multiplier[oc], shift[oc]) + p->output_offset;
-                    *output++ = ts_clamp_s8(acc, p->act_min, p->act_max);
+                    acc = ts_mbqm(acc, multiplier[oc], shift[oc]) + output_offset;
+                    *output++ = ts_clamp_s8(acc, act_min, act_max);
                 }
             }
         }
@@ -372,30 +502,76 @@ void ts_conv2d_s8(const ts_conv_params *p, const int8_t *input, const int8_t *fi
 }
 
 /* Accumulates four neighbouring channels over the window [fy0, fy1) x [fx0, fx1): input and
- * filter bytes of the four channels are contiguous at every tap. */
-static inline void ts_dw_block4(const ts_conv_params *p, const int8_t *px0, const int8_t *fp0,
-                                int32_t fy0, int32_t fy1, int32_t fx0, int32_t fx1,
-                                int32_t offset, int32_t in_row, int32_t tap_step,
+ * filter bytes of the four channels are contiguous at every tap. `row_step` and `tap_step`
+ * step the input, `filter_row` and `filter_step` (out_c) the filter. */
+static inline void ts_dw_block4(const int8_t *px0, const int8_t *fp0, int32_t fy0, int32_t fy1,
+                                int32_t fx0, int32_t fx1, int32_t offset, int32_t row_step,
+                                int32_t tap_step, int32_t filter_row, int32_t filter_step,
                                 int32_t *acc)
 {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     int32_t fy, fx;
     for (fy = fy0; fy < fy1; ++fy) {
-        const int8_t *px = px0 + (size_t)fy * p->dil_h * in_row + (size_t)fx0 * tap_step;
-        const int8_t *fp = fp0 + (size_t)(fy * p->k_w + fx0) * p->out_c;
+        const int8_t *px = px0 + (ptrdiff_t)fy * row_step + (ptrdiff_t)fx0 * tap_step;
+        const int8_t *fp = fp0 + (ptrdiff_t)fy * filter_row + (ptrdiff_t)fx0 * filter_step;
         for (fx = fx0; fx < fx1; ++fx) {
             a0 += (int32_t)fp[0] * ((int32_t)px[0] + offset);
             a1 += (int32_t)fp[1] * ((int32_t)px[1] + offset);
             a2 += (int32_t)fp[2] * ((int32_t)px[2] + offset);
             a3 += (int32_t)fp[3] * ((int32_t)px[3] + offset);
             px += tap_step;
-            fp += p->out_c;
+            fp += filter_step;
         }
     }
     acc[0] = a0;
     acc[1] = a1;
     acc[2] = a2;
     acc[3] = a3;
+}
+
+/* One output pixel of a depthwise convolution (depth multiplier 1) whose window lies wholly
+ * inside: four channels at a time, every sum in a register. Channels beyond the last multiple
+ * of four are left to the caller. */
+static TS_NOINLINE void ts_dw_pixel_inside(const int8_t *origin, const int8_t *filter,
+                                           const int32_t *bias_full, const int32_t *multiplier,
+                                           const int32_t *shift, int32_t channels, int32_t k_h,
+                                           int32_t k_w, int32_t row_skip, int32_t tap_step,
+                                           int32_t output_offset, int32_t act_min,
+                                           int32_t act_max, int8_t *output)
+{
+    int32_t c, fy, fx;
+    for (c = 0; c + 4 <= channels; c += 4) {
+        const int8_t *x = origin + c;
+        const int8_t *f = filter + c;
+        int32_t a0 = bias_full[c], a1 = bias_full[c + 1];
+        int32_t a2 = bias_full[c + 2], a3 = bias_full[c + 3];
+        for (fy = 0; fy < k_h; ++fy, x += row_skip) {
+            for (fx = 0; fx < k_w; ++fx, x += tap_step, f += channels) {
+#if TS_DSP
+                const uint32_t xv = ts_load4(x);
+                const uint32_t fv = ts_load4(f);
+                const uint32_t x02 = ts_sxtb16(xv), f02 = ts_sxtb16(fv);
+                const uint32_t x13 = ts_sxtb16_ror8(xv), f13 = ts_sxtb16_ror8(fv);
+                a0 = ts_smlabb(x02, f02, a0);
+                a2 = ts_smlatt(x02, f02, a2);
+                a1 = ts_smlabb(x13, f13, a1);
+                a3 = ts_smlatt(x13, f13, a3);
+#else
+                a0 += (int32_t)x[0] * f[0];
+                a1 += (int32_t)x[1] * f[1];
+                a2 += (int32_t)x[2] * f[2];
+                a3 += (int32_t)x[3] * f[3];
+#endif
+            }
+        }
+        output[c] = ts_output_s8(a0, multiplier[c], shift[c], output_offset, act_min, act_max);
+        output[c + 1] =
+            ts_output_s8(a1, multiplier[c + 1], shift[c + 1], output_offset, act_min, act_max);
+        output[c + 2] =
+            ts_output_s8(a2, multiplier[c + 2], shift[c + 2], output_offset, act_min, act_max);
+        output[c + 3] =
+            ts_output_s8(a3, multiplier[c + 3], shift[c + 3], output_offset, act_min, act_max);
+    }
 }
 
 /* First tap index at or after `origin + k * dilation >= 0`, and the end below `size`. */
@@ -420,66 +596,92 @@ void ts_depthwise_conv2d_s8(const ts_conv_params *p, const int8_t *input, const 
                             const int32_t *bias, const int32_t *bias_full,
                             const int32_t *multiplier, const int32_t *shift, int8_t *output)
 {
+    /* Fields copied to locals: int8 output stores may alias the parameters, which would
+     * otherwise be reloaded after every store. */
     const int32_t in_c = p->in_c;
     const int32_t out_c = p->out_c;
-    const int32_t dm = p->depth_multiplier;
-    const int32_t in_row = p->in_w * in_c;
-    const int32_t tap_step = p->dil_w * in_c;
+    const int32_t batches = p->batches;
+    const int32_t in_h = p->in_h;
+    const int32_t in_w = p->in_w;
+    const int32_t out_h = p->out_h;
+    const int32_t out_w = p->out_w;
+    const int32_t k_h = p->k_h;
+    const int32_t k_w = p->k_w;
+    const int32_t stride_h = p->stride_h;
+    const int32_t stride_w = p->stride_w;
+    const int32_t dil_h = p->dil_h;
+    const int32_t dil_w = p->dil_w;
+    const int32_t pad_top = p->pad_top;
+    const int32_t pad_left = p->pad_left;
+    const int32_t depth_multiplier = p->depth_multiplier;
+    const int32_t input_offset = p->input_offset;
+    const int32_t output_offset = p->output_offset;
+    const int32_t act_min = p->act_min;
+    const int32_t act_max = p->act_max;
+    const int32_t dm = depth_multiplier;
+    const int32_t in_row = in_w * in_c;
+    const int32_t tap_step = dil_w * in_c;
     int32_t b, oy, ox, ic, m, fy, fx, i;
-    for (b = 0; b < p->batches; ++b) {
-        const int8_t *in_batch = input + (size_t)b * p->in_h * in_row;
-        for (oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_top;
+    for (b = 0; b < batches; ++b) {
+        const int8_t *in_batch = input + (size_t)b * in_h * in_row;
+        for (oy = 0; oy < out_h; ++oy) {
+            const int32_t iy0 = oy * stride_h - pad_top;
             int32_t fy0, fy1;
-            ts_clip_taps(iy0, p->k_h, p->dil_h, p->in_h, &fy0, &fy1);
-            for (ox = 0; ox < p->out_w; ++ox) {
-                const int32_t ix0 = ox * p->stride_w - p->pad_left;
+            ts_clip_taps(iy0, k_h, dil_h, in_h, &fy0, &fy1);
+            for (ox = 0; ox < out_w; ++ox) {
+                const int32_t ix0 = ox * stride_w - pad_left;
                 const int8_t *origin = in_batch + (ptrdiff_t)iy0 * in_row +
                                        (ptrdiff_t)ix0 * in_c;
                 int32_t fx0, fx1, full;
-                ts_clip_taps(ix0, p->k_w, p->dil_w, p->in_w, &fx0, &fx1);
+                ts_clip_taps(ix0, k_w, dil_w, in_w, &fx0, &fx1);
                 /* Inside, bias_full already holds input_offset * f for every tap; at the
                  * border only the taps inside count, each with its input_offset. */
-                full = fy0 == 0 && fy1 == p->k_h && fx0 == 0 && fx1 == p->k_w;
+                full = fy0 == 0 && fy1 == k_h && fx0 == 0 && fx1 == k_w;
                 ic = 0;
-                if (dm == 1) {
+                if (dm == 1 && full) {
+                    ts_dw_pixel_inside(origin, filter, bias_full, multiplier, shift, in_c, k_h,
+                                       k_w, dil_h * in_row - k_w * tap_step, tap_step,
+                                       output_offset, act_min, act_max, output);
+                    ic = in_c & ~3;
+                } else if (dm == 1) {
                     for (; ic + 4 <= in_c; ic += 4) {
                         int32_t acc[4];
                         if (full) {
                             for (i = 0; i < 4; ++i) {
                                 acc[i] = bias_full[ic + i];
                             }
-                            ts_dw_block4(p, origin + ic, filter + ic, 0, p->k_h, 0, p->k_w, 0,
-                                         in_row, tap_step, acc);
+                            ts_dw_block4(origin + ic, filter + ic, 0, k_h, 0, k_w, 0,
+                                         dil_h * in_row, tap_step, k_w * out_c, out_c, acc);
                         } else {
                             for (i = 0; i < 4; ++i) {
                                 acc[i] = bias[ic + i];
                             }
-                            ts_dw_block4(p, origin + ic, filter + ic, fy0, fy1, fx0, fx1,
-                                         p->input_offset, in_row, tap_step, acc);
+                            ts_dw_block4(origin + ic, filter + ic, fy0, fy1, fx0, fx1,
+                                         input_offset, dil_h * in_row, tap_step, k_w * out_c,
+                                         out_c, acc);
                         }
                         for (i = 0; i < 4; ++i) {
                             const int32_t v = ts_mbqm(acc[i], multiplier[ic + i], shift[ic + i]) +
-                                              p->output_offset;
-                            output[ic + i] = ts_clamp_s8(v, p->act_min, p->act_max);
+                                              output_offset;
+                            output[ic + i] = ts_clamp_s8(v, act_min, act_max);
                         }
                     }
                 }
                 for (; ic < in_c; ++ic) {
                     for (m = 0; m < dm; ++m) {
                         const int32_t oc = ic * dm + m;
-                        const int32_t offset = full ? 0 : p->input_offset;
+                        const int32_t offset = full ? 0 : input_offset;
                         int32_t acc = full ? bias_full[oc] : bias[oc];
                         for (fy = fy0; fy < fy1; ++fy) {
-                            const int8_t *px = origin + ic + (size_t)fy * p->dil_h * in_row;
-                            const int8_t *fp = filter + (size_t)fy * p->k_w * out_c + oc;
+                            const int8_t *px = origin + ic + (size_t)fy * dil_h * in_row;
+                            const int8_t *fp = filter + (size_t)fy * k_w * out_c + oc;
                             for (fx = fx0; fx < fx1; ++fx) {
                                 acc += (int32_t)fp[(size_t)fx * out_c] *
                                        ((int32_t)px[(size_t)fx * tap_step] + offset);
                             }
                         }
-                        acc = ts_mbqm(acc, multiplier[oc], shift[oc]) + p->output_offset;
-                        output[oc] = ts_clamp_s8(acc, p->act_min, p->act_max);
+                        acc = ts_mbqm(acc, multiplier[oc], shift[oc]) + output_offset;
+                        output[oc] = ts_clamp_s8(acc, act_min, act_max);
                     }
                 }
                 output += out_c;
@@ -492,68 +694,100 @@ void ts_fully_connected_s8(const ts_fc_params *p, const int8_t *input, const int
                            const int32_t *bias_full, const int32_t *multiplier,
                            const int32_t *shift, int8_t *output)
 {
-    const int32_t depth = p->accum_depth;
+    /* Fields copied to locals: int8 output stores may alias the parameters, which would
+     * otherwise be reloaded after every store. */
+    const int32_t batches = p->batches;
+    const int32_t accum_depth = p->accum_depth;
+    const int32_t out_depth = p->out_depth;
+    const int32_t filter_offset = p->filter_offset;
+    const int32_t output_offset = p->output_offset;
+    const int32_t act_min = p->act_min;
+    const int32_t act_max = p->act_max;
+    const int32_t per_channel = p->per_channel;
+    const int32_t interleaved = p->interleaved;
+    const int32_t depth = accum_depth;
     int32_t b, o, d;
-    for (b = 0; b < p->batches; ++b) {
+    for (b = 0; b < batches; ++b) {
         const int8_t *in = input + (size_t)b * depth;
         o = 0;
-        if (p->filter_offset == 0) {
-            for (; o + 4 <= p->out_depth; o += 4) {
+        if (filter_offset == 0) {
+            for (; o + 4 <= out_depth; o += 4) {
                 int32_t acc[4];
                 int32_t i;
                 for (i = 0; i < 4; ++i) {
                     acc[i] = bias_full[o + i];
                 }
-                ts_dot4_s8(in, filter + (size_t)o * depth, depth, depth, acc);
+                if (interleaved) {
+                    ts_blocks4_interleaved(in, 0, 1, depth, filter + (size_t)o * depth,
+                                           bias_full + o, 1, acc);
+                } else {
+                    ts_dot4_s8(in, filter + (size_t)o * depth, depth, depth, acc);
+                }
                 for (i = 0; i < 4; ++i) {
-                    const int32_t k = p->per_channel ? o + i : 0;
+                    const int32_t k = per_channel ? o + i : 0;
                     const int32_t v = ts_mbqm_single(acc[i], multiplier[k], shift[k]) +
-                                      p->output_offset;
-                    output[i] = ts_clamp_s8(v, p->act_min, p->act_max);
+                                      output_offset;
+                    output[i] = ts_clamp_s8(v, act_min, act_max);
                 }
                 output += 4;
             }
         }
-        for (; o < p->out_depth; ++o) {
+        for (; o < out_depth; ++o) {
             const int8_t *f = filter + (size_t)o * depth;
-            const int32_t idx = p->per_channel ? o : 0;
+            const int32_t idx = per_channel ? o : 0;
             int32_t acc = bias_full[o];
-            if (p->filter_offset == 0) {
+            if (filter_offset == 0) {
                 for (d = 0; d < depth; ++d) {
                     acc += (int32_t)f[d] * (int32_t)in[d];
                 }
             } else {
                 /* bias_full already holds input_offset * (filter + filter_offset) sums. */
                 for (d = 0; d < depth; ++d) {
-                    acc += ((int32_t)f[d] + p->filter_offset) * (int32_t)in[d];
+                    acc += ((int32_t)f[d] + filter_offset) * (int32_t)in[d];
                 }
             }
-            acc = ts_mbqm_single(acc, multiplier[idx], shift[idx]) + p->output_offset;
-            *output++ = ts_clamp_s8(acc, p->act_min, p->act_max);
+            acc = ts_mbqm_single(acc, multiplier[idx], shift[idx]) + output_offset;
+            *output++ = ts_clamp_s8(acc, act_min, act_max);
         }
     }
 }
 
 void ts_average_pool_s8(const ts_pool_params *p, const int8_t *input, int8_t *output)
 {
-    const int32_t ch = p->channels;
+    /* Fields copied to locals: int8 output stores may alias the parameters, which would
+     * otherwise be reloaded after every store. */
+    const int32_t batches = p->batches;
+    const int32_t in_h = p->in_h;
+    const int32_t in_w = p->in_w;
+    const int32_t out_h = p->out_h;
+    const int32_t out_w = p->out_w;
+    const int32_t k_h = p->k_h;
+    const int32_t k_w = p->k_w;
+    const int32_t stride_h = p->stride_h;
+    const int32_t stride_w = p->stride_w;
+    const int32_t pad_top = p->pad_top;
+    const int32_t pad_left = p->pad_left;
+    const int32_t act_min = p->act_min;
+    const int32_t act_max = p->act_max;
+    const int32_t channels = p->channels;
+    const int32_t ch = channels;
     int32_t b, oy, ox, c, fy, fx;
-    for (b = 0; b < p->batches; ++b) {
-        const int8_t *in_batch = input + (size_t)b * p->in_h * p->in_w * ch;
-        for (oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_top;
+    for (b = 0; b < batches; ++b) {
+        const int8_t *in_batch = input + (size_t)b * in_h * in_w * ch;
+        for (oy = 0; oy < out_h; ++oy) {
+            const int32_t iy0 = oy * stride_h - pad_top;
             const int32_t fy0 = iy0 < 0 ? -iy0 : 0;
-            const int32_t fy1 = p->k_h < p->in_h - iy0 ? p->k_h : p->in_h - iy0;
-            for (ox = 0; ox < p->out_w; ++ox) {
-                const int32_t ix0 = ox * p->stride_w - p->pad_left;
+            const int32_t fy1 = k_h < in_h - iy0 ? k_h : in_h - iy0;
+            for (ox = 0; ox < out_w; ++ox) {
+                const int32_t ix0 = ox * stride_w - pad_left;
                 const int32_t fx0 = ix0 < 0 ? -ix0 : 0;
-                const int32_t fx1 = p->k_w < p->in_w - ix0 ? p->k_w : p->in_w - ix0;
+                const int32_t fx1 = k_w < in_w - ix0 ? k_w : in_w - ix0;
                 const int32_t count = (fy1 - fy0) * (fx1 - fx0);
                 for (c = 0; c < ch; ++c) {
                     int32_t acc = 0;
                     for (fy = fy0; fy < fy1; ++fy) {
                         const int8_t *row =
-                            in_batch + ((size_t)(iy0 + fy) * p->in_w + (size_t)ix0) * ch + c;
+                            in_batch + ((size_t)(iy0 + fy) * in_w + (size_t)ix0) * ch + c;
                         for (fx = fx0; fx < fx1; ++fx) {
                             acc += row[fx * ch];
                         }
@@ -562,7 +796,7 @@ void ts_average_pool_s8(const ts_pool_params *p, const int8_t *input, int8_t *ou
                         /* Round half away from zero, as TFLite's reference does. */
                         acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
                     }
-                    *output++ = ts_clamp_s8(acc, p->act_min, p->act_max);
+                    *output++ = ts_clamp_s8(acc, act_min, act_max);
                 }
             }
         }
@@ -571,30 +805,46 @@ void ts_average_pool_s8(const ts_pool_params *p, const int8_t *input, int8_t *ou
 
 void ts_max_pool_s8(const ts_pool_params *p, const int8_t *input, int8_t *output)
 {
-    const int32_t ch = p->channels;
+    /* Fields copied to locals: int8 output stores may alias the parameters, which would
+     * otherwise be reloaded after every store. */
+    const int32_t batches = p->batches;
+    const int32_t in_h = p->in_h;
+    const int32_t in_w = p->in_w;
+    const int32_t out_h = p->out_h;
+    const int32_t out_w = p->out_w;
+    const int32_t k_h = p->k_h;
+    const int32_t k_w = p->k_w;
+    const int32_t stride_h = p->stride_h;
+    const int32_t stride_w = p->stride_w;
+    const int32_t pad_top = p->pad_top;
+    const int32_t pad_left = p->pad_left;
+    const int32_t act_min = p->act_min;
+    const int32_t act_max = p->act_max;
+    const int32_t channels = p->channels;
+    const int32_t ch = channels;
     int32_t b, oy, ox, c, fy, fx;
-    for (b = 0; b < p->batches; ++b) {
-        const int8_t *in_batch = input + (size_t)b * p->in_h * p->in_w * ch;
-        for (oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_top;
+    for (b = 0; b < batches; ++b) {
+        const int8_t *in_batch = input + (size_t)b * in_h * in_w * ch;
+        for (oy = 0; oy < out_h; ++oy) {
+            const int32_t iy0 = oy * stride_h - pad_top;
             const int32_t fy0 = iy0 < 0 ? -iy0 : 0;
-            const int32_t fy1 = p->k_h < p->in_h - iy0 ? p->k_h : p->in_h - iy0;
-            for (ox = 0; ox < p->out_w; ++ox) {
-                const int32_t ix0 = ox * p->stride_w - p->pad_left;
+            const int32_t fy1 = k_h < in_h - iy0 ? k_h : in_h - iy0;
+            for (ox = 0; ox < out_w; ++ox) {
+                const int32_t ix0 = ox * stride_w - pad_left;
                 const int32_t fx0 = ix0 < 0 ? -ix0 : 0;
-                const int32_t fx1 = p->k_w < p->in_w - ix0 ? p->k_w : p->in_w - ix0;
+                const int32_t fx1 = k_w < in_w - ix0 ? k_w : in_w - ix0;
                 for (c = 0; c < ch; ++c) {
                     int32_t best = -128;
                     for (fy = fy0; fy < fy1; ++fy) {
                         const int8_t *row =
-                            in_batch + ((size_t)(iy0 + fy) * p->in_w + (size_t)ix0) * ch + c;
+                            in_batch + ((size_t)(iy0 + fy) * in_w + (size_t)ix0) * ch + c;
                         for (fx = fx0; fx < fx1; ++fx) {
                             if (row[fx * ch] > best) {
                                 best = row[fx * ch];
                             }
                         }
                     }
-                    *output++ = ts_clamp_s8(best, p->act_min, p->act_max);
+                    *output++ = ts_clamp_s8(best, act_min, act_max);
                 }
             }
         }

@@ -29,6 +29,12 @@ typedef struct {
     int32_t input_offset;     /* -input zero point */
     int32_t output_offset;    /* output zero point */
     int32_t act_min, act_max;
+    /* conv only: 1 if every pixel's window is gathered into one contiguous run (small
+     * windows); 1 in `interleaved` if the filters of each block of four output channels are
+     * stored interleaved in 4-byte chunks per run (see ts_conv_pixel), which the compiler
+     * does only when no window ever crosses the border or windows are gathered. */
+    int32_t gather;
+    int32_t interleaved;
 } ts_conv_params;
 
 /* CONV_2D, NHWC input, OHWI filter, per-channel multipliers. `bias_full` is the bias plus
@@ -48,6 +54,7 @@ typedef struct {
     int32_t input_offset, filter_offset, output_offset;
     int32_t act_min, act_max;
     int32_t per_channel; /* 1: multiplier/shift per output unit, 0: one for all */
+    int32_t interleaved; /* 1: blocks of four output units stored interleaved (see conv) */
 } ts_fc_params;
 
 /* FULLY_CONNECTED with [out_depth, accum_depth] weights; `bias_full` folds input_offset in. */

@@ -1,0 +1,167 @@
+"""Benchmarks the model compiler on the MLPerf Tiny models: memory, flash, instructions, exactness.
+
+For each model it prints (and writes as JSON) our arena against the lower bound and against
+TFLM's arena (when the `tflite-micro` package is installed), the flash of our inference code
+without weights, weights bytes against the .tflite size, instructions per inference and per MAC
+on a virtual Cortex-M4 (QEMU mps2-an386, `-icount shift=0`, the firmware's insncount plugin),
+and bit-exactness against LiteRT's reference kernels.
+
+    python benchmarks/compiler.py [--inputs 1000] [--json out.json] [--per-op]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from workers.compiler import compile_model, verify  # noqa: E402
+
+MODELS_DIR = ROOT / "tests" / "data" / "models"
+MODELS = (
+    "ad01_int8",
+    "kws_ref_model",
+    "pretrainedResnet_quant",
+    "str_ww_ref_model",
+    "vww_96_int8",
+)
+
+
+def cortex_m4(tflite: bytes, dsp: bool, per_op: bool) -> tuple[int | None, int, bool | None]:
+    """Instructions per inference on the virtual Cortex-M4, inference code bytes, and whether
+    the Cortex-M4 build's outputs equal LiteRT's reference for a random input."""
+    from workers.compiler.cortex_m import CortexMUnavailable, run_on_cortex_m4
+    from workers.compiler.tflite_reader import read_model
+    from workers.compiler.verify import random_inputs, run_reference
+
+    model = read_model(tflite)
+    ins = [model.tensors[i] for i in model.inputs]
+    outs = [model.tensors[i] for i in model.outputs]
+    sample = random_inputs(ins, 1, seed=99)[0]
+    try:
+        run = run_on_cortex_m4(tflite, sample, dsp=dsp, per_op=per_op)
+    except CortexMUnavailable:
+        return None, 0, None
+    if per_op:
+        print("  instructions per op:", run.per_op_instructions, file=sys.stderr)
+    expected = run_reference(tflite, [sample], ins, outs)[0]
+    return run.instructions, run.code_bytes, b"".join(run.outputs) == expected
+
+
+def tflm_arena(tflite: bytes) -> tuple[int | None, int | None, int | None]:
+    """TFLM's arena: print_allocations() total and head (activations), and the smallest arena
+    that still allocates (found by bisection)."""
+    try:
+        from tflite_micro.python.tflite_micro import runtime
+    except ImportError:
+        return None, None, None
+
+    def allocates(size: int) -> bool:
+        try:
+            interpreter = runtime.Interpreter.from_bytes(tflite, arena_size=size)
+            del interpreter
+            return True
+        except RuntimeError:
+            return False
+
+    high = 1 << 16
+    while not allocates(high):
+        high *= 2
+    low = 0
+    while high - low > 16:
+        mid = (low + high) // 2
+        if allocates(mid):
+            high = mid
+        else:
+            low = mid
+    reported = None
+    interpreter = runtime.Interpreter.from_bytes(tflite, arena_size=high + 4096)
+    read_fd, write_fd = os.pipe()
+    saved = os.dup(2)
+    os.dup2(write_fd, 2)
+    try:
+        interpreter.print_allocations()
+    finally:
+        os.dup2(saved, 2)
+        os.close(write_fd)
+    text = os.read(read_fd, 1 << 20).decode(errors="replace")
+    os.close(read_fd)
+    match = re.search(r"allocation total (\d+)", text)
+    if match:
+        reported = int(match.group(1))
+    head = re.search(r"allocation head (\d+)", text)
+    return reported, int(head.group(1)) if head else None, high
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--inputs", type=int, default=1000, help="random inputs for exactness")
+    parser.add_argument(
+        "--json", type=Path, default=ROOT / "benchmarks" / "results" / "compiler.json"
+    )
+    parser.add_argument("--models", nargs="*", default=list(MODELS))
+    parser.add_argument("--per-op", action="store_true", help="print instructions per op")
+    args = parser.parse_args()
+
+    rows = []
+    header = (
+        f"{'model':24s} {'arena':>7} {'bound':>7} {'ratio':>5} {'TFLM total':>10} "
+        f"{'TFLM head':>9} {'TFLM min':>8} {'code M4':>7} {'weights':>8} {'.tflite':>8} "
+        f"{'MACs':>9} {'insn/MAC':>8} {'DSP':>5} {'M4 ok':>5} {'exact':>9}"
+    )
+    print(header)
+    for name in args.models:
+        tflite = (MODELS_DIR / f"{name}.tflite").read_bytes()
+        with tempfile.TemporaryDirectory(prefix="ts-bench-") as tmp:
+            report = compile_model(tflite, Path(tmp))
+        instructions, code, m4_exact = cortex_m4(tflite, False, args.per_op)
+        dsp_instructions, dsp_code, dsp_exact = cortex_m4(tflite, True, args.per_op)
+        tflm_total, tflm_head, tflm_min = tflm_arena(tflite)
+        result = verify(tflite, args.inputs, seed=7) if args.inputs else None
+        row = {
+            "model": name,
+            "arena_bytes": report.arena_bytes,
+            "lower_bound": report.lower_bound,
+            "tflm_arena_total": tflm_total,
+            "tflm_arena_head": tflm_head,
+            "tflm_arena_min": tflm_min,
+            "code_bytes_m4": code,
+            "code_bytes_m4_dsp": dsp_code,
+            "weights_bytes": report.weights_bytes,
+            "tflite_bytes": report.tflite_bytes,
+            "macs": report.macs,
+            "m4_instructions": instructions,
+            "m4_instructions_dsp": dsp_instructions,
+            "instructions_per_mac": (instructions / report.macs) if instructions else None,
+            "instructions_per_mac_dsp": (
+                (dsp_instructions / report.macs) if dsp_instructions else None
+            ),
+            "m4_output_matches_reference": m4_exact and dsp_exact,
+            "inputs_checked": result.inputs if result else 0,
+            "inputs_differing": result.differing if result else None,
+        }
+        rows.append(row)
+        per_mac = row["instructions_per_mac"]
+        per_mac_dsp = row["instructions_per_mac_dsp"]
+        exact = f"{row['inputs_checked'] - (row['inputs_differing'] or 0)}/{row['inputs_checked']}"
+        print(
+            f"{name:24s} {report.arena_bytes:>7} {report.lower_bound:>7} "
+            f"{report.arena_bytes / report.lower_bound:>5.2f} {tflm_total!s:>10} "
+            f"{tflm_head!s:>9} {tflm_min!s:>8} {code:>7} {report.weights_bytes:>8} "
+            f"{report.tflite_bytes:>8} {report.macs:>9} "
+            f"{per_mac and round(per_mac, 2)!s:>8} {per_mac_dsp and round(per_mac_dsp, 2)!s:>5} "
+            f"{row['m4_output_matches_reference']!s:>5} {exact:>9}",
+            flush=True,
+        )
+    args.json.write_text(json.dumps(rows, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
