@@ -59,6 +59,32 @@ def make_files(fmt: str, count: int, rng: np.random.Generator) -> list[tuple[str
     return files
 
 
+def make_large(fmt: str, count: int, rng: np.random.Generator) -> list[tuple[str, bytes, str]]:
+    """Large files: 60 s of 16 kHz audio (1.9 MB WAV) or 10 min of 3 axes at 100 Hz (CSV/JSON)."""
+    files = []
+    for n in range(count):
+        if fmt == "wav":
+            out = io.BytesIO()
+            with wave.open(out, "wb") as handle:
+                handle.setnchannels(1)
+                handle.setsampwidth(2)
+                handle.setframerate(16000)
+                handle.writeframes(rng.integers(-8000, 8000, 16000 * 60).astype("<i2").tobytes())
+            files.append((f"long.{n}.wav", out.getvalue(), "audio/wav"))
+            continue
+        values = rng.normal(size=(60000, 3)).astype(np.float32)
+        if fmt == "csv":
+            rows = np.column_stack([np.arange(60000) * 10.0, values])
+            text = io.StringIO()
+            np.savetxt(text, rows, fmt=["%d", "%.6f", "%.6f", "%.6f"], delimiter=",")
+            data = ("timestamp,acc0,acc1,acc2\n" + text.getvalue()).encode()
+            files.append((f"long.{n}.csv", data, "text/csv"))
+        else:
+            data = to_acquisition_json(values=values, sensors=SENSORS, interval_ms=10.0)
+            files.append((f"long.{n}.json", data, "application/json"))
+    return files
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -107,13 +133,17 @@ def main() -> int:
                 http.post(
                     "/api/testing/files", headers={"x-api-key": key}, files=[("data", warm[0])]
                 )
-            for fmt in ("json", "cbor", "csv", "wav"):
-                files = make_files(fmt, args.files, rng)
+            cases = [
+                (fmt, make_files(fmt, args.files, rng)) for fmt in ("json", "cbor", "csv", "wav")
+            ]
+            cases += [(f"{fmt} (large)", make_large(fmt, 5, rng)) for fmt in ("json", "csv", "wav")]
+            for fmt, files in cases:
                 total_bytes = sum(len(f[1]) for f in files)
                 started = time.perf_counter()
                 stored = 0
-                for start in range(0, len(files), args.batch):
-                    batch = files[start : start + args.batch]
+                batch_size = args.batch if "large" not in fmt else 1
+                for start in range(0, len(files), batch_size):
+                    batch = files[start : start + batch_size]
                     answer = http.post(
                         "/api/training/files", headers={"x-api-key": key},
                         files=[("data", f) for f in batch],
@@ -134,10 +164,10 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    print(f"{'format':<6} {'files':>6} {'MB':>8} {'seconds':>8} {'samples/s':>10} {'MB/s':>7}")
+    print(f"{'format':<12} {'files':>6} {'MB':>8} {'seconds':>8} {'samples/s':>10} {'MB/s':>7}")
     for row in rows:
         print(
-            f"{row['format']:<6} {row['stored']:>6} {row['mb']:>8} {row['seconds']:>8} "
+            f"{row['format']:<12} {row['stored']:>6} {row['mb']:>8} {row['seconds']:>8} "
             f"{row['samples_per_s']:>10} {row['mb_per_s']:>7}"
         )
     out = ROOT / "benchmarks" / "results" / "ingest.json"
