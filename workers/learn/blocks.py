@@ -117,11 +117,11 @@ def training_params(
     )
 
 
-def _dropout() -> LearnParam:
+def _dropout(default: float = 0.25) -> LearnParam:
     return LearnParam(
         "dropout",
         "number",
-        0.25,
+        default,
         "Dropout rate",
         "Fraction of units dropped before the output layer while training.",
         minimum=0,
@@ -402,7 +402,7 @@ class DsCnnClassifier(KerasBlock):
         LearnParam(
             "conv_filters",
             "array",
-            (16, 16, 16),
+            (32, 32, 32),
             "Convolution layers",
             "Filters of the first (standard) convolution, then of the pointwise part of "
             "each depthwise-separable block.",
@@ -418,7 +418,7 @@ class DsCnnClassifier(KerasBlock):
             minimum=1,
             maximum=8,
         ),
-        _dropout(),
+        _dropout(0.1),
         *training_params(),
     )
 

@@ -48,13 +48,13 @@ def quantize_int8(
     representative = np.asarray(representative, dtype=np.float32)
     if representative.ndim < 2 or representative.shape[0] == 0:
         raise LearnParamError("representative", "needs at least one window of features")
-    flat = representative.reshape(representative.shape[0], -1)
+    flat: np.ndarray = representative.reshape(representative.shape[0], -1)
     if flat.shape[0] > max_samples:
         pick = np.random.default_rng(seed).choice(flat.shape[0], max_samples, replace=False)
         flat = flat[np.sort(pick)]
 
     tf = import_tensorflow()
-    keras_model = load_keras(model) if isinstance(model, bytes | bytearray) else model
+    keras_model = load_keras(bytes(model)) if isinstance(model, bytes | bytearray) else model
     expected = int(np.prod(keras_model.input_shape[1:]))
     if flat.shape[1] != expected:
         raise LearnParamError(

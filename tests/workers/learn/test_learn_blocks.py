@@ -116,6 +116,9 @@ def test_bad_training_data_is_refused_before_tensorflow_runs() -> None:
     with pytest.raises(LearnParamError) as raised:
         train("classifier-dense", {}, x[:0], np.zeros(0), None, None, n_classes=3)
     assert raised.value.field == "x_train"
+    with pytest.raises(LearnParamError) as raised:
+        train("classifier-dense", {}, x, np.zeros(10), None, None, n_classes=3)
+    assert raised.value.field == "y_train" and "2 labels" in raised.value.message
     x[0, 0] = np.nan
     with pytest.raises(LearnParamError) as raised:
         train("classifier-dense", {}, x, np.arange(10) % 3, None, None, n_classes=3)

@@ -3,6 +3,11 @@ and evaluates with LiteRT; determinism, cancellation, early stopping and augment
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -112,20 +117,20 @@ def test_same_seed_and_data_give_the_same_model_even_with_augmentation() -> None
 
 def test_should_stop_cancels_at_the_end_of_an_epoch() -> None:
     x, y = _separable(2)
-    seen: list[int] = []
+    seen: list[tuple[int, list[str]]] = []
     with pytest.raises(TrainingCancelled) as raised:
         train(
             "classifier-dense",
-            {"epochs": 50, "batch_size": 256},  # one batch per epoch: the stop lands at its end
+            {"epochs": 50},
             x,
             y,
-            None,
-            None,
+            x[:0],  # an empty validation set is no validation set
+            y[:0],
             n_classes=3,
-            on_epoch=lambda e, _m: seen.append(e),
+            on_epoch=lambda e, m: seen.append((e, sorted(m))),
             should_stop=lambda: len(seen) >= 2,
         )
-    assert seen == [1, 2]
+    assert seen == [(1, ["accuracy", "loss"]), (2, ["accuracy", "loss"])]
     assert raised.value.epochs_done == 2
 
 
@@ -165,3 +170,21 @@ def test_regression_learns_a_linear_target_and_quantizes() -> None:
     assert as_int8["r2"] >= 0.85, as_int8
     assert as_float["rmse"] >= as_float["mae"] > 0
     assert len(as_int8["predictions"]) == 240
+
+
+def test_training_threads_follow_the_environment() -> None:
+    code = (
+        "from workers.learn.training import import_tensorflow\n"
+        "tf = import_tensorflow()\n"
+        "print(tf.config.threading.get_intra_op_parallelism_threads(),"
+        " tf.config.threading.get_inter_op_parallelism_threads())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[3],
+        env={**os.environ, "TINYSTUDIO_TRAINING_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.split() == ["1", "1"]
