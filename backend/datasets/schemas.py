@@ -104,9 +104,13 @@ class SplitIn(BaseModel):
 
 class BulkIn(BaseModel):
     sample_ids: list[int] = Field(min_length=1, max_length=100_000)
-    action: Literal["relabel", "move", "enable", "disable", "delete", "restore"]
+    action: Literal["relabel", "move", "enable", "disable", "delete", "restore", "crop", "split"]
     label: str | None = Field(default=None, max_length=128)
     category: Category | None = None
+    start_ms: float | None = Field(default=None, ge=0, description="crop: start of the kept range")
+    end_ms: float | None = Field(default=None, gt=0, description="crop: end of the kept range")
+    window_ms: float | None = Field(default=None, gt=0, description="split: window length")
+    stride_ms: float | None = Field(default=None, gt=0, description="split: window stride")
 
 
 class BulkResult(BaseModel):

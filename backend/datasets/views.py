@@ -166,6 +166,24 @@ def bulk_edit(body: BulkIn, ctx: ProjectEditor, db: SessionDep) -> BulkResult:
         changed = len(live)
     elif body.action == "delete":
         changed = service.trash(db=db, samples=live, user=ctx.user)
+    elif body.action == "crop":
+        if body.start_ms is None or body.end_ms is None:
+            raise bad_request("range_required", "crop needs start_ms and end_ms", field="end_ms")
+        for sample in live:
+            service.crop(
+                db=db, sample=sample, user=ctx.user, start_ms=body.start_ms, end_ms=body.end_ms,
+                version=None,
+            )  # fmt: skip
+        changed = len(live)
+    elif body.action == "split":
+        if body.window_ms is None:
+            raise bad_request("window_required", "split needs window_ms", field="window_ms")
+        for sample in live:
+            service.split(
+                db=db, sample=sample, user=ctx.user, window_ms=body.window_ms,
+                stride_ms=body.stride_ms,
+            )  # fmt: skip
+        changed = len(live)
     else:
         changed = service.restore(db=db, samples=samples)
     projects.record(

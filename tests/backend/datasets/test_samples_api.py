@@ -413,3 +413,36 @@ def test_trash_older_than_30_days_is_purged(client, make_project, db) -> None:  
     assert service.purge_expired(db=db) >= 1
     db.expire_all()
     assert db.get(Sample, ids[0]) is None and db.get(Sample, ids[1]) is not None
+
+
+def test_bulk_crop_and_split_are_all_or_nothing(client, make_project, db) -> None:  # type: ignore[no-untyped-def]
+    from backend.datasets.models import Sample
+
+    pid, people = make_project()
+    h = people["owner"].headers
+    files = [
+        ("files", ("long.csv", csv_bytes(rows=100, seed=31), "text/csv")),
+        ("files", ("short.csv", csv_bytes(rows=30, seed=32), "text/csv")),
+    ]
+    ids = [f["sample"]["id"] for f in _upload(client, pid, h, files).json()["files"]]
+    base = f"/api/projects/{pid}/samples/bulk"
+    too_far = client.post(
+        base, json={"sample_ids": ids, "action": "crop", "start_ms": 400, "end_ms": 900}, headers=h
+    )
+    assert too_far.status_code == 400  # the short sample has nothing after 300 ms
+    db.expire_all()
+    assert [db.get(Sample, i).length for i in ids] == [100, 30]  # nothing half-done
+    cropped = client.post(
+        base, json={"sample_ids": ids, "action": "crop", "start_ms": 0, "end_ms": 200}, headers=h
+    )
+    assert cropped.status_code == 200 and cropped.json()["changed"] == 2
+    split = client.post(
+        base, json={"sample_ids": ids, "action": "split", "window_ms": 100}, headers=h
+    )
+    assert split.json()["changed"] == 2
+    names = sorted(
+        s["name"] for s in client.get(f"/api/projects/{pid}/samples", headers=h).json()["items"]
+    )
+    assert names == ["long.s1", "long.s2", "short.s1", "short.s2"]
+    missing = client.post(base, json={"sample_ids": ids, "action": "split"}, headers=h)
+    assert missing.status_code == 400
