@@ -365,7 +365,7 @@ def _label_option(_ctx: click.Context, _param: click.Parameter, value: str) -> s
 @click.option(
     "--server",
     envvar="TINYSTUDIO_SERVER",
-    default="http://127.0.0.1:8000",
+    default="http://127.0.0.1:8321",
     show_default=True,
     help="TinyStudio URL (env TINYSTUDIO_SERVER).",
 )

@@ -88,7 +88,6 @@ class TrainingRun(Base):
     retrained_from_id: Mapped[int | None] = mapped_column(
         ForeignKey("training_runs.id", ondelete="SET NULL"), nullable=True
     )
-    status: Mapped[str] = mapped_column(String(16), default="queued")
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     artifacts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_by_id: Mapped[int | None] = mapped_column(

@@ -25,6 +25,7 @@ from backend.impulses.schemas import (
     TrainIn,
     TrainingRunOut,
 )
+from backend.jobs.models import Job
 from backend.jobs.schemas import JobOut
 from workers import dsp, learn
 
@@ -203,7 +204,7 @@ def train_impulse(
         dataset_version_id=body.dataset_version_id, params=body.params,
         normal_labels=body.normal_labels,
     )  # fmt: skip
-    return TrainingRunOut.model_validate(run)
+    return run_out(db, run)
 
 
 @projects_router.get("/training-runs", openapi_extra=access("project:viewer"))
@@ -214,9 +215,20 @@ def list_training_runs(
     query = select(TrainingRun).where(TrainingRun.project_id == ctx.project.id)
     if impulse_id is not None:
         query = query.where(TrainingRun.impulse_id == impulse_id)
-    return [
-        TrainingRunOut.model_validate(r) for r in db.scalars(query.order_by(TrainingRun.id.desc()))
-    ]
+    return [run_out(db, r) for r in db.scalars(query.order_by(TrainingRun.id.desc()))]
+
+
+def run_out(db: Session, run: TrainingRun) -> TrainingRunOut:
+    """A run with the status of the job that trains it."""
+    job = db.get(Job, run.job_id) if run.job_id else None
+    return TrainingRunOut.model_validate(
+        {
+            **{
+                name: getattr(run, name) for name in TrainingRunOut.model_fields if name != "status"
+            },
+            "status": job.status if job is not None else "queued",
+        }
+    )
 
 
 def _run(db: Session, project_id: int, run_id: int) -> TrainingRun:
@@ -229,7 +241,7 @@ def _run(db: Session, project_id: int, run_id: int) -> TrainingRun:
 @projects_router.get("/training-runs/{run_id}", openapi_extra=access("project:viewer"))
 def read_training_run(run_id: int, ctx: ProjectViewer, db: SessionDep) -> TrainingRunOut:
     """One training run with its metrics (float and int8 side by side) and artifacts."""
-    return TrainingRunOut.model_validate(_run(db, ctx.project.id, run_id))
+    return run_out(db, _run(db, ctx.project.id, run_id))
 
 
 @projects_router.post(
@@ -240,4 +252,4 @@ def retrain(run_id: int, ctx: ProjectEditor, db: SessionDep) -> TrainingRunOut:
     from backend.impulses import jobs as impulse_jobs
 
     run = impulse_jobs.retrain(db=db, run=_run(db, ctx.project.id, run_id), user=ctx.user)
-    return TrainingRunOut.model_validate(run)
+    return run_out(db, run)

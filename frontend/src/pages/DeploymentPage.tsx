@@ -1,0 +1,224 @@
+/** Deployment: build a trained model as a C library, an Arduino library or board firmware; download it. */
+import { useState } from "react";
+import { Link, useOutletContext } from "react-router-dom";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, unwrap, type Project, type Schemas } from "../api/client";
+import { useJobEvents } from "../api/jobs";
+import { atLeast, effectiveStatus, useJobStatuses } from "../api/queries";
+import { JobProgress } from "../components/JobProgress";
+import { Card, EmptyState, ErrorNote, formatBytes, formatDate, Loading, StatusBadge } from "../components/ui";
+
+type Deployment = Schemas["DeploymentOut"];
+type Target = "c-library" | "arduino-library" | "firmware";
+
+const TARGETS: { id: Target; title: string; text: string }[] = [
+  { id: "c-library", title: "C library", text: "Plain C99 with the DSP and model, no dependencies; a Makefile/CMake example included." },
+  { id: "arduino-library", title: "Arduino library", text: "A zip to add with Sketch → Include Library → Add .ZIP Library." },
+  { id: "firmware", title: "Board firmware", text: "A ready image for a catalogued board, measured in QEMU (flash, RAM, latency)." },
+];
+
+type Profile = Record<string, Record<string, number> | number | string>;
+
+function ProfileTable({ profile }: { profile: Profile }) {
+  const unit = (key: string, v: number) =>
+    key.startsWith("flash") || key.startsWith("ram") ? formatBytes(v) : key.startsWith("latency") ? `${v.toFixed(2)} ms` : v.toLocaleString();
+  const part = (key: string) => (profile[key] && typeof profile[key] === "object" ? (profile[key] as Record<string, number>) : null);
+  const headline: [string, string, string][] = [];
+  const flash = part("flash");
+  const ram = part("ram");
+  const latency = part("latency_ms");
+  const instructions = part("instructions");
+  if (flash) headline.push(["flash", unit("flash", flash.total), flash.limit ? `flash of ${unit("flash", flash.limit)}` : "flash"]);
+  if (ram) headline.push(["ram", unit("ram", ram.total), ram.limit ? `RAM of ${unit("ram", ram.limit)}` : "RAM"]);
+  if (latency) headline.push(["latency", unit("latency", latency.total), "per window (DSP + inference)"]);
+  if (instructions) headline.push(["instructions", unit("instructions", instructions.total), "instructions per window"]);
+  const rows: [string, string][] = [];
+  for (const [key, entry] of [["flash", flash], ["ram", ram], ["latency_ms", latency], ["instructions", instructions]] as const) {
+    if (!entry) continue;
+    for (const [name, v] of Object.entries(entry)) if (typeof v === "number") rows.push([`${key.replace("_ms", "")} ${name}`, unit(key, v)]);
+  }
+  return (
+    <>
+      <div className="metrics">
+        {headline.map(([key, value, label]) => (
+          <div className="stat" key={key} data-profile={key}>
+            <span className="stat-value">{value}</span>
+            <span className="stat-label">{label}</span>
+          </div>
+        ))}
+      </div>
+      <details>
+        <summary>Breakdown</summary>
+        <table className="table compact profile">
+          <tbody>
+            {rows.map(([k, v]) => (
+              <tr key={k}><td>{k}</td><td>{v}</td></tr>
+            ))}
+          </tbody>
+        </table>
+      </details>
+    </>
+  );
+}
+
+function DeploymentView({ deployment, projectId }: { deployment: Deployment; projectId: number }) {
+  const queryClient = useQueryClient();
+  const job = useJobEvents(projectId, deployment.job_id);
+  const fresh = useQuery({
+    queryKey: ["project", projectId, "deployment", deployment.id, job?.status],
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/deployments/{deployment_id}", { params: { path: { project_id: projectId, deployment_id: deployment.id } } })),
+    enabled: job?.status === "succeeded",
+  });
+  if (fresh.data && fresh.data.status !== deployment.status) void queryClient.invalidateQueries({ queryKey: ["project", projectId, "deployments"] });
+  const report = (fresh.data?.report ?? deployment.report) as { profile?: Profile };
+  return (
+    <Card title={`Build #${deployment.id}: ${deployment.target}${deployment.board_id ? ` for ${deployment.board_id}` : ""}`}>
+      <JobProgress job={job} projectId={projectId} title="Build" />
+      {job?.status === "succeeded" && (
+        <>
+          <h3>Downloads</h3>
+          <ul className="list compact downloads">
+            {(job.artifacts ?? []).map((a) => (
+              <li key={a.id} className="list-row">
+                <a className="btn btn-primary btn-small" href={`/api/projects/${projectId}/artifacts/${a.id}/download`} download={a.name}>
+                  Download {a.name}
+                </a>
+                <span className="muted small">{formatBytes(a.size_bytes)} · sha256 {a.sha256.slice(0, 12)}…</span>
+              </li>
+            ))}
+          </ul>
+          {report.profile && (
+            <>
+              <h3>Measured on the virtual board</h3>
+              <ProfileTable profile={report.profile} />
+            </>
+          )}
+        </>
+      )}
+    </Card>
+  );
+}
+
+export function DeploymentPage() {
+  const project = useOutletContext<Project>();
+  const queryClient = useQueryClient();
+  const editor = atLeast(project.role, "editor");
+  const runs = useQuery({
+    queryKey: ["project", project.id, "training-runs"],
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/training-runs", { params: { path: { project_id: project.id } } })),
+  });
+  const boards = useQuery({ queryKey: ["boards"], queryFn: () => unwrap(api.GET("/api/boards")), staleTime: Infinity });
+  const deployments = useQuery({
+    queryKey: ["project", project.id, "deployments"],
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/deployments", { params: { path: { project_id: project.id } } })),
+  });
+  const [runId, setRunId] = useState<number | null>(null);
+  const [target, setTarget] = useState<Target>("c-library");
+  const [boardId, setBoardId] = useState<string>("");
+  const [shown, setShown] = useState<number | null>(null);
+  const { statuses, isPending: statusesPending } = useJobStatuses(project.id);
+  const trained = (runs.data ?? []).filter((r) => effectiveStatus(r, statuses) === "succeeded");
+  const run = runId ?? trained[0]?.id ?? null;
+  const board = boards.data?.find((b) => b.id === boardId);
+  const deploy = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.POST("/api/projects/{project_id}/training-runs/{run_id}/deployments", {
+          params: { path: { project_id: project.id, run_id: run! } },
+          body: { target, board_id: target === "firmware" ? boardId : null },
+        }),
+      ),
+    onSuccess: (d) => {
+      setShown(d.id);
+      void queryClient.invalidateQueries({ queryKey: ["project", project.id, "deployments"] });
+    },
+  });
+  if (runs.isPending || statusesPending) return <Loading what="trained models" />;
+  if (!trained.length) {
+    return (
+      <>
+        <h1>Deployment</h1>
+        <EmptyState title="Train a model first">
+          <p>Deployment builds a trained model for your device. <Link to={`/projects/${project.id}/training`}>Train one</Link>, then come back.</p>
+        </EmptyState>
+      </>
+    );
+  }
+  const current = deployments.data?.find((d) => d.id === shown) ?? deployments.data?.[0] ?? null;
+  return (
+    <>
+      <h1>Deployment</h1>
+      <Card title="Build">
+        <label className="field" style={{ maxWidth: 320 }}>
+          <span>Trained model</span>
+          <select name="run" value={run ?? ""} onChange={(e) => setRunId(Number(e.target.value))}>
+            {trained.map((r) => {
+              const acc = (r.metrics as { evaluation?: { int8?: { test?: { accuracy?: number } } } }).evaluation?.int8?.test?.accuracy;
+              return <option key={r.id} value={r.id}>Run #{r.id}{acc !== undefined ? ` · int8 test ${(acc * 100).toFixed(1)} %` : ""}</option>;
+            })}
+          </select>
+        </label>
+        <fieldset className="targets">
+          <legend className="sr-only">Target</legend>
+          {TARGETS.map((t) => (
+            <label key={t.id} className="target">
+              <input type="radio" name="target" value={t.id} checked={target === t.id} onChange={() => setTarget(t.id)} />
+              <span><strong>{t.title}</strong><br /><span className="muted small">{t.text}</span></span>
+            </label>
+          ))}
+        </fieldset>
+        {target === "firmware" && (
+          <div className="inline-form">
+            <label className="field">
+              <span>Board</span>
+              <select name="board" value={boardId} onChange={(e) => setBoardId(e.target.value)}>
+                <option value="">Choose a board…</option>
+                {boards.data?.map((b) => (
+                  <option key={b.id} value={b.id} disabled={!b.firmware_buildable}>
+                    {b.name} ({b.core}, {formatBytes(b.flash_bytes)} flash, {formatBytes(b.ram_bytes)} RAM){b.firmware_buildable ? "" : " — not buildable here"}
+                  </option>
+                ))}
+              </select>
+            </label>
+            {board && <span className="muted small">{board.flash_method} · {board.clock_hz / 1e6} MHz{board.qemu_machine ? ` · virtual: ${board.qemu_machine}` : ""}</span>}
+          </div>
+        )}
+        {target === "firmware" && board && !board.firmware_buildable && <p className="error-note">{board.firmware_unavailable_reason}</p>}
+        {target === "firmware" && boards.data && boards.data.some((b) => !b.firmware_buildable) && (
+          <details className="small">
+            <summary>Why some boards cannot be built here</summary>
+            <ul>
+              {boards.data.filter((b) => !b.firmware_buildable).map((b) => (
+                <li key={b.id}><strong>{b.name}</strong>: {b.firmware_unavailable_reason ?? "no toolchain"}</li>
+              ))}
+            </ul>
+          </details>
+        )}
+        {editor && (
+          <button className="btn btn-primary" disabled={deploy.isPending || run === null || (target === "firmware" && !boardId)} onClick={() => deploy.mutate()}>
+            {deploy.isPending ? "Starting…" : "Build"}
+          </button>
+        )}
+        <ErrorNote error={deploy.error || boards.error} />
+      </Card>
+      {current && <DeploymentView key={current.id} deployment={current} projectId={project.id} />}
+      <Card title="Builds">
+        {deployments.data?.length === 0 && <p className="muted">Nothing built yet.</p>}
+        <ul className="list">
+          {deployments.data?.map((d) => (
+            <li key={d.id} className="list-row">
+              <span>
+                <strong>#{d.id}</strong> {d.target}{d.board_id ? ` · ${d.board_id}` : ""} · run #{d.training_run_id}{" "}
+                <span className="muted small">{formatDate(d.created_at)}</span>
+              </span>
+              <span className="row-actions">
+                <StatusBadge status={effectiveStatus(d, statuses)} />
+                <button className="btn btn-small" onClick={() => setShown(d.id)} disabled={current?.id === d.id}>{current?.id === d.id ? "Shown" : "Show"}</button>
+              </span>
+            </li>
+          ))}
+        </ul>
+      </Card>
+    </>
+  );
+}
