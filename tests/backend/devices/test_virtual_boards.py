@@ -274,7 +274,7 @@ def _add_firmware_deployment(project_id: int, user_id: int, elf: Path, board_id:
         db.flush()
         run = TrainingRun(
             project_id=project_id, impulse_id=impulse.id, impulse_version_id=version.id,
-            dataset_version_id=data.id, status="succeeded",
+            dataset_version_id=data.id,
         )  # fmt: skip
         job = Job(
             project_id=project_id, kind="deployment.build", status=JobStatus.succeeded,
