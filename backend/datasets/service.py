@@ -408,7 +408,8 @@ def split(
     return parts
 
 
-def trash(*, db: Session, samples: Iterable[Sample], user: User) -> int:
+def trash(*, samples: Iterable[Sample]) -> int:
+    """Moves samples to the trash (restorable for TRASH_DAYS days); returns how many moved."""
     now = utcnow()
     count = 0
     for sample in samples:
@@ -418,7 +419,8 @@ def trash(*, db: Session, samples: Iterable[Sample], user: User) -> int:
     return count
 
 
-def restore(*, db: Session, samples: Iterable[Sample]) -> int:
+def restore(*, samples: Iterable[Sample]) -> int:
+    """Takes samples out of the trash; returns how many came back."""
     count = 0
     for sample in samples:
         if sample.deleted_at is not None:

@@ -165,7 +165,7 @@ def bulk_edit(body: BulkIn, ctx: ProjectEditor, db: SessionDep) -> BulkResult:
             sample.enabled = body.action == "enable"
         changed = len(live)
     elif body.action == "delete":
-        changed = service.trash(db=db, samples=live, user=ctx.user)
+        changed = service.trash(samples=live)
     elif body.action == "crop":
         if body.start_ms is None or body.end_ms is None:
             raise bad_request("range_required", "crop needs start_ms and end_ms", field="end_ms")
@@ -185,7 +185,7 @@ def bulk_edit(body: BulkIn, ctx: ProjectEditor, db: SessionDep) -> BulkResult:
             )  # fmt: skip
         changed = len(live)
     else:
-        changed = service.restore(db=db, samples=samples)
+        changed = service.restore(samples=samples)
     projects.record(
         db=db, project_id=ctx.project.id, action=f"samples.{body.action}", user=ctx.user,
         count=changed,
@@ -317,7 +317,7 @@ def split_sample(
 def trash_sample(sample_id: int, ctx: ProjectEditor, db: SessionDep) -> SampleOut:
     """Moves a sample to the trash (restorable for 30 days)."""
     sample = service.get(db=db, project_id=ctx.project.id, sample_id=sample_id)
-    service.trash(db=db, samples=[sample], user=ctx.user)
+    service.trash(samples=[sample])
     projects.record(
         db=db, project_id=ctx.project.id, action="samples.delete", user=ctx.user, count=1
     )
@@ -331,7 +331,7 @@ def restore_sample(sample_id: int, ctx: ProjectEditor, db: SessionDep) -> Sample
     sample = service.get(
         db=db, project_id=ctx.project.id, sample_id=sample_id, include_deleted=True
     )
-    service.restore(db=db, samples=[sample])
+    service.restore(samples=[sample])
     db.commit()
     return SampleOut.of(sample)
 

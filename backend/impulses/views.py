@@ -59,10 +59,12 @@ def list_blocks(_user: CurrentUser) -> BlocksOut:
     )
 
 
-def impulse_out(db: Session, impulse: Impulse) -> ImpulseOut:
+def impulse_out(
+    db: Session, impulse: Impulse, facts: service.DataFacts | None = None
+) -> ImpulseOut:
     version = service.current_version(db=db, impulse=impulse)
     spec = ImpulseSpec.model_validate(version.spec)
-    facts = service.data_facts(db=db, project_id=impulse.project_id)
+    facts = facts or service.data_facts(db=db, project_id=impulse.project_id)
     try:
         shapes = service.validate(spec, facts)
     except Exception:  # the data changed since it was saved: show it, validate at train time
@@ -83,7 +85,8 @@ def list_impulses(ctx: ProjectViewer, db: SessionDep) -> list[ImpulseOut]:
     rows = db.scalars(
         select(Impulse).where(Impulse.project_id == ctx.project.id).order_by(Impulse.id)
     )
-    return [impulse_out(db, i) for i in rows]
+    facts = service.data_facts(db=db, project_id=ctx.project.id)
+    return [impulse_out(db, i, facts) for i in rows]
 
 
 @projects_router.post("/impulses", status_code=201, openapi_extra=access("project:editor"))
