@@ -4,7 +4,8 @@ import { mkdir, rm } from "node:fs/promises";
 import { resolve } from "node:path";
 import { chromium } from "playwright-core";
 import { startStudio } from "./studio.mjs";
-import { tests } from "./app.e2e.mjs";
+import { tests as appTests } from "./app.e2e.mjs";
+import { studioQemuProcesses, tests as deviceTests } from "./device.e2e.mjs";
 
 const SCREENSHOTS = resolve(import.meta.dirname, "../test-results/screenshots");
 const CHROMIUM = process.env.TINYSTUDIO_CHROMIUM || "/usr/bin/chromium";
@@ -17,6 +18,7 @@ const ARGS = [
   "--no-first-run",
 ];
 
+const tests = [...appTests, ...deviceTests];
 const started = Date.now();
 // Screenshots of an earlier run would be mistaken for this one's.
 await rm(SCREENSHOTS, { recursive: true, force: true });
@@ -24,7 +26,7 @@ await mkdir(SCREENSHOTS, { recursive: true });
 const studio = await startStudio();
 console.log(`e2e: studio at ${studio.url} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
-const ctx = { url: studio.url, browser, screenshots: SCREENSHOTS, shared: {} };
+const ctx = { url: studio.url, dataDir: studio.dataDir, browser, screenshots: SCREENSHOTS, shared: {} };
 let failed = 0;
 let passed = 0;
 try {
@@ -50,9 +52,14 @@ try {
   await browser.close();
   await studio.stop();
 }
+// Virtual boards run QEMU: none of this studio's may outlive it.
+const orphans = studioQemuProcesses(studio.dataDir);
+if (orphans.length) {
+  console.log(`  ✗ QEMU processes left after the studio stopped:\n    ${orphans.join("\n    ")}`);
+}
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 console.log(`e2e: ${passed} passed, ${failed} failed, ${tests.length - passed - failed} skipped in ${seconds} s; screenshots in test-results/screenshots/`);
-if (failed) {
+if (failed || orphans.length) {
   console.log("studio log (last lines):\n" + studio.log.join("").split("\n").slice(-30).join("\n"));
   process.exit(1);
 }

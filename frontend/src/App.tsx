@@ -13,6 +13,7 @@ import { SettingsPage } from "./pages/SettingsPage";
 import { ImpulsePage } from "./pages/ImpulsePage";
 import { TrainingPage } from "./pages/TrainingPage";
 import { DeploymentPage } from "./pages/DeploymentPage";
+import { VirtualBoardsPage } from "./pages/VirtualBoardsPage";
 import { AccountPage } from "./pages/AccountPage";
 import { TopBar } from "./components/TopBar";
 
@@ -45,6 +46,7 @@ export function App() {
                 <Route path="impulse" element={<ImpulsePage />} />
                 <Route path="training" element={<TrainingPage />} />
                 <Route path="deployment" element={<DeploymentPage />} />
+                <Route path="virtual-boards" element={<VirtualBoardsPage />} />
                 <Route path="settings" element={<SettingsPage />} />
               </Route>
               <Route path="*" element={<main className="page"><h1>Page not found</h1><a href="/">Back to your projects</a></main>} />

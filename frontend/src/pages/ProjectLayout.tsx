@@ -10,6 +10,7 @@ const SECTIONS = [
   { to: "impulse", label: "Impulse design" },
   { to: "training", label: "Training" },
   { to: "deployment", label: "Deployment" },
+  { to: "virtual-boards", label: "Virtual boards" },
   { to: "settings", label: "Settings" },
 ];
 

@@ -35,18 +35,39 @@ static inline int32_t ts_rdbpot(int32_t x, int32_t exponent)
  * nudge-then-truncate equals (x * m + 2^30) >> 31 for both signs. */
 static inline int32_t ts_mbqm(int32_t x, int32_t multiplier, int32_t shift)
 {
-    const int32_t left = shift > 0 ? shift : 0;
-    /* Through unsigned so an overflowing shift wraps instead of being undefined. */
-    const int64_t product = (int64_t)(int32_t)((uint32_t)x << left) * multiplier;
-    int32_t high = (int32_t)((product + ((int64_t)1 << 30)) >> 31);
-    if (shift < 0) {
-        const int32_t e = -shift;
-        const int32_t mask = (int32_t)((1u << e) - 1u);
-        const int32_t remainder = high & mask;
-        const int32_t threshold = (mask >> 1) + (high < 0 ? 1 : 0);
-        high = (high >> e) + (remainder > threshold ? 1 : 0);
+    if (shift >= 0) {
+        /* Through unsigned so an overflowing shift wraps instead of being undefined. */
+        const int64_t product = (int64_t)(int32_t)((uint32_t)x << shift) * multiplier;
+        return (int32_t)((product + ((int64_t)1 << 30)) >> 31);
     }
-    return high;
+    {
+        /* Both roundings in one 64-bit sum: with h = (x * m + 2^30) >> 31 and e = -shift,
+         * RoundingDivideByPOT(h, e) = (h + 2^(e-1) - (h < 0)) >> e, and since
+         * floor((floor(a / 2^31) + k) / 2^e) = floor((a + k * 2^31) / 2^(31 + e)) this is
+         * (x * m + 2^30 + k * 2^31) >> (31 + e) with k = 2^(e-1) - (h < 0). h < 0 is taken
+         * as x < 0: they differ only where h = 0, and there both k give 0. The sum cannot
+         * overflow, unlike h + k in 32 bits. */
+        const int32_t e_minus_1 = ~shift;
+        const int32_t k = (int32_t)(1u << e_minus_1) - (int32_t)((uint32_t)x >> 31);
+#if defined(TS_KERNELS_USE_DSP) && TS_KERNELS_USE_DSP && defined(__ARM_FEATURE_DSP) && \
+    defined(__GNUC__)
+        /* The same sum on Cortex-M: k * 2^31 is (k & 1) << 31 in the low word and k >> 1 in
+         * the high word, added with carry (GCC would build it in five instructions). */
+        uint32_t lo = 1u << 30;
+        int32_t hi = 0;
+        __asm__("smlal %0, %1, %2, %3\n\t"
+                "adds %0, %0, %4, lsl #31\n\t"
+                "adc %1, %1, %4, asr #1"
+                : "+&r"(lo), "+&r"(hi)
+                : "r"(x), "r"(multiplier), "r"(k)
+                : "cc");
+        return hi >> e_minus_1;
+#else
+        const int64_t sum = (int64_t)x * multiplier + ((int64_t)1 << 30) +
+                            (int64_t)k * ((int64_t)1 << 31);
+        return (int32_t)(sum >> 32) >> e_minus_1;
+#endif
+    }
 }
 
 /* The single-rounding form: round(x * multiplier / 2^(31 - shift)) in 64 bits. LiteRT's
@@ -108,6 +129,39 @@ static inline int32_t ts_smlad(uint32_t a, uint32_t b, int32_t acc)
 {
     int32_t r;
     __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* Bytes 0 and 2 of x, sign-extended, added to the two halfwords of a. */
+static inline uint32_t ts_sxtab16(uint32_t a, uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+
+/* Bytes 1 and 3 of x, sign-extended, added to the two halfwords of a. */
+static inline uint32_t ts_sxtab16_ror8(uint32_t a, uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+
+/* Volatile forms for unrolled loops: they keep each tap's widening next to its
+ * multiply-accumulates, where GCC would otherwise hoist every tap's widening first and run out
+ * of registers. */
+static inline uint32_t ts_sxtb16_v(uint32_t x)
+{
+    uint32_t r;
+    __asm__ volatile("sxtb16 %0, %1" : "=r"(r) : "r"(x));
+    return r;
+}
+
+static inline uint32_t ts_sxtb16_ror8_v(uint32_t x)
+{
+    uint32_t r;
+    __asm__ volatile("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
     return r;
 }
 
@@ -279,6 +333,155 @@ static TS_NOINLINE const int8_t *ts_blocks4_interleaved(const int8_t *px, int32_
     return w;
 }
 
+/* Every output channel of one output pixel whose window is one contiguous run of `run` bytes
+ * against interleaved filters (pointwise convolutions, gathered windows): blocks of four
+ * outputs with their sums in registers and the requantization fused, one call per pixel.
+ * Output channels beyond the last multiple of four are left to the caller. */
+static TS_NOINLINE void ts_conv_pixel_run(const int8_t *px, int32_t run, const int8_t *w,
+                                          const int32_t *bias_full, const int32_t *multiplier,
+                                          const int32_t *shift, int32_t out_c,
+                                          int32_t output_offset, int32_t act_min,
+                                          int32_t act_max, int8_t *output)
+{
+    const int32_t body = run & ~3;
+    const int32_t tail = run & 3;
+    const int8_t *end = px + body;
+    int32_t oc, i;
+    for (oc = 0; oc + 4 <= out_c; oc += 4) {
+        int32_t a0 = bias_full[oc], a1 = bias_full[oc + 1];
+        int32_t a2 = bias_full[oc + 2], a3 = bias_full[oc + 3];
+        const int8_t *x = px;
+        while (x < end) {
+#if TS_DSP
+            const uint32_t xv = ts_load4(x);
+            const uint32_t x02 = ts_sxtb16(xv);
+            const uint32_t x13 = ts_sxtb16_ror8(xv);
+            uint32_t wv = ts_load4(w);
+            a0 = ts_smlad(x02, ts_sxtb16(wv), a0);
+            a0 = ts_smlad(x13, ts_sxtb16_ror8(wv), a0);
+            wv = ts_load4(w + 4);
+            a1 = ts_smlad(x02, ts_sxtb16(wv), a1);
+            a1 = ts_smlad(x13, ts_sxtb16_ror8(wv), a1);
+            wv = ts_load4(w + 8);
+            a2 = ts_smlad(x02, ts_sxtb16(wv), a2);
+            a2 = ts_smlad(x13, ts_sxtb16_ror8(wv), a2);
+            wv = ts_load4(w + 12);
+            a3 = ts_smlad(x02, ts_sxtb16(wv), a3);
+            a3 = ts_smlad(x13, ts_sxtb16_ror8(wv), a3);
+#else
+            const int32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
+            a0 += x0 * w[0] + x1 * w[1] + x2 * w[2] + x3 * w[3];
+            a1 += x0 * w[4] + x1 * w[5] + x2 * w[6] + x3 * w[7];
+            a2 += x0 * w[8] + x1 * w[9] + x2 * w[10] + x3 * w[11];
+            a3 += x0 * w[12] + x1 * w[13] + x2 * w[14] + x3 * w[15];
+#endif
+            x += 4;
+            w += 16;
+        }
+        for (i = 0; i < tail; ++i) {
+            const int32_t xi = x[i];
+            a0 += xi * w[i];
+            a1 += xi * w[tail + i];
+            a2 += xi * w[2 * tail + i];
+            a3 += xi * w[3 * tail + i];
+        }
+        w += 4 * tail;
+        output[oc] =
+            ts_output_s8(a0, multiplier[oc], shift[oc], output_offset, act_min, act_max);
+        output[oc + 1] =
+            ts_output_s8(a1, multiplier[oc + 1], shift[oc + 1], output_offset, act_min, act_max);
+        output[oc + 2] =
+            ts_output_s8(a2, multiplier[oc + 2], shift[oc + 2], output_offset, act_min, act_max);
+        output[oc + 3] =
+            ts_output_s8(a3, multiplier[oc + 3], shift[oc + 3], output_offset, act_min, act_max);
+    }
+}
+
+#if TS_DSP
+/* Input bytes of a pixel pair widened once for ts_conv_pixel_pair (four words per four input
+ * bytes): runs up to this many bytes take the pair path. */
+#ifndef TS_CONV_PAIR_RUN
+#define TS_CONV_PAIR_RUN 128
+#endif
+
+/* Every output channel of two output pixels whose windows are contiguous runs of `run` bytes
+ * (pa, pb) against interleaved filters, as ts_conv_pixel_run. Both pixels' inputs are widened
+ * to 16-bit pairs once, then each pass takes two filters against both pixels: every weight
+ * word loaded and widened serves two pixels, every input word four multiply-accumulates. */
+static TS_NOINLINE void ts_conv_pixel_pair(const int8_t *pa, const int8_t *pb, int32_t run,
+                                           const int8_t *w, const int32_t *bias_full,
+                                           const int32_t *multiplier, const int32_t *shift,
+                                           int32_t out_c, int32_t output_offset,
+                                           int32_t act_min, int32_t act_max, int8_t *out_a,
+                                           int8_t *out_b)
+{
+    uint32_t wide[TS_CONV_PAIR_RUN];
+    const int32_t chunks = run >> 2;
+    const int32_t body = run & ~3;
+    const int32_t tail = run & 3;
+    int32_t oc, half, c, i;
+    for (c = 0; c < chunks; ++c) {
+        const uint32_t xa = ts_load4(pa + 4 * c);
+        const uint32_t xb = ts_load4(pb + 4 * c);
+        wide[4 * c] = ts_sxtb16(xa);
+        wide[4 * c + 1] = ts_sxtb16_ror8(xa);
+        wide[4 * c + 2] = ts_sxtb16(xb);
+        wide[4 * c + 3] = ts_sxtb16_ror8(xb);
+    }
+    for (oc = 0; oc + 4 <= out_c; oc += 4) {
+        for (half = 0; half < 4; half += 2) {
+            const int32_t o = oc + half;
+            int32_t a0 = bias_full[o], b0 = a0;
+            int32_t a1 = bias_full[o + 1], b1 = a1;
+            const uint32_t *x = wide;
+            const uint32_t *x_end = wide + 4 * chunks;
+            const int8_t *wp = w + 4 * half;
+            while (x < x_end) {
+                const uint32_t xa02 = x[0], xa13 = x[1], xb02 = x[2], xb13 = x[3];
+                uint32_t wv = ts_load4(wp);
+                uint32_t w02 = ts_sxtb16(wv), w13 = ts_sxtb16_ror8(wv);
+                a0 = ts_smlad(xa02, w02, a0);
+                a0 = ts_smlad(xa13, w13, a0);
+                b0 = ts_smlad(xb02, w02, b0);
+                b0 = ts_smlad(xb13, w13, b0);
+                wv = ts_load4(wp + 4);
+                w02 = ts_sxtb16(wv);
+                w13 = ts_sxtb16_ror8(wv);
+                a1 = ts_smlad(xa02, w02, a1);
+                a1 = ts_smlad(xa13, w13, a1);
+                b1 = ts_smlad(xb02, w02, b1);
+                b1 = ts_smlad(xb13, w13, b1);
+                x += 4;
+                wp += 16;
+            }
+            /* The run's last run % 4 bytes: filter j's at w + 4 * body + j * tail. */
+            for (i = 0; i < tail; ++i) {
+                const int8_t *wt = w + 4 * body + i;
+                const int32_t xa = pa[body + i], xb = pb[body + i];
+                a0 += xa * wt[half * tail];
+                b0 += xb * wt[half * tail];
+                a1 += xa * wt[(half + 1) * tail];
+                b1 += xb * wt[(half + 1) * tail];
+            }
+            out_a[o] = ts_output_s8(a0, multiplier[o], shift[o], output_offset, act_min, act_max);
+            out_b[o] = ts_output_s8(b0, multiplier[o], shift[o], output_offset, act_min, act_max);
+            out_a[o + 1] = ts_output_s8(a1, multiplier[o + 1], shift[o + 1], output_offset,
+                                        act_min, act_max);
+            out_b[o + 1] = ts_output_s8(b1, multiplier[o + 1], shift[o + 1], output_offset,
+                                        act_min, act_max);
+        }
+        w += 4 * run;
+    }
+    /* The last out_c % 4 filters are stored plainly, one run each. */
+    for (; oc < out_c; ++oc, w += run) {
+        out_a[oc] = ts_output_s8(ts_dot_s8(pa, w, run, bias_full[oc]), multiplier[oc], shift[oc],
+                                 output_offset, act_min, act_max);
+        out_b[oc] = ts_output_s8(ts_dot_s8(pb, w, run, bias_full[oc]), multiplier[oc], shift[oc],
+                                 output_offset, act_min, act_max);
+    }
+}
+#endif
+
 /* Every output channel of one output pixel whose window is `rows` runs of `run` contiguous
  * input bytes, `row_step` apart (the filter rows are contiguous): four channels at a time. */
 static void ts_conv_pixel(const ts_conv_params *p, const int8_t *px, int32_t row_step,
@@ -295,6 +498,11 @@ static void ts_conv_pixel(const ts_conv_params *p, const int8_t *px, int32_t row
     const int32_t interleaved = p->interleaved;
     const int32_t stride = rows * run;
     int32_t oc = 0, r, i;
+    if (interleaved && rows == 1) {
+        ts_conv_pixel_run(px, run, filter, bias_full, multiplier, shift, out_c, output_offset,
+                          act_min, act_max, output);
+        oc = out_c & ~3;
+    }
     for (; oc + 4 <= out_c; oc += 4) {
         const int8_t *f = filter + (size_t)oc * stride;
         const int8_t *x = px;
@@ -334,6 +542,35 @@ static void ts_conv_pixel(const ts_conv_params *p, const int8_t *px, int32_t row
 #ifndef TS_CONV_GATHER_BYTES
 #define TS_CONV_GATHER_BYTES 256
 #endif
+
+/* Copies the k_h x k_w window at (iy0, ix0) into `window` as one contiguous run, the zero
+ * point where it leaves the image. */
+static TS_NOINLINE void ts_gather_window(const int8_t *in_batch, int32_t iy0, int32_t ix0,
+                                         int32_t k_h, int32_t k_w, int32_t dil_h, int32_t dil_w,
+                                         int32_t in_h, int32_t in_w, int32_t in_c,
+                                         int8_t zero_point, int8_t *window)
+{
+    const int32_t in_row = in_w * in_c;
+    int32_t fy, fx, ic;
+    for (fy = 0; fy < k_h; ++fy) {
+        const int32_t iy = iy0 + fy * dil_h;
+        for (fx = 0; fx < k_w; ++fx) {
+            const int32_t ix = ix0 + fx * dil_w;
+            /* Windows are small (a few bytes per tap): plain loops beat library calls. */
+            if (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) {
+                const int8_t *src = in_batch + (size_t)iy * in_row + (size_t)ix * in_c;
+                for (ic = 0; ic < in_c; ++ic) {
+                    window[ic] = src[ic];
+                }
+            } else {
+                for (ic = 0; ic < in_c; ++ic) {
+                    window[ic] = zero_point;
+                }
+            }
+            window += in_c;
+        }
+    }
+}
 
 void ts_conv2d_s8(const ts_conv_params *p, const int8_t *input, const int8_t *filter,
                   const int32_t *bias_full, const int32_t *multiplier, const int32_t *shift,
@@ -388,32 +625,45 @@ void ts_conv2d_s8(const ts_conv_params *p, const int8_t *input, const int8_t *fi
                      * holds input_offset * f for every tap) into one contiguous run, then one
                      * dot product per output channel pair. */
                     int8_t window[TS_CONV_GATHER_BYTES];
-                    int8_t *w = window;
-                    for (fy = 0; fy < k_h; ++fy) {
-                        const int32_t iy = iy0 + fy * dil_h;
-                        for (fx = 0; fx < k_w; ++fx) {
-                            const int32_t ix = ix0 + fx * dil_w;
-                            /* Windows are small (a few bytes per tap): plain loops beat
-                             * library calls here. */
-                            if (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) {
-                                const int8_t *src =
-                                    in_batch + (size_t)iy * in_row + (size_t)ix * in_c;
-                                for (ic = 0; ic < in_c; ++ic) {
-                                    w[ic] = src[ic];
-                                }
-                            } else {
-                                for (ic = 0; ic < in_c; ++ic) {
-                                    w[ic] = (int8_t)(-input_offset);
-                                }
-                            }
-                            w += in_c;
-                        }
+#if TS_DSP
+                    /* Two neighbouring windows at once when the pair path takes them. */
+                    if (p->interleaved && filter_ch_stride <= TS_CONV_PAIR_RUN &&
+                        ox + 1 < out_w) {
+                        int8_t window_b[TS_CONV_GATHER_BYTES];
+                        ts_gather_window(in_batch, iy0, ix0, k_h, k_w, dil_h, dil_w, in_h, in_w,
+                                         in_c, (int8_t)(-input_offset), window);
+                        ts_gather_window(in_batch, iy0, ix0 + stride_w, k_h, k_w, dil_h, dil_w,
+                                         in_h, in_w, in_c, (int8_t)(-input_offset), window_b);
+                        ts_conv_pixel_pair(window, window_b, filter_ch_stride, filter,
+                                           bias_full, multiplier, shift, out_c, output_offset,
+                                           act_min, act_max, output, output + out_c);
+                        output += 2 * out_c;
+                        ++ox;
+                        continue;
                     }
+#endif
+                    ts_gather_window(in_batch, iy0, ix0, k_h, k_w, dil_h, dil_w, in_h, in_w, in_c,
+                                     (int8_t)(-input_offset), window);
                     ts_conv_pixel(p, window, 0, 1, filter_ch_stride, filter, bias_full,
                                   multiplier, shift, output);
                     output += out_c;
                     continue;
                 }
+#if TS_DSP
+                /* Single-row windows (pointwise convolutions): two neighbouring pixels per
+                 * call when both windows are inside. */
+                if (inside && contiguous_rows && k_h == 1 && p->interleaved &&
+                    run <= TS_CONV_PAIR_RUN && ox + 1 < out_w &&
+                    ix0 + stride_w + (k_w - 1) < in_w) {
+                    const int8_t *pa = in_batch + (size_t)iy0 * in_row + (size_t)ix0 * in_c;
+                    ts_conv_pixel_pair(pa, pa + (size_t)stride_w * in_c, run, filter, bias_full,
+                                       multiplier, shift, out_c, output_offset, act_min,
+                                       act_max, output, output + out_c);
+                    output += 2 * out_c;
+                    ++ox;
+                    continue;
+                }
+#endif
                 if (inside && contiguous_rows) {
                     /* Each filter row meets k_w * in_c contiguous input bytes. */
                     ts_conv_pixel(p, in_batch + (size_t)iy0 * in_row + (size_t)ix0 * in_c,
@@ -574,6 +824,126 @@ static TS_NOINLINE void ts_dw_pixel_inside(const int8_t *origin, const int8_t *f
     }
 }
 
+/* One tap of four neighbouring channels: input and filter bytes of the four channels are
+ * contiguous. */
+#if TS_DSP
+#define TS_DW_TAP4(xp, fp)                                                                \
+    do {                                                                                  \
+        const uint32_t xv_ = ts_load4(xp);                                                \
+        const uint32_t fv_ = ts_load4(fp);                                                \
+        const uint32_t x02_ = ts_sxtb16_v(xv_), f02_ = ts_sxtb16_v(fv_);                  \
+        const uint32_t x13_ = ts_sxtb16_ror8_v(xv_), f13_ = ts_sxtb16_ror8_v(fv_);        \
+        a0 = ts_smlabb(x02_, f02_, a0);                                                   \
+        a2 = ts_smlatt(x02_, f02_, a2);                                                   \
+        a1 = ts_smlabb(x13_, f13_, a1);                                                   \
+        a3 = ts_smlatt(x13_, f13_, a3);                                                   \
+    } while (0)
+#else
+#define TS_DW_TAP4(xp, fp)                                                                \
+    do {                                                                                  \
+        const int8_t *xq_ = (xp);                                                         \
+        const int8_t *fq_ = (fp);                                                         \
+        a0 += (int32_t)xq_[0] * fq_[0];                                                   \
+        a1 += (int32_t)xq_[1] * fq_[1];                                                   \
+        a2 += (int32_t)xq_[2] * fq_[2];                                                   \
+        a3 += (int32_t)xq_[3] * fq_[3];                                                   \
+    } while (0)
+#endif
+
+/* ts_dw_pixel_inside for a 3x3 window, the taps unrolled (DS-CNN and MobileNet's case). */
+static TS_NOINLINE void ts_dw3x3_pixel_inside(const int8_t *origin, const int8_t *filter,
+                                              const int32_t *bias_full,
+                                              const int32_t *multiplier, const int32_t *shift,
+                                              int32_t channels, int32_t row_step,
+                                              int32_t tap_step, int32_t output_offset,
+                                              int32_t act_min, int32_t act_max, int8_t *output)
+{
+    const int32_t tap2 = 2 * tap_step;
+    const int32_t ch2 = 2 * channels;
+    int32_t c;
+    for (c = 0; c + 4 <= channels; c += 4) {
+        const int8_t *x = origin + c;
+        const int8_t *f = filter + c;
+        int32_t a0 = bias_full[c], a1 = bias_full[c + 1];
+        int32_t a2 = bias_full[c + 2], a3 = bias_full[c + 3];
+        TS_DW_TAP4(x, f);
+        TS_DW_TAP4(x + tap_step, f + channels);
+        TS_DW_TAP4(x + tap2, f + ch2);
+        x += row_step;
+        f += 3 * channels;
+        TS_DW_TAP4(x, f);
+        TS_DW_TAP4(x + tap_step, f + channels);
+        TS_DW_TAP4(x + tap2, f + ch2);
+        x += row_step;
+        f += 3 * channels;
+        TS_DW_TAP4(x, f);
+        TS_DW_TAP4(x + tap_step, f + channels);
+        TS_DW_TAP4(x + tap2, f + ch2);
+        output[c] = ts_output_s8(a0, multiplier[c], shift[c], output_offset, act_min, act_max);
+        output[c + 1] =
+            ts_output_s8(a1, multiplier[c + 1], shift[c + 1], output_offset, act_min, act_max);
+        output[c + 2] =
+            ts_output_s8(a2, multiplier[c + 2], shift[c + 2], output_offset, act_min, act_max);
+        output[c + 3] =
+            ts_output_s8(a3, multiplier[c + 3], shift[c + 3], output_offset, act_min, act_max);
+    }
+}
+
+/* Most taps of a window cut by the border that ts_dw_pixel_taps takes. */
+#define TS_DW_MAX_TAPS 32
+
+/* One output pixel of a depthwise convolution (depth multiplier 1) whose window is cut by the
+ * border: only the `taps` inside taps count (input at origin + x_off[t], filter at
+ * filter + f_off[t]), each input with its input_offset added, on top of `bias`. Four channels
+ * at a time; channels beyond the last multiple of four are left to the caller. */
+static TS_NOINLINE void ts_dw_pixel_taps(const int8_t *origin, const int8_t *filter,
+                                         const int32_t *x_off, const int32_t *f_off,
+                                         int32_t taps, const int32_t *bias,
+                                         const int32_t *multiplier, const int32_t *shift,
+                                         int32_t channels, int32_t input_offset,
+                                         int32_t output_offset, int32_t act_min,
+                                         int32_t act_max, int8_t *output)
+{
+    int32_t c, t;
+#if TS_DSP
+    /* input_offset in both halfwords: SXTAB16 adds it while widening. x + offset lies in
+     * [-255, 255], so the 16-bit products stay exact. */
+    const uint32_t offset2 = ((uint32_t)input_offset & 0xffffu) * 0x10001u;
+#endif
+    for (c = 0; c + 4 <= channels; c += 4) {
+        const int8_t *x = origin + c;
+        const int8_t *f = filter + c;
+        int32_t a0 = bias[c], a1 = bias[c + 1];
+        int32_t a2 = bias[c + 2], a3 = bias[c + 3];
+        for (t = 0; t < taps; ++t) {
+#if TS_DSP
+            const uint32_t xv = ts_load4(x + x_off[t]);
+            const uint32_t fv = ts_load4(f + f_off[t]);
+            const uint32_t x02 = ts_sxtab16(offset2, xv), f02 = ts_sxtb16(fv);
+            const uint32_t x13 = ts_sxtab16_ror8(offset2, xv), f13 = ts_sxtb16_ror8(fv);
+            a0 = ts_smlabb(x02, f02, a0);
+            a2 = ts_smlatt(x02, f02, a2);
+            a1 = ts_smlabb(x13, f13, a1);
+            a3 = ts_smlatt(x13, f13, a3);
+#else
+            const int8_t *xp = x + x_off[t];
+            const int8_t *fp = f + f_off[t];
+            a0 += (int32_t)fp[0] * ((int32_t)xp[0] + input_offset);
+            a1 += (int32_t)fp[1] * ((int32_t)xp[1] + input_offset);
+            a2 += (int32_t)fp[2] * ((int32_t)xp[2] + input_offset);
+            a3 += (int32_t)fp[3] * ((int32_t)xp[3] + input_offset);
+#endif
+        }
+        output[c] = ts_output_s8(a0, multiplier[c], shift[c], output_offset, act_min, act_max);
+        output[c + 1] =
+            ts_output_s8(a1, multiplier[c + 1], shift[c + 1], output_offset, act_min, act_max);
+        output[c + 2] =
+            ts_output_s8(a2, multiplier[c + 2], shift[c + 2], output_offset, act_min, act_max);
+        output[c + 3] =
+            ts_output_s8(a3, multiplier[c + 3], shift[c + 3], output_offset, act_min, act_max);
+    }
+}
+
 /* First tap index at or after `origin + k * dilation >= 0`, and the end below `size`. */
 static inline void ts_clip_taps(int32_t origin, int32_t taps, int32_t dilation, int32_t size,
                                 int32_t *first, int32_t *end)
@@ -638,7 +1008,26 @@ void ts_depthwise_conv2d_s8(const ts_conv_params *p, const int8_t *input, const 
                  * border only the taps inside count, each with its input_offset. */
                 full = fy0 == 0 && fy1 == k_h && fx0 == 0 && fx1 == k_w;
                 ic = 0;
-                if (dm == 1 && full) {
+                if (dm == 1 && full && k_h == 3 && k_w == 3) {
+                    ts_dw3x3_pixel_inside(origin, filter, bias_full, multiplier, shift, in_c,
+                                          dil_h * in_row, tap_step, output_offset, act_min,
+                                          act_max, output);
+                    ic = in_c & ~3;
+                } else if (dm == 1 && !full && (fy1 - fy0) * (fx1 - fx0) <= TS_DW_MAX_TAPS) {
+                    int32_t x_off[TS_DW_MAX_TAPS], f_off[TS_DW_MAX_TAPS];
+                    int32_t taps = 0;
+                    for (fy = fy0; fy < fy1; ++fy) {
+                        for (fx = fx0; fx < fx1; ++fx) {
+                            x_off[taps] = fy * dil_h * in_row + fx * tap_step;
+                            f_off[taps] = (fy * k_w + fx) * out_c;
+                            ++taps;
+                        }
+                    }
+                    ts_dw_pixel_taps(origin, filter, x_off, f_off, taps, bias, multiplier, shift,
+                                     in_c, input_offset, output_offset, act_min, act_max,
+                                     output);
+                    ic = in_c & ~3;
+                } else if (dm == 1 && full) {
                     ts_dw_pixel_inside(origin, filter, bias_full, multiplier, shift, in_c, k_h,
                                        k_w, dil_h * in_row - k_w * tap_step, tap_step,
                                        output_offset, act_min, act_max, output);

@@ -1,0 +1,642 @@
+/**
+ * Virtual boards: run a firmware build on a QEMU board of the studio, talk to it over its serial
+ * WebSocket (terminal, sensor replay and stream, live classification, flashing), and test the
+ * model on the device against the studio's own int8 results.
+ */
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Link, useOutletContext } from "react-router-dom";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, currentCsrfToken, errorText, unwrap, type Project, type Schemas } from "../api/client";
+import { useJobEvents } from "../api/jobs";
+import { atLeast, effectiveStatus, useJobStatuses } from "../api/queries";
+import { JobProgress } from "../components/JobProgress";
+import { LineChart } from "../components/LineChart";
+import { Card, EmptyState, ErrorNote, formatBytes, Loading, ProgressBar } from "../components/ui";
+import { Device, type Classification, type DeviceInfo } from "../lib/device/device";
+import { serialSocketUrl, WebSerialTransport, WebSocketTransport, type Transport } from "../lib/device/transport";
+import { serialUnavailableReason, type SerialLike } from "../lib/serial/device";
+import { cutWindows, type InputBlock } from "../lib/device/windows";
+import { runDeviceTest, type DeviceTestReport, type StudioWindow } from "../lib/device/deviceTest";
+import { defaultAxisNames, parseLine } from "../lib/serial/forwarder";
+
+type Deployment = Schemas["DeploymentOut"];
+type VirtualBoard = Schemas["VirtualBoardOut"];
+
+const DEFAULT_BOARD = "virtual-cortex-m4";
+const LOG_LINES = 300;
+// The live plot keeps this much of the stream.
+const STREAM_SECONDS = 5;
+
+interface LogLine {
+  n: number;
+  direction: "in" | "out" | "note";
+  text: string;
+}
+
+interface Prediction extends Classification {
+  startMs: number;
+}
+
+/** The server's on-device test result: the browser's report plus the board and a timing note. */
+interface DeviceTestResult extends DeviceTestReport {
+  board?: string;
+  timing?: string;
+}
+
+const percent = (v: number | null | undefined) => (v == null ? "—" : `${(v * 100).toFixed(1)} %`);
+
+/** Stops a board on the server; `keepalive` lets the request finish while the page unloads. */
+function stopBoardRequest(projectId: number, boardId: string, keepalive: boolean): Promise<Response> {
+  const token = currentCsrfToken();
+  return fetch(`/api/projects/${projectId}/virtual-boards/${boardId}`, {
+    method: "DELETE",
+    credentials: "same-origin",
+    keepalive,
+    headers: token ? { "x-csrf-token": token } : {},
+  });
+}
+
+/** The training run of a build and the input block (window size, stride, rate) it was trained with. */
+async function trainedInput(projectId: number, deployment: Deployment) {
+  const run = await unwrap(api.GET("/api/projects/{project_id}/training-runs/{run_id}", { params: { path: { project_id: projectId, run_id: deployment.training_run_id } } }));
+  const versions = await unwrap(api.GET("/api/projects/{project_id}/impulses/{impulse_id}/versions", { params: { path: { project_id: projectId, impulse_id: run.impulse_id } } }));
+  const version = versions.find((v) => v.id === run.impulse_version_id) ?? versions[0];
+  return { run, input: (version.spec as { input: InputBlock }).input };
+}
+
+/** Runs the build's test set through `device` from the browser (any transport). */
+async function testThroughDevice(projectId: number, deployment: Deployment, device: Device, onProgress: (done: number, total: number) => void, cancelled: () => boolean): Promise<DeviceTestReport> {
+  const { run, input } = await trainedInput(projectId, deployment);
+  if (run.job_id == null) throw new Error(`training run #${run.id} has no job with test results`);
+  const job = await unwrap(api.GET("/api/projects/{project_id}/jobs/{job_id}", { params: { path: { project_id: projectId, job_id: run.job_id } } }));
+  const result = (job.result ?? {}) as { classes?: string[]; test_windows?: StudioWindow[] };
+  const studio = result.test_windows ?? [];
+  const classes = result.classes ?? ((run.metrics as { classes?: string[] }).classes ?? []);
+  const ids = [...new Set(studio.map((w) => w.sample_id))];
+  const samples = await Promise.all(
+    ids.map(async (id) => {
+      const raw = await unwrap(api.GET("/api/projects/{project_id}/samples/{sample_id}/values", { params: { path: { project_id: projectId, sample_id: id } } }));
+      return { id, intervalMs: raw.interval_ms, values: raw.values };
+    }),
+  );
+  return runDeviceTest(samples, studio, input, classes, (values) => device.classify(values), onProgress, cancelled);
+}
+
+function BuildFirmware({ project, onBuilt }: { project: Project; onBuilt: (id: number) => void }) {
+  const queryClient = useQueryClient();
+  const { statuses } = useJobStatuses(project.id);
+  const runs = useQuery({
+    queryKey: ["project", project.id, "training-runs"],
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/training-runs", { params: { path: { project_id: project.id } } })),
+  });
+  const run = (runs.data ?? []).find((r) => effectiveStatus(r, statuses) === "succeeded");
+  const build = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.POST("/api/projects/{project_id}/training-runs/{run_id}/deployments", {
+          params: { path: { project_id: project.id, run_id: run!.id } },
+          body: { target: "firmware", board_id: DEFAULT_BOARD },
+        }),
+      ),
+    onSuccess: (d) => {
+      onBuilt(d.id);
+      void queryClient.invalidateQueries({ queryKey: ["project", project.id, "deployments"] });
+    },
+  });
+  if (runs.isPending) return <Loading what="trained models" />;
+  if (!run) return <p className="muted">No trained model yet: <Link to={`/projects/${project.id}/training`}>train one</Link> first.</p>;
+  return (
+    <>
+      <button className="btn" disabled={build.isPending} onClick={() => build.mutate()}>
+        {build.isPending ? "Starting…" : `Build firmware for the virtual Cortex-M4 from run #${run.id}`}
+      </button>
+      <ErrorNote error={build.error} />
+    </>
+  );
+}
+
+function BuildProgress({ deployment, projectId }: { deployment: Deployment; projectId: number }) {
+  const job = useJobEvents(projectId, deployment.job_id);
+  return <JobProgress job={job} projectId={projectId} title={`Firmware build #${deployment.id}`} />;
+}
+
+function InfoPanel({ info }: { info: DeviceInfo }) {
+  return (
+    <div className="metrics" data-testid="board-info">
+      <div className="stat"><span className="stat-value">{info.board}</span><span className="stat-label">board</span></div>
+      <div className="stat"><span className="stat-value">{info.model}</span><span className="stat-label">model · {info.labels.length} labels</span></div>
+      {info.flash_bytes != null && <div className="stat"><span className="stat-value">{formatBytes(info.flash_bytes)}</span><span className="stat-label">flash used</span></div>}
+      {info.ram_bytes != null && <div className="stat"><span className="stat-value">{formatBytes(info.ram_bytes)}</span><span className="stat-label">RAM used{info.arena_bytes ? ` (arena ${formatBytes(info.arena_bytes)})` : ""}</span></div>}
+      <div className="stat"><span className="stat-value">{info.signal_values}</span><span className="stat-label">values per window</span></div>
+    </div>
+  );
+}
+
+function TestReport({ result, projectId }: { result: DeviceTestResult; projectId: number }) {
+  return (
+    <div data-testid="device-test-result">
+      <div className="metrics">
+        <div className="stat" data-metric="device"><span className="stat-value">{percent(result.device_accuracy)}</span><span className="stat-label">device accuracy ({result.windows} windows)</span></div>
+        <div className="stat" data-metric="studio"><span className="stat-value">{percent(result.studio_int8_accuracy)}</span><span className="stat-label">studio int8 accuracy</span></div>
+        <div className="stat" data-metric="agreement"><span className="stat-value">{percent(result.agreement)}</span><span className="stat-label">agreement with the studio</span></div>
+        <div className="stat"><span className="stat-value">{result.mean_inference_us == null ? "—" : `${Math.round(result.mean_inference_us)} µs`}</span><span className="stat-label">mean inference{result.timing?.startsWith("virtual") ? " (virtual time)" : ""}</span></div>
+      </div>
+      <div className="side-by-side">
+        <div>
+          <h3>Confusion matrix on the device</h3>
+          <table className="table confusion" aria-label="Device confusion matrix (rows: true label, columns: predicted)">
+            <thead><tr><th>true \ predicted</th>{result.classes.map((c) => <th key={c}>{c}</th>)}</tr></thead>
+            <tbody>
+              {result.confusion_matrix.map((row, i) => (
+                <tr key={result.classes[i]}>
+                  <th scope="row">{result.classes[i]}</th>
+                  {row.map((count, j) => <td key={j} className={`cell ${i === j ? "diag" : count ? "off" : ""}`}>{count}</td>)}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        <div>
+          <h3>Windows where the device and the studio disagree</h3>
+          {result.disagreements.length === 0 ? (
+            <p className="success-note" role="status">None: the device agrees with the studio on every window.</p>
+          ) : (
+            <table className="table compact" aria-label="Disagreements">
+              <thead><tr><th>Sample</th><th>Window</th><th>Label</th><th>Device</th><th>Studio int8</th></tr></thead>
+              <tbody>
+                {result.disagreements.map((d) => (
+                  <tr key={`${d.sample_id}-${d.window_start_ms}`}>
+                    <td><Link to={`/projects/${projectId}/data/${d.sample_id}?window=${d.window_start_ms}`}>#{d.sample_id}</Link></td>
+                    <td>{d.window_start_ms} ms</td><td>{d.label ?? "—"}</td><td>{d.device ?? "—"}</td><td>{d.studio_int8 ?? "—"}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </div>
+      </div>
+      {result.timing && <p className="muted small">{result.timing}</p>}
+    </div>
+  );
+}
+
+function DeviceTest({ project, deployment, device, timing }: { project: Project; deployment: Deployment; device: Device | null; timing: string | undefined }) {
+  const [jobId, setJobId] = useState<number | null>(null);
+  const job = useJobEvents(project.id, jobId);
+  const [progress, setProgress] = useState<[number, number] | null>(null);
+  const [browserResult, setBrowserResult] = useState<DeviceTestResult | null>(null);
+  const cancelBrowser = useRef(false);
+  const start = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.POST("/api/projects/{project_id}/deployments/{deployment_id}/device-test", {
+          params: { path: { project_id: project.id, deployment_id: deployment.id } },
+        }),
+      ),
+    onSuccess: (j) => {
+      setBrowserResult(null);
+      setJobId(j.id);
+    },
+  });
+  const browser = useMutation({
+    mutationFn: async () => {
+      cancelBrowser.current = false;
+      setJobId(null);
+      setBrowserResult(null);
+      setProgress([0, 0]);
+      const report = await testThroughDevice(project.id, deployment, device!, (done, total) => setProgress([done, total]), () => cancelBrowser.current);
+      // The firmware says whether its times are a real clock's or QEMU's virtual time.
+      const info = timing === "hardware" ? "measured on the board's clock" : timing === "virtual" ? "virtual (QEMU time, not a latency)" : "timing as the board reports it";
+      setBrowserResult({ ...report, timing: `${info}; windows sent from this page over ${device!.transport.kind === "websocket" ? "the virtual board's WebSocket" : "Web Serial"}` });
+    },
+  });
+  const jobRunning = job !== null && !["succeeded", "failed", "cancelled"].includes(job.status);
+  const result = browserResult ?? (job?.status === "succeeded" ? (job.result as unknown as DeviceTestResult) : null);
+  return (
+    <Card title="On-device testing">
+      <p className="muted small">
+        Runs the test set of build #{deployment.id} through the firmware's <code>classify</code> command and compares every window with the studio's int8 model: on a fresh virtual {deployment.board_id} in the studio, or from this page through the board connected above.
+      </p>
+      <div className="inline-form">
+        <button className="btn btn-primary" disabled={start.isPending || jobRunning || browser.isPending} onClick={() => start.mutate()}>
+          Run on-device testing
+        </button>
+        <button className="btn" disabled={!device || browser.isPending || jobRunning} onClick={() => browser.mutate()}>
+          {browser.isPending ? "Testing…" : "Test through the connected board"}
+        </button>
+        {browser.isPending && <button className="btn btn-small" onClick={() => { cancelBrowser.current = true; }}>Cancel</button>}
+      </div>
+      <ErrorNote error={start.error || browser.error} />
+      {jobId !== null && <JobProgress job={job} projectId={project.id} title="On-device test" />}
+      {browser.isPending && progress && <ProgressBar value={progress[1] ? progress[0] / progress[1] : 0} label={`Tested ${progress[0]} of ${progress[1]} windows`} />}
+      {browser.isPending && progress && <p className="muted small" role="status">{progress[0]} of {progress[1] || "…"} windows classified on the board</p>}
+      {result && <TestReport result={result} projectId={project.id} />}
+    </Card>
+  );
+}
+
+export function VirtualBoardsPage() {
+  const project = useOutletContext<Project>();
+  const editor = atLeast(project.role, "editor");
+  const { statuses, isPending: statusesPending } = useJobStatuses(project.id);
+  const deployments = useQuery({
+    queryKey: ["project", project.id, "deployments"],
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/deployments", { params: { path: { project_id: project.id } } })),
+  });
+  const samples = useQuery({
+    queryKey: ["project", project.id, "samples", "virtual-boards"],
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/samples", { params: { path: { project_id: project.id }, query: { limit: 200 } } })),
+  });
+  const firmware = (deployments.data ?? []).filter((d) => d.target === "firmware" && d.board_id?.startsWith("virtual-"));
+  const ready = firmware.filter((d) => effectiveStatus(d, statuses) === "succeeded");
+  const building = firmware.filter((d) => ["queued", "running"].includes(effectiveStatus(d, statuses)));
+  const [chosenId, setChosenId] = useState<number | null>(null);
+  const chosen = ready.find((d) => d.id === chosenId) ?? ready[0] ?? null;
+  const [flashId, setFlashId] = useState<number | null>(null);
+
+  const [board, setBoard] = useState<VirtualBoard | null>(null);
+  const [info, setInfo] = useState<DeviceInfo | null>(null);
+  const [log, setLog] = useState<LogLine[]>([]);
+  const [ended, setEnded] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const deviceRef = useRef<Device | null>(null);
+  // The same device as state, for the parts that render from it.
+  const [liveDevice, setLiveDevice] = useState<Device | null>(null);
+  const [onSerial, setOnSerial] = useState(false);
+  const boardRef = useRef<VirtualBoard | null>(null);
+  const lineNo = useRef(0);
+  const [command, setCommand] = useState("");
+  const terminalRef = useRef<HTMLPreElement>(null);
+  useEffect(() => {
+    // Follow the newest line, like a terminal.
+    const terminal = terminalRef.current;
+    if (terminal) terminal.scrollTop = terminal.scrollHeight;
+  }, [log]);
+
+  const [sampleId, setSampleId] = useState<number | null>(null);
+  const sample = sampleId ?? samples.data?.items[0]?.id ?? null;
+  const [replayed, setReplayed] = useState<string | null>(null);
+  const [streaming, setStreaming] = useState(false);
+  const [stream, setStream] = useState<{ t: number[]; values: number[][] }>({ t: [], values: [] });
+  const [predictions, setPredictions] = useState<Prediction[]>([]);
+  const [signal, setSignal] = useState<{ t: number[]; values: number[][]; names: string[]; windowMs: number } | null>(null);
+  const stopClassifying = useRef(false);
+
+  const note = useCallback((direction: LogLine["direction"], text: string) => {
+    lineNo.current += 1;
+    const n = lineNo.current;
+    setLog((lines) => [...lines.slice(-(LOG_LINES - 1)), { n, direction, text }]);
+  }, []);
+
+  const disconnect = useCallback(async (stopOnServer: boolean) => {
+    const device = deviceRef.current;
+    const current = boardRef.current;
+    deviceRef.current = null;
+    boardRef.current = null;
+    setLiveDevice(null);
+    await device?.close();
+    if (stopOnServer && current) await stopBoardRequest(project.id, current.id, false);
+  }, [project.id]);
+
+  // Leaving the page (route change, tab closed) closes the socket and stops the board.
+  useEffect(() => {
+    const leave = () => {
+      const current = boardRef.current;
+      void deviceRef.current?.close();
+      if (current) void stopBoardRequest(project.id, current.id, true).catch(() => undefined);
+      deviceRef.current = null;
+      boardRef.current = null;
+    };
+    window.addEventListener("pagehide", leave);
+    return () => {
+      window.removeEventListener("pagehide", leave);
+      leave();
+    };
+  }, [project.id]);
+
+  /** Sets up a device on any transport: terminal log, stream plot, end of the connection. */
+  function attach(transport: Transport, vb: VirtualBoard | null) {
+    const device = new Device(transport, { timeoutMs: 15_000 });
+    device.onLog((direction, line) => note(direction, line));
+    transport.onEnd((reason) => {
+      if (deviceRef.current !== device) return;
+      deviceRef.current = null;
+      boardRef.current = null;
+      setLiveDevice(null);
+      setStreaming(false);
+      setEnded(reason ?? "closed");
+      note("note", `— the connection ended: ${reason ?? "closed"}`);
+    });
+    transport.onLine((line) => {
+      // Forwarder readings while streaming: numbers only; anything else is an answer.
+      let values: number[];
+      try {
+        values = parseLine(line);
+      } catch {
+        return;
+      }
+      if (!values.length) return;
+      const now = performance.now();
+      setStream((s) => {
+        const keep = s.t.findIndex((t) => t >= now - STREAM_SECONDS * 1000);
+        const from = keep < 0 ? s.t.length : keep;
+        return { t: [...s.t.slice(from), now], values: [...s.values.slice(from), values] };
+      });
+    });
+    deviceRef.current = device;
+    boardRef.current = vb;
+    setLiveDevice(device);
+    return device;
+  }
+
+  async function act(what: string, task: () => Promise<void>) {
+    setBusy(what);
+    setError(null);
+    try {
+      await task();
+    } catch (err) {
+      setError(err);
+      note("note", `— ${what} failed: ${errorText(err)}`);
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  const connectSerial = () =>
+    act("Connecting", async () => {
+      setEnded(null);
+      setPredictions([]);
+      setReplayed(null);
+      // The firmware's UART runs at 115200 baud.
+      const transport = await WebSerialTransport.connect((navigator as unknown as { serial: SerialLike }).serial, 115200);
+      setOnSerial(true);
+      note("note", "— connected over Web Serial at 115200 baud");
+      const device = attach(transport, null);
+      setInfo(await device.info());
+    });
+
+  const disconnectSerial = () =>
+    act("Disconnecting", async () => {
+      await disconnect(false);
+      setStreaming(false);
+      setOnSerial(false);
+      setInfo(null);
+      note("note", "— disconnected");
+    });
+
+  const start = () =>
+    act("Starting", async () => {
+      if (!chosen) return;
+      setEnded(null);
+      setPredictions([]);
+      setReplayed(null);
+      const vb = await unwrap(
+        api.POST("/api/projects/{project_id}/virtual-boards", {
+          params: { path: { project_id: project.id } },
+          body: { board_id: chosen.board_id ?? DEFAULT_BOARD, deployment_id: chosen.id },
+        }),
+      );
+      setBoard(vb);
+      note("note", `— virtual board ${vb.id} (${vb.board_name}, ${vb.qemu_machine}) started with build #${vb.deployment_id}`);
+      // Open the serial line at once: a board nobody connects to stops after a grace period.
+      const socket = new WebSocket(serialSocketUrl(vb.serial_url, window.location));
+      const device = attach(await WebSocketTransport.open(socket), vb);
+      setInfo(await device.info());
+    });
+
+  const stop = () =>
+    act("Stopping", async () => {
+      await disconnect(true);
+      setStreaming(false);
+      setBoard(null);
+      setInfo(null);
+      note("note", "— the virtual board was stopped");
+    });
+
+  const flash = () =>
+    act("Flashing", async () => {
+      const vb = boardRef.current;
+      const target = flashId ?? chosen?.id;
+      if (!vb || !target) return;
+      if (streaming) await deviceRef.current?.stopStream();
+      setStreaming(false);
+      const updated = await unwrap(
+        api.POST("/api/projects/{project_id}/virtual-boards/{virtual_board_id}/flash", {
+          params: { path: { project_id: project.id, virtual_board_id: vb.id } },
+          body: { deployment_id: target },
+        }),
+      );
+      setBoard(updated);
+      boardRef.current = updated;
+      note("note", `— flashed build #${updated.deployment_id}`);
+      setReplayed(null);
+      setInfo(await deviceRef.current!.info());
+    });
+
+  const replay = () =>
+    act("Replaying", async () => {
+      const vb = boardRef.current;
+      if (!vb || sample === null) return;
+      if (streaming) {
+        await deviceRef.current?.stopStream();
+        setStreaming(false);
+      }
+      const answer = await unwrap(
+        api.POST("/api/projects/{project_id}/virtual-boards/{virtual_board_id}/replay", {
+          params: { path: { project_id: project.id, virtual_board_id: vb.id } },
+          body: { sample_id: sample },
+        }),
+      );
+      setReplayed(`${answer.readings} readings × ${answer.axes} axes at ${answer.hz} Hz${answer.truncated ? ` (cut from ${answer.sample_readings})` : ""}`);
+    });
+
+  const toggleStream = () =>
+    act(streaming ? "Stopping the stream" : "Streaming", async () => {
+      const device = deviceRef.current;
+      if (!device) return;
+      if (streaming) {
+        await device.stopStream();
+        setStreaming(false);
+      } else {
+        setStream({ t: [], values: [] });
+        await device.startStream();
+        setStreaming(true);
+      }
+    });
+
+  const classify = () =>
+    act("Classifying", async () => {
+      const device = deviceRef.current;
+      if (!device || sample === null || !chosen) return;
+      if (streaming) {
+        await device.stopStream();
+        setStreaming(false);
+      }
+      const { input } = await trainedInput(project.id, chosen);
+      const raw = await unwrap(api.GET("/api/projects/{project_id}/samples/{sample_id}/values", { params: { path: { project_id: project.id, sample_id: sample } } }));
+      const windows = cutWindows(raw.values, raw.interval_ms, input);
+      const names = raw.sensors.length ? raw.sensors.map((s) => s.name) : defaultAxisNames(raw.values[0]?.length ?? 0);
+      setSignal({ t: raw.values.map((_, i) => i * raw.interval_ms), values: raw.values, names, windowMs: input.window_ms });
+      setPredictions([]);
+      stopClassifying.current = false;
+      for (const window of windows) {
+        if (stopClassifying.current || deviceRef.current !== device) break;
+        const answer = await device.classify(window.values);
+        setPredictions((p) => [...p, { ...answer, startMs: window.startMs }]);
+      }
+    });
+
+  const sendCommand = () =>
+    act("Sending", async () => {
+      const line = command.trim();
+      if (!line || !deviceRef.current) return;
+      setCommand("");
+      await deviceRef.current.send(line);
+      if (line.startsWith("stream")) setStreaming(true);
+      if (line === "stop") setStreaming(false);
+    });
+
+  const streamSeries = useMemo(() => {
+    const axes = stream.values[0]?.length ?? 0;
+    const names = defaultAxisNames(axes);
+    return names.map((name, a) => ({ name, values: stream.values.map((v) => v[a] ?? 0) }));
+  }, [stream]);
+  const labels = info?.labels ?? [];
+  const latest = predictions[predictions.length - 1];
+
+  if (deployments.isPending || statusesPending) return <Loading what="firmware builds" />;
+  const connected = (board !== null || onSerial) && liveDevice !== null && !ended;
+  const serialProblem = serialUnavailableReason(window);
+  return (
+    <>
+      <h1>Virtual boards</h1>
+      <Card title="Firmware">
+        {ready.length === 0 && building.length === 0 && (
+          <EmptyState title="No firmware for a virtual board yet">
+            <p>A virtual board runs a firmware build of a trained model in QEMU, like a real board on your desk.</p>
+            {editor && <BuildFirmware project={project} onBuilt={setChosenId} />}
+          </EmptyState>
+        )}
+        {building.map((d) => <BuildProgress key={d.id} deployment={d} projectId={project.id} />)}
+        {ready.length > 0 && (
+          <div className="inline-form">
+            <label className="field">
+              <span>Firmware build</span>
+              <select name="deployment" value={chosen?.id ?? ""} onChange={(e) => setChosenId(Number(e.target.value))} disabled={board !== null}>
+                {ready.map((d) => <option key={d.id} value={d.id}>Build #{d.id} · {d.board_id} · run #{d.training_run_id}</option>)}
+              </select>
+            </label>
+            {editor && !board && !onSerial && (
+              <button className="btn btn-primary" disabled={busy !== null || !chosen} onClick={start}>
+                {busy === "Starting" ? "Starting…" : "Start virtual board"}
+              </button>
+            )}
+            {editor && board && (
+              <button className="btn" disabled={busy === "Stopping"} onClick={stop}>Stop virtual board</button>
+            )}
+          </div>
+        )}
+        {!board && (
+          <div className="inline-form">
+            {!onSerial && (
+              <button className="btn" disabled={busy !== null || serialProblem !== null} onClick={connectSerial} title={serialProblem ?? undefined}>
+                {busy === "Connecting" ? "Connecting…" : "Connect a board over Web Serial"}
+              </button>
+            )}
+            {onSerial && <button className="btn" onClick={disconnectSerial}>Disconnect the board</button>}
+            <span className="muted small">{serialProblem ?? "A real board running TinyStudio firmware (or any board speaking its serial protocol) works here too."}</span>
+          </div>
+        )}
+        <ErrorNote error={error || deployments.error} />
+      </Card>
+
+      {(board || onSerial) && (
+        <Card title={board ? `Virtual board ${board.board_name}` : "Board on Web Serial"}>
+          <p className="muted small" role="status">
+            {!connected ? `Disconnected: ${ended ?? "…"}` : board ? `Connected over the serial WebSocket · build #${board.deployment_id} · QEMU ${board.qemu_machine}` : "Connected over Web Serial"}
+          </p>
+          {info && <InfoPanel info={info} />}
+          <pre ref={terminalRef} className="log" role="log" aria-label="Serial terminal" data-testid="terminal" style={{ wordBreak: "break-all" }}>
+            {log.map((l) => `${l.direction === "out" ? "> " : l.direction === "note" ? "" : "< "}${l.text}\n`).join("")}
+          </pre>
+          <form className="inline-form" onSubmit={(e) => { e.preventDefault(); void sendCommand(); }}>
+            <label className="field">
+              <span>Command</span>
+              <input name="command" value={command} onChange={(e) => setCommand(e.target.value)} placeholder="info" disabled={!connected} />
+            </label>
+            <button className="btn" type="submit" disabled={!connected || !command.trim()}>Send</button>
+          </form>
+          {connected && board && (
+            <div className="inline-form">
+              <label className="field">
+                <span>Flash another build</span>
+                <select name="flash-deployment" value={flashId ?? chosen?.id ?? ""} onChange={(e) => setFlashId(Number(e.target.value))}>
+                  {ready.filter((d) => d.board_id === board.board_id).map((d) => <option key={d.id} value={d.id}>Build #{d.id} · run #{d.training_run_id}</option>)}
+                </select>
+              </label>
+              <button className="btn" disabled={busy !== null} onClick={flash}>{busy === "Flashing" ? "Flashing…" : "Flash"}</button>
+            </div>
+          )}
+        </Card>
+      )}
+
+      {connected && (
+        <Card title="Sensor and live classification">
+          <div className="inline-form">
+            <label className="field">
+              <span>Sample</span>
+              <select name="sample" value={sample ?? ""} onChange={(e) => setSampleId(Number(e.target.value))}>
+                {samples.data?.items.map((s) => <option key={s.id} value={s.id}>{s.name} · {s.label ?? "unlabelled"} · {s.category}</option>)}
+              </select>
+            </label>
+            {board && <button className="btn" disabled={busy !== null || sample === null} onClick={replay}>{busy === "Replaying" ? "Replaying…" : "Replay sample"}</button>}
+            <button className="btn" disabled={busy !== null || (board !== null && !replayed)} onClick={toggleStream}>{streaming ? "Stop stream" : "Stream"}</button>
+            <button className="btn btn-primary" disabled={busy !== null || sample === null} onClick={classify}>{busy === "Classifying" ? "Classifying…" : "Classify sample live"}</button>
+            {busy === "Classifying" && <button className="btn btn-small" onClick={() => { stopClassifying.current = true; }}>Stop</button>}
+          </div>
+          {replayed && <p className="muted small" data-testid="replay-status">Replay buffer: {replayed}</p>}
+          {(streaming || stream.t.length > 0) && (
+            <LineChart t={stream.t} series={streamSeries} live domain={stream.t.length ? [stream.t[stream.t.length - 1] - STREAM_SECONDS * 1000, stream.t[stream.t.length - 1]] : undefined} xFormat={() => ""} label="Stream from the board" height={200} />
+          )}
+          {latest && (
+            <div className="metrics" data-testid="live-prediction">
+              <div className="stat"><span className="stat-value" data-testid="live-label">{latest.label}</span><span className="stat-label">window at {latest.startMs} ms · {predictions.length} classified</span></div>
+              <div className="stat"><span className="stat-value">{latest.dsp_us} µs</span><span className="stat-label">DSP{latest.timing === "virtual" ? " (virtual time)" : ""}</span></div>
+              <div className="stat"><span className="stat-value">{latest.inference_us} µs</span><span className="stat-label">inference{latest.timing === "virtual" ? " (virtual time)" : ""}</span></div>
+            </div>
+          )}
+          {signal && (
+            <div className="side-by-side">
+              <div>
+                <h3>Raw signal</h3>
+                <LineChart t={signal.t} series={signal.names.map((name, a) => ({ name, values: signal.values.map((v) => v[a]) }))} highlight={latest ? [latest.startMs, latest.startMs + signal.windowMs] : null} label="Raw signal" height={200} />
+              </div>
+              <div>
+                <h3>Scores over time</h3>
+                {predictions.length > 0 && (
+                  <LineChart t={predictions.map((p) => p.startMs)} series={labels.map((name, i) => ({ name, values: predictions.map((p) => p.scores[i] ?? 0) }))} live label="Scores per window" height={200} />
+                )}
+              </div>
+            </div>
+          )}
+          {predictions.length > 0 && (
+            <details>
+              <summary>Every window ({predictions.length})</summary>
+              <table className="table compact" aria-label="Predictions per window">
+                <thead><tr><th>Window</th><th>Label</th>{labels.map((l) => <th key={l}>{l}</th>)}<th>DSP</th><th>Inference</th></tr></thead>
+                <tbody>
+                  {predictions.map((p) => (
+                    <tr key={p.startMs}><td>{p.startMs} ms</td><td>{p.label}</td>{p.scores.map((s, i) => <td key={i}>{s == null ? "—" : s.toFixed(3)}</td>)}<td>{p.dsp_us} µs</td><td>{p.inference_us} µs</td></tr>
+                  ))}
+                </tbody>
+              </table>
+            </details>
+          )}
+        </Card>
+      )}
+
+      {chosen && editor && <DeviceTest key={chosen.id} project={project} deployment={chosen} device={liveDevice} timing={info?.timing} />}
+    </>
+  );
+}
