@@ -1,5 +1,5 @@
 """Fixtures of the firmware tests: tinyfc, a tiny int8 fully connected model written as C by
-hand that honours the compiled-model contract (notes/model_api.md), and its firmware builds.
+hand that honours the compiled-model contract (workers/compiler/README.md), and its firmware builds.
 
 `write_tinyfc(out_dir, inputs=..., outputs=...)` (fixture `make_tinyfc`) writes `ts_model.h` and
 `ts_model.c` with seeded random weights and returns a `TinyFC` whose `reference()` computes in
