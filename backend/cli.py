@@ -133,6 +133,7 @@ def _stop(process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
 def worker(queues: str, concurrency: int | None, pool: str, loglevel: str) -> None:
     """Run a job worker (Celery) on the configured broker."""
     settings = _settings()
+    os.environ["TINYSTUDIO_WORKER_QUEUES"] = queues  # the pool processes warm up for these
     from backend.jobs.celery_app import celery_app
 
     argv = [

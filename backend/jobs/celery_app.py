@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 from celery import Celery
+from celery.signals import worker_process_init
 
 from backend.core.config import get_settings
 
@@ -45,3 +48,15 @@ def make_celery() -> Celery:
 
 
 celery_app = make_celery()
+
+
+@worker_process_init.connect
+def _warm_up_training_child(**_: object) -> None:
+    """Loads TensorFlow in each pool process of a worker that serves the training queue, after
+    the fork (never in the parent), so a training job does not wait for it."""
+    if os.environ.get("TINYSTUDIO_WORKER_QUEUES", "").find(QUEUE_TRAINING) < 0:
+        return
+    from workers.learn.training import import_tensorflow
+
+    import_tensorflow()
+    import keras  # noqa: F401  (Keras 3 loads separately from TensorFlow)
