@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,7 +116,7 @@ class Param:
         return tuple(out)
 
 
-class DspBlock:
+class DspBlock(ABC):
     """Base of every DSP block: declared parameters, schema, validation and batch processing.
 
     Subclasses set `name`, `title`, `description`, `params` and implement `_output_shape`
@@ -204,14 +205,16 @@ class DspBlock:
         out = np.ascontiguousarray(out, dtype=np.float32)
         return out.reshape((n, *shape))
 
-    def _check_params(self, params: dict[str, Any]) -> None:
+    def _check_params(self, params: dict[str, Any]) -> None:  # noqa: B027 (optional hook)
         """Cross-field checks that need no knowledge of the input."""
 
+    @abstractmethod
     def _output_shape(
         self, window_samples: int, axes: int, frequency_hz: float, params: dict[str, Any]
     ) -> tuple[int, ...]:
-        raise NotImplementedError
+        """Implemented by each block."""
 
+    @abstractmethod
     def _feature_names(
         self,
         window_samples: int,
@@ -219,12 +222,13 @@ class DspBlock:
         frequency_hz: float,
         params: dict[str, Any],
     ) -> list[str]:
-        raise NotImplementedError
+        """Implemented by each block."""
 
+    @abstractmethod
     def _process(
         self, windows: np.ndarray, frequency_hz: float, params: dict[str, Any]
     ) -> np.ndarray:
-        raise NotImplementedError
+        """Implemented by each block."""
 
 
 def scale_param(default: float = 1.0) -> Param:

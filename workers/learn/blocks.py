@@ -9,6 +9,7 @@ MEAN and SOFTMAX only (1-D convolutions are Conv2D with a (k, 1) kernel).
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
 from workers.learn.base import LearnBlock, LearnParam, LearnParamError
@@ -174,7 +175,7 @@ def _pool_size(default: int = 2) -> LearnParam:
     )
 
 
-class KerasBlock(LearnBlock):
+class KerasBlock(LearnBlock, ABC):
     """A learning block trained with Keras; subclasses build the network."""
 
     def build_model(
@@ -193,8 +194,9 @@ class KerasBlock(LearnBlock):
             outputs = keras.layers.Dense(n_outputs, name="values")(x)
         return keras.Model(inputs, outputs, name=self.name)
 
+    @abstractmethod
     def _body(self, keras: Any, x: Any, params: dict[str, Any], shape: tuple[int, ...]) -> Any:
-        raise NotImplementedError
+        """The network between the reshaped input and the output layer."""
 
     @staticmethod
     def _dense_stack(keras: Any, x: Any, layers: list[int]) -> Any:
