@@ -6,7 +6,7 @@ RUN if [ -f package.json ]; then npm ci && npm run build; else mkdir -p dist; fi
 
 FROM python:3.11-slim-bookworm
 RUN apt-get update \
- && apt-get install -y --no-install-recommends gcc libc6-dev gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
+ && apt-get install -y --no-install-recommends gcc libc6-dev gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./

@@ -10,6 +10,20 @@ from pydantic import BaseModel, ConfigDict, Field
 Target = Literal["c-library", "arduino-library", "firmware"]
 
 
+class FlashingOut(BaseModel):
+    image_suffixes: list[str] = Field(description="image files the board is flashed from")
+    app_offset: int | None = Field(
+        default=None, description="esptool: flash address of an application image"
+    )
+    uf2_family_id: int | None = Field(
+        default=None, description="UF2: the family ID the board's bootloader expects"
+    )
+    flash_origin: int | None = Field(
+        default=None, description="where the board's flash is mapped (a .bin's base address)"
+    )
+    steps: list[str] = Field(description="what a person does to flash the board, in order")
+
+
 class BoardOut(BaseModel):
     id: str
     name: str
@@ -26,6 +40,9 @@ class BoardOut(BaseModel):
     firmware_buildable: bool
     firmware_unavailable_reason: str | None = None
     cycles_per_instruction: float
+    flashing: FlashingOut | None = Field(
+        default=None, description="how a physical board is flashed (null for virtual boards)"
+    )
 
 
 class DeployIn(BaseModel):

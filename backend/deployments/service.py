@@ -37,6 +37,20 @@ def board_out(board: Any) -> dict[str, Any]:
         "firmware_buildable": board.firmware_buildable,
         "firmware_unavailable_reason": board.firmware_unavailable_reason,
         "cycles_per_instruction": board.cycles_per_instruction,
+        "flashing": _flashing_out(board),
+    }
+
+
+def _flashing_out(board: Any) -> dict[str, Any] | None:
+    flashing = board.flashing
+    if flashing is None:
+        return None
+    return {
+        "image_suffixes": list(flashing.image_suffixes),
+        "app_offset": flashing.app_offset,
+        "uf2_family_id": flashing.uf2_family_id,
+        "flash_origin": board.memory.flash_origin if board.memory else None,
+        "steps": list(flashing.steps),
     }
 
 

@@ -14,6 +14,7 @@ import { ImpulsePage } from "./pages/ImpulsePage";
 import { TrainingPage } from "./pages/TrainingPage";
 import { DeploymentPage } from "./pages/DeploymentPage";
 import { VirtualBoardsPage } from "./pages/VirtualBoardsPage";
+import { FlashPage } from "./pages/FlashPage";
 import { AccountPage } from "./pages/AccountPage";
 import { TopBar } from "./components/TopBar";
 
@@ -47,6 +48,7 @@ export function App() {
                 <Route path="training" element={<TrainingPage />} />
                 <Route path="deployment" element={<DeploymentPage />} />
                 <Route path="virtual-boards" element={<VirtualBoardsPage />} />
+                <Route path="flash" element={<FlashPage />} />
                 <Route path="settings" element={<SettingsPage />} />
               </Route>
               <Route path="*" element={<main className="page"><h1>Page not found</h1><a href="/">Back to your projects</a></main>} />

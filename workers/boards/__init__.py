@@ -74,6 +74,15 @@ class FirmwarePort(_Strict):
     peripheral_clock_hz: int = Field(gt=0)
 
 
+class Flashing(_Strict):
+    """How a physical board is flashed: where an image goes and what a person does."""
+
+    image_suffixes: tuple[str, ...] = Field(min_length=1)  # files the flash page accepts
+    app_offset: Address | None = None  # esptool: flash address of an application image
+    uf2_family_id: Address | None = None  # UF2: the family ID its bootloader expects
+    steps: tuple[str, ...] = Field(min_length=1)  # what a person does, in order
+
+
 class Board(_Strict):
     """One board of the catalog, real or virtual."""
 
@@ -92,6 +101,7 @@ class Board(_Strict):
     qemu_machine: str | None
     memory: MemoryMap | None
     firmware: FirmwarePort | None
+    flashing: Flashing | None = None
     notes: str = ""
 
     @model_validator(mode="after")
@@ -103,6 +113,16 @@ class Board(_Strict):
                 )
         elif self.qemu_machine or self.flash_method == "virtual":
             raise ValueError(f"{self.id}: a physical board has no qemu_machine")
+        elif self.flashing is None:
+            raise ValueError(f"{self.id}: a physical board needs flashing instructions")
+        if self.flash_method == "uf2" and (
+            self.flashing is None or self.flashing.uf2_family_id is None or self.memory is None
+        ):
+            raise ValueError(f"{self.id}: a UF2 board needs uf2_family_id and a memory map")
+        if self.flash_method == "esptool" and (
+            self.flashing is None or self.flashing.app_offset is None
+        ):
+            raise ValueError(f"{self.id}: an esptool board needs app_offset")
         if self.toolchain == "none" and (self.compiler or self.firmware):
             raise ValueError(f"{self.id}: no toolchain, so no compiler flags or firmware port")
         if self.toolchain == "arm-none-eabi" and (self.compiler is None or self.memory is None):

@@ -1671,6 +1671,8 @@ export interface components {
             flash_bytes: number;
             /** Flash Method */
             flash_method: string;
+            /** @description how a physical board is flashed (null for virtual boards) */
+            flashing?: components["schemas"]["FlashingOut"] | null;
             /** Fpu */
             fpu: boolean;
             /** Id */
@@ -1884,6 +1886,34 @@ export interface components {
              * @description a firmware deployment built for the board; default: the newest one
              */
             deployment_id?: number | null;
+        };
+        /** FlashingOut */
+        FlashingOut: {
+            /**
+             * App Offset
+             * @description esptool: flash address of an application image
+             */
+            app_offset?: number | null;
+            /**
+             * Flash Origin
+             * @description where the board's flash is mapped (a .bin's base address)
+             */
+            flash_origin?: number | null;
+            /**
+             * Image Suffixes
+             * @description image files the board is flashed from
+             */
+            image_suffixes: string[];
+            /**
+             * Steps
+             * @description what a person does to flash the board, in order
+             */
+            steps: string[];
+            /**
+             * Uf2 Family Id
+             * @description UF2: the family ID the board's bootloader expects
+             */
+            uf2_family_id?: number | null;
         };
         /** HTTPValidationError */
         HTTPValidationError: {

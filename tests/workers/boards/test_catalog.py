@@ -107,3 +107,12 @@ def test_unknown_fields_are_refused() -> None:
     data["clock_mhz"] = 133
     with pytest.raises(ValidationError):
         Board.model_validate(data)
+
+
+def test_every_real_board_says_how_it_is_flashed() -> None:
+    for board in list_boards(kind="physical"):
+        assert board.flashing is not None and board.flashing.steps, board.id
+    pico = get_board("raspberry-pi-pico")
+    assert pico.flashing is not None and pico.flashing.uf2_family_id == 0xE48BFF56
+    esp = get_board("esp32-s3-devkitc-1")
+    assert esp.flashing is not None and esp.flashing.app_offset == 0x10000
