@@ -73,6 +73,8 @@ def export_dataset(ctx: JobContext) -> dict[str, Any]:
                             metadata={
                                 str(k): str(v) for k, v in (sample.sample_metadata or {}).items()
                             },
+                            device_type=sample.device_type,
+                            device_type_given=True,
                         )  # fmt: skip
                     )
                     ctx.progress(done / max(len(ids), 1) * 0.95, f"{done}/{len(ids)} samples")

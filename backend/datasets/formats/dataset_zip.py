@@ -56,10 +56,14 @@ class ManifestEntry:
     category: str | None
     enabled: bool = True
     metadata: dict[str, str] = field(default_factory=dict)
+    # The sample's device type as stored (None: it had none). The acquisition JSON always names
+    # one, so the manifest keeps the real value; unset when the manifest does not say.
+    device_type: str | None = None
+    device_type_given: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The entry as written in ``manifest.json``."""
-        return {
+        document: dict[str, Any] = {
             "path": self.path,
             "name": self.name,
             "label": self.label,
@@ -67,6 +71,9 @@ class ManifestEntry:
             "enabled": self.enabled,
             "metadata": dict(self.metadata),
         }
+        if self.device_type_given:
+            document["device_type"] = self.device_type
+        return document
 
 
 def build_manifest(entries: Sequence[ManifestEntry]) -> bytes:
@@ -126,6 +133,8 @@ def iter_zip(
             sample = parse_upload(shown, None, raw, hmac_key=hmac_key, limits=limits)
             sample.label_from_name = label_from_name(info.filename)
             sample.metadata = dict(entry.metadata)
+            if entry.device_type_given:
+                sample.device_type = entry.device_type
             yield info.filename, entry, sample
 
 
@@ -302,7 +311,13 @@ def _manifest_entry(filename: str, where: str, folder: str, item: Any) -> Manife
     if not isinstance(enabled, bool):
         raise UploadError(filename, "must be true or false", field=f"{where}.enabled")
     metadata = _metadata(filename, f"{where}.metadata", item.get("metadata"))
-    return ManifestEntry(path, name.strip(), label, category, enabled, metadata)
+    device_type = item.get("device_type")
+    if device_type is not None and not isinstance(device_type, str):
+        raise UploadError(filename, "must be a string or null", field=f"{where}.device_type")
+    return ManifestEntry(
+        path, name.strip(), label, category, enabled, metadata,
+        device_type=device_type, device_type_given="device_type" in item,
+    )  # fmt: skip
 
 
 def _manifest_label(filename: str, where: str, label: Any) -> str | None:
