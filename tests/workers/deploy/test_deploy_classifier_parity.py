@@ -16,25 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from workers.deploy.glue import plan_impulse_dsp
-from workers.dsp.flatten import enabled_statistics
 from workers.learn.kmeans import anomaly_scores
-
-
-def flatten_moments(t: Any) -> np.ndarray:
-    """Mask of the features that are flatten's skewness or kurtosis."""
-    _, stages = plan_impulse_dsp(
-        impulse_input=t.impulse_input, dsp_blocks=t.dsp_blocks, axes=t.axes
-    )
-    mask = np.zeros(sum(s.config.output_floats for s in stages), dtype=bool)
-    for stage in stages:
-        if stage.block == "flatten":
-            stats = enabled_statistics(stage.params)
-            per_axis = np.array([name in ("skewness", "kurtosis") for name in stats])
-            mask[stage.offset : stage.offset + stage.config.output_floats] = np.tile(
-                per_axis, t.axes
-            )
-    return mask
 
 
 def test_library_scores_equal_the_studio_int8_pipeline(
@@ -48,12 +30,9 @@ def test_library_scores_equal_the_studio_int8_pipeline(
     # 1. DSP: the C features are the studio's within the blocks' tolerance.
     floors = tools.feature_floors(t.dsp_blocks, t.impulse_input["frequency_hz"], t.windows)
     feature_error = np.abs(got["features"] - t.features) / np.maximum(np.abs(t.features), floors)
-    moments = flatten_moments(t)
-    assert feature_error[:, ~moments].max() <= 1e-4, feature_error[:, ~moments].max()
-    # Known gap in ts_dsp.c: flatten's skewness/kurtosis are taken about a float32 mean, so an
-    # axis with a large offset and little spread (idle accZ: 9.81 +- 0.04) loses digits; seen
-    # up to 1.6e-4 here, above the documented 1e-4.
-    assert feature_error[:, moments].max() <= 1e-3, feature_error[:, moments].max()
+    # flatten's skewness and kurtosis included: they are taken about a refined mean, which keeps
+    # an axis with a large offset and little spread (idle accZ: 9.81 +- 0.04) within 1e-4 too.
+    assert feature_error.max() <= 1e-4, feature_error.max()
 
     # 2. The compiled model and run_classifier's quantization are exact on the C features.
     device_q = tools.quantize_like_device(t.tflite, got["features"])
@@ -77,8 +56,7 @@ def test_library_scores_equal_the_studio_int8_pipeline(
 
     accuracy = float(np.mean(got["label"] == t.y))
     print(
-        f"\n{n} windows: features max rel. error {feature_error[:, ~moments].max():.2e} "
-        f"(flatten moments {feature_error[:, moments].max():.2e}); "
+        f"\n{n} windows: features max rel. error {feature_error.max():.2e}; "
         f"int8 inputs identical on {int(same_input.sum())}/{n} windows "
         f"({int(np.sum(device_q != studio_q))} of {device_q.size} values differ); "
         f"scores identical on {int(np.all(got['scores'] == studio, axis=1).sum())}/{n}; "

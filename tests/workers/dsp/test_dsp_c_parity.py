@@ -125,6 +125,8 @@ CASES: list[tuple[str, dict[str, Any], float, int, int, str]] = [
     ("mfe", {"low_frequency": 0.0}, 16000.0, 16000, 1, "audio"),
     # Real recordings: BasicMotions at 10 Hz (20-sample windows, 6 axes), MLPerf Tiny audio.
     ("flatten", {}, 10.0, 20, 6, "basic-motions"),
+    # A small signal on a large offset: the moments' hardest case in float32.
+    ("flatten", {}, 100.0, 100, 3, "offset-motion"),
     (
         "spectral-analysis",
         {"filter-type": "low", "filter-cutoff": 3.0},
@@ -181,6 +183,8 @@ def test_c_features_equal_numpy_features(
         windows = wav_audio
     elif kind == "motion":
         windows = motion(4, samples, axes, fs, seed=100 + case)
+    elif kind == "offset-motion":
+        windows = (motion(4, samples, axes, fs, seed=100 + case) + 1000.0).astype(np.float32)
     else:
         windows = audio(2, samples, axes, fs, seed=100 + case)
     assert windows.shape[1:] == (samples, axes)
