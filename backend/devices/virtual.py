@@ -60,13 +60,10 @@ CLOSE_BOARD_FAILED = 1011  # QEMU crashed, the line was garbled, or the bridge f
 CLOSE_TRY_LATER = 1013  # the listener fell too far behind
 
 _PRINTABLE = bytes(range(0x20, 0x7F)) + b"\t"
-# A session picks a free TCP port, then QEMU binds it and the session connects. Two boots at
-# once can pick the same port, and one may end up queued on the other's QEMU, which never
-# answers it: boots are serialised in this process, and a board that does not greet within
-# BOOT_TIMEOUT_SECONDS (a boot racing another process, or a loaded machine) is started again.
-_BOOT_LOCK = threading.Lock()
+# Each board's UART is a unix socket in its own private directory, so boards boot in parallel;
+# one that does not greet within BOOT_TIMEOUT_SECONDS (a heavily loaded machine) is started again.
 BOOT_ATTEMPTS = 2
-# The longest a start or a flash can take: per attempt, QEMU's port and its greeting; then `info`.
+# The longest a start or a flash can take: per attempt, QEMU's socket and its greeting; then `info`.
 START_WAIT_SECONDS = BOOT_TIMEOUT_SECONDS * (2 * BOOT_ATTEMPTS + 1) + 5
 
 State = Literal["starting", "running", "flashing", "stopped"]
@@ -324,10 +321,7 @@ class VirtualBoard:
         # Runs on the board's own thread: QEMU's parent-death signal is tied to it.
         for attempt in range(BOOT_ATTEMPTS):
             try:
-                with _BOOT_LOCK:
-                    session = VirtualBoardSession(
-                        self.board, elf, boot_timeout=BOOT_TIMEOUT_SECONDS
-                    )
+                session = VirtualBoardSession(self.board, elf, boot_timeout=BOOT_TIMEOUT_SECONDS)
                 break
             except TimeoutError:
                 if attempt + 1 == BOOT_ATTEMPTS:

@@ -1,4 +1,4 @@
-"""Runs firmware on a virtual board in QEMU and speaks its line protocol over a TCP serial port."""
+"""Runs firmware on a virtual board in QEMU and speaks its line protocol over a serial socket."""
 
 from __future__ import annotations
 
@@ -27,6 +27,9 @@ from workers.boards import Board
 PLUGIN_SOURCE = Path(__file__).parent / "plugin" / "insncount.c"
 READY_LINE = "OK tinystudio ready"
 _PR_SET_PDEATHSIG = 1
+SERIAL_SOCKET_NAME = "uart0.sock"
+# sockaddr_un holds 108 bytes with the final NUL; QEMU also splits its options at commas.
+_MAX_SOCKET_PATH = 107
 
 
 class BoardSessionError(RuntimeError):
@@ -93,14 +96,30 @@ def _stop_process(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=5)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _release(proc: subprocess.Popen[bytes] | None, dirs: Sequence[Path]) -> None:
+    """Stops QEMU and removes the session's private directories (what a session leaves)."""
+    try:
+        if proc is not None:
+            _stop_process(proc)
+    finally:
+        for directory in dirs:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _socket_dir(workdir: Path) -> Path | None:
+    """None if the serial socket fits in `workdir`, else a private directory with a short path."""
+    path = workdir / SERIAL_SOCKET_NAME
+    if len(os.fsencode(path)) <= _MAX_SOCKET_PATH and "," not in str(path):
+        return None
+    return Path(tempfile.mkdtemp(prefix="ts-", dir="/tmp"))
 
 
 class VirtualBoardSession:
-    """One QEMU process running a firmware image, with its UART0 on a local TCP socket.
+    """One QEMU process running a firmware image, with its UART0 on a unix-domain socket.
+
+    The socket lives in a private temporary directory (mode 0700) and is unlinked as soon as
+    the session has connected, so no other process can reach the board's UART; the directory
+    (which also holds QEMU's output and the instruction counts) is removed with the session.
 
     `count_instructions=True` runs QEMU with `-icount shift=0` and the insncount plugin; the
     `regions` (name -> (begin address, end address)) are then reported by `instruction_counts()`.
@@ -128,20 +147,26 @@ class VirtualBoardSession:
             raise BoardSessionError("qemu-system-arm not found: install qemu-system-arm")
         self.board = board
         self.elf = Path(elf)
-        self._workdir = Path(tempfile.mkdtemp(prefix="tinystudio-qemu-"))
-        self.counts_file = self._workdir / "insncount.txt"
-        self._stderr_path = self._workdir / "qemu.stderr"
         self._buffer = b""
         self._sock: socket.socket | None = None
         self._proc: subprocess.Popen[bytes] | None = None
-        plugin_args: list[str] = []
-        if count_instructions:
-            plugin = insncount_plugin()
-            spec = [str(plugin), f"out={self.counts_file}"]
-            for name, (begin, end) in (regions or {}).items():
-                spec.append(f"region={name}:0x{begin:x}:0x{end:x}")
-            plugin_args = ["-icount", "shift=0", "-plugin", ",".join(spec)]
+        self._workdir = Path(tempfile.mkdtemp(prefix="tinystudio-qemu-"))
+        self._dirs = [self._workdir]
+        self.counts_file = self._workdir / "insncount.txt"
+        self._stderr_path = self._workdir / "qemu.stderr"
+        self._socket_path = self._workdir / SERIAL_SOCKET_NAME
         try:
+            short_dir = _socket_dir(self._workdir)
+            if short_dir is not None:
+                self._dirs.append(short_dir)
+                self._socket_path = short_dir / SERIAL_SOCKET_NAME
+            plugin_args: list[str] = []
+            if count_instructions:
+                plugin = insncount_plugin()
+                spec = [str(plugin), f"out={self.counts_file}"]
+                for name, (begin, end) in (regions or {}).items():
+                    spec.append(f"region={name}:0x{begin:x}:0x{end:x}")
+                plugin_args = ["-icount", "shift=0", "-plugin", ",".join(spec)]
             self._start(qemu, plugin_args, boot_timeout, kill_with_parent)
             if expect_ready:
                 line = self.read_line(timeout=boot_timeout)
@@ -155,43 +180,46 @@ class VirtualBoardSession:
         self, qemu: str, plugin_args: list[str], timeout: float, kill_with_parent: bool
     ) -> None:
         prefix, pre_exec = _launcher(kill_with_parent)
-        for _attempt in range(5):
-            port = _free_port()
-            cmd = [
-                *prefix,
-                qemu,
-                "-M", self.board.qemu_machine or "",
-                "-nographic",
-                "-monitor", "none",
-                "-kernel", str(self.elf),
-                "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on",
-                "-semihosting-config", "enable=on,target=native",
-                *plugin_args,
-            ]  # fmt: skip
-            with open(self._stderr_path, "wb") as stderr:
-                self._proc = subprocess.Popen(
-                    cmd,
-                    stdin=subprocess.DEVNULL,
-                    stdout=stderr,
-                    stderr=stderr,
-                    preexec_fn=pre_exec,  # noqa: PLW1509
-                )
-            self._finalizer = weakref.finalize(self, _stop_process, self._proc)
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                if self._proc.poll() is not None:
-                    break
-                try:
-                    self._sock = socket.create_connection(("127.0.0.1", port), timeout=1.0)
-                    self._sock.setblocking(False)
-                    return
-                except OSError:
-                    time.sleep(0.02)
-            err = self.stderr_text()
-            _stop_process(self._proc)
-            if "Address already in use" not in err:
-                raise BoardSessionError(f"QEMU did not open its serial port: {err.strip()}")
-        raise BoardSessionError("no free TCP port for the virtual board's serial line")
+        cmd = [
+            *prefix,
+            qemu,
+            "-M", self.board.qemu_machine or "",
+            "-nographic",
+            "-monitor", "none",
+            "-kernel", str(self.elf),
+            # wait=on: the board does not run until the session is connected, so no output is lost.
+            "-serial", f"unix:{self._socket_path},server=on,wait=on",
+            "-semihosting-config", "enable=on,target=native",
+            *plugin_args,
+        ]  # fmt: skip
+        with open(self._stderr_path, "wb") as stderr:
+            self._proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=stderr,
+                stderr=stderr,
+                preexec_fn=pre_exec,  # noqa: PLW1509
+            )
+        # Stops QEMU and removes the directories if the session is dropped without close().
+        self._finalizer = weakref.finalize(self, _release, self._proc, list(self._dirs))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self._proc.poll() is None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.settimeout(1.0)
+                sock.connect(str(self._socket_path))
+            except OSError:  # not listening yet
+                sock.close()
+                time.sleep(0.02)
+                continue
+            sock.setblocking(False)
+            self._sock = sock
+            # QEMU keeps listening for the next client; without the name nobody can connect.
+            self._socket_path.unlink(missing_ok=True)
+            return
+        err = self.stderr_text()
+        _stop_process(self._proc)
+        raise BoardSessionError(f"QEMU did not open its serial socket: {err.strip()}")
 
     @property
     def pid(self) -> int | None:
@@ -339,9 +367,7 @@ class VirtualBoardSession:
                 self._sock.close()
             finally:
                 self._sock = None
-        if self._proc is not None:
-            _stop_process(self._proc)
-        shutil.rmtree(self._workdir, ignore_errors=True)
+        _release(self._proc, self._dirs)
 
     def __enter__(self) -> VirtualBoardSession:
         return self

@@ -700,11 +700,12 @@ time.sleep(60)
 """
 
 
-def test_a_killed_api_process_leaves_no_qemu(firmware: dict[str, Path]) -> None:
+def test_a_killed_api_process_leaves_no_qemu(firmware: dict[str, Path], tmp_path: Path) -> None:
     """SIGKILL gives no chance to clean up: the parent-death signal must end QEMU."""
     api_process = subprocess.Popen(
         [sys.executable, "-c", _API_PROCESS, BOARD, str(firmware["echo-a"])],
         stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[3],
+        env={**os.environ, "TMPDIR": str(tmp_path)},  # its session directories stay behind
     )  # fmt: skip
     try:
         assert api_process.stdout is not None

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import gc
+import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +31,20 @@ def _qemu_running(path: Path) -> bool:
     """True if some process has `path` on its command line (pgrep -f)."""
     found = subprocess.run(["pgrep", "-f", str(path)], capture_output=True, text=True)
     return found.returncode == 0
+
+
+def _serial_socket(pid: int) -> Path:
+    """The unix socket QEMU was told to serve the board's UART on (from its command line)."""
+    args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    spec = args[args.index(b"-serial") + 1].decode()
+    assert spec.startswith("unix:") and spec.endswith(",server=on,wait=on")
+    return Path(spec.removeprefix("unix:").split(",")[0])
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _windows(n: int, count: int, seed: int) -> list[np.ndarray]:
@@ -143,6 +161,46 @@ def test_stream_replays_readings_at_the_requested_rate(
         assert session.info()["board"] == board.id
 
 
+@pytest.mark.parametrize("board_id", VIRTUAL)
+def test_stream_sleeps_between_readings_and_wakes_for_stop(
+    board_id: str, virtual_builds: dict[str, FirmwareBuild]
+) -> None:
+    board = get_board(board_id)
+    with VirtualBoardSession(board, virtual_builds[board_id].elf) as session:
+        assert session.pid is not None
+        session.request("replay begin 1 50")
+        session.send_line("1,2,3")
+        assert session.request("replay end") == "OK replay 3 readings"
+        session.send_line("stream 100")
+        session.read_line()
+        cpu, start = _cpu_seconds(session.pid), time.monotonic()
+        lines = [session.read_line() for _ in range(100)]
+        elapsed = time.monotonic() - start
+        cpu = (_cpu_seconds(session.pid) - cpu) / elapsed
+        assert set(lines) == {"1", "2", "3"}
+        assert 0.5 <= elapsed <= 5.0  # 100 periods at 100 Hz, on a possibly loaded machine
+        # Sleeping between readings costs QEMU a few per cent of a core; spinning costs all of it.
+        assert cpu < 0.25, f"QEMU used {cpu:.0%} of a core streaming at 100 Hz"
+        # `stop` split over two writes, and a command right behind it: no byte is lost.
+        session.send_bytes(b"st")
+        time.sleep(0.05)
+        session.send_bytes(b"op\ninfo\n")
+        tail = session.read_line()
+        while tail != "OK stopped":
+            assert tail in ("1", "2", "3")
+            tail = session.read_line()
+        assert json.loads(session.read_line())["board"] == board_id
+        # One reading every 5 s: `stop` wakes the sleeping board at once. It arrives right after
+        # a reading, when a board woken only by its SysTick (at most 2^24 clocks, 0.67 s at
+        # 25 MHz) would still be asleep.
+        session.send_line("stream 0.2")
+        assert session.read_line() == "1"
+        start = time.monotonic()
+        session.send_line("stop")
+        assert session.read_line(timeout=10) == "OK stopped"
+        assert time.monotonic() - start < 0.35
+
+
 def test_raw_bytes_can_be_bridged(virtual_builds: dict[str, FirmwareBuild]) -> None:
     board = get_board("virtual-cortex-m7")
     with VirtualBoardSession(board, virtual_builds[board.id].elf) as session:
@@ -164,6 +222,83 @@ def test_close_leaves_no_qemu_process(virtual_builds: dict[str, FirmwareBuild]) 
     assert not session.is_running()
     assert not _qemu_running(elf)
     session.close()  # twice is harmless
+
+
+def test_serial_line_is_a_private_unix_socket_removed_with_the_session(
+    virtual_builds: dict[str, FirmwareBuild],
+) -> None:
+    board = get_board("virtual-cortex-m3")
+    session = VirtualBoardSession(board, virtual_builds[board.id].elf)
+    assert session.pid is not None
+    directory = _serial_socket(session.pid).parent
+    assert directory.is_dir()
+    assert directory.stat().st_mode & 0o777 == 0o700
+    # Connected, the socket's name is gone: nobody else can reach the board's UART.
+    assert not _serial_socket(session.pid).exists()
+    assert session.info()["board"] == board.id
+    session.close()
+    assert not directory.exists()
+
+
+def test_sessions_started_at_once_each_get_their_own_board(
+    virtual_builds: dict[str, FirmwareBuild],
+) -> None:
+    def start(board_id: str) -> VirtualBoardSession:
+        # Pool threads end before the sessions: do not tie QEMU to them.
+        return VirtualBoardSession(
+            get_board(board_id), virtual_builds[board_id].elf, kill_with_parent=False
+        )
+
+    ids = VIRTUAL * 2
+    with ThreadPoolExecutor(len(ids)) as pool:
+        sessions = list(pool.map(start, ids))
+    try:
+        assert [s.info()["board"] for s in sessions] == ids
+        assert len({_serial_socket(s.pid or 0) for s in sessions}) == len(ids)
+    finally:
+        for s in sessions:
+            s.close()
+
+
+def test_long_temporary_directory_still_gets_a_socket(
+    virtual_builds: dict[str, FirmwareBuild], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    long_dir = tmp_path / ("d" * 100)  # a socket path must fit in 107 bytes
+    long_dir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(long_dir))
+    board = get_board("virtual-cortex-m7")
+    with VirtualBoardSession(board, virtual_builds[board.id].elf) as session:
+        assert session.pid is not None
+        directory = _serial_socket(session.pid).parent
+        assert not directory.is_relative_to(long_dir)
+        assert session.info()["board"] == board.id
+        assert any(long_dir.iterdir())  # QEMU's output and counts stay in the session directory
+    assert not directory.exists()
+    assert not any(long_dir.iterdir())
+
+
+def test_crashed_or_dropped_sessions_leave_nothing_behind(
+    virtual_builds: dict[str, FirmwareBuild],
+) -> None:
+    board = get_board("virtual-cortex-m4")
+    elf = virtual_builds[board.id].elf
+    crashed = VirtualBoardSession(board, elf)
+    assert crashed.pid is not None
+    directory = _serial_socket(crashed.pid).parent
+    os.kill(crashed.pid, signal.SIGKILL)
+    with pytest.raises(BoardSessionError, match="stopped"):
+        crashed.read_line(timeout=5)
+    crashed.close()
+    assert not directory.exists()
+
+    dropped = VirtualBoardSession(board, elf)
+    assert dropped.pid is not None
+    pid, directory = dropped.pid, _serial_socket(dropped.pid).parent
+    del dropped
+    gc.collect()
+    assert not directory.exists()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # stopped and reaped by the finalizer
 
 
 def test_exception_inside_with_block_still_stops_qemu(

@@ -3,8 +3,9 @@
  * guest instructions for TinyStudio's profiler.
  *
  * Every translated instruction gets an inline "add 1" to one 64-bit counter, so the count is
- * exact and, with -icount shift=0 and no interrupt taken inside the measured code (the firmware's
- * only interrupt is UART receive, idle while it classifies), identical run to run.
+ * exact and, with -icount shift=0 and no interrupt taken inside the measured code (the firmware
+ * enables only UART receive, idle while it classifies, and SysTick only while it streams),
+ * identical run to run.
  * Regions are delimited by the entry addresses of two marker functions in the firmware:
  *
  *   -plugin libinsncount.so,out=FILE,region=NAME:0xBEGIN:0xEND[,region=...]

@@ -267,7 +267,7 @@ static int parse_hz(const char *word, float *hz)
     return ts_parse_float(word, strlen(word), hz) != 0 || !(*hz > 0.0f) || *hz > 1.0e6f;
 }
 
-/* Prints replayed readings at `hz` until a `stop` line arrives. */
+/* Prints replayed readings at `hz` until a `stop` line arrives, sleeping between readings. */
 static void cmd_stream(float hz)
 {
     char stop[8];
@@ -280,21 +280,24 @@ static void cmd_stream(float hz)
     uint32_t next = ts_port_ticks();
     uint32_t reading = 0;
     for (;;) {
-        int c = ts_port_read_byte();
-        if (c == '\n') {
-            if (stop_len == 4u && memcmp(stop, "stop", 4u) == 0) {
-                send_line("OK stopped");
-                return;
+        int c;
+        while ((c = ts_port_read_byte()) >= 0) {
+            if (c == '\n') {
+                if (stop_len == 4u && memcmp(stop, "stop", 4u) == 0) {
+                    send_line("OK stopped");
+                    return;
+                }
+                stop_len = 0;
+            } else if (c != '\r') {
+                if (stop_len < sizeof stop) {
+                    stop[stop_len] = (char)c;
+                }
+                stop_len++;
             }
-            stop_len = 0;
-        } else if (c >= 0 && c != '\r') {
-            if (stop_len < sizeof stop) {
-                stop[stop_len] = (char)c;
-            }
-            stop_len++;
         }
         uint32_t now = ts_port_ticks();
         if ((int32_t)(now - next) < 0) {
+            ts_port_sleep_until(next); /* or until a byte arrives */
             continue;
         }
         next += period;

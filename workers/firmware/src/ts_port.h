@@ -6,7 +6,9 @@
 #include <stdint.h>
 
 /* Brings up the UART (115200 8N1, received bytes queued by its receive interrupt) and a
- * free-running tick counter. The UART receive interrupt is the only one ever enabled. */
+ * free-running tick counter. Two interrupts are ever enabled: UART receive, from here on, and
+ * the core's SysTick, only while ts_port_sleep_until() sleeps (so it never fires during a
+ * classify, whose instruction count stays exact). */
 void ts_port_init(void);
 
 /* Writes n bytes to the UART, waiting while its transmit buffer is full. */
@@ -18,8 +20,14 @@ int ts_port_read_byte(void);
 /* Sleeps (WFI) until a byte has been received; returns at once if one is waiting. */
 void ts_port_wait_for_input(void);
 
-/* The UART receive interrupt handler (placed in the vector table by ts_startup.c). */
+/* Sleeps (WFI) until ts_port_ticks() reaches `tick` (at most 2^31 ticks ahead) or a byte has
+ * been received, whichever comes first; returns at once if either has already happened. It may
+ * also return a little early, so callers compare ts_port_ticks() with `tick` again. */
+void ts_port_sleep_until(uint32_t tick);
+
+/* The UART receive and SysTick interrupt handlers (placed in the vector table by ts_startup.c). */
 void ts_port_uart_rx_isr(void);
+void ts_port_systick_isr(void);
 
 /* A free-running, up-counting 32-bit tick counter and its rate. */
 uint32_t ts_port_ticks(void);

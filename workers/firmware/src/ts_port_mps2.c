@@ -1,4 +1,5 @@
-/* ts_port_mps2.c - ts_port for Arm MPS2 FPGA images (QEMU mps2-*): CMSDK APB UART0 and timer0. */
+/* ts_port_mps2.c - ts_port for Arm MPS2 FPGA images (QEMU mps2-*): CMSDK APB UART0 and timer0,
+ * and the core's SysTick to wake from sleep. */
 #include "ts_port.h"
 
 #include "ts_build_config.h"
@@ -18,6 +19,18 @@
 
 /* NVIC interrupt set-enable registers (ARMv7-M/ARMv8-M system control space). */
 #define NVIC_ISER ((volatile uint32_t *)0xE000E100u)
+
+/* SysTick, the 24-bit down-counter every Cortex-M core has, and the SCB's Interrupt Control and
+ * State Register (its SysTick pending bit). */
+#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
+#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
+#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
+#define SYST_CSR_ENABLE 0x1u
+#define SYST_CSR_TICKINT 0x2u
+#define SYST_CSR_CLKSOURCE 0x4u /* count the processor clock */
+#define SYST_MAX_COUNTS 0x1000000u
+#define SCB_ICSR (*(volatile uint32_t *)0xE000ED04u)
+#define SCB_ICSR_PENDSTCLR (1u << 25)
 
 /* Received bytes wait here between the interrupt and the protocol loop. The single-byte UART
  * buffer would otherwise overrun whenever the loop is busy (it is on real hardware). */
@@ -86,6 +99,40 @@ void ts_port_wait_for_input(void)
         __asm__ volatile("dsb\n\twfi" ::: "memory");
     }
     __asm__ volatile("cpsie i" ::: "memory");
+}
+
+void ts_port_sleep_until(uint32_t tick)
+{
+    /* Same masked WFI as ts_port_wait_for_input: the UART interrupt or the SysTick expiring
+     * between the checks and the WFI leaves its interrupt pending, which WFI does not sleep
+     * through. SysTick counts the processor clock, which on the MPS2 images is the SYSCLK that
+     * also clocks timer0, so one SysTick count is one tick. A sleep longer than SysTick's 24 bits
+     * wakes early and the caller sleeps again. */
+    __asm__ volatile("cpsid i" ::: "memory");
+    int32_t remaining = (int32_t)(tick - ts_port_ticks());
+    if (remaining > 1 && rx_head == rx_tail) {
+        uint32_t counts = (uint32_t)remaining;
+        if (counts > SYST_MAX_COUNTS) {
+            counts = SYST_MAX_COUNTS;
+        }
+        SYST_CSR = 0u;
+        SYST_RVR = counts - 1u;
+        SYST_CVR = 0u; /* any write clears it: the count restarts from the reload value */
+        SYST_CSR = SYST_CSR_CLKSOURCE | SYST_CSR_TICKINT | SYST_CSR_ENABLE;
+        __asm__ volatile("dsb\n\twfi" ::: "memory");
+        /* Stop SysTick and drop its pending interrupt (if it was the wake) before unmasking, so
+         * its handler does not run and nothing ticks outside this function. */
+        SYST_CSR = 0u;
+        SCB_ICSR = SCB_ICSR_PENDSTCLR;
+    }
+    __asm__ volatile("cpsie i" ::: "memory");
+}
+
+void ts_port_systick_isr(void)
+{
+    /* Normally unreached (ts_port_sleep_until clears the pending SysTick); if it is, SysTick
+     * must not keep interrupting. */
+    SYST_CSR = 0u;
 }
 
 void ts_port_write(const char *data, size_t n)

@@ -37,7 +37,7 @@ __attribute__((section(".vectors"), used)) void (*const ts_vector_table[TS_VECTO
     ts_fault_handler, /* DebugMonitor */
     0,
     ts_fault_handler, /* PendSV */
-    ts_fault_handler, /* SysTick */
+    ts_port_systick_isr, /* SysTick */
     [16 ... TS_VECTOR_COUNT - 1] = ts_fault_handler,
     [16 + TS_UART_RX_IRQ] = ts_port_uart_rx_isr,
 };
