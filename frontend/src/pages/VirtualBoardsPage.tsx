@@ -1,7 +1,8 @@
 /**
  * Virtual boards: run a firmware build on a QEMU board of the studio, talk to it over its serial
- * WebSocket (terminal, sensor replay and stream, live classification, flashing), and test the
- * model on the device against the studio's own int8 results.
+ * WebSocket (terminal, sensor replay and stream, recording the stream into the dataset, live
+ * classification, flashing), and test the model on the device against the studio's own int8
+ * results.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useOutletContext } from "react-router-dom";
@@ -11,12 +12,15 @@ import { useJobEvents } from "../api/jobs";
 import { atLeast, effectiveStatus, useJobStatuses } from "../api/queries";
 import { JobProgress } from "../components/JobProgress";
 import { LineChart } from "../components/LineChart";
+import { ReplaySource, type ReplayRequest } from "../components/ReplaySource";
+import { StreamRecorder, type StreamRate } from "../components/StreamRecorder";
 import { Card, EmptyState, ErrorNote, formatBytes, Loading, ProgressBar } from "../components/ui";
 import { Device, type Classification, type DeviceInfo } from "../lib/device/device";
 import { serialSocketUrl, WebSerialTransport, WebSocketTransport, type Transport } from "../lib/device/transport";
 import { serialUnavailableReason, type SerialLike } from "../lib/serial/device";
 import { cutWindows, type InputBlock } from "../lib/device/windows";
 import { runDeviceTest, type DeviceTestReport, type StudioWindow } from "../lib/device/deviceTest";
+import { measureRate } from "../lib/device/capture";
 import { defaultAxisNames, parseLine } from "../lib/serial/forwarder";
 
 type Deployment = Schemas["DeploymentOut"];
@@ -35,6 +39,13 @@ interface LogLine {
 
 interface Prediction extends Classification {
   startMs: number;
+}
+
+/** What the board's replay buffer holds, as the board answered. */
+interface Replayed {
+  text: string;
+  hz: number;
+  axisNames: string[];
 }
 
 /** The server's on-device test result: the browser's report plus the board and a timing note. */
@@ -276,8 +287,10 @@ export function VirtualBoardsPage() {
 
   const [sampleId, setSampleId] = useState<number | null>(null);
   const sample = sampleId ?? samples.data?.items[0]?.id ?? null;
-  const [replayed, setReplayed] = useState<string | null>(null);
+  const [replayed, setReplayed] = useState<Replayed | null>(null);
   const [streaming, setStreaming] = useState(false);
+  // The rate a `stream HZ` command asked for; a plain `stream` plays at the replay's rate.
+  const [toldHz, setToldHz] = useState<number | null>(null);
   const [stream, setStream] = useState<{ t: number[]; values: number[][] }>({ t: [], values: [] });
   const [predictions, setPredictions] = useState<Prediction[]>([]);
   const [signal, setSignal] = useState<{ t: number[]; values: number[][]; names: string[]; windowMs: number } | null>(null);
@@ -434,10 +447,10 @@ export function VirtualBoardsPage() {
       setInfo(await deviceRef.current!.info());
     });
 
-  const replay = () =>
+  const replay = (request: ReplayRequest) =>
     act("Replaying", async () => {
       const vb = boardRef.current;
-      if (!vb || sample === null) return;
+      if (!vb) return;
       if (streaming) {
         await deviceRef.current?.stopStream();
         setStreaming(false);
@@ -445,10 +458,15 @@ export function VirtualBoardsPage() {
       const answer = await unwrap(
         api.POST("/api/projects/{project_id}/virtual-boards/{virtual_board_id}/replay", {
           params: { path: { project_id: project.id, virtual_board_id: vb.id } },
-          body: { sample_id: sample },
+          body: request.kind === "sample" ? { sample_id: request.sampleId } : { values: request.values, hz: request.hz },
         }),
       );
-      setReplayed(`${answer.readings} readings × ${answer.axes} axes at ${answer.hz} Hz${answer.truncated ? ` (cut from ${answer.sample_readings})` : ""}`);
+      const hz = Number(answer.hz.toPrecision(6));
+      setReplayed({
+        text: `${answer.readings} readings × ${answer.axes} ${answer.axes === 1 ? "axis" : "axes"} at ${hz} Hz${answer.truncated ? ` (cut from ${answer.sample_readings})` : ""} · ${request.description}`,
+        hz: answer.hz,
+        axisNames: request.axisNames,
+      });
     });
 
   const toggleStream = () =>
@@ -460,6 +478,7 @@ export function VirtualBoardsPage() {
         setStreaming(false);
       } else {
         setStream({ t: [], values: [] });
+        setToldHz(null);
         await device.startStream();
         setStreaming(true);
       }
@@ -469,6 +488,8 @@ export function VirtualBoardsPage() {
     act("Classifying", async () => {
       const device = deviceRef.current;
       if (!device || sample === null || !chosen) return;
+      // Keep the choice: a sample recorded meanwhile must not take the place of the one shown.
+      setSampleId(sample);
       if (streaming) {
         await device.stopStream();
         setStreaming(false);
@@ -493,17 +514,37 @@ export function VirtualBoardsPage() {
       if (!line || !deviceRef.current) return;
       setCommand("");
       await deviceRef.current.send(line);
-      if (line.startsWith("stream")) setStreaming(true);
+      const words = line.split(/\s+/);
+      if (words[0] === "stream") {
+        const hz = Number(words[1]);
+        setToldHz(words.length > 1 && hz > 0 ? hz : null);
+        setStream({ t: [], values: [] });
+        setStreaming(true);
+      }
       if (line === "stop") setStreaming(false);
     });
 
   const streamSeries = useMemo(() => {
     const axes = stream.values[0]?.length ?? 0;
-    const names = defaultAxisNames(axes);
+    const names = replayed?.axisNames.length === axes ? replayed.axisNames : defaultAxisNames(axes);
     return names.map((name, a) => ({ name, values: stream.values.map((v) => v[a] ?? 0) }));
-  }, [stream]);
+  }, [stream, replayed]);
   const labels = info?.labels ?? [];
   const latest = predictions[predictions.length - 1];
+  // Recorded readings are stored at the rate the board was told, else the replay's rate (a
+  // virtual board), else the one measured from their arrival (a board on Web Serial).
+  const measuredHz = useMemo(() => measureRate(stream.t), [stream.t]);
+  const streamRate: StreamRate | null = toldHz
+    ? { hz: toldHz, source: "the rate the stream was started with" }
+    : board && replayed
+      ? { hz: replayed.hz, source: "the replay's rate" }
+      : measuredHz
+        ? { hz: measuredHz, source: "measured from the readings' arrival" }
+        : null;
+  const labelSuggestions = useMemo(
+    () => [...new Set([...(info?.labels ?? []), ...(samples.data?.items ?? []).flatMap((s) => (s.label ? [s.label] : []))])].sort(),
+    [info, samples.data],
+  );
 
   if (deployments.isPending || statusesPending) return <Loading what="firmware builds" />;
   const connected = (board !== null || onSerial) && liveDevice !== null && !ended;
@@ -582,7 +623,37 @@ export function VirtualBoardsPage() {
       )}
 
       {connected && (
-        <Card title="Sensor and live classification">
+        <Card title="Sensor">
+          {board ? (
+            <ReplaySource samples={samples.data?.items ?? []} disabled={busy !== null} replaying={busy === "Replaying"} onReplay={(request) => void replay(request)} />
+          ) : (
+            <p className="muted small">A board on Web Serial streams from its own sensors (or from what its firmware replays).</p>
+          )}
+          {replayed && <p className="muted small" data-testid="replay-status">Replay buffer: {replayed.text}</p>}
+          <div className="inline-form">
+            <button className="btn" disabled={busy !== null || (board !== null && !replayed)} onClick={toggleStream}>{streaming ? "Stop stream" : "Stream"}</button>
+            {board && !replayed && <span className="muted small">Replay a signal first: the virtual board streams what its sensor replays.</span>}
+          </div>
+          {(streaming || stream.t.length > 0) && (
+            <LineChart t={stream.t} series={streamSeries} live domain={stream.t.length ? [stream.t[stream.t.length - 1] - STREAM_SECONDS * 1000, stream.t[stream.t.length - 1]] : undefined} xFormat={() => ""} label="Stream from the board" height={200} />
+          )}
+          {editor && (
+            <StreamRecorder
+              projectId={project.id}
+              device={liveDevice}
+              streaming={streaming}
+              rate={streamRate}
+              axisNames={replayed?.axisNames ?? []}
+              labels={labelSuggestions}
+              deviceName={board ? `${board.board_name} (virtual board ${board.id})` : "Board on Web Serial"}
+              disabled={busy !== null}
+            />
+          )}
+        </Card>
+      )}
+
+      {connected && (
+        <Card title="Live classification">
           <div className="inline-form">
             <label className="field">
               <span>Sample</span>
@@ -590,15 +661,9 @@ export function VirtualBoardsPage() {
                 {samples.data?.items.map((s) => <option key={s.id} value={s.id}>{s.name} · {s.label ?? "unlabelled"} · {s.category}</option>)}
               </select>
             </label>
-            {board && <button className="btn" disabled={busy !== null || sample === null} onClick={replay}>{busy === "Replaying" ? "Replaying…" : "Replay sample"}</button>}
-            <button className="btn" disabled={busy !== null || (board !== null && !replayed)} onClick={toggleStream}>{streaming ? "Stop stream" : "Stream"}</button>
             <button className="btn btn-primary" disabled={busy !== null || sample === null} onClick={classify}>{busy === "Classifying" ? "Classifying…" : "Classify sample live"}</button>
             {busy === "Classifying" && <button className="btn btn-small" onClick={() => { stopClassifying.current = true; }}>Stop</button>}
           </div>
-          {replayed && <p className="muted small" data-testid="replay-status">Replay buffer: {replayed}</p>}
-          {(streaming || stream.t.length > 0) && (
-            <LineChart t={stream.t} series={streamSeries} live domain={stream.t.length ? [stream.t[stream.t.length - 1] - STREAM_SECONDS * 1000, stream.t[stream.t.length - 1]] : undefined} xFormat={() => ""} label="Stream from the board" height={200} />
-          )}
           {latest && (
             <div className="metrics" data-testid="live-prediction">
               <div className="stat"><span className="stat-value" data-testid="live-label">{latest.label}</span><span className="stat-label">window at {latest.startMs} ms · {predictions.length} classified</span></div>
