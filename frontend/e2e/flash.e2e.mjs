@@ -21,8 +21,11 @@ function espImage(bytes) {
   return image;
 }
 
-/** A signed-in page on the flash page whose `navigator.serial` reaches `sim`. */
-async function flashPage(ctx, sim) {
+/**
+ * Runs `fn(page)` on the flash page of a signed-in browser context whose `navigator.serial`
+ * reaches `sim` (when given); a failure leaves a screenshot and the simulator's story.
+ */
+async function onFlashPage(ctx, sim, failureShot, fn) {
   const state = await ctx.shared.page.context().storageState();
   const context = await ctx.browser.newContext({ storageState: state, viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   context.setDefaultTimeout(15_000);
@@ -31,9 +34,17 @@ async function flashPage(ctx, sim) {
     await context.addInitScript(installEspSerialPort);
   }
   const page = await context.newPage();
-  await page.goto(`${ctx.shared.projectUrl}/flash`);
-  await page.getByRole("heading", { name: "Flash a board" }).waitFor();
-  return { context, page };
+  try {
+    await page.goto(`${ctx.shared.projectUrl}/flash`);
+    await page.getByRole("heading", { name: "Flash a board" }).waitFor();
+    await fn(page);
+  } catch (err) {
+    await shot(ctx, page, failureShot).catch(() => {});
+    const story = sim ? `\nsimulator: ${sim.events.join("; ")}; boots: ${sim.boots.join("; ")}` : "";
+    throw new Error(`${err.message}${story}`, { cause: err });
+  } finally {
+    await context.close();
+  }
 }
 
 export const tests = [
@@ -41,8 +52,7 @@ export const tests = [
     name: "flash an ESP32-S3 over Web Serial: a pulled cable says what failed, Retry writes and verifies",
     async fn(ctx) {
       const sim = new EspRomSimulator({ failAfterBlocks: 3 });
-      const { context, page } = await flashPage(ctx, sim);
-      try {
+      await onFlashPage(ctx, sim, "FAILED-flash-esp32", async (page) => {
         assert.equal(await page.locator("select[name=board]").inputValue(), "esp32-s3-devkitc-1");
         // No Xtensa toolchain here: the page says so and points at the libraries.
         assert.match(await page.getByTestId("no-studio-firmware").textContent(), /cannot build firmware for the Espressif ESP32-S3.*toolchain.*C library or Arduino library/s);
@@ -80,20 +90,13 @@ export const tests = [
         assert.ok(sim.events.includes("baud 921600"), sim.events.join("; "));
         assert.equal(sim.boots.at(-1), "flash: an application at 0x10000");
         await shot(ctx, page, "41-flash-esp32-done");
-      } catch (err) {
-        await shot(ctx, page, "FAILED-flash-esp32").catch(() => {});
-        throw new Error(`${err.message}${sim ? `\nsimulator: ${sim.events.join("; ")}; boots: ${sim.boots.join("; ")}` : ""}`, { cause: err });
-      } finally {
-        await context.close();
-      }
+      });
     },
   },
   {
     name: "flash page: images that do not fit or are not ESP images are refused before connecting",
     async fn(ctx) {
-      const sim = null;
-      const { context, page } = await flashPage(ctx, sim);
-      try {
+      await onFlashPage(ctx, null, "FAILED-flash-refusals", async (page) => {
         const input = page.locator("input[name=image]");
         await input.setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("hello") });
         await page.getByText(/"notes.txt" is not a .bin file/).waitFor();
@@ -107,20 +110,13 @@ export const tests = [
         await page.locator("input[name=address]").fill("0x7f0000");
         await page.getByText(/200000 bytes at 0x7f0000 end at 0x820d40, past the board's 8 MB flash/).waitFor();
         assert.equal(await page.getByRole("button", { name: "Connect and flash" }).isDisabled(), true);
-      } catch (err) {
-        await shot(ctx, page, "FAILED-flash-refusals").catch(() => {});
-        throw new Error(`${err.message}${sim ? `\nsimulator: ${sim.events.join("; ")}; boots: ${sim.boots.join("; ")}` : ""}`, { cause: err });
-      } finally {
-        await context.close();
-      }
+      });
     },
   },
   {
     name: "flash a Raspberry Pi Pico: a .bin becomes a .uf2 download with the BOOTSEL steps",
     async fn(ctx) {
-      const sim = null;
-      const { context, page } = await flashPage(ctx, sim);
-      try {
+      await onFlashPage(ctx, null, "FAILED-flash-pico", async (page) => {
         await page.locator("select[name=board]").selectOption("raspberry-pi-pico");
         assert.match(await page.getByTestId("flash-instructions").textContent(), /Hold the BOOTSEL button.*RPI-RP2/s);
         await page.locator("input[name=image]").setInputFiles({ name: "app.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(1000, 7) });
@@ -139,12 +135,7 @@ export const tests = [
         for (let block = 0; block < 4; block++) other.writeUInt32LE(0x68ed2b88, block * 512 + 28);
         await page.locator("input[name=image]").setInputFiles({ name: "samd.uf2", mimeType: "application/octet-stream", buffer: other });
         await page.getByText(/this UF2 file is for family 0x68ed2b88; the Raspberry Pi Pico expects 0xe48bff56/).waitFor();
-      } catch (err) {
-        await shot(ctx, page, "FAILED-flash-pico").catch(() => {});
-        throw new Error(`${err.message}${sim ? `\nsimulator: ${sim.events.join("; ")}; boots: ${sim.boots.join("; ")}` : ""}`, { cause: err });
-      } finally {
-        await context.close();
-      }
+      });
     },
   },
 ];
