@@ -316,6 +316,73 @@ export const tests = [
     },
   },
   {
+    name: "several blocks, the version history and restoring a version",
+    async fn(ctx) {
+      const page = ctx.shared.page;
+      const history = page.locator("section.card").filter({ has: page.getByRole("heading", { name: "Version history" }) });
+      const row = (version) => history.locator(`tr[data-version="${version}"]`);
+      await row(1).getByText("current").waitFor();
+      // A second processing block: the server's refusal shows on that block's field, not the first's.
+      await page.getByRole("button", { name: "+ Add a processing block" }).click();
+      const second = page.getByRole("region", { name: "Processing block 2" });
+      await second.locator("select[name=dsp-block]").selectOption("spectral-analysis");
+      await second.locator("[data-field=filter-type] select").selectOption("low");
+      await second.locator("[data-field=filter-cutoff] input").fill("8");
+      await page.getByRole("button", { name: "Save impulse" }).click();
+      const cutoffError = second.locator("[data-field=filter-cutoff] .field-error");
+      await cutoffError.waitFor();
+      assert.match(await cutoffError.textContent(), /half the sampling frequency/);
+      assert.equal(await page.getByRole("region", { name: "Processing block 1" }).locator(".field-error").count(), 0);
+      // Flatten next to the spectral analysis, an anomaly block next to the classifier.
+      await second.locator("select[name=dsp-block]").selectOption("flatten");
+      await page.getByRole("button", { name: "+ Add a learning block" }).click();
+      const anomaly = page.getByRole("region", { name: "Learning block 2" });
+      assert.equal(await anomaly.locator("select[name=learn-block]").inputValue(), "anomaly-kmeans");
+      await anomaly.locator("[data-field=clusters] input").fill("4");
+      await page.getByRole("region", { name: "Learning block 1" }).locator("[data-field=epochs] input").fill("15");
+      await page.getByRole("button", { name: "Save impulse" }).click();
+      await page.getByText("Saved version 2").waitFor();
+      await page.getByText(/features 66, 42 → model input 108/).waitFor();
+      // The preview runs the block picked.
+      await page.locator("select[name=preview-block]").selectOption({ label: "2 · Flatten" });
+      await page.getByRole("button", { name: "Show features" }).click();
+      await page.getByText(/of processing block 2 · Flatten/).waitFor();
+      // The feature explorer starts afresh for the new version and joins both blocks' features.
+      await page.getByText("The saved version has 2 processing blocks").waitFor();
+      assert.equal(await page.locator("svg.scatter circle").count(), 0);
+      await page.getByRole("button", { name: "Generate features" }).click();
+      await page.locator("[data-job-status=succeeded]").waitFor({ timeout: 90_000 });
+      await eventually(async () => assert.ok((await page.locator("svg.scatter circle").count()) > 20), 20_000);
+      // The new version, who saved it and what changed.
+      await row(2).getByText("current").waitFor();
+      await row(2).getByText("ada").waitFor();
+      const changes = history.getByRole("list", { name: "Changes in version 2" });
+      await changes.waitFor();
+      const text = await changes.textContent();
+      assert.match(text, /Processing block 2 · Flatten added/);
+      assert.match(text, /Learning block 2 · Anomaly detection \(K-means\) added \(Cluster count 4/);
+      assert.match(text, /Learning block 1 · Classification \(dense\) Training cycles: 12 → 15/);
+      await shot(ctx, page, "14b-impulse-several-blocks");
+      await history.screenshot({ path: `${ctx.screenshots}/14c-impulse-history.png` });
+      // Restoring version 1 saves it again as version 3: one block of each, 12 training cycles.
+      await history.getByRole("button", { name: "Restore version 1" }).click();
+      await history.getByText("Restored version 1 as version 3").waitFor();
+      await row(3).getByText("current").waitFor();
+      await row(1).getByText("same as current").waitFor();
+      const undone = await history.getByRole("list", { name: "Changes in version 3" }).textContent();
+      assert.match(undone, /Processing block 2 · Flatten removed/);
+      assert.match(undone, /Learning block 2 · Anomaly detection \(K-means\) removed/);
+      assert.match(undone, /Training cycles: 15 → 12/);
+      assert.equal(await page.locator("select[name=dsp-block]").count(), 1);
+      assert.equal(await page.locator("select[name=learn-block]").count(), 1);
+      assert.equal(await page.locator("[data-field=epochs] input").inputValue(), "12");
+      // Earlier versions stay: version 2's changes can still be read.
+      await history.getByRole("button", { name: "Changes in version 2" }).click();
+      await history.getByRole("list", { name: "Changes in version 2" }).waitFor();
+      await history.screenshot({ path: `${ctx.screenshots}/14d-impulse-restored.png` });
+    },
+  },
+  {
     name: "train, watch the curves and read the confusion matrix",
     async fn(ctx) {
       const page = ctx.shared.page;

@@ -1,4 +1,4 @@
-/** Impulse design: input window, DSP and learning blocks from their schemas, DSP preview, features. */
+/** Impulse design: input window, DSP and learning blocks from their schemas, DSP preview, features, versions. */
 import { useEffect, useMemo, useState } from "react";
 import { Link, useNavigate, useOutletContext, useSearchParams } from "react-router-dom";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -8,14 +8,24 @@ import { atLeast } from "../api/queries";
 import { JobProgress } from "../components/JobProgress";
 import { LineChart } from "../components/LineChart";
 import { FeatureBars, Scatter, type ScatterPoint } from "../components/Scatter";
-import { SchemaForm, splitErrorField } from "../components/SchemaForm";
+import { blockWithDefaults, ImpulseBlocksCard } from "../components/ImpulseBlocks";
+import { ImpulseHistory } from "../components/ImpulseHistory";
 import { Card, EmptyState, ErrorNote, Loading } from "../components/ui";
-import { defaultsFromSchema, type JsonSchema } from "../lib/schemaForm";
+import {
+  asSpec,
+  draftErrors,
+  draftFromSpec,
+  NO_ERRORS,
+  sameValue,
+  specFromDraft,
+  type Draft,
+  type DraftBlock,
+  type DraftErrors,
+  type InputBlock,
+} from "../lib/impulseDraft";
 
 type Impulse = Schemas["ImpulseOut"];
 type Block = Schemas["BlockInfo"];
-interface InputBlock { window_ms: number; stride_ms: number; frequency_hz: number; zero_pad: boolean }
-interface Draft { name: string; input: InputBlock; dsp: { block: string; params: Record<string, unknown> }; learn: { block: string; params: Record<string, unknown> } }
 
 export function useBlocks() {
   return useQuery({ queryKey: ["blocks"], queryFn: () => unwrap(api.GET("/api/blocks")), staleTime: Infinity });
@@ -53,12 +63,7 @@ export function useImpulses(projectId: number) {
 }
 
 function draftFrom(impulse: Impulse): Draft {
-  const spec = impulse.spec as { input: InputBlock; dsp: Draft["dsp"][]; learn: Draft["learn"][] };
-  return { name: impulse.name, input: spec.input, dsp: spec.dsp[0], learn: spec.learn[0] };
-}
-
-function blockSchema(blocks: Block[] | undefined, name: string): JsonSchema {
-  return (blocks?.find((b) => b.name === name)?.parameters_schema ?? {}) as JsonSchema;
+  return draftFromSpec(impulse.name, asSpec(impulse.spec));
 }
 
 function InputFields({ input, onChange, errors, disabled }: { input: InputBlock; onChange: (i: InputBlock) => void; errors: Record<string, string>; disabled: boolean }) {
@@ -84,27 +89,39 @@ function InputFields({ input, onChange, errors, disabled }: { input: InputBlock;
   );
 }
 
-function Preview({ projectId, draft }: { projectId: number; draft: Draft }) {
+function Preview({ projectId, draft, catalog }: { projectId: number; draft: Draft; catalog: Block[] }) {
   const samples = useQuery({
     queryKey: ["project", projectId, "samples", "preview-list"],
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/samples", { params: { path: { project_id: projectId }, query: { limit: 200 } } })),
   });
   const [sampleId, setSampleId] = useState<number | null>(null);
   const [windowIndex, setWindowIndex] = useState(0);
+  const [blockId, setBlockId] = useState<number | null>(null);
   const chosen = sampleId ?? samples.data?.items[0]?.id ?? null;
+  // The block picked to preview, or the first (also when the picked one was removed).
+  const block: DraftBlock = draft.dsp.find((b) => b.id === blockId) ?? draft.dsp[0];
   const preview = useMutation({
-    mutationFn: () =>
+    mutationFn: ({ dsp }: { dsp: DraftBlock; label: string }) =>
       unwrap(
         api.POST("/api/projects/{project_id}/impulses/preview", {
           params: { path: { project_id: projectId } },
-          body: { input: draft.input, dsp: draft.dsp, sample_id: chosen!, window_index: windowIndex },
+          body: { input: draft.input, dsp: { block: dsp.block, params: dsp.params }, sample_id: chosen!, window_index: windowIndex },
         }),
       ),
   });
   const data = preview.data;
+  const blockLabel = (b: DraftBlock) => `${draft.dsp.indexOf(b) + 1} · ${catalog.find((c) => c.name === b.block)?.title ?? b.block}`;
   return (
     <Card title="DSP preview">
       <div className="inline-form">
+        {draft.dsp.length > 1 && (
+          <label className="field">
+            <span>Processing block</span>
+            <select name="preview-block" value={block.id} onChange={(e) => setBlockId(Number(e.target.value))}>
+              {draft.dsp.map((b) => <option key={b.id} value={b.id}>{blockLabel(b)}</option>)}
+            </select>
+          </label>
+        )}
         <label className="field">
           <span>Sample</span>
           <select name="preview-sample" value={chosen ?? ""} onChange={(e) => setSampleId(Number(e.target.value))}>
@@ -115,7 +132,7 @@ function Preview({ projectId, draft }: { projectId: number; draft: Draft }) {
           <span>Window</span>
           <input type="number" min={0} max={data ? data.windows - 1 : undefined} value={windowIndex} onChange={(e) => setWindowIndex(Math.max(0, Number(e.target.value)))} />
         </label>
-        <button className="btn" disabled={chosen === null || preview.isPending} onClick={() => preview.mutate()}>
+        <button className="btn" disabled={chosen === null || preview.isPending} onClick={() => preview.mutate({ dsp: block, label: blockLabel(block) })}>
           {preview.isPending ? "Computing…" : "Show features"}
         </button>
       </div>
@@ -124,6 +141,7 @@ function Preview({ projectId, draft }: { projectId: number; draft: Draft }) {
         <>
           <p className="muted small">
             Window {data.window_index + 1} of {data.windows}, from {Math.round(data.window_start_ms)} ms · features {data.feature_shape.join(" × ")}
+            {draft.dsp.length > 1 && preview.variables && ` of processing block ${preview.variables.label}`}
           </p>
           <LineChart
             label="Preview window"
@@ -178,11 +196,29 @@ function FeatureExplorer({ projectId, impulse, editor }: { projectId: number; im
     <Card title="Features" actions={editor && <button className="btn btn-primary" disabled={start.isPending || (job !== null && job.status === "running")} onClick={() => start.mutate()}>Generate features</button>}>
       <ErrorNote error={start.error || points.error || finishedJob.error} />
       {jobId === null && <p className="muted">Generate the features of every window to see how well the labels separate (a 2-D projection).</p>}
+      {asSpec(impulse.spec).dsp.length > 1 && (
+        <p className="muted small">The saved version has {asSpec(impulse.spec).dsp.length} processing blocks: their features are joined, as the learning blocks see them.</p>
+      )}
       {jobId !== null && <JobProgress job={job} projectId={projectId} title="Feature generation" />}
       {points.data && points.data.length > 0 && (
         <Scatter points={points.data} onOpen={(p) => navigate(`/projects/${projectId}/data/${p.sample_id}?window=${p.window_start_ms}&length=${(impulse.spec as { input: InputBlock }).input.window_ms}`)} />
       )}
     </Card>
+  );
+}
+
+/** How the learning blocks get their input, said only when there is more than one block to connect. */
+function LearnNote({ draft, impulse }: { draft: Draft; impulse: Impulse | null }) {
+  if (draft.dsp.length < 2 && draft.learn.length < 2) return null;
+  // The size is known for the saved design; an edited one is measured when it is saved.
+  const saved = impulse && sameValue(draft.input, asSpec(impulse.spec).input) && sameValue(specFromDraft(draft).dsp, asSpec(impulse.spec).dsp) ? impulse.shapes : null;
+  const input = draft.dsp.length > 1 ? `the features of all ${draft.dsp.length} processing blocks, joined` : "the features of the processing block";
+  return (
+    <p className="muted small">
+      Every learning block takes {input}
+      {saved ? ` (${saved.learn_input_shape.join(" × ")} values)` : ""}.
+      {draft.learn.length > 1 && " Each one is trained in a run of its own."}
+    </p>
   );
 }
 
@@ -205,7 +241,7 @@ export function ImpulsePage() {
     setDraftFor(draftKey);
     setDraft(null);
   }
-  const [errors, setErrors] = useState<{ input: Record<string, string>; dsp: Record<string, string>; learn: Record<string, string>; other: string | null }>({ input: {}, dsp: {}, learn: {}, other: null });
+  const [errors, setErrors] = useState<{ fields: DraftErrors; other: string | null }>({ fields: NO_ERRORS, other: null });
 
   // Start from the saved impulse, or from sensible defaults for this project's data.
   useEffect(() => {
@@ -219,43 +255,43 @@ export function ImpulsePage() {
     const audio = frequency >= 4000;
     const dspName = audio ? "mfcc" : blocks.data.dsp.find((b) => b.name === "spectral-analysis") ? "spectral-analysis" : blocks.data.dsp[0].name;
     const learnName = audio ? "classifier-conv1d" : "classifier-dense";
-    setDraft({
-      name: `Impulse ${(impulses.data?.length ?? 0) + 1}`,
-      input: { window_ms: audio ? 1000 : 2000, stride_ms: audio ? 500 : 1000, frequency_hz: frequency, zero_pad: true },
-      dsp: { block: dspName, params: defaultsFromSchema(blockSchema(blocks.data.dsp, dspName)) },
-      learn: { block: learnName, params: defaultsFromSchema(blockSchema(blocks.data.learn, learnName)) },
-    });
+    setDraft(
+      draftFromSpec(`Impulse ${(impulses.data?.length ?? 0) + 1}`, {
+        input: { window_ms: audio ? 1000 : 2000, stride_ms: audio ? 500 : 1000, frequency_hz: frequency, zero_pad: true },
+        dsp: [blockWithDefaults(blocks.data.dsp, dspName)],
+        learn: [blockWithDefaults(blocks.data.learn, learnName)],
+      }),
+    );
   }, [draft, blocks.data, impulses.data, firstSample.data, impulse]);
 
+  const updateImpulseList = (saved: Impulse) =>
+    queryClient.setQueryData(["project", project.id, "impulses"], (old: Impulse[] | undefined) =>
+      old && old.some((i) => i.id === saved.id) ? old.map((i) => (i.id === saved.id ? saved : i)) : [...(old ?? []), saved],
+    );
   const save = useMutation({
     mutationFn: (d: Draft) => {
-      const spec = { input: d.input, dsp: [d.dsp], learn: [d.learn] };
+      const spec = specFromDraft(d);
       return impulse
         ? unwrap(api.PUT("/api/projects/{project_id}/impulses/{impulse_id}", { params: { path: { project_id: project.id, impulse_id: impulse.id } }, body: { name: d.name, spec, base_version: impulse.version } }))
         : unwrap(api.POST("/api/projects/{project_id}/impulses", { params: { path: { project_id: project.id } }, body: { name: d.name, spec } }));
     },
-    onMutate: () => setErrors({ input: {}, dsp: {}, learn: {}, other: null }),
+    onMutate: () => setErrors({ fields: NO_ERRORS, other: null }),
     onSuccess: (saved) => {
       if (!impulse) choose(saved.id);
-      queryClient.setQueryData(["project", project.id, "impulses"], (old: Impulse[] | undefined) =>
-        old && old.some((i) => i.id === saved.id) ? old.map((i) => (i.id === saved.id ? saved : i)) : [...(old ?? []), saved],
-      );
+      // The editor goes on from what was stored (the server fills in defaults).
+      else setDraft(draftFrom(saved));
+      updateImpulseList(saved);
     },
-    onError: (err) => {
-      const where = err instanceof ApiError ? splitErrorField(err.field, err.message) : null;
-      const next = { input: {}, dsp: {}, learn: {}, other: null as string | null };
-      if (where && where.path.startsWith("dsp")) next.dsp = { [where.property]: where.message };
-      else if (where && where.path.startsWith("learn")) next.learn = { [where.property]: where.message };
-      else if (where && where.path === "input") next.input = { [where.property]: where.message };
-      else next.other = err.message;
-      // Whatever the field, the full message also shows by the save button.
-      next.other = err.message;
-      setErrors(next);
+    onError: (err, d) => {
+      // The field's block shows the problem; the full message also shows by the save button.
+      setErrors({ fields: err instanceof ApiError ? draftErrors(d, err.field, err.message) : NO_ERRORS, other: err.message });
     },
   });
 
-  const dspBlock = useMemo(() => blocks.data?.dsp.find((b) => b.name === draft?.dsp.block), [blocks.data, draft?.dsp.block]);
-  const learnBlock = useMemo(() => blocks.data?.learn.find((b) => b.name === draft?.learn.block), [blocks.data, draft?.learn.block]);
+  const dirty = useMemo(
+    () => Boolean(impulse && draft && (draft.name !== impulse.name || !sameValue(specFromDraft(draft), asSpec(impulse.spec)))),
+    [impulse, draft],
+  );
 
   if (blocks.isPending || impulses.isPending || firstSample.isPending) return <Loading what="the impulse" />;
   if (blocks.isError || impulses.isError) return <ErrorNote error={blocks.error || impulses.error} />;
@@ -285,32 +321,12 @@ export function ImpulsePage() {
       </header>
       <div className="impulse-flow">
         <Card title="1 · Time series input">
-          <InputFields input={draft.input} onChange={(input) => set({ input })} errors={errors.input} disabled={!editor} />
+          <InputFields input={draft.input} onChange={(input) => set({ input })} errors={errors.fields.input} disabled={!editor} />
         </Card>
-        <Card title="2 · Processing block">
-          <label className="field block-select">
-            <span>Block</span>
-            <select name="dsp-block" disabled={!editor} value={draft.dsp.block}
-              onChange={(e) => set({ dsp: { block: e.target.value, params: defaultsFromSchema(blockSchema(blocks.data.dsp, e.target.value)) } })}>
-              {blocks.data.dsp.map((b) => <option key={b.name} value={b.name}>{b.title}</option>)}
-            </select>
-          </label>
-          {dspBlock && <p className="muted small">{dspBlock.description}</p>}
-          <SchemaForm schema={blockSchema(blocks.data.dsp, draft.dsp.block)} values={draft.dsp.params} serverErrors={errors.dsp} disabled={!editor}
-            onChange={(params) => set({ dsp: { ...draft.dsp, params } })} />
-        </Card>
-        <Card title="3 · Learning block">
-          <label className="field block-select">
-            <span>Block</span>
-            <select name="learn-block" disabled={!editor} value={draft.learn.block}
-              onChange={(e) => set({ learn: { block: e.target.value, params: defaultsFromSchema(blockSchema(blocks.data.learn, e.target.value)) } })}>
-              {blocks.data.learn.map((b) => <option key={b.name} value={b.name}>{b.title}</option>)}
-            </select>
-          </label>
-          {learnBlock && <p className="muted small">{learnBlock.description}</p>}
-          <SchemaForm schema={blockSchema(blocks.data.learn, draft.learn.block)} values={draft.learn.params} serverErrors={errors.learn} disabled={!editor}
-            onChange={(params) => set({ learn: { ...draft.learn, params } })} />
-        </Card>
+        <ImpulseBlocksCard section="dsp" step={2} draft={draft} catalog={blocks.data.dsp} errors={errors.fields.blocks} editor={editor} onChange={setDraft}
+          note={draft.dsp.length > 1 && <p className="muted small">Each processing block reads every axis of the window; their features are joined into one vector for the learning blocks.</p>} />
+        <ImpulseBlocksCard section="learn" step={3} draft={draft} catalog={blocks.data.learn} errors={errors.fields.blocks} editor={editor} onChange={setDraft}
+          note={<LearnNote draft={draft} impulse={impulse} />} />
       </div>
       {editor && (
         <div className="savebar">
@@ -321,13 +337,24 @@ export function ImpulsePage() {
           <button className="btn btn-primary" disabled={save.isPending} onClick={() => save.mutate(draft)}>
             {save.isPending ? "Saving…" : "Save impulse"}
           </button>
-          {save.isSuccess && !save.isPending && <span className="ok-text small" role="status">Saved version {save.data.version}</span>}
+          {save.isSuccess && !save.isPending && !dirty && <span className="ok-text small" role="status">Saved version {save.data.version}</span>}
+          {dirty && <span className="muted small">Unsaved changes</span>}
           {errors.other && <p className="error-note" role="alert">{errors.other}</p>}
           {impulse && <Link className="btn" to={`/projects/${project.id}/training?impulse=${impulse.id}`}>Go to training →</Link>}
         </div>
       )}
-      <Preview projectId={project.id} draft={draft} />
-      {impulse && <FeatureExplorer projectId={project.id} impulse={impulse} editor={editor} />}
+      <Preview projectId={project.id} draft={draft} catalog={blocks.data.dsp} />
+      {/* A new version starts from its own features (or none yet), not the last version's. */}
+      {impulse && <FeatureExplorer key={impulse.version_id} projectId={project.id} impulse={impulse} editor={editor} />}
+      {impulse && (
+        <ImpulseHistory projectId={project.id} impulse={impulse} blocks={blocks.data} editor={editor} dirty={dirty}
+          onRestored={(saved) => {
+            save.reset();
+            setErrors({ fields: NO_ERRORS, other: null });
+            setDraft(draftFrom(saved));
+            updateImpulseList(saved);
+          }} />
+      )}
     </>
   );
 }
