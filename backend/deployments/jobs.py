@@ -16,6 +16,7 @@ from backend.core.blobs import get_blob_store
 from backend.core.db import get_sessionmaker
 from backend.datasets.models import Category, DatasetVersion
 from backend.deployments.models import Deployment
+from backend.deployments.service import anomaly_run_id
 from backend.impulses.models import Impulse, ImpulseVersion, TrainingRun
 from backend.jobs.celery_app import QUEUE_BUILD
 from backend.jobs.lifecycle import JobContext, JobFailed, job_task
@@ -36,6 +37,19 @@ def _example_window(data: DatasetVersion, spec: dict[str, Any]) -> tuple[np.ndar
         if len(windows):
             return windows[0], entry["label"]
     raise JobFailed("the dataset version has no window to put in the example")
+
+
+def _anomaly_state(db: Any, run_id: int | None) -> dict[str, Any] | None:
+    """The K-means state (anomaly.json) of the deployment's anomaly run, if it has one."""
+    if run_id is None:
+        return None
+    run = db.get(TrainingRun, run_id)
+    artifact_id = (run.artifacts or {}).get("anomaly.json") if run is not None else None
+    artifact = db.get(Artifact, artifact_id) if artifact_id else None
+    if artifact is None:
+        raise JobFailed(f"anomaly run {run_id} kept no anomaly model (anomaly.json)")
+    state: dict[str, Any] = json.loads(get_blob_store().get(artifact.blob_key))
+    return state
 
 
 @job_task("deployment.build", queue=QUEUE_BUILD)
@@ -64,7 +78,14 @@ def build_deployment(ctx: JobContext) -> dict[str, Any]:
         axis_names = [s["name"] for s in first["sensors"]]
         target, board_id, name = deployment.target, deployment.board_id, impulse.name
         window, window_label = _example_window(data, spec)
+        anomaly_id = anomaly_run_id(deployment)
+        anomaly = _anomaly_state(db, anomaly_id)
     ctx.log(f"building {target} for impulse {name!r} (run {run.id}, {len(classes)} labels)")
+    if anomaly is not None:
+        ctx.log(
+            f"with the anomaly block of run {anomaly_id} ({len(anomaly['centers'])} clusters, "
+            f"threshold {anomaly['threshold']:.4f})"
+        )
     common = {
         "name": name,
         "impulse_input": spec["input"],
@@ -75,6 +96,7 @@ def build_deployment(ctx: JobContext) -> dict[str, Any]:
         "tflite_int8": tflite,
         "example_window": window,
         "example_label": window_label,
+        "anomaly": anomaly,
     }
     report: dict[str, Any]
     with tempfile.TemporaryDirectory(prefix="tinystudio-deploy-") as tmp:
@@ -83,7 +105,12 @@ def build_deployment(ctx: JobContext) -> dict[str, Any]:
         if target in ("c-library", "arduino-library"):
             builder = build_c_library if target == "c-library" else build_arduino_library
             zip_path = out / f"{target}.zip"
-            library = builder(**common, out_zip=zip_path)
+            try:
+                library = builder(**common, out_zip=zip_path)
+            except Exception as exc:  # LibraryBuildError names the problem: pass it on
+                if type(exc).__name__ == "LibraryBuildError":
+                    raise JobFailed(str(exc)) from None
+                raise
             report = _jsonable(dataclasses.asdict(library))
             report.pop("zip_path", None)
             ctx.progress(0.9, "packaging")
@@ -93,6 +120,7 @@ def build_deployment(ctx: JobContext) -> dict[str, Any]:
         else:
             report = _firmware(ctx, out, board_id or "", common)
     report["target"] = target
+    report["anomaly_run_id"] = anomaly_id
     with get_sessionmaker()() as db:
         deployment = db.get(Deployment, ctx.params["deployment_id"])
         if deployment is not None:
@@ -117,6 +145,7 @@ def _firmware(ctx: JobContext, out: Path, board_id: str, common: dict[str, Any])
             tflite_int8=common["tflite_int8"],
             out_dir=out,
             model_name=common["name"],
+            anomaly=common["anomaly"],
         )
     except Exception as exc:  # refusals (too large, no toolchain) name the problem: pass them on
         if type(exc).__name__ in (
@@ -159,9 +188,13 @@ __all__ = ["build_deployment"]
 @job_task("deployment.device_test", queue=QUEUE_BUILD)
 def device_test(ctx: JobContext) -> dict[str, Any]:
     """Runs the test set through the deployed firmware on its virtual board with `classify`,
-    and compares every window with the studio's own int8 result."""
+    and compares every window with the studio's own int8 result (and, with an anomaly block,
+    the device's anomaly score with the studio's numpy score)."""
+    from backend.impulses.schemas import ImpulseSpec
+    from backend.impulses.service import features_of
     from workers.boards import get_board
     from workers.firmware.qemu import VirtualBoardSession
+    from workers.learn.kmeans import anomaly_scores
     from workers.windowing import make_windows_with_starts
 
     store = get_blob_store()
@@ -186,6 +219,8 @@ def device_test(ctx: JobContext) -> dict[str, Any]:
         spec, board = version.spec, get_board(deployment.board_id)
         entries = [e for e in data.entries if e["category"] == Category.testing]
         elf_path = store.path(elf.blob_key)
+        anomaly_id = anomaly_run_id(deployment)
+        anomaly = _anomaly_state(db, anomaly_id)
     if board.kind != "virtual":
         raise JobFailed(f"{board.name} is a real board: test it from the browser over Web Serial")
     confusion = [[0] * len(classes) for _ in classes]
@@ -201,7 +236,14 @@ def device_test(ctx: JobContext) -> dict[str, Any]:
             windows, starts = make_windows_with_starts(
                 values, entry["interval_ms"], **spec["input"]
             )
-            for window, start in zip(windows, starts.tolist(), strict=True):
+            studio_anomaly: list[float | None] = [None] * len(windows)
+            if anomaly is not None and len(windows):
+                # The studio's own numpy DSP and K-means scores of the same windows.
+                _, _, features = features_of(
+                    values, entry["interval_ms"], ImpulseSpec.model_validate(spec)
+                )
+                studio_anomaly = anomaly_scores(anomaly, features).tolist()
+            for k, (window, start) in enumerate(zip(windows, starts.tolist(), strict=True)):
                 answer = session.classify(window.reshape(-1))
                 device_label = answer.get("label")
                 key = (entry["sample_id"], round(float(start), 3))
@@ -217,6 +259,14 @@ def device_test(ctx: JobContext) -> dict[str, Any]:
                     "device": device_label,
                     "studio_int8": expected["int8"] if expected else None,
                 }
+                if anomaly is not None:
+                    if answer.get("anomaly") is None:
+                        raise JobFailed(
+                            f"the firmware gave no anomaly score although the deployment "
+                            f"includes anomaly run {anomaly_id}"
+                        )
+                    row["device_anomaly"] = float(answer["anomaly"])
+                    row["studio_anomaly"] = studio_anomaly[k]
                 rows.append(row)
                 if expected is None or expected["int8"] != device_label:
                     disagreements.append(row)
@@ -234,9 +284,38 @@ def device_test(ctx: JobContext) -> dict[str, Any]:
         "disagreements": disagreements[:500],
         "mean_inference_us": sum(inference_us) / len(inference_us) if inference_us else None,
         "timing": "virtual (QEMU time, not a latency; see the deployment's profile)",
+        "anomaly": None,
     }
     ctx.log(
         f"{len(rows)} windows: device accuracy {result['device_accuracy']}, "
         f"{len(disagreements)} disagreements with the studio's int8 model"
     )
+    if anomaly is not None:
+        compared = _compare_anomaly(rows, anomaly_id, float(anomaly["threshold"]))
+        result["anomaly"] = compared
+        ctx.log(
+            f"anomaly scores: max abs difference device - studio {compared['max_abs_difference']}"
+        )
     return result
+
+
+def _compare_anomaly(
+    rows: list[dict[str, Any]], run_id: int | None, threshold: float
+) -> dict[str, Any]:
+    """The device's anomaly scores against the studio's, window by window."""
+    device = np.asarray([r["device_anomaly"] for r in rows], dtype=np.float64)
+    studio = np.asarray([r["studio_anomaly"] for r in rows], dtype=np.float64)
+    difference = np.abs(device - studio)
+    device_flags, studio_flags = device > threshold, studio > threshold
+    differing = [r for r, a, b in zip(rows, device_flags, studio_flags, strict=True) if a != b]
+    return {
+        "run_id": run_id,
+        "threshold": threshold,
+        "windows": len(rows),
+        "max_abs_difference": float(difference.max()) if len(rows) else None,
+        "mean_abs_difference": float(difference.mean()) if len(rows) else None,
+        "device_anomalous": int(device_flags.sum()),
+        "studio_anomalous": int(studio_flags.sum()),
+        "agreement": 1.0 - len(differing) / len(rows) if rows else None,
+        "disagreements": differing[:500],
+    }

@@ -48,6 +48,11 @@ class BoardOut(BaseModel):
 class DeployIn(BaseModel):
     target: Target
     board_id: str | None = Field(default=None, description="required for target firmware")
+    anomaly_run_id: int | None = Field(
+        default=None,
+        description="a succeeded K-means anomaly run of the same impulse version, built in "
+        "beside the model: every window then gets an anomaly score",
+    )
 
 
 class DeploymentOut(BaseModel):
@@ -57,6 +62,9 @@ class DeploymentOut(BaseModel):
     training_run_id: int
     target: str
     board_id: str | None
+    anomaly_run_id: int | None = Field(
+        default=None, description="the anomaly run built in beside the model, if any"
+    )
     job_id: int | None
     status: str
     report: dict[str, Any]

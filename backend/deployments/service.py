@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import User
 from backend.core.errors import ApiError
 from backend.deployments.models import Deployment
-from backend.impulses.models import TrainingRun
+from backend.impulses.models import ImpulseVersion, TrainingRun
 from backend.jobs import service as jobs
 from backend.jobs.models import Job, JobStatus
 from backend.projects import service as projects
@@ -54,18 +55,79 @@ def _flashing_out(board: Any) -> dict[str, Any] | None:
     }
 
 
+def anomaly_run_id(deployment: Deployment) -> int | None:
+    """The anomaly run built in beside the deployment's model (kept in its report)."""
+    value = (deployment.report or {}).get("anomaly_run_id")
+    return int(value) if value is not None else None
+
+
+def _feature_count(job: Job | None) -> int | None:
+    shape = (job.result or {}).get("feature_shape") if job is not None else None
+    return math.prod(int(d) for d in shape) if shape else None
+
+
+def _version_number(db: Session, version_id: int) -> str:
+    version = db.get(ImpulseVersion, version_id)
+    return f"version {version.version}" if version is not None else f"version id {version_id}"
+
+
+def check_anomaly_run(*, db: Session, run: TrainingRun, anomaly_run_id: int) -> TrainingRun:
+    """The anomaly run to build in beside `run`, or a 400 naming why it cannot be."""
+    field = "anomaly_run_id"
+    anomaly = db.get(TrainingRun, anomaly_run_id)
+    if anomaly is None or anomaly.project_id != run.project_id:
+        raise refuse(field, f"anomaly run {anomaly_run_id} not found in this project")
+    job = db.get(Job, anomaly.job_id) if anomaly.job_id else None
+    if job is None or job.status != JobStatus.succeeded:
+        raise refuse(field, f"anomaly run {anomaly.id} has not succeeded")
+    kind = anomaly.metrics.get("kind")
+    if kind != "anomaly" or "anomaly.json" not in (anomaly.artifacts or {}):
+        raise refuse(
+            field,
+            f"run {anomaly.id} is not an anomaly run (it is a {kind or 'unknown'} model); "
+            "choose a K-means anomaly run",
+        )
+    if anomaly.impulse_version_id != run.impulse_version_id:
+        raise refuse(
+            field,
+            f"anomaly run {anomaly.id} was trained on impulse "
+            f"{_version_number(db, anomaly.impulse_version_id)} and run {run.id} on "
+            f"{_version_number(db, run.impulse_version_id)}: an anomaly run of the same "
+            "impulse version scores the same DSP features",
+        )
+    run_job = db.get(Job, run.job_id) if run.job_id else None
+    expected, got = _feature_count(run_job), _feature_count(job)
+    if expected is not None and got is not None and expected != got:
+        raise refuse(
+            field,
+            f"anomaly run {anomaly.id} scores {got} features but run {run.id}'s model takes "
+            f"{expected}",
+        )
+    return anomaly
+
+
 def start(
-    *, db: Session, run: TrainingRun, target: str, board_id: str | None, user: User
+    *,
+    db: Session,
+    run: TrainingRun,
+    target: str,
+    board_id: str | None,
+    user: User,
+    anomaly_run_id: int | None = None,
 ) -> Deployment:
-    """Checks that the run can be deployed to the target, then starts the build job."""
+    """Checks that the run (and the anomaly run, if any) can be deployed to the target, then
+    starts the build job."""
     job = db.get(Job, run.job_id) if run.job_id else None
     if job is None or job.status != JobStatus.succeeded:
         raise refuse("training_run_id", f"training run {run.id} has not succeeded")
     if run.metrics.get("kind") == "anomaly":
         raise refuse(
             "training_run_id",
-            "this run is an anomaly model (K-means); deploy a classifier or regression run",
+            "this run is an anomaly model (K-means); deploy a classifier or regression run "
+            "and add this one as its anomaly_run_id",
         )
+    if anomaly_run_id is not None:
+        check_anomaly_run(db=db, run=run, anomaly_run_id=anomaly_run_id)
     if target == "firmware":
         if not board_id:
             raise refuse("board_id", "choose a board for a firmware build")
@@ -83,11 +145,13 @@ def start(
     deployment = Deployment(
         project_id=run.project_id, training_run_id=run.id, target=target,
         board_id=board_id if target == "firmware" else None, created_by_id=user.id,
+        # The build job keeps it in the report it writes.
+        report={"anomaly_run_id": anomaly_run_id} if anomaly_run_id is not None else {},
     )  # fmt: skip
     db.add(deployment)
     projects.record(
         db=db, project_id=run.project_id, action="deployment.started", user=user,
-        run_id=run.id, target=target, board_id=board_id,
+        run_id=run.id, target=target, board_id=board_id, anomaly_run_id=anomaly_run_id,
     )  # fmt: skip
     db.commit()
     job = jobs.create(

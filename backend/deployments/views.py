@@ -29,7 +29,8 @@ def deployment_out(db: Session, deployment: Deployment) -> DeploymentOut:
     job = db.get(Job, deployment.job_id) if deployment.job_id else None
     return DeploymentOut(
         id=deployment.id, training_run_id=deployment.training_run_id, target=deployment.target,
-        board_id=deployment.board_id, job_id=deployment.job_id,
+        board_id=deployment.board_id, anomaly_run_id=service.anomaly_run_id(deployment),
+        job_id=deployment.job_id,
         status=job.status if job else "queued", report=deployment.report or {},
         created_at=deployment.created_at,
     )  # fmt: skip
@@ -42,13 +43,15 @@ projects_router = APIRouter(prefix="/api/projects/{project_id}", tags=["deployme
     "/training-runs/{run_id}/deployments", status_code=202, openapi_extra=access("project:editor")
 )
 def deploy(run_id: int, body: DeployIn, ctx: ProjectEditor, db: SessionDep) -> DeploymentOut:
-    """Builds the run's impulse as a C library, an Arduino library or firmware for a board."""
+    """Builds the run's impulse as a C library, an Arduino library or firmware for a board,
+    optionally with an anomaly run of the same impulse version built in beside the model."""
     run = db.get(TrainingRun, run_id)
     if run is None or run.project_id != ctx.project.id:
         raise not_found("training run")
     deployment = service.start(
-        db=db, run=run, target=body.target, board_id=body.board_id, user=ctx.user
-    )
+        db=db, run=run, target=body.target, board_id=body.board_id,
+        anomaly_run_id=body.anomaly_run_id, user=ctx.user,
+    )  # fmt: skip
     return deployment_out(db, deployment)
 
 

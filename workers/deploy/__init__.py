@@ -7,13 +7,17 @@ Public API:
         -> LibraryReport
     build_arduino_library(... same ..., url=...) -> LibraryReport
     build_board_firmware(*, board_id, impulse_input, dsp_blocks, axes, labels, tflite_int8,
-                         out_dir, model_name="impulse") -> (FirmwareBuild, report dict)
-    Errors: ImpulseSpecError, LibraryBuildError, FirmwareUnavailableError (plus DspParamError,
+                         out_dir, model_name="impulse", anomaly=None)
+        -> (FirmwareBuild, report dict)
+    write_anomaly(out_dir, anomaly, *, features) -> AnomalyBlock   (ts_anomaly.h/.c)
+    Errors: ImpulseSpecError, LibraryBuildError (an anomaly state that does not fit, too),
+    FirmwareUnavailableError, AnomalyStateError (write_anomaly) (plus DspParamError,
     the compiler's UnsupportedModelError and the firmware's FirmwareBuildError).
 """
 
 from __future__ import annotations
 
+from workers.deploy.anomaly import AnomalyBlock, AnomalyStateError, write_anomaly
 from workers.deploy.firmware import FirmwareUnavailableError, build_board_firmware
 from workers.deploy.glue import DspGlue, ImpulseInput, ImpulseSpecError, write_impulse_dsp
 from workers.deploy.library import (
@@ -24,6 +28,8 @@ from workers.deploy.library import (
 )
 
 __all__ = [
+    "AnomalyBlock",
+    "AnomalyStateError",
     "DspGlue",
     "FirmwareUnavailableError",
     "ImpulseInput",
@@ -33,5 +39,6 @@ __all__ = [
     "build_arduino_library",
     "build_board_firmware",
     "build_c_library",
+    "write_anomaly",
     "write_impulse_dsp",
 ]

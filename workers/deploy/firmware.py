@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from workers.boards import get_board
 from workers.compiler import compile_model
+from workers.deploy.anomaly import AnomalyStateError, write_anomaly
 from workers.deploy.glue import write_impulse_dsp
 from workers.deploy.library import LibraryBuildError, model_macro
 from workers.dsp.c_config import C_DIR
@@ -41,13 +42,16 @@ def build_board_firmware(
     tflite_int8: bytes,
     out_dir: Path,
     model_name: str = "impulse",
+    anomaly: Mapping[str, Any] | None = None,
 ) -> tuple[FirmwareBuild, dict[str, Any]]:
     """Builds the serial firmware (workers/firmware) running the impulse on `board_id`.
 
-    Writes out_dir/model (compiled model), out_dir/dsp (impulse glue) and out_dir/firmware
-    (image, map). Raises FirmwareUnavailableError for boards without a toolchain or firmware
-    port, BoardNotFoundError for unknown ids, FirmwareTooLargeError (with the numbers) when the
-    image does not fit, LibraryBuildError when model, DSP and labels disagree.
+    Writes out_dir/model (compiled model), out_dir/dsp (impulse glue; with `anomaly`, a K-means
+    anomaly state of workers.learn, also the anomaly block ts_anomaly.h/.c that `classify` then
+    scores every window with) and out_dir/firmware (image, map). Raises
+    FirmwareUnavailableError for boards without a toolchain or firmware port,
+    BoardNotFoundError for unknown ids, FirmwareTooLargeError (with the numbers) when the image
+    does not fit, LibraryBuildError when model, DSP, labels and anomaly state disagree.
     """
     board = get_board(board_id)
     if not board.firmware_buildable:
@@ -70,6 +74,12 @@ def build_board_firmware(
         )
     if len(labels) != outputs:
         raise LibraryBuildError(f"{len(labels)} labels for a model with {outputs} outputs")
+    block = None
+    if anomaly is not None:
+        try:
+            block = write_anomaly(glue_dir, anomaly, features=glue.output_values)
+        except AnomalyStateError as exc:
+            raise LibraryBuildError(str(exc)) from None
     build = build_firmware(
         board,
         model_dir,
@@ -90,6 +100,7 @@ def build_board_firmware(
             "scratch_floats": glue.scratch_floats,
         },
         "labels": list(labels),
+        "anomaly": block.as_dict() if block else None,
         "firmware": build.as_dict(),
     }
     return build, report

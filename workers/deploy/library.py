@@ -14,8 +14,9 @@ Both zips hold one top-level folder, so unpacking never scatters files:
 
 The sources are: the model compiler's output (ts_model.*, its kernels), the DSP blocks
 (ts_dsp.*), the impulse glue (ts_impulse_dsp.*), run_classifier() copied from the firmware
-(ts_classifier.*, ts_port.h), a timer port (ts_port_library.c) and tinystudio.h/.c (label names,
-status messages, the documented entry point).
+(ts_classifier.*, ts_port.h), a timer port (ts_port_library.c), with an anomaly block its K-means
+scorer (ts_anomaly.*, workers/deploy/anomaly.py, the firmware's too) and tinystudio.h/.c (label
+names, status messages, the documented entry point).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from workers.compiler import compile_model
+from workers.deploy.anomaly import AnomalyBlock, AnomalyStateError, write_anomaly
 from workers.deploy.glue import DspGlue, ImpulseSpecError, write_impulse_dsp
 from workers.dsp.c_config import C_SOURCES, c_float
 
@@ -64,6 +66,7 @@ class LibraryReport:
     dsp_scratch_floats: int
     model: dict[str, Any] = field(default_factory=dict)  # the compiler's CompileReport
     zip_bytes: int = 0
+    anomaly: dict[str, Any] | None = None  # the anomaly block (AnomalyBlock.as_dict) if any
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready summary."""
@@ -81,6 +84,7 @@ class _Staged:
     model: dict[str, Any]
     input_elements: int
     output_elements: int
+    anomaly: AnomalyBlock | None = None
 
 
 def c_identifier(name: str) -> str:
@@ -153,68 +157,28 @@ def _render(template: str, values: Mapping[str, str]) -> str:
     return text
 
 
-def _anomaly_code(anomaly: Mapping[str, Any] | None, features: int) -> str:
-    """tinystudio_classify() and, with a K-means anomaly state, its C scoring function."""
+def _anomaly_code(anomaly: AnomalyBlock | None) -> str:
+    """tinystudio_classify(): run_classifier() plus, with an anomaly block, its score
+    (ts_anomaly.h/.c, written by workers.deploy.anomaly as for the firmware)."""
     if anomaly is None:
         return (
             "const float ts_anomaly_threshold = 0.0f;\n\n"
             "ts_status_t tinystudio_classify(const float *signal, size_t len, ts_result_t *out)\n"
             "{\n    return run_classifier(signal, len, out); /* no anomaly block: NaN */\n}"
         )
-    centers = np.asarray(anomaly["centers"], dtype=np.float64)
-    mean = np.asarray(anomaly["mean"], dtype=np.float64).ravel()
-    std = np.asarray(anomaly["std"], dtype=np.float64).ravel()
-    radii = np.asarray(anomaly["radii"], dtype=np.float64).ravel()
-    if centers.ndim != 2 or centers.shape[1] != features or mean.size != features:
-        raise LibraryBuildError(
-            f"the anomaly block expects {centers.shape[-1]} features; the DSP gives {features}"
-        )
-    if std.size != features or radii.size != centers.shape[0]:
-        raise LibraryBuildError("the anomaly state's mean/std/radii do not match its centers")
-    k = centers.shape[0]
-    return f"""/* K-means anomaly block: the distance of the standardised features to the nearest
- * cluster's edge (negative inside a cluster), computed in float32. */
-#define TS_ANOMALY_CLUSTERS {k}
-static const float ts_anomaly_mean[TS_FEATURE_COUNT] = {{
-{_c_array(mean)}
-}};
-static const float ts_anomaly_std[TS_FEATURE_COUNT] = {{
-{_c_array(std)}
-}};
-static const float ts_anomaly_centers[TS_ANOMALY_CLUSTERS * TS_FEATURE_COUNT] = {{
-{_c_array(centers)}
-}};
-static const float ts_anomaly_radii[TS_ANOMALY_CLUSTERS] = {{
-{_c_array(radii)}
-}};
-const float ts_anomaly_threshold = {c_float(float(anomaly.get("threshold", 0.0)))};
+    return """#include "ts_anomaly.h"
 
-static float anomaly_score(const float *features)
-{{
-    float best = INFINITY;
-    for (int c = 0; c < TS_ANOMALY_CLUSTERS; c++) {{
-        const float *center = &ts_anomaly_centers[c * TS_FEATURE_COUNT];
-        float d2 = 0.0f;
-        for (int i = 0; i < TS_FEATURE_COUNT; i++) {{
-            const float d = (features[i] - ts_anomaly_mean[i]) / ts_anomaly_std[i] - center[i];
-            d2 += d * d;
-        }}
-        const float edge = sqrtf(d2) - ts_anomaly_radii[c];
-        if (edge < best) {{
-            best = edge;
-        }}
-    }}
-    return best;
-}}
+/* The anomaly block scores the same features the model takes. */
+typedef char ts_check_anomaly_features[(TS_ANOMALY_FEATURES == TS_FEATURE_COUNT) ? 1 : -1];
 
 ts_status_t tinystudio_classify(const float *signal, size_t len, ts_result_t *out)
-{{
+{
     const ts_status_t status = run_classifier(signal, len, out);
-    if (status == TS_OK) {{
-        out->anomaly = anomaly_score(ts_impulse_dsp_features());
-    }}
+    if (status == TS_OK) {
+        out->anomaly = ts_anomaly_score(ts_impulse_dsp_features());
+    }
     return status;
-}}"""
+}"""
 
 
 def _stage(
@@ -251,6 +215,12 @@ def _stage(
         shutil.copyfile(FIRMWARE_SRC / file_name, src / file_name)
     (src / "ts_classifier.h").write_text(_classifier_header())
     shutil.copyfile(TEMPLATES / "ts_port_library.c", src / "ts_port_library.c")
+    block = None
+    if anomaly is not None:
+        try:
+            block = write_anomaly(src, anomaly, features=glue.output_values)
+        except AnomalyStateError as exc:
+            raise LibraryBuildError(str(exc)) from None
 
     blocks = ", ".join(s.block for s in glue.stages)
     values = {
@@ -269,9 +239,9 @@ def _stage(
         "HAVE_ANOMALY": "1" if anomaly is not None else "0",
     }
     (src / "tinystudio.h").write_text(_render("tinystudio.h", values))
-    values["ANOMALY_CODE"] = _anomaly_code(anomaly, glue.output_values)
+    values["ANOMALY_CODE"] = _anomaly_code(block)
     (src / "tinystudio.c").write_text(_render("tinystudio.c", values))
-    return _Staged(src, glue, report.to_dict(), inputs, outputs)
+    return _Staged(src, glue, report.to_dict(), inputs, outputs, block)
 
 
 def _example_window(example_window: np.ndarray | None, glue: DspGlue) -> np.ndarray:
@@ -440,6 +410,7 @@ def _report(
         dsp_scratch_floats=staged.glue.scratch_floats,
         model=staged.model,
         zip_bytes=out_zip.stat().st_size,
+        anomaly=staged.anomaly.as_dict() if staged.anomaly else None,
     )
 
 
@@ -469,5 +440,15 @@ def _readme(
         "WEIGHTS_BYTES": str(model.get("weights_bytes", "?")),
         "SCRATCH_BYTES": str(4 * glue.scratch_floats),
         "FEATURE_BYTES": str(4 * glue.output_values),
+        "ANOMALY_ROW": _anomaly_row(staged.anomaly),
     }
     return _render("README_arduino.md" if arduino else "README_c.md", values)
+
+
+def _anomaly_row(anomaly: AnomalyBlock | None) -> str:
+    if anomaly is None:
+        return ""
+    return (
+        f"| `src/ts_anomaly.h/.c` | the K-means anomaly block ({anomaly.clusters} clusters, "
+        f"threshold {anomaly.threshold:.6g}) behind `anomaly` |"
+    )

@@ -22,7 +22,10 @@ DEFAULT_REPLAY_VALUES = 16 * 1024
 PROFILE_REGIONS = {
     "dsp": ("ts_profile_dsp_begin", "ts_profile_dsp_end"),
     "invoke": ("ts_profile_invoke_begin", "ts_profile_invoke_end"),
+    "anomaly": ("ts_profile_anomaly_begin", "ts_profile_anomaly_end"),  # with an anomaly block
 }
+# The impulse's anomaly block (workers/deploy/anomaly.py), beside the DSP glue when it has one.
+ANOMALY_SOURCE = "ts_anomaly.c"
 # Firmware buffers reported under their own heading rather than as firmware RAM.
 NAMED_BUFFERS = {"ts_window": "dsp_buffers", "ts_features": "dsp_buffers", "ts_replay": "replay"}
 
@@ -46,8 +49,9 @@ class FirmwareBuild:
     flash_bytes: int  # text + data (the bytes written to flash)
     ram_bytes: int  # data + bss + stack
     # flash split: model_weights, model_code, dsp_code, firmware_code, data_init, padding
+    # (+ anomaly: the anomaly block's code and constants, when it is linked)
     flash: dict[str, int]
-    # RAM split: arena, dsp_buffers, replay, firmware, stack, padding
+    # RAM split: arena, dsp_buffers, replay, firmware, stack, padding (+ anomaly)
     ram: dict[str, int]
     stack_bytes: int
     profile_symbols: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -201,6 +205,9 @@ def _attribute(
     """Splits flash and RAM by what the bytes are for."""
     flash = {"model_weights": 0, "model_code": 0, "dsp_code": 0, "firmware_code": 0, "data_init": 0}
     ram = {"arena": 0, "dsp_buffers": 0, "replay": 0, "firmware": 0}
+    if "anomaly" in obj_groups.values():
+        flash["anomaly"] = 0
+        ram["anomaly"] = 0
     for c in contributions:
         group = obj_groups.get(Path(c.obj).name if c.obj.endswith(".o") else "", "firmware")
         section = c.input_section
@@ -210,6 +217,8 @@ def _attribute(
                 flash["model_code" if is_code else "model_weights"] += c.size
             elif group == "dsp":
                 flash["dsp_code"] += c.size
+            elif group == "anomaly":
+                flash["anomaly"] += c.size
             else:
                 flash["firmware_code"] += c.size
         elif c.output_section in (".data", ".bss"):
@@ -220,6 +229,8 @@ def _attribute(
                 ram["arena"] += c.size
             elif group == "dsp":
                 ram["dsp_buffers"] += c.size
+            elif group == "anomaly":
+                ram["anomaly"] += c.size
             elif symbol in NAMED_BUFFERS:
                 ram[NAMED_BUFFERS[symbol]] += c.size
             else:
@@ -253,7 +264,9 @@ def build_firmware(
     `model_dir` holds ts_model.h/ts_model.c (and any kernel files) as the model compiler emits
     them. `dsp_dirs`, when given, enable the DSP stage: every .c in them is linked and the first
     must hold the impulse glue ts_impulse_dsp.h/.c (see ts_classifier.h); pass workers/dsp/c
-    too when the glue calls TinyStudio's DSP blocks. Raises
+    too when the glue calls TinyStudio's DSP blocks. When the first also holds ts_anomaly.h/.c
+    (workers/deploy/anomaly.py), the anomaly block is linked and run_classifier() scores every
+    window with it (its flash and RAM are reported as `anomaly`). Raises
     FirmwareTooLargeError, naming the numbers, when the image exceeds the board's flash or RAM.
     """
     if not board.firmware_buildable:
@@ -284,9 +297,14 @@ def build_firmware(
         if not (resolved[0] / "ts_impulse_dsp.h").is_file():
             raise FirmwareBuildError(f"{resolved[0]} has no ts_impulse_dsp.h (the DSP glue)")
         for d in resolved:
-            sources += [("dsp", p) for p in sorted(d.glob("*.c"))]
+            sources += [
+                ("anomaly" if d == resolved[0] and p.name == ANOMALY_SOURCE else "dsp", p)
+                for p in sorted(d.glob("*.c"))
+            ]
             include_dirs.append(d)
         defines.append("-DTS_HAVE_DSP=1")
+        if (resolved[0] / "ts_anomaly.h").is_file():
+            defines.append("-DTS_HAVE_ANOMALY=1")
 
     cflags = [
         *board.compiler.as_args(),

@@ -84,7 +84,9 @@ def profile(
         "dsp": counts.get("dsp", [0])[-1],
         "inference": counts.get("invoke", [0])[-1],
     }
-    instructions["total"] = instructions["dsp"] + instructions["inference"]
+    if "anomaly" in build.profile_symbols:  # the anomaly block scores after the model
+        instructions["anomaly"] = counts.get("anomaly", [0])[-1]
+    instructions["total"] = sum(instructions.values())
     cpi = target.cycles_per_instruction
     latency_ms = {
         name: target.latency_estimate_s(count) * 1000.0 for name, count in instructions.items()
@@ -112,7 +114,11 @@ def profile(
         },
         "fits": fits,
         "arena_bytes": int(info["arena_bytes"]),
-        "probe": {"label": answer["label"], "scores": answer["scores"]},
+        "probe": {
+            "label": answer["label"],
+            "scores": answer["scores"],
+            "anomaly": answer.get("anomaly"),
+        },
     }
 
 

@@ -1225,7 +1225,8 @@ export interface paths {
         put?: never;
         /**
          * Deploy
-         * @description Builds the run's impulse as a C library, an Arduino library or firmware for a board.
+         * @description Builds the run's impulse as a C library, an Arduino library or firmware for a board,
+         *     optionally with an anomaly run of the same impulse version built in beside the model.
          */
         post: operations["deploy"];
         delete?: never;
@@ -1821,6 +1822,11 @@ export interface components {
         /** DeployIn */
         DeployIn: {
             /**
+             * Anomaly Run Id
+             * @description a succeeded K-means anomaly run of the same impulse version, built in beside the model: every window then gets an anomaly score
+             */
+            anomaly_run_id?: number | null;
+            /**
              * Board Id
              * @description required for target firmware
              */
@@ -1833,6 +1839,11 @@ export interface components {
         };
         /** DeploymentOut */
         DeploymentOut: {
+            /**
+             * Anomaly Run Id
+             * @description the anomaly run built in beside the model, if any
+             */
+            anomaly_run_id?: number | null;
             /** Board Id */
             board_id: string | null;
             /**

@@ -9,7 +9,17 @@ import { JobProgress } from "../components/JobProgress";
 import { Card, EmptyState, ErrorNote, formatBytes, formatDate, Loading, StatusBadge } from "../components/ui";
 
 type Deployment = Schemas["DeploymentOut"];
+type TrainingRun = Schemas["TrainingRunOut"];
 type Target = "c-library" | "arduino-library" | "firmware";
+type AnomalyBlock = { clusters?: number; threshold?: number };
+type RunMetrics = { kind?: string; params?: { clusters?: number }; anomaly?: { threshold?: number } };
+
+const isAnomalyRun = (r: TrainingRun) => (r.metrics as RunMetrics).kind === "anomaly";
+
+function anomalyRunLabel(runId: number, clusters?: number, threshold?: number) {
+  const parts = ["K-means", clusters !== undefined ? `${clusters} clusters` : null, threshold !== undefined ? `threshold ${Number(threshold.toPrecision(3))}` : null];
+  return `run #${runId} (${parts.filter(Boolean).join(", ")})`;
+}
 
 const TARGETS: { id: Target; title: string; text: string }[] = [
   { id: "c-library", title: "C library", text: "Plain C99 with the DSP and model, no dependencies; a Makefile/CMake example included." },
@@ -30,7 +40,7 @@ function ProfileTable({ profile }: { profile: Profile }) {
   const instructions = part("instructions");
   if (flash) headline.push(["flash", unit("flash", flash.total), flash.limit ? `flash of ${unit("flash", flash.limit)}` : "flash"]);
   if (ram) headline.push(["ram", unit("ram", ram.total), ram.limit ? `RAM of ${unit("ram", ram.limit)}` : "RAM"]);
-  if (latency) headline.push(["latency", unit("latency", latency.total), "per window (DSP + inference)"]);
+  if (latency) headline.push(["latency", unit("latency", latency.total), latency.anomaly !== undefined ? "per window (DSP + inference + anomaly)" : "per window (DSP + inference)"]);
   if (instructions) headline.push(["instructions", unit("instructions", instructions.total), "instructions per window"]);
   const rows: [string, string][] = [];
   for (const [key, entry] of [["flash", flash], ["ram", ram], ["latency_ms", latency], ["instructions", instructions]] as const) {
@@ -70,9 +80,15 @@ function DeploymentView({ deployment, projectId }: { deployment: Deployment; pro
     enabled: job?.status === "succeeded",
   });
   if (fresh.data && fresh.data.status !== deployment.status) void queryClient.invalidateQueries({ queryKey: ["project", projectId, "deployments"] });
-  const report = (fresh.data?.report ?? deployment.report) as { profile?: Profile };
+  const report = (fresh.data?.report ?? deployment.report) as { profile?: Profile; anomaly?: AnomalyBlock | null };
   return (
     <Card title={`Build #${deployment.id}: ${deployment.target}${deployment.board_id ? ` for ${deployment.board_id}` : ""}`}>
+      <p className="muted small" data-testid="deployment-anomaly">
+        Anomaly detection:{" "}
+        {deployment.anomaly_run_id != null
+          ? `included, ${anomalyRunLabel(deployment.anomaly_run_id, report.anomaly?.clusters, report.anomaly?.threshold)}`
+          : "none"}
+      </p>
       <JobProgress job={job} projectId={projectId} title="Build" />
       {job?.status === "succeeded" && (
         <>
@@ -115,17 +131,24 @@ export function DeploymentPage() {
   const [runId, setRunId] = useState<number | null>(null);
   const [target, setTarget] = useState<Target>("c-library");
   const [boardId, setBoardId] = useState<string>("");
+  const [anomalyChoice, setAnomalyChoice] = useState<{ runId: number; anomalyRunId: number } | null>(null);
   const [shown, setShown] = useState<number | null>(null);
   const { statuses, isPending: statusesPending } = useJobStatuses(project.id);
-  const trained = (runs.data ?? []).filter((r) => effectiveStatus(r, statuses) === "succeeded");
+  const succeeded = (runs.data ?? []).filter((r) => effectiveStatus(r, statuses) === "succeeded");
+  // Anomaly runs are not deployed alone: they join a model of the same impulse version.
+  const trained = succeeded.filter((r) => !isAnomalyRun(r));
   const run = runId ?? trained[0]?.id ?? null;
+  const chosenRun = trained.find((r) => r.id === run);
+  const anomalyRuns = chosenRun ? succeeded.filter((r) => isAnomalyRun(r) && r.impulse_version_id === chosenRun.impulse_version_id) : [];
+  // The choice belongs to the run it was made for; another run starts with none.
+  const anomalyRunId = anomalyChoice && anomalyChoice.runId === run && anomalyRuns.some((r) => r.id === anomalyChoice.anomalyRunId) ? anomalyChoice.anomalyRunId : null;
   const board = boards.data?.find((b) => b.id === boardId);
   const deploy = useMutation({
     mutationFn: () =>
       unwrap(
         api.POST("/api/projects/{project_id}/training-runs/{run_id}/deployments", {
           params: { path: { project_id: project.id, run_id: run! } },
-          body: { target, board_id: target === "firmware" ? boardId : null },
+          body: { target, board_id: target === "firmware" ? boardId : null, anomaly_run_id: anomalyRunId },
         }),
       ),
     onSuccess: (d) => {
@@ -158,6 +181,23 @@ export function DeploymentPage() {
             })}
           </select>
         </label>
+        {anomalyRuns.length > 0 && (
+          <label className="field" style={{ maxWidth: 420 }}>
+            <span>Anomaly detection</span>
+            <select
+              name="anomaly-run"
+              value={anomalyRunId ?? ""}
+              onChange={(e) => setAnomalyChoice(e.target.value && run !== null ? { runId: run, anomalyRunId: Number(e.target.value) } : null)}
+            >
+              <option value="">none</option>
+              {anomalyRuns.map((r) => {
+                const metrics = r.metrics as RunMetrics;
+                return <option key={r.id} value={r.id}>{anomalyRunLabel(r.id, metrics.params?.clusters, metrics.anomaly?.threshold)}</option>;
+              })}
+            </select>
+            <span className="muted small">A K-means anomaly run of the same impulse version: every window also gets an anomaly score.</span>
+          </label>
+        )}
         <fieldset className="targets">
           <legend className="sr-only">Target</legend>
           {TARGETS.map((t) => (
@@ -208,7 +248,8 @@ export function DeploymentPage() {
           {deployments.data?.map((d) => (
             <li key={d.id} className="list-row">
               <span>
-                <strong>#{d.id}</strong> {d.target}{d.board_id ? ` · ${d.board_id}` : ""} · run #{d.training_run_id}{" "}
+                <strong>#{d.id}</strong> {d.target}{d.board_id ? ` · ${d.board_id}` : ""} · run #{d.training_run_id}
+                {d.anomaly_run_id != null ? ` + anomaly run #${d.anomaly_run_id}` : ""}{" "}
                 <span className="muted small">{formatDate(d.created_at)}</span>
               </span>
               <span className="row-actions">

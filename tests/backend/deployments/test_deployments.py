@@ -95,3 +95,104 @@ def test_deploy_library_arduino_and_firmware(
     assert no_board.status_code == 400
     listed = client.get(f"/api/projects/{pid}/deployments", headers=h).json()
     assert [d["target"] for d in listed] == ["firmware", "arduino-library", "c-library"]
+
+
+def test_deploy_with_an_anomaly_run(client, make_project, upload_demo, worker, wait_job) -> None:  # type: ignore[no-untyped-def]
+    pid, people = make_project()
+    h = people["owner"].headers
+    upload_demo(client, pid, h, count=3, labels=("walking", "standing", "running"))
+    spec = {
+        **SPEC,
+        "learn": [*SPEC["learn"], {"block": "anomaly-kmeans", "params": {"clusters": 4}}],
+    }
+    impulse = client.post(
+        f"/api/projects/{pid}/impulses", json={"name": "Motion", "spec": spec}, headers=h
+    ).json()
+    train = f"/api/projects/{pid}/impulses/{impulse['id']}/train"
+    run = client.post(train, json={}, headers=h).json()
+    anomaly = client.post(train, json={"learn_index": 1}, headers=h).json()
+    # More clusters than training windows: this run fails.
+    failed = client.post(
+        train, json={"learn_index": 1, "params": {"clusters": 1024}}, headers=h
+    ).json()
+    for started in (run, anomaly):
+        job = wait_job(client, pid, started["job_id"], h)
+        assert job["status"] == "succeeded", job["error"]
+    assert wait_job(client, pid, failed["job_id"], h)["status"] == "failed"
+    # A second version of the impulse (a shorter window) with its own anomaly run.
+    changed = {**spec, "input": {**spec["input"], "window_ms": 2000}}
+    assert (
+        client.put(
+            f"/api/projects/{pid}/impulses/{impulse['id']}", json={"spec": changed}, headers=h
+        ).status_code
+        == 200
+    )
+    other = client.post(train, json={"learn_index": 1}, headers=h).json()
+    assert wait_job(client, pid, other["job_id"], h)["status"] == "succeeded"
+    base = f"/api/projects/{pid}/training-runs/{run['id']}/deployments"
+
+    def refused(anomaly_run_id: int) -> str:
+        answer = client.post(
+            base, json={"target": "c-library", "anomaly_run_id": anomaly_run_id}, headers=h
+        )
+        assert answer.status_code == 400, answer.text
+        detail = answer.json()["detail"]
+        assert detail["field"] == "anomaly_run_id"
+        return str(detail["message"])
+
+    assert "not found" in refused(999_999)
+    assert "has not succeeded" in refused(failed["id"])
+    assert "not an anomaly run" in refused(run["id"])
+    message = refused(other["id"])
+    assert "impulse version 2" in message and "version 1" in message
+    itself = client.post(
+        f"/api/projects/{pid}/training-runs/{anomaly['id']}/deployments",
+        json={"target": "c-library"},
+        headers=h,
+    )
+    assert itself.status_code == 400 and "anomaly" in itself.json()["detail"]["message"]
+
+    library = client.post(
+        base, json={"target": "c-library", "anomaly_run_id": anomaly["id"]}, headers=h
+    ).json()
+    assert library["anomaly_run_id"] == anomaly["id"]
+    job = wait_job(client, pid, library["job_id"], h)
+    assert job["status"] == "succeeded", job["error"]
+    archive = client.get(
+        f"/api/projects/{pid}/artifacts/{job['artifacts'][0]['id']}/download", headers=h
+    )
+    names = zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
+    assert any(n.endswith("src/ts_anomaly.c") for n in names)
+
+    firmware = client.post(
+        base,
+        json={
+            "target": "firmware",
+            "board_id": "virtual-cortex-m4",
+            "anomaly_run_id": anomaly["id"],
+        },
+        headers=h,
+    ).json()
+    job = wait_job(client, pid, firmware["job_id"], h)
+    assert job["status"] == "succeeded", job["error"]
+    deployment = client.get(f"/api/projects/{pid}/deployments/{firmware['id']}", headers=h).json()
+    assert deployment["anomaly_run_id"] == anomaly["id"]
+    report = deployment["report"]
+    assert report["anomaly_run_id"] == anomaly["id"]
+    assert report["anomaly"]["clusters"] == 4 and report["anomaly"]["block"] == "anomaly-kmeans"
+    measured = report["profile"]
+    assert measured["instructions"]["anomaly"] > 0
+    assert measured["flash"]["anomaly"] > 0 and measured["probe"]["anomaly"] is not None
+
+    tested = client.post(f"/api/projects/{pid}/deployments/{firmware['id']}/device-test", headers=h)
+    job = wait_job(client, pid, tested.json()["id"], h)
+    assert job["status"] == "succeeded", job["error"]
+    on_device = job["result"]
+    compared = on_device["anomaly"]
+    assert compared["run_id"] == anomaly["id"] and compared["windows"] == on_device["windows"] > 0
+    print(
+        f"\nanomaly scores on the device: max abs difference {compared['max_abs_difference']:.2e}"
+    )
+    assert compared["max_abs_difference"] <= 1e-3
+    assert compared["agreement"] == 1.0, compared["disagreements"][:3]
+    assert on_device["agreement"] == 1.0

@@ -96,7 +96,9 @@ def arduino_zip(trained_impulse: Any, tmp_path_factory: pytest.TempPathFactory) 
     )
 
 
-def test_c_library_zip_holds_sources_build_files_and_example(host_classifier: Any) -> None:
+def test_c_library_zip_holds_sources_build_files_and_example(
+    host_classifier: Any, trained_impulse: Any
+) -> None:
     report = host_classifier.report
     names = set(report.files)
     top = "gesture_detector/"
@@ -104,7 +106,8 @@ def test_c_library_zip_holds_sources_build_files_and_example(host_classifier: An
         "Makefile", "CMakeLists.txt", "README.md", "examples/main.c", "src/tinystudio.h",
         "src/tinystudio.c", "src/ts_classifier.h", "src/ts_classifier.c", "src/ts_port.h",
         "src/ts_port_library.c", "src/ts_impulse_dsp.h", "src/ts_impulse_dsp.c", "src/ts_dsp.h",
-        "src/ts_dsp.c", "src/ts_model.h", "src/ts_model.c",
+        "src/ts_dsp.c", "src/ts_model.h", "src/ts_model.c", "src/ts_anomaly.h",
+        "src/ts_anomaly.c",
     ):  # fmt: skip
         assert top + name in names, name
     with zipfile.ZipFile(report.zip_path) as zf:
@@ -115,6 +118,12 @@ def test_c_library_zip_holds_sources_build_files_and_example(host_classifier: An
     assert report.feature_values == 3 * (3 + 3) + 3 * 6
     assert report.dsp_blocks == ["spectral-analysis", "flatten"]
     assert report.model["ops"] and report.model["arena_bytes"] > 0
+    assert report.anomaly == {
+        "block": "anomaly-kmeans",
+        "clusters": 4,
+        "features": 36,
+        "threshold": trained_impulse.anomaly["threshold"],
+    }
 
     src = host_classifier.root / "src"
     api = (src / "tinystudio.h").read_text()
@@ -206,8 +215,64 @@ def test_arduino_library_zip_layout(arduino_zip: Any) -> None:
 def test_arduino_library_compiles_and_links_for_cortex_m4(
     arduino_zip: Any, tools: Any, tmp_path: Path
 ) -> None:
-    root = tools.unpack(arduino_zip.zip_path, tmp_path / "lib")
-    lib = arduino_zip.library_name
+    symbols = compile_arduino_sketch(arduino_zip, tools, tmp_path)
+    assert " T tinystudio_classify" in symbols and " T ts_port_ticks" in symbols
+    assert "ts_anomaly_score" not in symbols
+
+
+def test_arduino_library_with_an_anomaly_block_compiles_and_links_for_cortex_m4(
+    trained_impulse: Any, tools: Any, tmp_path: Path
+) -> None:
+    t = trained_impulse
+    library = build_arduino_library(
+        name="Gesture detector",
+        impulse_input=t.impulse_input,
+        dsp_blocks=t.dsp_blocks,
+        axes=t.axes,
+        axis_names=t.axis_names,
+        labels=t.labels,
+        tflite_int8=t.tflite,
+        out_zip=tmp_path / "gesture-detector-arduino.zip",
+        anomaly=t.anomaly,
+        example_window=t.windows[0],
+    )
+    assert f"{library.library_name}/src/ts_anomaly.c" in library.files
+    symbols = compile_arduino_sketch(library, tools, tmp_path)
+    assert " T tinystudio_classify" in symbols and " T ts_anomaly_score" in symbols
+
+
+def test_library_and_firmware_share_one_anomaly_generator(
+    trained_impulse: Any, host_classifier: Any, tmp_path: Path
+) -> None:
+    from workers.deploy.firmware import build_board_firmware
+
+    t = trained_impulse
+    build_board_firmware(
+        board_id="virtual-cortex-m4",
+        impulse_input=t.impulse_input,
+        dsp_blocks=t.dsp_blocks,
+        axes=t.axes,
+        labels=t.labels,
+        tflite_int8=t.tflite,
+        out_dir=tmp_path,
+        anomaly=t.anomaly,
+    )
+    for name in ("ts_anomaly.h", "ts_anomaly.c"):
+        library = (host_classifier.root / "src" / name).read_text()
+        assert library == (tmp_path / "dsp" / name).read_text(), name
+    assert (
+        "ts_anomaly_score(ts_impulse_dsp_features())"
+        in (host_classifier.root / "src" / "tinystudio.c").read_text()
+    )
+    readme = (host_classifier.root / "README.md").read_text()
+    assert "`src/ts_anomaly.h/.c` | the K-means anomaly block (4 clusters" in readme
+
+
+def compile_arduino_sketch(library: Any, tools: Any, tmp_path: Path) -> str:
+    """Compiles the library's src/*.c and its example sketch for Cortex-M4F and links them with
+    the Arduino stub; returns the image's symbol table."""
+    root = tools.unpack(library.zip_path, tmp_path / "lib")
+    lib = library.library_name
     stub = tmp_path / "stub"
     stub.mkdir()
     (stub / "Arduino.h").write_text(ARDUINO_STUB_H)
@@ -232,8 +297,7 @@ def test_arduino_library_compiles_and_links_for_cortex_m4(
     elf = tmp_path / "sketch.elf"
     tools.run(["arm-none-eabi-g++", *tools.cortex_m4f, "--specs=nosys.specs", *objects, "-lm",
                "-o", elf])  # fmt: skip
-    symbols = tools.run(["arm-none-eabi-nm", elf])
-    assert " T tinystudio_classify" in symbols and " T ts_port_ticks" in symbols
+    return tools.run(["arm-none-eabi-nm", elf])
 
 
 def test_libraries_refuse_models_that_do_not_fit_the_impulse(
@@ -258,6 +322,9 @@ def test_libraries_refuse_models_that_do_not_fit_the_impulse(
         build_c_library(
             **common, dsp_blocks=t.dsp_blocks, labels=t.labels, example_window=np.zeros(10)
         )
+    wrong_state = {**t.anomaly, "centers": [row[:10] for row in t.anomaly["centers"]]}
+    with pytest.raises(LibraryBuildError, match="expects 10 features; the DSP gives 36"):
+        build_c_library(**common, dsp_blocks=t.dsp_blocks, labels=t.labels, anomaly=wrong_state)
     assert not (tmp_path / "bad.zip").exists()
 
 

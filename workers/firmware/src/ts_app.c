@@ -190,6 +190,18 @@ static void cmd_info(void)
     ts_line_uint(&line, TS_REPLAY_CAPACITY);
     ts_line_str(&line, ",\"timing\":");
     ts_line_json_str(&line, TS_TIMING);
+    ts_line_str(&line, ",\"anomaly\":");
+#ifdef TS_HAVE_ANOMALY
+    ts_line_str(&line, "{\"block\":\"anomaly-kmeans\",\"clusters\":");
+    ts_line_uint(&line, TS_ANOMALY_CLUSTERS);
+    ts_line_str(&line, ",\"features\":");
+    ts_line_uint(&line, TS_ANOMALY_FEATURES);
+    ts_line_str(&line, ",\"threshold\":");
+    ts_line_float(&line, ts_anomaly_threshold);
+    ts_line_str(&line, "}");
+#else
+    ts_line_str(&line, "null"); /* no anomaly block: classify answers "anomaly":null */
+#endif
     ts_line_str(&line, "}");
     send_out(&line);
 }

@@ -1,4 +1,5 @@
-/* ts_classifier.c - run_classifier(): quantize -> ts_model_invoke() -> dequantize -> argmax. */
+/* ts_classifier.c - run_classifier(): quantize -> ts_model_invoke() -> dequantize -> argmax
+ * (-> the anomaly score, when the build links an anomaly block). */
 #include "ts_classifier.h"
 
 #include <math.h>
@@ -29,6 +30,13 @@ __attribute__((noinline, used)) void ts_profile_dsp_begin(void) { ts_profile_mar
 __attribute__((noinline, used)) void ts_profile_dsp_end(void) { ts_profile_marker = 2u; }
 __attribute__((noinline, used)) void ts_profile_invoke_begin(void) { ts_profile_marker = 3u; }
 __attribute__((noinline, used)) void ts_profile_invoke_end(void) { ts_profile_marker = 4u; }
+#ifdef TS_HAVE_ANOMALY
+__attribute__((noinline, used)) void ts_profile_anomaly_begin(void) { ts_profile_marker = 5u; }
+__attribute__((noinline, used)) void ts_profile_anomaly_end(void) { ts_profile_marker = 6u; }
+
+/* The anomaly block scores the same features the model takes. */
+typedef char ts_check_anomaly_features[(TS_ANOMALY_FEATURES == TS_MODEL_INPUT0_ELEMENTS) ? 1 : -1];
+#endif
 
 #ifdef TS_HAVE_DSP
 static float ts_features[TS_DSP_OUTPUT_VALUES];
@@ -133,7 +141,13 @@ ts_status_t run_classifier(const float *signal, size_t len, ts_result_t *out)
         }
     }
     out->label_index = best;
+#ifdef TS_HAVE_ANOMALY
+    ts_profile_anomaly_begin();
+    out->anomaly = ts_anomaly_score(features);
+    ts_profile_anomaly_end();
+#else
     out->anomaly = NAN;
+#endif
     out->dsp_ticks = t1 - t0;
     out->inference_ticks = t2 - t1;
     return TS_OK;

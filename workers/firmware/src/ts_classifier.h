@@ -7,6 +7,13 @@
  *     #define TS_DSP_OUTPUT_VALUES <features, equal to the model's input element count>
  *     int ts_impulse_dsp_run(const float *signal, size_t len, float *features, size_t n);
  * returning 0 on success. Its scratch buffers are its own static arrays.
+ *
+ * With TS_HAVE_ANOMALY defined as well, the build links the impulse's K-means anomaly block, a
+ * ts_anomaly.h/.c pair written per impulse (workers/deploy/anomaly.py) providing
+ * TS_ANOMALY_CLUSTERS, TS_ANOMALY_FEATURES, ts_anomaly_threshold and
+ *     float ts_anomaly_score(const float *features);
+ * run_classifier() then scores the window's features after the model and returns it in
+ * `anomaly`.
  */
 #ifndef TS_CLASSIFIER_H
 #define TS_CLASSIFIER_H
@@ -25,10 +32,14 @@
 
 #define TS_SCORE_COUNT TS_MODEL_OUTPUT0_ELEMENTS
 
+#ifdef TS_HAVE_ANOMALY
+#include "ts_anomaly.h"
+#endif
+
 typedef struct {
     float scores[TS_SCORE_COUNT]; /* output 0, dequantized with its scale and zero point */
     int label_index;              /* argmax of scores (first one on ties) */
-    float anomaly;                /* anomaly score; NaN while no anomaly block exists */
+    float anomaly;                /* anomaly score; NaN when no anomaly block is linked */
     uint32_t dsp_ticks;           /* ts_port ticks spent in the DSP stage */
     uint32_t inference_ticks;     /* ts_port ticks spent in quantize + invoke + dequantize */
 } ts_result_t;
@@ -52,5 +63,9 @@ void ts_profile_dsp_begin(void);
 void ts_profile_dsp_end(void);
 void ts_profile_invoke_begin(void);
 void ts_profile_invoke_end(void);
+#ifdef TS_HAVE_ANOMALY
+void ts_profile_anomaly_begin(void);
+void ts_profile_anomaly_end(void);
+#endif
 
 #endif
