@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
@@ -259,17 +260,24 @@ def load_features(
     blob_key = f"projects/{data.project_id}/features/{key}.npz"
     store.put(blob_key, _pack(result))
     if cached is None:
-        db.add(
-            FeatureSet(
-                project_id=data.project_id,
-                cache_key=key,
-                dataset_version_id=data.id,
-                impulse_version_id=impulse_version_id,
-                blob_key=blob_key,
-                windows=len(result.features),
-                feature_shape=list(result.features.shape[1:]),
-            )  # fmt: skip
-        )
+        try:
+            # A savepoint: if another job recorded the same features first (they ran at the
+            # same time; both wrote the same blob, the key names the data and the spec), only
+            # this insert is undone and theirs is kept.
+            with db.begin_nested():
+                db.add(
+                    FeatureSet(
+                        project_id=data.project_id,
+                        cache_key=key,
+                        dataset_version_id=data.id,
+                        impulse_version_id=impulse_version_id,
+                        blob_key=blob_key,
+                        windows=len(result.features),
+                        feature_shape=list(result.features.shape[1:]),
+                    )  # fmt: skip
+                )
+        except IntegrityError:
+            pass
         db.commit()
     ctx.log(f"computed features of {len(result.features)} windows")
     return result

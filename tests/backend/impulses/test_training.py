@@ -143,3 +143,65 @@ def test_cancel_stops_training_within_an_epoch(
     done = wait_job(client, pid, run["job_id"], h, timeout=60)
     assert done["status"] == "cancelled" and done["artifacts"] == []
     assert len(done["result"]["epochs"]) < 2000
+
+
+def test_features_two_jobs_compute_at_once_are_recorded_once(
+    client, make_project, upload_demo, worker, wait_job, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from backend.core.blobs import get_blob_store
+    from backend.core.db import get_sessionmaker
+    from backend.datasets.models import DatasetVersion
+    from backend.impulses.models import FeatureSet, ImpulseVersion
+
+    pid, people = make_project()
+    h = people["owner"].headers
+    upload_demo(client, pid, h, count=2, labels=("walking", "standing"))
+    impulse = client.post(
+        f"/api/projects/{pid}/impulses", json={"name": "Motion", "spec": SPEC}, headers=h
+    ).json()
+    store = type(get_blob_store())
+    put = store.put
+
+    def put_while_another_job_finishes(self, key, data, *args, **kwargs):  # type: ignore[no-untyped-def]
+        result = put(self, key, data, *args, **kwargs)
+        if "/features/" in key:
+            # The other job stored the same features between this job's lookup and its insert.
+            with get_sessionmaker()() as other:
+                dataset = other.scalars(
+                    select(DatasetVersion).where(DatasetVersion.project_id == pid)
+                ).first()
+                version = other.scalars(
+                    select(ImpulseVersion).where(ImpulseVersion.impulse_id == impulse["id"])
+                ).first()
+                assert dataset is not None and version is not None
+                other.add(
+                    FeatureSet(
+                        project_id=pid,
+                        cache_key=key.rsplit("/", 1)[1].removesuffix(".npz"),
+                        dataset_version_id=dataset.id,
+                        impulse_version_id=version.id,
+                        blob_key=key,
+                        windows=0,
+                        feature_shape=[],
+                    )  # fmt: skip
+                )
+                other.commit()
+        return result
+
+    monkeypatch.setattr(store, "put", put_while_another_job_finishes)
+    first = client.post(
+        f"/api/projects/{pid}/impulses/{impulse['id']}/features", json={}, headers=h
+    )
+    job = wait_job(client, pid, first.json()["id"], h)
+    assert job["status"] == "succeeded", job["error"]
+    monkeypatch.setattr(store, "put", put)
+    with get_sessionmaker()() as db:
+        rows = db.scalars(select(FeatureSet).where(FeatureSet.project_id == pid)).all()
+        assert len(rows) == 1
+    again = client.post(
+        f"/api/projects/{pid}/impulses/{impulse['id']}/features", json={}, headers=h
+    )
+    job = wait_job(client, pid, again.json()["id"], h)
+    assert job["status"] == "succeeded" and job["result"]["cache_hit"] is True
