@@ -64,6 +64,9 @@ class ImpulseVersionOut(BaseModel):
     version: int
     spec: dict[str, Any]
     created_at: datetime
+    created_by: str | None = Field(
+        default=None, description="the username of who saved it (null once that user is gone)"
+    )
 
 
 class BlockInfo(BaseModel):

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.accounts.models import User
 from backend.core.deps import CurrentUser, ProjectEditor, ProjectViewer, SessionDep, access
 from backend.core.errors import bad_request, not_found
 from backend.datasets import service as datasets
@@ -135,12 +136,16 @@ def list_impulse_versions(
 ) -> list[ImpulseVersionOut]:
     """Every saved version of the impulse, newest first."""
     impulse = service.get(db=db, project_id=ctx.project.id, impulse_id=impulse_id)
-    rows = db.scalars(
-        select(ImpulseVersion)
+    rows = db.execute(
+        select(ImpulseVersion, User.username)
+        .outerjoin(User, User.id == ImpulseVersion.created_by_id)
         .where(ImpulseVersion.impulse_id == impulse.id)
         .order_by(ImpulseVersion.version.desc())
     )
-    return [ImpulseVersionOut.model_validate(v) for v in rows]
+    return [
+        ImpulseVersionOut.model_validate(version).model_copy(update={"created_by": username})
+        for version, username in rows
+    ]
 
 
 @projects_router.post("/impulses/preview", openapi_extra=access("project:viewer"))

@@ -2005,6 +2005,11 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Created By
+             * @description the username of who saved it (null once that user is gone)
+             */
+            created_by?: string | null;
             /** Id */
             id: number;
             /** Spec */

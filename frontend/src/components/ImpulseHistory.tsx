@@ -5,7 +5,7 @@ import { useMutation, useQuery } from "@tanstack/react-query";
 import { api, unwrap, type Schemas } from "../api/client";
 import { describeChange, diffSpecs, summarizeSpec, type ChangeLine, type DiffLabels } from "../lib/impulseDiff";
 import { asSpec, sameValue, type Section } from "../lib/impulseDraft";
-import { authorsByVersion, previousVersion, runLearnIndex, runsByVersion } from "../lib/impulseHistory";
+import { previousVersion, runLearnIndex, runsByVersion } from "../lib/impulseHistory";
 import { fieldsFromSchema, type JsonSchema } from "../lib/schemaForm";
 import { Card, ErrorNote, formatDate, Loading } from "./ui";
 
@@ -107,11 +107,6 @@ export function ImpulseHistory({ projectId, impulse, blocks, editor, dirty, onRe
     queryKey: ["project", projectId, "training-runs"],
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/training-runs", { params: { path: { project_id: projectId } } })),
   });
-  // Versions do not name who saved them; the activity log does (for its recent entries).
-  const activity = useQuery({
-    queryKey: ["project", projectId, "activity", "impulse-authors", impulse.id, impulse.version],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/activity", { params: { path: { project_id: projectId }, query: { limit: 500 } } })),
-  });
   const [selected, setSelected] = useState<number | null>(null);
   const [showAll, setShowAll] = useState(false);
   const [restored, setRestored] = useState<{ from: number; to: number } | null>(null);
@@ -132,7 +127,6 @@ export function ImpulseHistory({ projectId, impulse, blocks, editor, dirty, onRe
   });
 
   const list = useMemo(() => [...(versions.data ?? [])].sort((a, b) => b.version - a.version), [versions.data]);
-  const authors = useMemo(() => authorsByVersion(activity.data?.items ?? [], impulse.id), [activity.data, impulse.id]);
   const runsOf = useMemo(() => runsByVersion(runs.data ?? [], impulse.id), [runs.data, impulse.id]);
   const currentSpec = useMemo(() => asSpec(impulse.spec), [impulse.spec]);
   const chosen = list.find((v) => v.version === (selected ?? impulse.version)) ?? list[0] ?? null;
@@ -177,7 +171,7 @@ export function ImpulseHistory({ projectId, impulse, blocks, editor, dirty, onRe
                       {current && <span className="badge">current</span>}
                     </td>
                     <td data-label="Saved">{formatDate(v.created_at)}</td>
-                    <td data-label="By">{authors.get(v.version) ?? <span className="muted">—</span>}</td>
+                    <td data-label="By">{v.created_by ?? <span className="muted">—</span>}</td>
                     <td data-label="Training runs">
                       <RunLinks runs={runsOf.get(v.id) ?? []} projectId={projectId} impulseId={impulse.id} severalLearn={severalLearn} />
                     </td>

@@ -1,23 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { authorsByVersion, previousVersion, runLearnIndex, runsByVersion } from "./impulseHistory";
+import { previousVersion, runLearnIndex, runsByVersion } from "./impulseHistory";
 
 describe("impulse history", () => {
-  it("finds who saved each version of this impulse in the activity log", () => {
-    const events = [
-      { action: "impulse.saved", actor: "grace", details: { impulse_id: 4, version: 3 } },
-      { action: "impulse.saved", actor: "ada", details: { impulse_id: 4, version: 2 } },
-      { action: "impulse.saved", actor: "ada", details: { impulse_id: 5, version: 2 } },
-      { action: "sample.uploaded", actor: "ada", details: { impulse_id: 4 } },
-      { action: "impulse.saved", actor: null, details: { impulse_id: 4, version: 4 } },
-      { action: "impulse.created", actor: "ada", details: { impulse_id: 4 } },
-    ];
-    expect([...authorsByVersion(events, 4).entries()].sort()).toEqual([
-      [1, "ada"],
-      [2, "ada"],
-      [3, "grace"],
-    ]);
-  });
-
   it("groups this impulse's runs by version, oldest first", () => {
     const run = (id: number, impulse_id: number, impulse_version_id: number) => ({ id, impulse_id, impulse_version_id, status: "succeeded", metrics: {} });
     const runs = [run(3, 1, 10), run(1, 1, 10), run(2, 1, 11), run(4, 2, 10)];

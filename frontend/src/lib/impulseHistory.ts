@@ -1,10 +1,4 @@
-/** Facts about an impulse's saved versions gathered from other lists: who saved each, which runs used it. */
-
-export interface ActivityEntry {
-  action: string;
-  actor: string | null;
-  details: Record<string, unknown>;
-}
+/** Facts about an impulse's saved versions gathered from other lists: which runs used each, which came before. */
 
 export interface RunEntry {
   id: number;
@@ -17,17 +11,6 @@ export interface RunEntry {
 export interface VersionEntry {
   id: number;
   version: number;
-}
-
-/** Who saved each version of the impulse, from the project's activity log (creating it saves version 1). */
-export function authorsByVersion(events: ActivityEntry[], impulseId: number): Map<number, string> {
-  const authors = new Map<number, string>();
-  for (const e of events) {
-    if (e.details.impulse_id !== impulseId || !e.actor) continue;
-    const version = e.action === "impulse.created" ? 1 : e.action === "impulse.saved" ? e.details.version : null;
-    if (typeof version === "number" && !authors.has(version)) authors.set(version, e.actor);
-  }
-  return authors;
 }
 
 /** The training runs of each version (by version id), oldest run first. */

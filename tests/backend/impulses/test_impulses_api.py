@@ -85,6 +85,7 @@ def test_impulse_validation_names_what_to_change(client, make_project, upload_de
     versions = client.get(f"{base}/{impulse['id']}/versions", headers=h).json()
     assert [v["version"] for v in versions] == [2, 1]
     assert versions[1]["spec"]["input"]["stride_ms"] == 500
+    assert {v["created_by"] for v in versions} == {people["owner"].username}
 
 
 def test_dsp_preview_on_a_sample(client, make_project, upload_demo) -> None:  # type: ignore[no-untyped-def]
