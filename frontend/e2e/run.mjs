@@ -7,6 +7,7 @@ import { startStudio } from "./studio.mjs";
 import { tests as appTests } from "./app.e2e.mjs";
 import { studioQemuProcesses, tests as deviceTests } from "./device.e2e.mjs";
 import { tests as flashTests } from "./flash.e2e.mjs";
+import { tests as anomalyTests } from "./anomaly.e2e.mjs";
 
 const SCREENSHOTS = resolve(import.meta.dirname, "../test-results/screenshots");
 const CHROMIUM = process.env.TINYSTUDIO_CHROMIUM || "/usr/bin/chromium";
@@ -22,7 +23,7 @@ const ARGS = [
 // E2E_ONLY=<regex> runs the scenarios whose names match, after the two that sign up and create
 // the project every scenario works in.
 const only = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY, "i") : null;
-const tests = [...appTests, ...deviceTests, ...flashTests].filter((t, i) => !only || i < 2 || only.test(t.name));
+const tests = [...appTests, ...deviceTests, ...anomalyTests, ...flashTests].filter((t, i) => !only || i < 2 || only.test(t.name));
 const started = Date.now();
 // Screenshots of an earlier run would be mistaken for this one's.
 await rm(SCREENSHOTS, { recursive: true, force: true });

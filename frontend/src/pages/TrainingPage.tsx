@@ -4,7 +4,7 @@ import { Link, useOutletContext } from "react-router-dom";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Job, type Project, type Schemas } from "../api/client";
 import { isFinished, useJobEvents } from "../api/jobs";
-import { atLeast, effectiveStatus, useJobStatuses } from "../api/queries";
+import { atLeast, effectiveStatus, useJobStatuses, useSummary } from "../api/queries";
 import { JobProgress } from "../components/JobProgress";
 import { LineChart } from "../components/LineChart";
 import { SchemaForm } from "../components/SchemaForm";
@@ -215,6 +215,15 @@ function RunView({ run, projectId, windowMs }: { run: Run; projectId: number; wi
   );
 }
 
+/** Which learning block a run trained (known once it has run): its number and kind. */
+function runBlock(run: Run): string {
+  const metrics = run.metrics as { learn_index?: number; kind?: string; anomaly?: { test?: { roc_auc?: number | null } } | null };
+  if (metrics.learn_index === undefined) return "—";
+  const auc = metrics.anomaly?.test?.roc_auc;
+  const kind = metrics.kind === "anomaly" ? `anomaly${auc != null ? `, AUC ${auc.toFixed(3)}` : ""}` : (metrics.kind ?? "");
+  return `${metrics.learn_index + 1}${kind ? ` · ${kind}` : ""}`;
+}
+
 export function TrainingPage() {
   const project = useOutletContext<Project>();
   const queryClient = useQueryClient();
@@ -222,26 +231,45 @@ export function TrainingPage() {
   const impulses = useImpulses(project.id);
   const blocks = useBlocks();
   const { impulse, choose } = useChosenImpulse(impulses.data);
-  const learn = (impulse?.spec as { learn?: { block: string; params: Record<string, unknown> }[] } | undefined)?.learn?.[0];
+  const learnBlocks = (impulse?.spec as { learn?: { block: string; params: Record<string, unknown> }[] } | undefined)?.learn ?? [];
+  const [learnIndex, setLearnIndex] = useState(0);
+  const learn = learnBlocks[learnIndex] ?? learnBlocks[0];
+  const learnInfo = blocks.data?.learn.find((b) => b.name === learn?.block);
+  const anomaly = learnInfo?.kind === "anomaly";
+  const summary = useSummary(project.id);
+  const labels = summary.data?.labels ?? [];
+  // null: every label of the training data is normal (the API's default).
+  const [normalLabels, setNormalLabels] = useState<string[] | null>(null);
   const [params, setParams] = useState<Record<string, unknown> | null>(null);
-  const [paramsFor, setParamsFor] = useState<number | null>(impulse?.id ?? null);
-  // Settings typed for one impulse's learning block do not carry over to another.
-  if (paramsFor !== (impulse?.id ?? null)) {
-    setParamsFor(impulse?.id ?? null);
+  const [paramsFor, setParamsFor] = useState<string | null>(impulse ? `${impulse.id}:0` : null);
+  // Settings typed for one learning block do not carry over to another block or impulse.
+  const paramsKey = impulse ? `${impulse.id}:${learnIndex}` : null;
+  if (paramsFor !== paramsKey) {
+    if (paramsFor?.split(":")[0] !== String(impulse?.id ?? "")) setLearnIndex(0);
+    setParamsFor(paramsKey);
     setParams(null);
+    setNormalLabels(null);
   }
   const [selectedRun, setSelectedRun] = useState<number | null>(null);
   const runs = useQuery({
     queryKey: ["project", project.id, "training-runs"],
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/training-runs", { params: { path: { project_id: project.id } } })),
   });
-  const { statuses } = useJobStatuses(project.id);
+  // The experiments list polls job statuses while one of its runs is queued or running.
+  const [polling, setPolling] = useState(false);
+  const { statuses } = useJobStatuses(project.id, polling);
+  const active = (runs.data ?? []).some((r) => ["queued", "running"].includes(effectiveStatus(r, statuses)));
+  if (active !== polling) setPolling(active);
   const train = useMutation({
     mutationFn: () =>
       unwrap(
         api.POST("/api/projects/{project_id}/impulses/{impulse_id}/train", {
           params: { path: { project_id: project.id, impulse_id: impulse!.id } },
-          body: { params: params ?? learn?.params ?? null },
+          body: {
+            params: params ?? learn?.params ?? null,
+            learn_index: learnBlocks[learnIndex] ? learnIndex : 0,
+            normal_labels: anomaly ? normalLabels : null,
+          },
         }),
       ),
     onSuccess: (run) => {
@@ -257,7 +285,7 @@ export function TrainingPage() {
       void queryClient.invalidateQueries({ queryKey: ["project", project.id, "training-runs"] });
     },
   });
-  const schema = useMemo(() => (blocks.data?.learn.find((b) => b.name === learn?.block)?.parameters_schema ?? {}) as JsonSchema, [blocks.data, learn?.block]);
+  const schema = useMemo(() => (learnInfo?.parameters_schema ?? {}) as JsonSchema, [learnInfo]);
   // Without a choice: a run in progress, else the newest with results, else the newest.
   const status = (r: Run) => effectiveStatus(r, statuses);
   const current =
@@ -283,11 +311,41 @@ export function TrainingPage() {
       <h1>Training</h1>
       {impulses.data && <ImpulsePicker impulses={impulses.data} current={impulse} onChoose={(id) => id !== "new" && choose(id)} allowNew={false} />}
       <Card title={`Train “${impulse.name}” (version ${impulse.version})`}>
-        <p className="muted small">{blocks.data?.learn.find((b) => b.name === learn?.block)?.title ?? learn?.block}: settings for this run (the impulse's are the defaults).</p>
+        {learnBlocks.length > 1 && (
+          <label className="field" style={{ maxWidth: 420 }}>
+            <span>Learning block to train</span>
+            <select name="learn-block" value={learnIndex} onChange={(e) => setLearnIndex(Number(e.target.value))}>
+              {learnBlocks.map((b, i) => (
+                <option key={i} value={i}>{i + 1} · {blocks.data?.learn.find((x) => x.name === b.block)?.title ?? b.block}</option>
+              ))}
+            </select>
+          </label>
+        )}
+        <p className="muted small">{learnInfo?.title ?? learn?.block}: settings for this run (the impulse's are the defaults).</p>
+        {anomaly && labels.length > 0 && (
+          <fieldset className="normal-labels">
+            <legend>Normal data (the anomaly model learns these labels; everything else should score as anomalous)</legend>
+            {labels.map((label) => {
+              const chosen = normalLabels ?? labels;
+              return (
+                <label key={label} className="field checkbox-field">
+                  <input
+                    type="checkbox"
+                    checked={chosen.includes(label)}
+                    disabled={!editor}
+                    onChange={(e) => setNormalLabels(e.target.checked ? [...chosen, label] : chosen.filter((l) => l !== label))}
+                  />{" "}
+                  {label}
+                </label>
+              );
+            })}
+            {normalLabels !== null && normalLabels.length === 0 && <p className="error-note">Choose at least one normal label.</p>}
+          </fieldset>
+        )}
         <SchemaForm schema={schema} values={params ?? learn?.params ?? {}} onChange={setParams} disabled={!editor} />
         {editor && (
           <div className="inline-form">
-            <button className="btn btn-primary" disabled={train.isPending} onClick={() => train.mutate()}>
+            <button className="btn btn-primary" disabled={train.isPending || (anomaly && normalLabels !== null && normalLabels.length === 0)} onClick={() => train.mutate()}>
               {train.isPending ? "Starting…" : "Start training"}
             </button>
           </div>
@@ -301,7 +359,7 @@ export function TrainingPage() {
         {runs.data && runs.data.length > 0 && (
           <div className="table-wrap">
             <table className="table compact">
-              <thead><tr><th>Run</th><th>Impulse</th><th>Status</th><th>float32 test</th><th>int8 test</th><th>int8 validation</th><th>Epochs</th><th>Started</th><th /></tr></thead>
+              <thead><tr><th>Run</th><th>Impulse</th><th>Block</th><th>Status</th><th>float32 test</th><th>int8 test</th><th>int8 validation</th><th>Epochs</th><th>Started</th><th /></tr></thead>
               <tbody>
                 {runs.data.map((r) => {
                   const ev = (r.metrics as TrainResult).evaluation;
@@ -309,6 +367,7 @@ export function TrainingPage() {
                     <tr key={r.id} aria-current={current?.id === r.id}>
                       <td>#{r.id}{r.retrained_from_id ? ` (from #${r.retrained_from_id})` : ""}</td>
                       <td>{impulses.data?.find((i) => i.id === r.impulse_id)?.name ?? `#${r.impulse_id}`}</td>
+                      <td className="small">{runBlock(r)}</td>
                       <td><StatusBadge status={effectiveStatus(r, statuses)} /></td>
                       <td>{percent(ev?.float32?.test?.accuracy)}</td>
                       <td>{percent(ev?.int8?.test?.accuracy)}</td>

@@ -52,6 +52,14 @@ interface Replayed {
 interface DeviceTestResult extends DeviceTestReport {
   board?: string;
   timing?: string;
+  /** With an anomaly block: the device's K-means scores against the studio's. */
+  anomaly?: { threshold: number; windows: number; max_abs_difference: number | null; device_anomalous: number; studio_anomalous: number; agreement: number | null } | null;
+}
+
+/** The anomaly block the firmware reports in `info`, if it has one. */
+function anomalyBlock(info: DeviceInfo | null): { clusters: number; threshold: number } | null {
+  const block = info?.anomaly as { clusters?: number; threshold?: number } | null | undefined;
+  return block && typeof block.threshold === "number" ? { clusters: block.clusters ?? 0, threshold: block.threshold } : null;
 }
 
 const percent = (v: number | null | undefined) => (v == null ? "—" : `${(v * 100).toFixed(1)} %`);
@@ -139,6 +147,7 @@ function InfoPanel({ info }: { info: DeviceInfo }) {
       {info.flash_bytes != null && <div className="stat"><span className="stat-value">{formatBytes(info.flash_bytes)}</span><span className="stat-label">flash used</span></div>}
       {info.ram_bytes != null && <div className="stat"><span className="stat-value">{formatBytes(info.ram_bytes)}</span><span className="stat-label">RAM used{info.arena_bytes ? ` (arena ${formatBytes(info.arena_bytes)})` : ""}</span></div>}
       <div className="stat"><span className="stat-value">{info.signal_values}</span><span className="stat-label">values per window</span></div>
+      {anomalyBlock(info) && <div className="stat" data-metric="anomaly-block"><span className="stat-value">K-means</span><span className="stat-label">anomaly block · {anomalyBlock(info)!.clusters} clusters · threshold {anomalyBlock(info)!.threshold.toFixed(3)}</span></div>}
     </div>
   );
 }
@@ -151,6 +160,12 @@ function TestReport({ result, projectId }: { result: DeviceTestResult; projectId
         <div className="stat" data-metric="studio"><span className="stat-value">{percent(result.studio_int8_accuracy)}</span><span className="stat-label">studio int8 accuracy</span></div>
         <div className="stat" data-metric="agreement"><span className="stat-value">{percent(result.agreement)}</span><span className="stat-label">agreement with the studio</span></div>
         <div className="stat"><span className="stat-value">{result.mean_inference_us == null ? "—" : `${Math.round(result.mean_inference_us)} µs`}</span><span className="stat-label">mean inference{result.timing?.startsWith("virtual") ? " (virtual time)" : ""}</span></div>
+        {result.anomaly && (
+          <div className="stat" data-metric="anomaly">
+            <span className="stat-value">{result.anomaly.max_abs_difference == null ? "—" : result.anomaly.max_abs_difference.toExponential(1)}</span>
+            <span className="stat-label">largest anomaly score difference · {result.anomaly.device_anomalous} of {result.anomaly.windows} windows anomalous on the device, {result.anomaly.studio_anomalous} in the studio</span>
+          </div>
+        )}
       </div>
       <div className="side-by-side">
         <div>
@@ -669,6 +684,12 @@ export function VirtualBoardsPage() {
               <div className="stat"><span className="stat-value" data-testid="live-label">{latest.label}</span><span className="stat-label">window at {latest.startMs} ms · {predictions.length} classified</span></div>
               <div className="stat"><span className="stat-value">{latest.dsp_us} µs</span><span className="stat-label">DSP{latest.timing === "virtual" ? " (virtual time)" : ""}</span></div>
               <div className="stat"><span className="stat-value">{latest.inference_us} µs</span><span className="stat-label">inference{latest.timing === "virtual" ? " (virtual time)" : ""}</span></div>
+              {latest.anomaly != null && (
+                <div className="stat" data-testid="live-anomaly">
+                  <span className="stat-value">{latest.anomaly.toFixed(3)}</span>
+                  <span className="stat-label">anomaly score{anomalyBlock(info) ? (latest.anomaly > anomalyBlock(info)!.threshold ? " · above the threshold: anomalous" : " · below the threshold") : ""}</span>
+                </div>
+              )}
             </div>
           )}
           {signal && (
