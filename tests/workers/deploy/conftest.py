@@ -74,6 +74,17 @@ class TrainedImpulse:
     features: np.ndarray  # the studio's (numpy) features, (n, features)
     anomaly: dict[str, Any]
 
+    def build_args(self, **extra: Any) -> dict[str, Any]:
+        """What every builder (C/Arduino library, firmware) takes for this impulse, plus `extra`."""
+        return {
+            "impulse_input": self.impulse_input,
+            "dsp_blocks": self.dsp_blocks,
+            "axes": self.axes,
+            "labels": self.labels,
+            "tflite_int8": self.tflite,
+            **extra,
+        }
+
 
 def synthetic_recordings(seed: int = 7) -> list[tuple[int, np.ndarray]]:
     """Recordings at 50 Hz of a 3-axis accelerometer: idle, shaking, waving (label, values)."""
@@ -323,12 +334,7 @@ def host_classifier(
     example = int(np.flatnonzero(t.y == 2)[3])
     report = build_c_library(
         name="Gesture detector",
-        impulse_input=t.impulse_input,
-        dsp_blocks=t.dsp_blocks,
-        axes=t.axes,
-        axis_names=t.axis_names,
-        labels=t.labels,
-        tflite_int8=t.tflite,
+        **t.build_args(axis_names=t.axis_names),
         out_zip=work / "gesture-detector-c.zip",
         anomaly=t.anomaly,
         example_window=t.windows[example],

@@ -27,11 +27,7 @@ def firmware(trained_impulse: Any, tmp_path_factory: pytest.TempPathFactory) -> 
     t = trained_impulse
     return build_board_firmware(
         board_id="virtual-cortex-m4",
-        impulse_input=t.impulse_input,
-        dsp_blocks=t.dsp_blocks,
-        axes=t.axes,
-        labels=t.labels,
-        tflite_int8=t.tflite,
+        **t.build_args(),
         out_dir=tmp_path_factory.mktemp("firmware"),
         model_name="gesture-detector",
     )
@@ -43,11 +39,7 @@ def firmware_with_anomaly(trained_impulse: Any, tmp_path_factory: pytest.TempPat
     out_dir = tmp_path_factory.mktemp("firmware-anomaly")
     build, report = build_board_firmware(
         board_id="virtual-cortex-m4",
-        impulse_input=t.impulse_input,
-        dsp_blocks=t.dsp_blocks,
-        axes=t.axes,
-        labels=t.labels,
-        tflite_int8=t.tflite,
+        **t.build_args(),
         out_dir=out_dir,
         model_name="gesture-detector",
         anomaly=t.anomaly,
@@ -116,11 +108,7 @@ def test_boards_without_firmware_point_to_the_libraries(
     with pytest.raises(FirmwareUnavailableError) as caught:
         build_board_firmware(
             board_id=board_id,
-            impulse_input=t.impulse_input,
-            dsp_blocks=t.dsp_blocks,
-            axes=t.axes,
-            labels=t.labels,
-            tflite_int8=t.tflite,
+            **t.build_args(),
             out_dir=tmp_path,
         )
     message = str(caught.value)
@@ -135,11 +123,7 @@ def test_unknown_boards_are_named(trained_impulse: Any, tmp_path: Path) -> None:
     with pytest.raises(BoardNotFoundError, match="virtual-cortex-m4"):
         build_board_firmware(
             board_id="cortex-m99",
-            impulse_input=t.impulse_input,
-            dsp_blocks=t.dsp_blocks,
-            axes=t.axes,
-            labels=t.labels,
-            tflite_int8=t.tflite,
+            **t.build_args(),
             out_dir=tmp_path,
         )
 

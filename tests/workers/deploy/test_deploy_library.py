@@ -84,12 +84,7 @@ def arduino_zip(trained_impulse: Any, tmp_path_factory: pytest.TempPathFactory) 
     example = int(np.flatnonzero(t.y == 1)[0])
     return build_arduino_library(
         name="Gesture detector",
-        impulse_input=t.impulse_input,
-        dsp_blocks=t.dsp_blocks,
-        axes=t.axes,
-        axis_names=t.axis_names,
-        labels=t.labels,
-        tflite_int8=t.tflite,
+        **t.build_args(axis_names=t.axis_names),
         out_zip=tmp_path_factory.mktemp("arduino") / "gesture-detector-arduino.zip",
         example_window=t.windows[example],
         example_label=t.labels[t.y[example]],
@@ -226,12 +221,7 @@ def test_arduino_library_with_an_anomaly_block_compiles_and_links_for_cortex_m4(
     t = trained_impulse
     library = build_arduino_library(
         name="Gesture detector",
-        impulse_input=t.impulse_input,
-        dsp_blocks=t.dsp_blocks,
-        axes=t.axes,
-        axis_names=t.axis_names,
-        labels=t.labels,
-        tflite_int8=t.tflite,
+        **t.build_args(axis_names=t.axis_names),
         out_zip=tmp_path / "gesture-detector-arduino.zip",
         anomaly=t.anomaly,
         example_window=t.windows[0],
@@ -249,11 +239,7 @@ def test_library_and_firmware_share_one_anomaly_generator(
     t = trained_impulse
     build_board_firmware(
         board_id="virtual-cortex-m4",
-        impulse_input=t.impulse_input,
-        dsp_blocks=t.dsp_blocks,
-        axes=t.axes,
-        labels=t.labels,
-        tflite_int8=t.tflite,
+        **t.build_args(),
         out_dir=tmp_path,
         anomaly=t.anomaly,
     )
