@@ -50,6 +50,10 @@ export const tests = [
       await page.getByRole("heading", { name: `Training run #${classifierRun + 1}` }).waitFor();
       await page.locator("[data-job-status=succeeded]").waitFor({ timeout: 120_000 });
       await page.getByRole("row", { name: new RegExp(`#${classifierRun + 1} .* 2 · anomaly`) }).waitFor();
+      // The scores drawn: normal windows apart from the rest, the threshold marked; a table per label.
+      await page.getByRole("img", { name: /Anomaly scores of the test windows/ }).waitFor();
+      assert.match(await page.getByTestId("anomaly-results").textContent(), /normal labels \(trained on\)/);
+      assert.equal(await page.getByRole("table", { name: "Anomaly scores per label" }).locator("tbody tr").first().locator("td").nth(1).textContent(), "yes");
       await shot(ctx, page, "27-anomaly-trained");
 
       // Firmware for the virtual Cortex-M4 with both.

@@ -7,6 +7,7 @@ import { isFinished, useJobEvents } from "../api/jobs";
 import { atLeast, effectiveStatus, useJobStatuses, useSummary } from "../api/queries";
 import { JobProgress } from "../components/JobProgress";
 import { LineChart } from "../components/LineChart";
+import { AnomalyResults } from "../components/AnomalyResults";
 import { SchemaForm } from "../components/SchemaForm";
 import { Card, EmptyState, ErrorNote, formatDate, Loading, StatusBadge } from "../components/ui";
 import type { JsonSchema } from "../lib/schemaForm";
@@ -25,7 +26,7 @@ interface TrainResult {
   test_windows?: TestWindow[];
   model_bytes?: { float32_tflite: number; int8_tflite: number };
   windows?: { train: number; validation: number; test: number };
-  anomaly?: { threshold?: number; test?: Evaluation };
+  anomaly?: { threshold?: number; test?: Evaluation & { roc_auc?: number | null } };
 }
 
 const percent = (v: number | undefined) => (v === undefined ? "—" : `${(v * 100).toFixed(1)} %`);
@@ -119,9 +120,12 @@ function Results({ result, projectId, windowMs }: { result: TrainResult; project
   const misclassified = windows.filter((w) => w.label !== null && w.int8 !== undefined && w.int8 !== w.label);
   if (result.anomaly) {
     return (
-      <Card title="Results (anomaly detection)">
-        <p>Threshold {result.anomaly.threshold?.toFixed(4)} · test accuracy {percent(result.anomaly.test?.accuracy)}</p>
-      </Card>
+      <AnomalyResults
+        threshold={result.anomaly.threshold ?? 0}
+        auc={result.anomaly.test?.roc_auc}
+        normalLabels={result.classes ?? []}
+        windows={windows}
+      />
     );
   }
   if (!evaluation) return null;
@@ -202,7 +206,7 @@ function RunView({ run, projectId, windowMs }: { run: Run; projectId: number; wi
     <>
       <Card title={`Training run #${run.id}`}>
         <JobProgress job={job} projectId={projectId} title="Training" />
-        {result?.epochs && <Curves epochs={result.epochs} />}
+        {result?.epochs && result.kind !== "anomaly" && <Curves epochs={result.epochs} />}
         {job?.log_tail && (
           <details open={!isFinished(job)}>
             <summary>Log</summary>
