@@ -3,11 +3,7 @@
 // answer anomaly scores that match the studio's. Run by run.mjs after the device scenarios (it
 // leaves the impulse with two learning blocks and the newest runs on it).
 import assert from "node:assert/strict";
-import { studioQemuProcesses } from "./device.e2e.mjs";
-
-async function shot(ctx, page, name) {
-  await page.screenshot({ path: `${ctx.screenshots}/${name}.png`, fullPage: true });
-}
+import { shot, studioQemuProcesses } from "./helpers.mjs";
 
 const nav = (page, name) => page.getByRole("navigation", { name: "Project" }).getByRole("link", { name }).click();
 

@@ -2,23 +2,11 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { eventually, shot } from "./helpers.mjs";
 
 const DEMO = resolve(import.meta.dirname, "../../backend/datasets/demo_data/basic-motions/training");
 const FAKE_SERIAL = resolve(import.meta.dirname, "fakeSerial.js");
 const USER = { username: "ada", email: "ada@example.com", password: "correct horse battery" };
-
-/** Polls `check` until it stops throwing (or the time runs out). */
-async function eventually(check, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
 
 /** A mono 16-bit PCM WAV file holding a sine tone. */
 function sineWav(rate, seconds, hz) {
@@ -38,10 +26,6 @@ function sineWav(rate, seconds, hz) {
   buffer.writeUInt32LE(n * 2, 40);
   for (let i = 0; i < n; i++) buffer.writeInt16LE(Math.round(Math.sin((2 * Math.PI * hz * i) / rate) * 12000), 44 + i * 2);
   return buffer;
-}
-
-async function shot(ctx, page, name) {
-  await page.screenshot({ path: `${ctx.screenshots}/${name}.png`, fullPage: true });
 }
 
 async function sampleCount(page) {

@@ -1,53 +1,7 @@
 // End-to-end scenarios for virtual boards, run by run.mjs after the app scenarios: by then the
 // "Motion demo" project has a trained model and a firmware build for the virtual Cortex-M4.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-
-/** Polls `check` until it stops throwing (or the time runs out). */
-async function eventually(check, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
-
-async function shot(ctx, page, name) {
-  await page.screenshot({ path: `${ctx.screenshots}/${name}.png`, fullPage: true });
-}
-
-/** Command lines of the QEMU processes running this studio's firmware (its data directory). */
-export function studioQemuProcesses(dataDir) {
-  try {
-    return execFileSync("pgrep", ["-af", "qemu-system-arm"], { encoding: "utf8" })
-      .split("\n")
-      .filter((line) => line.includes(dataDir));
-  } catch {
-    // pgrep exits with 1 when nothing matches.
-    return [];
-  }
-}
-
-/** Calls the studio's API from the page (with its session and CSRF token); resolves with the JSON answer. */
-async function callApi(page, method, path, body) {
-  return page.evaluate(
-    async ({ method, path, body }) => {
-      const csrf = decodeURIComponent(document.cookie.split("; ").find((c) => c.startsWith("tinystudio_csrf=")).split("=")[1]);
-      const answer = await fetch(path, {
-        method,
-        headers: { "content-type": "application/json", "x-csrf-token": csrf },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      if (!answer.ok) throw new Error(`${method} ${path}: HTTP ${answer.status} ${await answer.text()}`);
-      return answer.json();
-    },
-    { method, path, body },
-  );
-}
+import { callApi, eventually, shot, studioQemuProcesses } from "./helpers.mjs";
 
 /** Readings of `axes` values shown in the terminal (lines the board sent). */
 async function terminalReadings(page, axes) {
@@ -376,17 +330,10 @@ export const tests = [
         await page.getByRole("button", { name: "Connect a board over Web Serial" }).waitFor();
         // The "real" board behind the cable is a virtual board started through the API.
         const projectId = /\/projects\/(\d+)/.exec(ctx.shared.projectUrl)[1];
-        const board = await page.evaluate(async (id) => {
-          const csrf = decodeURIComponent(document.cookie.split("; ").find((c) => c.startsWith("tinystudio_csrf=")).split("=")[1]);
-          const answer = await fetch(`/api/projects/${id}/virtual-boards`, {
-            method: "POST",
-            headers: { "content-type": "application/json", "x-csrf-token": csrf },
-            body: JSON.stringify({ board_id: "virtual-cortex-m4" }),
-          });
-          const vb = await answer.json();
-          window.__bridgeUrl = `ws://${location.host}${vb.serial_url}`;
-          return vb;
-        }, projectId);
+        const board = await callApi(page, "POST", `/api/projects/${projectId}/virtual-boards`, { board_id: "virtual-cortex-m4" });
+        await page.evaluate((url) => {
+          window.__bridgeUrl = url;
+        }, `ws://${new URL(ctx.url).host}${board.serial_url}`);
         await page.getByRole("button", { name: "Connect a board over Web Serial" }).click();
         await page.getByRole("heading", { name: "Board on Web Serial" }).waitFor();
         const info = page.getByTestId("board-info");
@@ -420,19 +367,12 @@ export const tests = [
         await shot(ctx, page, "26b-web-serial-recorded");
         // The ramp has 2 axes and the project's motion data 6: it goes to the trash so that later
         // training finds one shape (training refuses mixed axis counts).
-        await page.evaluate(async ({ id, sampleId }) => {
-          const csrf = decodeURIComponent(document.cookie.split("; ").find((c) => c.startsWith("tinystudio_csrf=")).split("=")[1]);
-          const answer = await fetch(`/api/projects/${id}/samples/${sampleId}`, { method: "DELETE", headers: { "x-csrf-token": csrf } });
-          if (!answer.ok) throw new Error(`deleting the ramp: HTTP ${answer.status}`);
-        }, { id: projectId, sampleId: sample.id });
+        await callApi(page, "DELETE", `/api/projects/${projectId}/samples/${sample.id}`);
         await page.getByRole("button", { name: "Stop stream" }).click();
         await page.getByRole("button", { name: "Stream", exact: true }).waitFor();
         await page.getByRole("button", { name: "Disconnect the board" }).click();
         await page.getByRole("button", { name: "Connect a board over Web Serial" }).waitFor();
-        await page.evaluate(async ({ id, boardId }) => {
-          const csrf = decodeURIComponent(document.cookie.split("; ").find((c) => c.startsWith("tinystudio_csrf=")).split("=")[1]);
-          await fetch(`/api/projects/${id}/virtual-boards/${boardId}`, { method: "DELETE", headers: { "x-csrf-token": csrf } });
-        }, { id: projectId, boardId: board.id });
+        await callApi(page, "DELETE", `/api/projects/${projectId}/virtual-boards/${board.id}`);
         await eventually(async () => assert.deepEqual(studioQemuProcesses(ctx.dataDir), []), 10_000);
       } finally {
         await context.close();

@@ -4,10 +4,7 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { EspRomSimulator, installEspSerialPort } from "./espRomSimulator.mjs";
-
-async function shot(ctx, page, name) {
-  await page.screenshot({ path: `${ctx.screenshots}/${name}.png`, fullPage: true });
-}
+import { shot } from "./helpers.mjs";
 
 /** An ESP application image: the 0xE9 magic, then bytes that do not compress (so it takes many blocks). */
 function espImage(bytes) {

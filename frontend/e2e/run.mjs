@@ -5,7 +5,8 @@ import { resolve } from "node:path";
 import { chromium } from "playwright-core";
 import { startStudio } from "./studio.mjs";
 import { tests as appTests } from "./app.e2e.mjs";
-import { studioQemuProcesses, tests as deviceTests } from "./device.e2e.mjs";
+import { tests as deviceTests } from "./device.e2e.mjs";
+import { studioQemuProcesses } from "./helpers.mjs";
 import { tests as flashTests } from "./flash.e2e.mjs";
 import { tests as anomalyTests } from "./anomaly.e2e.mjs";
 

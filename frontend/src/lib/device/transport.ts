@@ -3,7 +3,7 @@
  * on the studio. Both deliver complete protocol lines and end once, with a reason.
  */
 import { splitLines } from "../serial/forwarder";
-import type { SerialLike, SerialPortLike } from "../serial/device";
+import { closePort, type SerialLike, type SerialPortLike } from "../serial/device";
 
 export type LineListener = (line: string) => void;
 /** Why the transport ended: null when the page closed it, else what went wrong. */
@@ -186,16 +186,7 @@ export class WebSerialTransport extends LineTransport {
 
   async close(): Promise<void> {
     this.closing = true;
-    try {
-      await this.reader?.cancel();
-    } catch {
-      // An unplugged port's stream is already errored; closing is still wanted.
-    }
-    try {
-      await this.port.close();
-    } catch {
-      // Already closed.
-    }
+    await closePort(this.reader, this.port);
     this.finish(null);
   }
 }

@@ -104,16 +104,7 @@ export class SerialDevice {
   /** Stops reading and closes the port. */
   async disconnect(): Promise<void> {
     this.closing = true;
-    try {
-      await this.reader?.cancel();
-    } catch {
-      // The stream may already be errored by an unplug; closing is still wanted.
-    }
-    try {
-      await this.port.close();
-    } catch {
-      // Already closed.
-    }
+    await closePort(this.reader, this.port);
     this.finish(null);
   }
 }
@@ -128,4 +119,18 @@ export function collectLines(device: SerialDevice, seconds: number): Promise<{ t
       resolve(lines);
     }, seconds * 1000);
   });
+}
+
+/** Cancels `reader` and closes `port`, whatever state an unplug left them in. */
+export async function closePort(reader: ReadableStreamDefaultReader<Uint8Array> | null, port: SerialPortLike): Promise<void> {
+  try {
+    await reader?.cancel();
+  } catch {
+    // The stream may already be errored by an unplug; closing is still wanted.
+  }
+  try {
+    await port.close();
+  } catch {
+    // Already closed.
+  }
 }

@@ -1,0 +1,50 @@
+// Helpers shared by the end-to-end scenarios.
+import { execFileSync } from "node:child_process";
+
+/** Polls `check` until it stops throwing (or the time runs out). */
+export async function eventually(check, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+/** A full-page screenshot in the run's screenshot folder. */
+export async function shot(ctx, page, name) {
+  await page.screenshot({ path: `${ctx.screenshots}/${name}.png`, fullPage: true });
+}
+
+/** Calls the studio's API from the page (with its session and CSRF token); resolves with the JSON answer, or null when there is none. */
+export async function callApi(page, method, path, body) {
+  return page.evaluate(
+    async ({ method, path, body }) => {
+      const csrf = decodeURIComponent(document.cookie.split("; ").find((c) => c.startsWith("tinystudio_csrf=")).split("=")[1]);
+      const answer = await fetch(path, {
+        method,
+        headers: { "content-type": "application/json", "x-csrf-token": csrf },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      if (!answer.ok) throw new Error(`${method} ${path}: HTTP ${answer.status} ${await answer.text()}`);
+      const text = await answer.text();
+      return text ? JSON.parse(text) : null;
+    },
+    { method, path, body },
+  );
+}
+
+/** Command lines of the QEMU processes running this studio's firmware (its data directory). */
+export function studioQemuProcesses(dataDir) {
+  try {
+    return execFileSync("pgrep", ["-af", "qemu-system-arm"], { encoding: "utf8" })
+      .split("\n")
+      .filter((line) => line.includes(dataDir));
+  } catch {
+    // pgrep exits with 1 when nothing matches.
+    return [];
+  }
+}
