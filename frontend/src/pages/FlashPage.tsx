@@ -333,7 +333,8 @@ export function FlashPage() {
         <div className="inline-form">
           <label className="field">
             <span>Or an image file ({suffixes.join(", ")})</span>
-            <input type="file" name="image" accept={suffixes.join(",")} onChange={(e) => void choose(e.target.files?.[0])} />
+            {/* Keyed by board: another board starts with no file chosen, as the page then holds none. */}
+            <input key={board.id} type="file" name="image" accept={suffixes.join(",")} onChange={(e) => void choose(e.target.files?.[0])} />
           </label>
         </div>
         {fileError && <p className="error-note" role="alert">{fileError}</p>}
