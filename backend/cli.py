@@ -13,6 +13,10 @@ from pathlib import Path
 import click
 import uvicorn
 
+# Set in the environment of the worker that `up` starts: the process it must not outlive.
+UP_PID_ENV = "TINYSTUDIO_UP_PID"
+ORPHAN_GRACE_SECONDS = 5.0
+
 
 def _apply_overrides(host: str | None, port: int | None, data_dir: Path | None) -> None:
     """Command-line options win over TINYSTUDIO_* variables; child processes inherit them."""
@@ -63,6 +67,7 @@ def up(host: str | None, port: int | None, data_dir: Path | None, no_worker: boo
         worker = subprocess.Popen(
             [sys.executable, "-m", "backend.cli", "worker"],
             start_new_session=True,  # Ctrl-C reaches it through us, so it stops after the API
+            env={**os.environ, UP_PID_ENV: str(os.getpid())},
         )
     from backend.main import create_app
 
@@ -133,6 +138,8 @@ def _stop(process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
 def worker(queues: str, concurrency: int | None, pool: str, loglevel: str) -> None:
     """Run a job worker (Celery) on the configured broker."""
     settings = _settings()
+    if UP_PID_ENV in os.environ:
+        _end_with_up(int(os.environ[UP_PID_ENV]))
     os.environ["TINYSTUDIO_WORKER_QUEUES"] = queues  # the pool processes warm up for these
     from backend.jobs.celery_app import celery_app
 
@@ -143,6 +150,23 @@ def worker(queues: str, concurrency: int | None, pool: str, loglevel: str) -> No
         "-n", f"tinystudio-{os.getpid()}@%h",
     ]  # fmt: skip
     celery_app.worker_main(argv=argv)
+
+
+def _end_with_up(up_pid: int) -> None:
+    """A worker started by `up` ends with it, even when `up` is killed, and so does its pool."""
+    from celery.signals import worker_process_init
+
+    from backend.core.lifetime import die_with_parent, watch_parent
+
+    # SIGTERM stops taking jobs; a job still running after the grace is cut short with the
+    # worker's process group (its session, see `up`), and the job reaper recovers it.
+    die_with_parent(up_pid, kill_group_after=ORPHAN_GRACE_SECONDS)
+
+    # Celery has the kernel kill each pool process with the worker; the watch is the fallback.
+    def watch_worker(**_: object) -> None:
+        watch_parent(os.getppid())
+
+    worker_process_init.connect(watch_worker, weak=False)
 
 
 @main.group()
@@ -201,6 +225,37 @@ def create_user(username: str, email: str, password: str, is_admin: bool) -> Non
         except ApiError as exc:
             raise click.ClickException(str(exc.detail.get("message"))) from exc  # type: ignore[attr-defined]
     click.echo(f"created user {user.username}{' (admin)' if is_admin else ''}")
+
+
+@admin.command("gc")
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+@click.option(
+    "--grace-hours",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Keep unreferenced blobs younger than this (uploads whose row is not written yet).",
+)
+def collect_garbage(dry_run: bool, grace_hours: float) -> None:
+    """Remove blobs no row refers to (and artifacts of failed jobs), printing each and the bytes."""
+    from datetime import timedelta
+
+    from backend.core import gc
+    from backend.core.blobs import get_blob_store
+    from backend.core.db import get_sessionmaker
+    from backend.core.migrate import upgrade
+
+    _settings().data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade()
+    with get_sessionmaker()() as session:
+        outcome = gc.collect(
+            db=session,
+            store=get_blob_store(),
+            grace=timedelta(hours=grace_hours),
+            dry_run=dry_run,
+        )
+    for line in gc.describe(outcome, dry_run=dry_run):
+        click.echo(line)
 
 
 @main.command()

@@ -6,24 +6,30 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 import backend.datasets.transfer  # noqa: F401  (registers the dataset jobs)
 import backend.deployments.jobs  # noqa: F401  (registers the build job)
 import backend.impulses.jobs  # noqa: F401  (registers the feature and training jobs)
 import backend.projects.export  # noqa: F401  (registers the export task)
+import backend.tuner.jobs  # noqa: F401  (registers the tuner's trial and measurement jobs)
 from backend.accounts.views import router as accounts_router
+from backend.core import gc, openapi
 from backend.core.config import get_settings
 from backend.core.db import get_sessionmaker
 from backend.core.deps import access
+from backend.core.http import SecurityHeaders
+from backend.core.static import mount_browser_app
+from backend.core.unhandled import CatchAll, http_error, out_of_range
 from backend.datasets import service as datasets_service
 from backend.datasets.ingestion import router as ingestion_router
 from backend.datasets.views import router as datasets_router
@@ -35,17 +41,12 @@ from backend.impulses.views import router as blocks_router
 from backend.jobs import service as jobs_service
 from backend.jobs.views import router as jobs_router
 from backend.projects.views import router as projects_router
+from backend.tuner import search as tuner_search
+from backend.tuner.views import router as tuner_router
 
 logger = logging.getLogger("tinystudio")
 
-FRONTEND_DIST = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 REAP_EVERY_SECONDS = 30.0
-
-PLACEHOLDER_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>TinyStudio</title></head><body style="font-family:sans-serif;max-width:40em;margin:4em auto">
-<h1>TinyStudio</h1><p>The API is running. The browser app has not been built yet:
-run <code>./tinystudio up</code> from the source tree to build it.</p>
-<p>API documentation: <a href="/api/docs">/api/docs</a></p></body></html>"""
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -53,14 +54,17 @@ def _operation_id(route: APIRoute) -> str:
 
 
 def _reap_once() -> None:
-    """Upkeep: recover jobs whose worker stopped; empty trash older than 30 days."""
+    """Upkeep: recover jobs whose worker stopped and move on the tuner runs waiting on them;
+    empty trash older than 30 days; once a day, remove blobs no row refers to."""
     with get_sessionmaker()() as db:
         count = jobs_service.reap_stale(db=db)
         if count:
             logger.warning("recovered %d jobs whose worker stopped", count)
+        tuner_search.advance_running(db=db)
         purged = datasets_service.purge_expired(db=db)
         if purged:
             logger.info("purged %d samples that were in the trash for 30 days", purged)
+    gc.collect_if_due()
 
 
 @contextlib.asynccontextmanager
@@ -100,6 +104,13 @@ def create_app() -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
     )
+    # Added first, so it sits innermost: its 500 still gets the other middlewares' headers.
+    app.add_middleware(CatchAll)
+    app.add_exception_handler(OverflowError, out_of_range)
+    app.add_exception_handler(DataError, out_of_range)
+    app.exception_handler(HTTPException)(http_error)
+    openapi.install(app)
+    app.add_middleware(SecurityHeaders)
     if settings.allowed_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -137,20 +148,9 @@ def create_app() -> FastAPI:
     app.include_router(boards_router)
     app.include_router(deployments_router)
     app.include_router(devices_router)
+    app.include_router(tuner_router)
     app.include_router(ingestion_router)
 
-    @app.get("/{path:path}", include_in_schema=False)
-    def browser_app(path: str) -> Any:
-        if path.startswith("api/"):
-            return JSONResponse(
-                status_code=404,
-                content={"detail": {"code": "not_found", "message": f"no API route /{path}"}},
-            )
-        if FRONTEND_DIST.is_dir():
-            candidate = (FRONTEND_DIST / path).resolve()
-            if path and candidate.is_file() and FRONTEND_DIST.resolve() in candidate.parents:
-                return FileResponse(candidate)
-            return FileResponse(FRONTEND_DIST / "index.html")
-        return HTMLResponse(PLACEHOLDER_PAGE)
+    mount_browser_app(app)
 
     return app

@@ -7,10 +7,11 @@ from backend.deployments.models import Deployment
 from backend.impulses.models import FeatureSet, Impulse, ImpulseVersion, TrainingRun
 from backend.jobs.models import Artifact, Job
 from backend.projects.models import ActivityEvent, ApiKey, Invitation, Membership, Project
+from backend.tuner.models import TunerRun, TunerTrial
 
 __all__ = [
     "AccessToken", "ActivityEvent", "ApiKey", "Artifact", "Base", "BrowserSession",
     "DatasetVersion", "Deployment", "FeatureSet", "Impulse", "ImpulseVersion", "Invitation", "Job",
     "LoginThrottle", "Membership", "Project", "Sample",
-    "TrainingRun", "User",
+    "TrainingRun", "TunerRun", "TunerTrial", "User",
 ]  # fmt: skip

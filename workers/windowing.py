@@ -3,19 +3,29 @@
 A sample recorded every `interval_ms` is first resampled (linear interpolation) to the impulse's
 `frequency_hz` when the two rates differ; windows of `window_samples = round(window_ms *
 frequency_hz / 1000)` then start every `stride_samples = max(1, round(stride_ms * frequency_hz /
-1000))` samples. A sample shorter than one window yields one zero-padded window when `zero_pad` is
-set, and no window otherwise. Window start times are in milliseconds from the sample's start.
+1000))` samples. A sample shorter than one window yields one padded window when `zero_pad` is set
+(its name kept for stored impulses: it means "pad short samples"), and no window otherwise; the
+`padding` says with what. Window start times are in milliseconds from the sample's start.
+
+Only stored samples are padded: devices classify full windows of their own stream.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Literal, get_args
 
 import numpy as np
 
 # Two rates whose relative difference is below this are the same rate: it absorbs the rounding
 # of interval_ms in uploads (e.g. 16 kHz stored as 0.0625 ms) without resampling.
 RATE_TOLERANCE = 1e-6
+
+# What fills a short sample's window past its end: its last value repeated ("edge", the default:
+# no step the model could learn as a feature), its mean per axis, or 0.0.
+Padding = Literal["edge", "mean", "zero"]
+PADDINGS: tuple[str, ...] = get_args(Padding)
+DEFAULT_PADDING: Padding = "edge"
 
 
 class WindowingError(ValueError):
@@ -123,10 +133,13 @@ def make_windows(
     stride_ms: float,
     frequency_hz: float,
     zero_pad: bool,
+    padding: str = DEFAULT_PADDING,
 ) -> np.ndarray:
     """Windows of one sample: float32 (n_windows, window_samples, axes), a contiguous copy."""
     values = _as_samples(values)
     _check_settings(window_ms, stride_ms, frequency_hz)
+    if padding not in PADDINGS:
+        raise WindowingError("padding", f"must be one of {', '.join(PADDINGS)}, got {padding!r}")
     size = window_samples(window_ms, frequency_hz)
     axes = values.shape[1]
     signal = resample(values, interval_ms, frequency_hz)
@@ -134,14 +147,25 @@ def make_windows(
     if length < size:
         if not zero_pad or length == 0:
             return np.zeros((0, size, axes), dtype=np.float32)
-        padded = np.zeros((1, size, axes), dtype=np.float32)
-        padded[0, :length] = signal
-        return padded
+        return pad(signal, size, padding)[None]
     step = stride_samples(stride_ms, frequency_hz)
     # sliding_window_view gives (positions, axes, size) views without copying; the stride
     # slice picks window starts, and one transpose + copy materialises them time-major.
     view = np.lib.stride_tricks.sliding_window_view(signal, size, axis=0)[::step]
     return np.ascontiguousarray(view.transpose(0, 2, 1), dtype=np.float32)
+
+
+def pad(signal: np.ndarray, size: int, padding: str) -> np.ndarray:
+    """A (time, axes) signal shorter than `size`, lengthened to `size` with `padding`."""
+    fill = {
+        "edge": signal[-1],
+        "mean": signal.astype(np.float64).mean(axis=0),
+        "zero": np.zeros(signal.shape[1]),
+    }[padding]
+    padded = np.empty((size, signal.shape[1]), dtype=np.float32)
+    padded[: len(signal)] = signal
+    padded[len(signal) :] = fill
+    return padded
 
 
 def make_windows_with_starts(
@@ -152,6 +176,7 @@ def make_windows_with_starts(
     stride_ms: float,
     frequency_hz: float,
     zero_pad: bool,
+    padding: str = DEFAULT_PADDING,
 ) -> tuple[np.ndarray, np.ndarray]:
     """`make_windows` and `window_starts_ms` together: (windows, start_ms)."""
     windows = make_windows(
@@ -161,6 +186,7 @@ def make_windows_with_starts(
         stride_ms=stride_ms,
         frequency_hz=frequency_hz,
         zero_pad=zero_pad,
+        padding=padding,
     )
     starts = window_starts_ms(
         _as_samples(values).shape[0],

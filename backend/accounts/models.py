@@ -59,7 +59,7 @@ class AccessToken(Base):
 
 
 class LoginThrottle(Base):
-    """Failed log-ins per username, so repeated failures slow down."""
+    """Failed log-ins per account (or unknown name) and per client address, to slow guessing."""
 
     __tablename__ = "login_throttles"
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import AccessToken, BrowserSession, LoginThrottle, User
+from backend.accounts.passwords import password_problem
 from backend.core.config import Settings
 from backend.core.db import utcnow
 from backend.core.errors import ApiError, bad_request, conflict, not_found
@@ -16,7 +18,6 @@ from backend.core.security import (
     hash_password,
     hash_token,
     new_token,
-    password_problem,
     verify_password,
 )
 
@@ -39,11 +40,8 @@ def create_user(
     """Creates a user after checking the password and that username and email are free."""
     problem = password_problem(password, username=username, email=email)
     if problem:
-        raise bad_request("weak_password", problem, field="password")
-    if db.scalar(select(User.id).where(User.username == username)) is not None:
-        raise conflict("username_taken", f"the username {username!r} is already taken")
-    if db.scalar(select(User.id).where(User.email == email)) is not None:
-        raise conflict("email_taken", f"the email {email!r} is already registered")
+        raise ApiError(422, "weak_password", problem, field="password")
+    _refuse_taken(db, username, email)
     user = User(
         username=username,
         email=email,
@@ -52,54 +50,98 @@ def create_user(
         is_admin=is_admin,
     )
     db.add(user)
-    db.flush()
+    try:
+        db.flush()
+    except IntegrityError:
+        # Someone registered the same name or email in between: the unique columns said so.
+        db.rollback()
+        _refuse_taken(db, username, email)
+        raise
     return user
 
 
-def _throttle_key(login: str) -> str:
-    return login.strip().lower()[:254]
+def _refuse_taken(db: Session, username: str, email: str) -> None:
+    if db.scalar(select(User.id).where(User.username == username)) is not None:
+        raise conflict("username_taken", f"the username {username!r} is already taken")
+    if db.scalar(select(User.id).where(User.email == email)) is not None:
+        raise conflict("email_taken", f"the email {email!r} is already registered")
 
 
-def check_throttle(*, db: Session, login: str) -> None:
-    """Refuses a log-in attempt while the name is locked after repeated failures."""
-    row = db.get(LoginThrottle, _throttle_key(login))
+THROTTLE_WINDOW = timedelta(hours=1)
+
+
+def _account_key(user: User | None, login: str) -> str:
+    """The throttle key of whoever `login` names: the account, whichever identifier was typed.
+
+    An unknown name gets a key of its own, so it locks like an account and answers alike.
+    """
+    if user is not None:
+        return f"account:{user.id}"
+    return f"name:{login.strip().lower()}"[:254]
+
+
+def _address_key(address: str) -> str:
+    return f"address:{address}"[:254]
+
+
+def check_throttle(*, db: Session, keys: list[str]) -> None:
+    """Refuses a log-in attempt while its account or client address is locked."""
     now = utcnow()
-    if row is not None and row.locked_until is not None and row.locked_until > now:
-        wait = int((row.locked_until - now).total_seconds()) + 1
-        raise ApiError(
+    waits = [
+        row.locked_until - now
+        for row in db.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(keys)))
+        if row.locked_until is not None and row.locked_until > now
+    ]
+    if waits:
+        wait = int(max(waits).total_seconds()) + 1
+        error = ApiError(
             429,
             "too_many_attempts",
             f"too many failed log-ins; try again in {wait} seconds",
             retry_after=wait,
         )
+        error.headers = {"Retry-After": str(wait)}
+        raise error
 
 
-def record_failure(*, db: Session, login: str, settings: Settings) -> None:
-    key = _throttle_key(login)
+def record_failure(*, db: Session, key: str, limit: int, settings: Settings) -> None:
+    """Counts a failed log-in against `key`, locking it once `limit` failures fall in the window."""
     row = db.get(LoginThrottle, key) or LoginThrottle(key=key, failures=0)
     now = utcnow()
-    if row.last_failure_at is not None and now - row.last_failure_at > timedelta(hours=1):
+    if row.last_failure_at is not None and now - row.last_failure_at > THROTTLE_WINDOW:
         row.failures = 0
     row.failures += 1
     row.last_failure_at = now
-    over = row.failures - settings.login_max_failures
+    over = row.failures - limit
     if over >= 0:
         # Each further failure doubles the wait, up to an hour.
         seconds = min(settings.login_lockout_seconds * 2**over, 3600)
         row.locked_until = now + timedelta(seconds=seconds)
     db.merge(row)
-    db.commit()
 
 
-def authenticate(*, db: Session, login: str, password: str, settings: Settings) -> User:
-    """The user whose credentials these are; one vague 401 otherwise, never a hint which part."""
-    check_throttle(db=db, login=login)
+def authenticate(
+    *, db: Session, login: str, password: str, address: str, settings: Settings
+) -> User:
+    """The user whose credentials these are; one vague 401 otherwise, never a hint which part.
+
+    Failures count per account and per client address (a higher limit, so one address
+    cannot try a password against many names); either lock answers 429 with Retry-After.
+    """
     user = get_by_login(db=db, login=login)
+    account_key, address_key = _account_key(user, login), _address_key(address)
+    check_throttle(db=db, keys=[account_key, address_key])
     ok = verify_password(user.password_hash if user else DUMMY_PASSWORD_HASH, password)
     if user is None or not ok:
-        record_failure(db=db, login=login, settings=settings)
+        record_failure(db=db, key=account_key, limit=settings.login_max_failures, settings=settings)
+        record_failure(
+            db=db, key=address_key, limit=settings.login_max_failures_per_address,
+            settings=settings,
+        )  # fmt: skip
+        db.commit()
         raise ApiError(401, "invalid_credentials", "wrong username or password")
-    db.execute(delete(LoginThrottle).where(LoginThrottle.key == _throttle_key(login)))
+    # The address keeps its count: one good log-in must not reset a guesser's budget.
+    db.execute(delete(LoginThrottle).where(LoginThrottle.key == account_key))
     return user
 
 
@@ -130,7 +172,7 @@ def change_password(
         )
     problem = password_problem(new, username=user.username, email=user.email)
     if problem:
-        raise bad_request("weak_password", problem, field="new_password")
+        raise ApiError(422, "weak_password", problem, field="new_password")
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
     stale = delete(BrowserSession).where(BrowserSession.user_id == user.id)

@@ -23,6 +23,7 @@ from backend.core.deps import (
     CSRF_COOKIE,
     SESSION_COOKIE,
     CurrentUser,
+    Id,
     SessionDep,
     SettingsDep,
     access,
@@ -71,10 +72,16 @@ def register(
 
 
 @router.post("/auth/login", openapi_extra=access("public"))
-def login(body: LoginIn, response: Response, db: SessionDep, settings: SettingsDep) -> LoginOut:
+def login(
+    body: LoginIn, request: Request, response: Response, db: SessionDep, settings: SettingsDep
+) -> LoginOut:
     """Logs in with username (or email) and password; sets the session and CSRF cookies."""
     user = service.authenticate(
-        db=db, login=body.username, password=body.password, settings=settings
+        db=db,
+        login=body.username,
+        password=body.password,
+        address=request.client.host if request.client else "unknown",
+        settings=settings,
     )
     return _start_session(response, db, user, settings)
 
@@ -139,7 +146,7 @@ def create_token(body: TokenCreateIn, user: CurrentUser, db: SessionDep) -> Toke
 
 
 @router.delete("/users/me/tokens/{token_id}", status_code=204, openapi_extra=access("user"))
-def revoke_token(token_id: int, user: CurrentUser, db: SessionDep) -> None:
+def revoke_token(token_id: Id, user: CurrentUser, db: SessionDep) -> None:
     """Revokes one of the caller's personal access tokens."""
     service.revoke_token(db=db, user=user, token_id=token_id)
     db.commit()

@@ -10,6 +10,8 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "tinystudio-development-secret-change-me"
+# Multipart parsing stops past this many files, before any setting is consulted.
+MAX_FILES_CEILING = 10_000
 
 
 class Settings(BaseSettings):
@@ -37,10 +39,13 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
 
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
-    max_files_per_upload: int = Field(default=1000, ge=1)
+    max_files_per_upload: int = Field(default=1000, ge=1, le=MAX_FILES_CEILING)
     max_axes: int = Field(default=64, ge=1)
 
-    login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures: int = Field(default=5, ge=1, description="failed log-ins per account")
+    login_max_failures_per_address: int = Field(
+        default=20, ge=1, description="failed log-ins per client address, over any accounts"
+    )
     login_lockout_seconds: int = Field(default=60, ge=1)
 
     worker_concurrency: int = Field(default=2, ge=1)

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,11 @@ CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 API_KEY_PREFIX = "tsk"
 ACCESS_TOKEN_PREFIX = "tsp"
+
+# Ids are INTEGER columns, 32-bit on PostgreSQL: a larger number cannot name a row, so it is
+# refused as invalid input (422) before it reaches the database.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 SessionDep = Annotated[Session, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -112,7 +118,7 @@ class ProjectContext:
 def project_access(min_role: Role) -> Callable[..., ProjectContext]:
     """A dependency granting the project to members holding at least `min_role`."""
 
-    def dependency(project_id: int, user: CurrentUser, db: SessionDep) -> ProjectContext:
+    def dependency(project_id: Id, user: CurrentUser, db: SessionDep) -> ProjectContext:
         membership = db.scalar(
             select(Membership).where(
                 Membership.project_id == project_id, Membership.user_id == user.id

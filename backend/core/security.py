@@ -11,14 +11,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
 
-MIN_PASSWORD_LENGTH = 10
-_COMMON_PASSWORDS = frozenset(
-    {
-        "password", "password1", "password12", "password123", "1234567890", "0123456789",
-        "qwertyuiop", "letmein123", "iloveyou12", "administrator", "tinystudio", "welcome123",
-    }
-)  # fmt: skip
-
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
@@ -34,23 +26,6 @@ def verify_password(password_hash: str, password: str) -> bool:
 # A hash to verify against when the user does not exist, so timing does not tell which part
 # of the credentials was wrong.
 DUMMY_PASSWORD_HASH = _hasher.hash(secrets.token_urlsafe(16))
-
-
-def password_problem(password: str, *, username: str = "", email: str = "") -> str | None:
-    """Why `password` is too weak, or None if it is acceptable."""
-    if not password or not password.strip():
-        return "password must not be empty"
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"password must be at least {MIN_PASSWORD_LENGTH} characters long"
-    if len(password) > 1024:
-        return "password must be at most 1024 characters long"
-    lowered = password.lower()
-    if lowered in _COMMON_PASSWORDS or len(set(password)) < 4:
-        return "password is too easy to guess"
-    for part in (username.lower(), email.lower().split("@")[0]):
-        if part and len(part) >= 3 and part in lowered:
-            return "password must not contain the username or email"
-    return None
 
 
 def new_token(prefix: str) -> str:

@@ -15,7 +15,13 @@ from starlette.concurrency import run_in_threadpool
 from backend.core.db import get_sessionmaker
 from backend.core.deps import DeviceDep, SessionDep, access
 from backend.datasets import service
-from backend.datasets.uploads import IncomingFile, ingest, status_of
+from backend.datasets.uploads import (
+    FORM_MAX_FILES,
+    IncomingFile,
+    file_count_refusal,
+    ingest,
+    status_of,
+)
 
 router = APIRouter(prefix="/api", tags=["ingestion"])
 
@@ -63,7 +69,11 @@ def _refusal(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse(status_code=status, content={"success": False, "error": message})
 
 
-@router.post("/{category}/files", openapi_extra=access("apikey"))
+@router.post(
+    "/{category}/files",
+    openapi_extra=access("apikey"),
+    form_limits={"max_files": FORM_MAX_FILES},
+)
 def ingest_files(
     category: IngestCategory,
     device: DeviceDep,
@@ -82,6 +92,9 @@ def ingest_files(
         )
     except ValueError as exc:
         return _refusal(str(exc))
+    too_many = file_count_refusal(len(data))
+    if too_many is not None:
+        return _refusal(too_many, 413)
     result = ingest(
         db=db, project=device.project, options=options, api_key=device.api_key,
         files=[IncomingFile(f.filename or "", f.content_type, f.file) for f in data],

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backend.core.deps import Id
 from backend.datasets.models import Category
 
 
@@ -103,7 +104,7 @@ class SplitIn(BaseModel):
 
 
 class BulkIn(BaseModel):
-    sample_ids: list[int] = Field(min_length=1, max_length=100_000)
+    sample_ids: list[Id] = Field(min_length=1, max_length=100_000)
     action: Literal["relabel", "move", "enable", "disable", "delete", "restore", "crop", "split"]
     label: str | None = Field(default=None, max_length=128)
     category: Category | None = None
@@ -119,7 +120,7 @@ class BulkResult(BaseModel):
 
 
 class PurgeIn(BaseModel):
-    sample_ids: list[int] | None = Field(
+    sample_ids: list[Id] | None = Field(
         default=None, description="trashed samples to delete for good; all of the trash if absent"
     )
 
@@ -140,9 +141,15 @@ class PlotValues(BaseModel):
 
 
 class RawValues(BaseModel):
+    """One page of a sample's rows; ask again from `next_start` until it is null."""
+
     sample_id: int
     interval_ms: float
     sensors: list[SensorOut]
+    length: int = Field(description="rows in the whole sample")
+    start: int = Field(description="the first row of this page")
+    count: int = Field(description="rows in this page")
+    next_start: int | None = Field(description="the first row of the next page; null at the end")
     values: list[list[float]]
 
 

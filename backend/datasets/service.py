@@ -1,13 +1,11 @@
 """Dataset operations: store parsed uploads, list and summarise, edit, crop and split, trash,
-rebalance, duplicates, plotting values and dataset versions."""
+rebalance, duplicates and dataset versions (reading values for the browser is in reading.py)."""
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import secrets
-import wave
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,13 +13,15 @@ from typing import Any, BinaryIO
 
 import numpy as np
 from sqlalchemy import func, or_, select, true
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
+from backend.core import gc
 from backend.core.blobs import get_blob_store
 from backend.core.config import get_settings
 from backend.core.db import utcnow
-from backend.core.errors import ApiError, bad_request, conflict, not_found
+from backend.core.errors import ApiError, bad_request, not_found
 from backend.datasets.formats import ParsedSample, UploadError, UploadLimits, normalize_label
 from backend.datasets.models import Category, DatasetVersion, Sample
 from backend.projects import service as projects
@@ -48,14 +48,20 @@ def _values_key(project_id: int, digest: str) -> str:
     return f"projects/{project_id}/values/{digest}.f32"
 
 
-def store_values(project_id: int, values: np.ndarray) -> tuple[str, str]:
-    """Keeps a (time x axes) float32 array as a content-addressed blob; returns (key, sha256)."""
+def store_values(
+    project_id: int, values: np.ndarray, *, db: Session | None = None
+) -> tuple[str, str]:
+    """Keeps a (time x axes) float32 array as a content-addressed blob; returns (key, sha256).
+
+    Given `db`, a blob this call creates goes again unless `db`'s transaction commits."""
     data = np.ascontiguousarray(values, dtype="<f4").tobytes()
     digest = hashlib.sha256(data).hexdigest()
     key = _values_key(project_id, digest)
     store = get_blob_store()
     if not store.exists(key):
         store.put(key, data)
+        if db is not None:
+            gc.written(db, key)
     return key, digest
 
 
@@ -66,7 +72,7 @@ def load_values(sample: Sample) -> np.ndarray:
 
 
 def _store_original(
-    project_id: int, parsed: ParsedSample, source: BinaryIO | None, fmt: str
+    db: Session, project_id: int, parsed: ParsedSample, source: BinaryIO | None, fmt: str
 ) -> str:
     key = f"projects/{project_id}/originals/{parsed.sha256}{ORIGINAL_EXTENSIONS.get(fmt, '')}"
     store = get_blob_store()
@@ -78,6 +84,7 @@ def _store_original(
         assert source is not None, "a streamed upload must be stored from its stream"
         source.seek(0)
         store.put(key, iter(lambda: source.read(1 << 20), b""))
+    gc.written(db, key)
     return key
 
 
@@ -87,6 +94,35 @@ def find_duplicate(*, db: Session, project_id: int, sha256: str) -> Sample | Non
             Sample.project_id == project_id, Sample.sha256 == sha256, Sample.deleted_at.is_(None)
         )
     )
+
+
+def _refuse_duplicate(db: Session, project_id: int, sha256: str, filename: str) -> None:
+    duplicate = find_duplicate(db=db, project_id=project_id, sha256=sha256)
+    if duplicate is not None:
+        raise UploadError(
+            filename,
+            f"the same file is already stored as sample {duplicate.id} ({duplicate.name})",
+            http_status=409,
+        )
+
+
+def lock_samples(*, db: Session, project_id: int) -> None:
+    """Makes uploads to a project that check for duplicates run one at a time until commit.
+
+    A unique index cannot do it, since uploads that allow duplicates may store a file twice.
+    PostgreSQL locks the project's row (FOR NO KEY UPDATE leaves the samples' foreign-key checks
+    free); SQLite has a single writer, so a no-op write to the row takes its write lock."""
+    if db.get_bind().dialect.name == "sqlite":
+        db.execute(
+            sql_update(Project)
+            .where(Project.id == project_id)
+            .values(name=Project.name)
+            .execution_options(synchronize_session=False)
+        )
+    else:
+        db.execute(
+            select(Project.id).where(Project.id == project_id).with_for_update(key_share=True)
+        )
 
 
 @dataclass
@@ -138,18 +174,17 @@ def store_parsed(
     else:
         label = parsed.label_from_name
     if options.disallow_duplicates:
-        duplicate = find_duplicate(db=db, project_id=project.id, sha256=parsed.sha256)
-        if duplicate is not None:
-            raise UploadError(
-                filename,
-                f"the same file is already stored as sample {duplicate.id} ({duplicate.name})",
-                http_status=409,
-            )
+        _refuse_duplicate(db, project.id, parsed.sha256, filename)
     category = split_category(parsed.sha256) if options.category == SPLIT else options.category
     if category not in Category.__members__:
         raise UploadError(filename, f"unknown category {category!r}", field="category")
-    values_key, values_sha = store_values(project.id, parsed.values)
-    original_key = _store_original(project.id, parsed, source, parsed.format)
+    values_key, values_sha = store_values(project.id, parsed.values, db=db)
+    original_key = _store_original(db, project.id, parsed, source, parsed.format)
+    if options.disallow_duplicates:
+        # Checked again holding the lock: the same file may have been stored since, by an
+        # upload racing this one; the first check only spared the blob writes.
+        lock_samples(db=db, project_id=project.id)
+        _refuse_duplicate(db, project.id, parsed.sha256, filename)
     sample = Sample(
         project_id=project.id,
         name=_sample_name(filename, options),
@@ -265,149 +300,6 @@ def summary(*, db: Session, project_id: int) -> dict[str, Any]:
     return {"categories": categories, "labels": labels, "disabled": disabled, "trashed": trashed}
 
 
-def _check_version(sample: Sample, expected: int | None) -> None:
-    if expected is not None and expected != sample.version:
-        raise conflict(
-            "sample_changed",
-            f"sample {sample.id} was changed by someone else (version {sample.version}, "
-            f"you edited version {expected}); reload it and try again",
-        )
-
-
-def edit(
-    *,
-    db: Session,
-    sample: Sample,
-    user: User,
-    version: int | None = None,
-    name: str | None = None,
-    label: str | None = None,
-    clear_label: bool = False,
-    category: str | None = None,
-    enabled: bool | None = None,
-    metadata: dict[str, str] | None = None,
-) -> Sample:
-    """Renames, relabels, moves, enables/disables or re-describes one sample."""
-    _check_version(sample, version)
-    changes: dict[str, Any] = {}
-    if name is not None:
-        if not name.strip():
-            raise bad_request("invalid_name", "the sample name must not be blank", field="name")
-        changes["name"] = name.strip()[:255]
-    if clear_label:
-        changes["label"] = None
-    elif label is not None:
-        try:
-            changes["label"] = normalize_label(label)
-        except UploadError as exc:
-            raise bad_request("invalid_label", exc.message, field="label") from None
-    if category is not None:
-        changes["category"] = Category(category).value
-    if enabled is not None:
-        changes["enabled"] = enabled
-    if metadata is not None:
-        changes["sample_metadata"] = metadata
-    for key, value in changes.items():
-        setattr(sample, key, value)
-    if changes:
-        projects.record(
-            db=db, project_id=sample.project_id, action="sample.edited", user=user,
-            sample_id=sample.id, fields=sorted(changes),
-        )  # fmt: skip
-    return sample
-
-
-def _row_range(sample: Sample, start_ms: float, end_ms: float) -> tuple[int, int]:
-    if not (0 <= start_ms < end_ms):
-        raise bad_request(
-            "invalid_range", "start_ms must be >= 0 and below end_ms", field="start_ms"
-        )
-    start = int(round(start_ms / sample.interval_ms))
-    end = min(int(round(end_ms / sample.interval_ms)), sample.length)
-    if end - start < 1:
-        raise bad_request(
-            "invalid_range",
-            f"the range {start_ms}-{end_ms} ms holds no values of this "
-            f"{sample.duration_ms:g} ms sample",
-            field="end_ms",
-        )
-    return start, end
-
-
-def crop(
-    *, db: Session, sample: Sample, user: User, start_ms: float, end_ms: float, version: int | None
-) -> Sample:
-    """Keeps only [start_ms, end_ms) of a sample's values (the original upload is kept)."""
-    _check_version(sample, version)
-    start, end = _row_range(sample, start_ms, end_ms)
-    values = load_values(sample)[start:end]
-    sample.values_key, sample.values_sha256 = store_values(sample.project_id, values)
-    sample.length = int(values.shape[0])
-    projects.record(
-        db=db, project_id=sample.project_id, action="sample.cropped", user=user,
-        sample_id=sample.id, start_ms=start_ms, end_ms=end_ms,
-    )  # fmt: skip
-    return sample
-
-
-def split(
-    *, db: Session, sample: Sample, user: User, window_ms: float, stride_ms: float | None
-) -> list[Sample]:
-    """Cuts a sample into windows, each a new sample; the original goes to the trash."""
-    stride_ms = stride_ms or window_ms
-    if window_ms <= 0 or stride_ms <= 0:
-        raise bad_request("invalid_window", "window_ms and stride_ms must be positive")
-    window = int(round(window_ms / sample.interval_ms))
-    stride = int(round(stride_ms / sample.interval_ms))
-    if window < 1 or window > sample.length:
-        raise bad_request(
-            "invalid_window",
-            f"a {window_ms:g} ms window does not fit this {sample.duration_ms:g} ms sample",
-            field="window_ms",
-        )
-    values = load_values(sample)
-    parts = []
-    for number, start in enumerate(range(0, sample.length - window + 1, stride), start=1):
-        key, digest = store_values(sample.project_id, values[start : start + window])
-        part = Sample(
-            **{
-                column: getattr(sample, column)
-                for column in (
-                    "project_id",
-                    "label",
-                    "category",
-                    "sensors",
-                    "interval_ms",
-                    "axes",
-                    "original_key",
-                    "original_name",
-                    "original_format",
-                    "sha256",
-                    "size_bytes",
-                    "device_name",
-                    "device_type",
-                    "enabled",
-                    "signature_verified",
-                )
-            },  # fmt: skip
-            name=f"{sample.name}.s{number}",
-            length=window,
-            values_key=key,
-            values_sha256=digest,
-            sample_metadata={**(sample.sample_metadata or {}), "split_from": str(sample.id)},
-            created_by_id=user.id,
-        )
-        db.add(part)
-        parts.append(part)
-    sample.deleted_at = utcnow()
-    db.flush()
-    projects.record(
-        db=db, project_id=sample.project_id, action="sample.split", user=user,
-        sample_id=sample.id, parts=len(parts),
-    )  # fmt: skip
-    return parts
-
-
 def trash(*, samples: Iterable[Sample]) -> int:
     """Moves samples to the trash (restorable for TRASH_DAYS days); returns how many moved."""
     now = utcnow()
@@ -468,10 +360,9 @@ def purge(
     for sample in doomed:
         db.delete(sample)
     db.flush()
-    store = get_blob_store()
     for key in keys:
         if not _blob_in_use(db, key, ids):
-            store.delete(key)
+            gc.released(db, key)  # deleted once the purge commits, kept if it rolls back
     return len(doomed)
 
 
@@ -552,62 +443,11 @@ def duplicates(*, db: Session, project_id: int) -> list[list[Sample]]:
     return groups
 
 
-def downsample(values: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices and values for plotting: min and max of each bucket, so peaks survive."""
-    length = values.shape[0]
-    if length <= max_points:
-        return np.arange(length), values
-    buckets = max(1, max_points // 2)
-    edges = np.linspace(0, length, buckets + 1).astype(np.int64)
-    indices = []
-    for start, end in zip(edges[:-1], edges[1:], strict=True):
-        chunk = values[start:end]
-        low = start + chunk.argmin(axis=0)
-        high = start + chunk.argmax(axis=0)
-        indices.append(np.minimum(low, high))
-        indices.append(np.maximum(low, high))
-    # One index set for all axes: every axis keeps its extremes at their own rows.
-    rows = np.unique(np.concatenate(indices))
-    return rows, values[rows]
-
-
-def plot_values(sample: Sample, max_points: int) -> dict[str, Any]:
-    values = load_values(sample)
-    rows, picked = downsample(values, max_points)
-    return {
-        "sample_id": sample.id,
-        "interval_ms": sample.interval_ms,
-        "length": sample.length,
-        "downsampled": bool(len(rows) < sample.length),
-        "t_ms": (rows * sample.interval_ms).round(6).tolist(),
-        "axes": [
-            {"name": s["name"], "units": s["units"], "values": picked[:, i].tolist()}
-            for i, s in enumerate(sample.sensors)
-        ],
-    }
-
-
-def audio_wav(sample: Sample) -> bytes:
-    """The sample as a 16-bit PCM WAV for playback (first axis; values scaled to int16)."""
-    values = load_values(sample)[:, 0].astype(np.float64)
-    peak = float(np.max(np.abs(values))) if values.size else 0.0
-    if peak <= 1.0 and peak > 0:
-        values = values * 32767.0  # float audio in [-1, 1]
-    elif peak > 32767.0:
-        values = values * (32767.0 / peak)
-    pcm = np.clip(np.round(values), -32768, 32767).astype("<i2")
-    rate = int(round(1000.0 / sample.interval_ms))
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(max(rate, 1))
-        wav.writeframes(pcm.tobytes())
-    return out.getvalue()
-
-
-def create_version(*, db: Session, project_id: int, name: str, user: User | None) -> DatasetVersion:
-    """Snapshots the enabled, live samples with their labels, categories and values."""
+def create_version(
+    *, db: Session, project_id: int, name: str, user: User | None, reuse: bool = False
+) -> DatasetVersion:
+    """Snapshots the enabled, live samples with their labels, categories and values; with
+    `reuse`, the newest version holding exactly that snapshot stands for it if there is one."""
     samples = list(
         db.scalars(
             select(Sample)
@@ -641,6 +481,17 @@ def create_version(*, db: Session, project_id: int, name: str, user: User | None
             [[e["sample_id"], e["label"], e["category"], e["values_sha256"]] for e in entries]
         ).encode()
     ).hexdigest()
+    if reuse:
+        # The fingerprint narrows the search; the entries decide (names, rates, sensors too).
+        for same in db.scalars(
+            select(DatasetVersion)
+            .where(
+                DatasetVersion.project_id == project_id, DatasetVersion.fingerprint == fingerprint
+            )
+            .order_by(DatasetVersion.id.desc())
+        ):
+            if same.entries == entries:
+                return same
     version = DatasetVersion(
         project_id=project_id,
         name=name.strip(),

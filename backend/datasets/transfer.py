@@ -16,9 +16,10 @@ from backend.datasets.formats import (
     UploadError,
     build_manifest,
     iter_zip,
-    to_acquisition_json,
 )
+from backend.datasets.formats.acquisition_writer import acquisition_json_chunks
 from backend.datasets.models import Sample
+from backend.datasets.reading import ValuesBlob
 from backend.jobs.celery_app import QUEUE_LIGHT
 from backend.jobs.lifecycle import JobContext, JobFailed, job_task
 from backend.projects import service as projects
@@ -28,6 +29,22 @@ from backend.projects.models import Project
 def _entry_path(sample: Sample) -> str:
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in sample.name)[:100] or "sample"
     return f"samples/{sample.id:06d}-{safe}.json"
+
+
+def _write_sample(archive: zipfile.ZipFile, path: str, sample: Sample) -> None:
+    """Writes one sample's JSON into the zip block by block, never holding all of its values."""
+    # At most ~18 characters per value; a bigger entry needs the zip64 format up front.
+    big = sample.length * sample.axes * 18 + 65536 > zipfile.ZIP64_LIMIT
+    blob = ValuesBlob.of(sample)
+    with archive.open(path, "w", force_zip64=big) as out:
+        for chunk in acquisition_json_chunks(
+            blocks=(block for _, block in blob.blocks()),
+            sensors=[(s["name"], s["units"]) for s in sample.sensors],
+            interval_ms=sample.interval_ms,
+            device_type=sample.device_type or "TINYSTUDIO",
+            device_name=sample.device_name,
+        ):
+            out.write(chunk)
 
 
 @job_task("dataset.export", queue=QUEUE_LIGHT)
@@ -48,21 +65,15 @@ def export_dataset(ctx: JobContext) -> dict[str, Any]:
         ctx.log(f"exporting {len(ids)} samples of {project.name!r}")
         entries = []
         try:
-            with zipfile.ZipFile(scratch, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            # Level 1 deflates sample JSON ~8x faster than the default for ~20% more bytes.
+            with zipfile.ZipFile(
+                scratch, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1
+            ) as archive:
                 for done, sample_id in enumerate(ids, start=1):
                     sample = db.get(Sample, sample_id)
                     assert sample is not None
                     path = _entry_path(sample)
-                    archive.writestr(
-                        path,
-                        to_acquisition_json(
-                            values=service.load_values(sample),
-                            sensors=[(s["name"], s["units"]) for s in sample.sensors],
-                            interval_ms=sample.interval_ms,
-                            device_type=sample.device_type or "TINYSTUDIO",
-                            device_name=sample.device_name,
-                        ),
-                    )
+                    _write_sample(archive, path, sample)
                     entries.append(
                         ManifestEntry(
                             path=path,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
+from backend.core.config import MAX_FILES_CEILING, get_settings
+from backend.core.errors import ApiError
 from backend.datasets import service
 from backend.datasets.formats import UploadError, parse_upload, safe_filename
 from backend.datasets.schemas import SampleOut, UploadFileResult, UploadResult
@@ -76,6 +79,45 @@ def ingest(
         )  # fmt: skip
         db.commit()
     return UploadResult(stored=stored, refused=len(results) - stored, files=results)
+
+
+# Multipart parsing allows one file past the ceiling, so check_file_count answers every excess.
+FORM_MAX_FILES = MAX_FILES_CEILING + 1
+
+
+def file_count_refusal(count: int) -> str | None:
+    """Why an upload of `count` files is refused whole, or None when the count is allowed."""
+    limit = get_settings().max_files_per_upload
+    if count <= limit:
+        return None
+    return (
+        f"{count} files is more than the limit of {limit} files per upload "
+        "(TINYSTUDIO_MAX_FILES_PER_UPLOAD)"
+    )
+
+
+def check_file_count(count: int) -> None:
+    """Refuses an upload of more files than TINYSTUDIO_MAX_FILES_PER_UPLOAD, before storing any."""
+    refusal = file_count_refusal(count)
+    if refusal is not None:
+        raise ApiError(413, "too_many_files", refusal, field="files")
+
+
+def limited_chunks(stream: BinaryIO, filename: str) -> Iterator[bytes]:
+    """The stream in chunks, refusing it once it passes TINYSTUDIO_MAX_UPLOAD_BYTES."""
+    limit = get_settings().max_upload_bytes
+    size = 0
+    for chunk in iter(lambda: stream.read(1 << 20), b""):
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(
+                413,
+                "upload_too_large",
+                f"{filename!r} is larger than the limit of {limit} bytes "
+                "(TINYSTUDIO_MAX_UPLOAD_BYTES)",
+                field="file",
+            )
+        yield chunk
 
 
 def status_of(result: UploadResult) -> int:

@@ -8,13 +8,13 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from sqlalchemy import func, select
 
 from backend.core.blobs import get_blob_store
-from backend.core.deps import ProjectEditor, ProjectViewer, SessionDep, access
+from backend.core.deps import MAX_ID, Id, ProjectEditor, ProjectViewer, SessionDep, access
 from backend.core.errors import bad_request, not_found
-from backend.datasets import service
+from backend.datasets import editing, reading, service
 from backend.datasets.models import Category, DatasetVersion, Sample
 from backend.datasets.schemas import (
     BulkIn,
@@ -36,7 +36,14 @@ from backend.datasets.schemas import (
     VersionDetail,
     VersionOut,
 )
-from backend.datasets.uploads import IncomingFile, ingest, status_of
+from backend.datasets.uploads import (
+    FORM_MAX_FILES,
+    IncomingFile,
+    check_file_count,
+    ingest,
+    limited_chunks,
+    status_of,
+)
 from backend.jobs import service as jobs
 from backend.jobs.schemas import JobOut
 from backend.projects import service as projects
@@ -64,6 +71,7 @@ def _metadata(text: str | None) -> dict[str, str]:
     "/samples/upload",
     openapi_extra=access("project:editor"),
     responses={201: {"model": UploadResult}, 207: {"model": UploadResult}},
+    form_limits={"max_files": FORM_MAX_FILES},
 )
 def upload_samples(
     ctx: ProjectEditor,
@@ -76,6 +84,7 @@ def upload_samples(
     metadata: Annotated[str | None, Form(description="JSON object of strings")] = None,
 ) -> JSONResponse:
     """Uploads many files; the answer says per file what was stored and what was refused."""
+    check_file_count(len(files))
     options = service.UploadOptions(
         label=label if label not in (None, "") else None,
         category=category,
@@ -103,7 +112,7 @@ def list_samples(
     device: str | None = None,
     trashed: bool = False,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_ID),
 ) -> SamplePage:
     """The project's samples, filtered, newest first."""
     where = service.SampleFilter(
@@ -136,6 +145,10 @@ def list_duplicates(ctx: ProjectViewer, db: SessionDep) -> list[DuplicateGroup]:
 @router.post("/samples/bulk", openapi_extra=access("project:editor"))
 def bulk_edit(body: BulkIn, ctx: ProjectEditor, db: SessionDep) -> BulkResult:
     """Relabels, moves, enables, disables, trashes or restores many samples at once."""
+    return editing.commit_sample_change(db, lambda: _bulk_change(body, ctx, db))
+
+
+def _bulk_change(body: BulkIn, ctx: ProjectEditor, db: SessionDep) -> BulkResult:
     samples = list(
         db.scalars(
             select(Sample).where(
@@ -152,7 +165,7 @@ def bulk_edit(body: BulkIn, ctx: ProjectEditor, db: SessionDep) -> BulkResult:
         if body.label is None:
             raise bad_request("label_required", "relabel needs a label", field="label")
         for sample in live:
-            service.edit(db=db, sample=sample, user=ctx.user, label=body.label)
+            editing.edit(db=db, sample=sample, user=ctx.user, label=body.label)
         changed = len(live)
     elif body.action == "move":
         if body.category is None:
@@ -170,7 +183,7 @@ def bulk_edit(body: BulkIn, ctx: ProjectEditor, db: SessionDep) -> BulkResult:
         if body.start_ms is None or body.end_ms is None:
             raise bad_request("range_required", "crop needs start_ms and end_ms", field="end_ms")
         for sample in live:
-            service.crop(
+            editing.crop(
                 db=db, sample=sample, user=ctx.user, start_ms=body.start_ms, end_ms=body.end_ms,
                 version=None,
             )  # fmt: skip
@@ -179,7 +192,7 @@ def bulk_edit(body: BulkIn, ctx: ProjectEditor, db: SessionDep) -> BulkResult:
         if body.window_ms is None:
             raise bad_request("window_required", "split needs window_ms", field="window_ms")
         for sample in live:
-            service.split(
+            editing.split(
                 db=db, sample=sample, user=ctx.user, window_ms=body.window_ms,
                 stride_ms=body.stride_ms,
             )  # fmt: skip
@@ -190,31 +203,34 @@ def bulk_edit(body: BulkIn, ctx: ProjectEditor, db: SessionDep) -> BulkResult:
         db=db, project_id=ctx.project.id, action=f"samples.{body.action}", user=ctx.user,
         count=changed,
     )  # fmt: skip
-    db.commit()
     return BulkResult(action=body.action, changed=changed)
 
 
 @router.post("/samples/purge", openapi_extra=access("project:editor"))
 def purge_trash(body: PurgeIn, ctx: ProjectEditor, db: SessionDep) -> BulkResult:
     """Deletes trashed samples for good."""
-    count = service.purge(db=db, project_id=ctx.project.id, sample_ids=body.sample_ids)
-    projects.record(
-        db=db, project_id=ctx.project.id, action="samples.purged", user=ctx.user, count=count
-    )
-    db.commit()
-    return BulkResult(action="purge", changed=count)
+
+    def change() -> int:
+        count = service.purge(db=db, project_id=ctx.project.id, sample_ids=body.sample_ids)
+        projects.record(
+            db=db, project_id=ctx.project.id, action="samples.purged", user=ctx.user, count=count
+        )
+        return count
+
+    return BulkResult(action="purge", changed=editing.commit_sample_change(db, change))
 
 
 @router.post("/samples/rebalance", openapi_extra=access("project:editor"))
 def rebalance(ctx: ProjectEditor, db: SessionDep) -> RebalanceResult:
     """Splits every label 80/20 between training and testing, stable by hash."""
-    result = service.rebalance(db=db, project_id=ctx.project.id, user=ctx.user)
-    db.commit()
+    result = editing.commit_sample_change(
+        db, lambda: service.rebalance(db=db, project_id=ctx.project.id, user=ctx.user)
+    )
     return RebalanceResult(**result)
 
 
 @router.get("/samples/{sample_id}", openapi_extra=access("project:viewer"))
-def read_sample(sample_id: int, ctx: ProjectViewer, db: SessionDep) -> SampleOut:
+def read_sample(sample_id: Id, ctx: ProjectViewer, db: SessionDep) -> SampleOut:
     """One sample's description (including one in the trash)."""
     return SampleOut.of(
         service.get(db=db, project_id=ctx.project.id, sample_id=sample_id, include_deleted=True)
@@ -223,43 +239,65 @@ def read_sample(sample_id: int, ctx: ProjectViewer, db: SessionDep) -> SampleOut
 
 @router.get("/samples/{sample_id}/plot", openapi_extra=access("project:viewer"))
 def plot_sample(
-    sample_id: int,
+    sample_id: Id,
     ctx: ProjectViewer,
     db: SessionDep,
-    max_points: int = Query(2000, ge=10, le=200_000),
+    max_points: int = Query(2000, ge=10, le=reading.MAX_PLOT_POINTS),
 ) -> PlotValues:
-    """Values for plotting, downsampled to min/max per bucket so peaks survive."""
+    """At most `max_points` rows for plotting: min and max per bucket and axis, so peaks survive."""
     sample = service.get(
         db=db, project_id=ctx.project.id, sample_id=sample_id, include_deleted=True
     )
-    return PlotValues.model_validate(service.plot_values(sample, max_points))
+    return PlotValues.model_validate(reading.plot_values(sample, max_points))
 
 
-@router.get("/samples/{sample_id}/values", openapi_extra=access("project:viewer"))
-def raw_values(sample_id: int, ctx: ProjectViewer, db: SessionDep) -> RawValues:
-    """Every value of the sample (time x axes)."""
+@router.get(
+    "/samples/{sample_id}/values",
+    openapi_extra=access("project:viewer"),
+    response_class=StreamingResponse,
+    responses={200: {"model": RawValues, "content": {"application/json": {}}}},
+)
+def raw_values(
+    sample_id: Id,
+    ctx: ProjectViewer,
+    db: SessionDep,
+    start: int = Query(0, ge=0, description="the first row to return"),
+    count: int | None = Query(
+        None,
+        ge=1,
+        le=reading.MAX_PAGE_VALUES,
+        description=f"rows to return; a page holds at most {reading.MAX_PAGE_VALUES} values "
+        "(rows x axes), and the most that fit when omitted",
+    ),
+) -> StreamingResponse:
+    """A page of the sample's values (time x axes), streamed; follow `next_start` for the rest."""
     sample = service.get(
         db=db, project_id=ctx.project.id, sample_id=sample_id, include_deleted=True
     )
-    return RawValues(
-        sample_id=sample.id, interval_ms=sample.interval_ms,
-        sensors=[SensorOut(**s) for s in sample.sensors],
-        values=service.load_values(sample).tolist(),
-    )  # fmt: skip
+    page = reading.values_page(sample, start, count)
+    head = {
+        "sample_id": sample.id,
+        "interval_ms": sample.interval_ms,
+        "sensors": [SensorOut(**s).model_dump() for s in sample.sensors],
+    }
+    return StreamingResponse(page.json_chunks(head), media_type="application/json")
 
 
 @router.get(
     "/samples/{sample_id}/audio",
     openapi_extra=access("project:viewer"),
-    response_class=Response,
+    response_class=StreamingResponse,
     responses={200: {"content": {"audio/wav": {}}}},
 )
-def sample_audio(sample_id: int, ctx: ProjectViewer, db: SessionDep) -> Response:
-    """The sample as a WAV the browser can play."""
+def sample_audio(sample_id: Id, ctx: ProjectViewer, db: SessionDep) -> StreamingResponse:
+    """The sample's first axis as a 16-bit WAV the browser can play, streamed."""
     sample = service.get(
         db=db, project_id=ctx.project.id, sample_id=sample_id, include_deleted=True
     )
-    return Response(service.audio_wav(sample), media_type="audio/wav")
+    audio = reading.AudioStream(reading.ValuesBlob.of(sample))
+    return StreamingResponse(
+        audio.chunks(), media_type="audio/wav", headers={"content-length": str(audio.size)}
+    )
 
 
 @router.get(
@@ -267,8 +305,8 @@ def sample_audio(sample_id: int, ctx: ProjectViewer, db: SessionDep) -> Response
     openapi_extra=access("project:viewer"),
     response_class=FileResponse,
 )
-def sample_original(sample_id: int, ctx: ProjectViewer, db: SessionDep) -> FileResponse:
-    """The file exactly as it was uploaded."""
+def sample_original(sample_id: Id, ctx: ProjectViewer, db: SessionDep) -> FileResponse:
+    """The file exactly as it was uploaded, streamed from the blob store."""
     sample = service.get(
         db=db, project_id=ctx.project.id, sample_id=sample_id, include_deleted=True
     )
@@ -276,64 +314,76 @@ def sample_original(sample_id: int, ctx: ProjectViewer, db: SessionDep) -> FileR
 
 
 @router.patch("/samples/{sample_id}", openapi_extra=access("project:editor"))
-def edit_sample(sample_id: int, body: SampleEdit, ctx: ProjectEditor, db: SessionDep) -> SampleOut:
+def edit_sample(sample_id: Id, body: SampleEdit, ctx: ProjectEditor, db: SessionDep) -> SampleOut:
     """Renames, relabels, moves, enables or disables a sample."""
-    sample = service.get(db=db, project_id=ctx.project.id, sample_id=sample_id)
-    service.edit(
-        db=db, sample=sample, user=ctx.user, version=body.version, name=body.name,
-        label=body.label, clear_label=body.clear_label, category=body.category,
-        enabled=body.enabled, metadata=body.metadata,
-    )  # fmt: skip
-    db.commit()
-    return SampleOut.of(sample)
+
+    def change() -> Sample:
+        sample = service.get(db=db, project_id=ctx.project.id, sample_id=sample_id)
+        return editing.edit(
+            db=db, sample=sample, user=ctx.user, version=body.version, name=body.name,
+            label=body.label, clear_label=body.clear_label, category=body.category,
+            enabled=body.enabled, metadata=body.metadata,
+        )  # fmt: skip
+
+    return SampleOut.of(editing.commit_sample_change(db, change))
 
 
 @router.post("/samples/{sample_id}/crop", openapi_extra=access("project:editor"))
-def crop_sample(sample_id: int, body: CropIn, ctx: ProjectEditor, db: SessionDep) -> SampleOut:
+def crop_sample(sample_id: Id, body: CropIn, ctx: ProjectEditor, db: SessionDep) -> SampleOut:
     """Keeps only a time range of the sample."""
-    sample = service.get(db=db, project_id=ctx.project.id, sample_id=sample_id)
-    service.crop(
-        db=db, sample=sample, user=ctx.user, start_ms=body.start_ms, end_ms=body.end_ms,
-        version=body.version,
-    )  # fmt: skip
-    db.commit()
-    return SampleOut.of(sample)
+
+    def change() -> Sample:
+        sample = service.get(db=db, project_id=ctx.project.id, sample_id=sample_id)
+        return editing.crop(
+            db=db, sample=sample, user=ctx.user, start_ms=body.start_ms, end_ms=body.end_ms,
+            version=body.version,
+        )  # fmt: skip
+
+    return SampleOut.of(editing.commit_sample_change(db, change))
 
 
 @router.post("/samples/{sample_id}/split", openapi_extra=access("project:editor"))
 def split_sample(
-    sample_id: int, body: SplitIn, ctx: ProjectEditor, db: SessionDep
+    sample_id: Id, body: SplitIn, ctx: ProjectEditor, db: SessionDep
 ) -> list[SampleOut]:
     """Cuts a sample into windows, each a new sample; the original goes to the trash."""
-    sample = service.get(db=db, project_id=ctx.project.id, sample_id=sample_id)
-    parts = service.split(
-        db=db, sample=sample, user=ctx.user, window_ms=body.window_ms, stride_ms=body.stride_ms
-    )
-    db.commit()
-    return [SampleOut.of(p) for p in parts]
+
+    def change() -> list[Sample]:
+        sample = service.get(db=db, project_id=ctx.project.id, sample_id=sample_id)
+        return editing.split(
+            db=db, sample=sample, user=ctx.user, window_ms=body.window_ms, stride_ms=body.stride_ms
+        )
+
+    return [SampleOut.of(p) for p in editing.commit_sample_change(db, change)]
 
 
 @router.delete("/samples/{sample_id}", openapi_extra=access("project:editor"))
-def trash_sample(sample_id: int, ctx: ProjectEditor, db: SessionDep) -> SampleOut:
+def trash_sample(sample_id: Id, ctx: ProjectEditor, db: SessionDep) -> SampleOut:
     """Moves a sample to the trash (restorable for 30 days)."""
-    sample = service.get(db=db, project_id=ctx.project.id, sample_id=sample_id)
-    service.trash(samples=[sample])
-    projects.record(
-        db=db, project_id=ctx.project.id, action="samples.delete", user=ctx.user, count=1
-    )
-    db.commit()
-    return SampleOut.of(sample)
+
+    def change() -> Sample:
+        sample = service.get(db=db, project_id=ctx.project.id, sample_id=sample_id)
+        service.trash(samples=[sample])
+        projects.record(
+            db=db, project_id=ctx.project.id, action="samples.delete", user=ctx.user, count=1
+        )
+        return sample
+
+    return SampleOut.of(editing.commit_sample_change(db, change))
 
 
 @router.post("/samples/{sample_id}/restore", openapi_extra=access("project:editor"))
-def restore_sample(sample_id: int, ctx: ProjectEditor, db: SessionDep) -> SampleOut:
+def restore_sample(sample_id: Id, ctx: ProjectEditor, db: SessionDep) -> SampleOut:
     """Takes a sample back out of the trash."""
-    sample = service.get(
-        db=db, project_id=ctx.project.id, sample_id=sample_id, include_deleted=True
-    )
-    service.restore(samples=[sample])
-    db.commit()
-    return SampleOut.of(sample)
+
+    def change() -> Sample:
+        sample = service.get(
+            db=db, project_id=ctx.project.id, sample_id=sample_id, include_deleted=True
+        )
+        service.restore(samples=[sample])
+        return sample
+
+    return SampleOut.of(editing.commit_sample_change(db, change))
 
 
 @router.get("/dataset-versions", openapi_extra=access("project:viewer"))
@@ -358,7 +408,7 @@ def create_version(body: VersionCreate, ctx: ProjectEditor, db: SessionDep) -> V
 
 
 @router.get("/dataset-versions/{version_id}", openapi_extra=access("project:viewer"))
-def read_version(version_id: int, ctx: ProjectViewer, db: SessionDep) -> VersionDetail:
+def read_version(version_id: Id, ctx: ProjectViewer, db: SessionDep) -> VersionDetail:
     """One dataset version with its entries."""
     version = db.get(DatasetVersion, version_id)
     if version is None or version.project_id != ctx.project.id:
@@ -393,7 +443,7 @@ def import_dataset(
         )
     key = f"projects/{ctx.project.id}/imports/{uuid.uuid4().hex}.zip"
     file.file.seek(0)
-    get_blob_store().put(key, iter(lambda: file.file.read(1 << 20), b""))
+    get_blob_store().put(key, limited_chunks(file.file, name))
     job = jobs.create(
         db=db, project_id=ctx.project.id, kind="dataset.import",
         params={"blob_key": key, "filename": name}, user=ctx.user,

@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,8 @@ from backend.core.blobs import get_blob_store
 from backend.core.db import get_sessionmaker
 from backend.datasets.models import Category, DatasetVersion
 from backend.deployments.models import Deployment
-from backend.deployments.service import anomaly_run_id
+from backend.deployments.schemas import FIRST_DIFFERING, DeviceFigures, DeviceTestSummary
+from backend.deployments.service import anomaly_run_id, keep_device_test
 from backend.impulses.models import Impulse, ImpulseVersion, TrainingRun
 from backend.jobs.celery_app import QUEUE_BUILD
 from backend.jobs.lifecycle import JobContext, JobFailed, job_task
@@ -54,7 +57,7 @@ def _anomaly_state(db: Any, run_id: int | None) -> dict[str, Any] | None:
 
 @job_task("deployment.build", queue=QUEUE_BUILD)
 def build_deployment(ctx: JobContext) -> dict[str, Any]:
-    """Builds the deployment's target and records sizes (and RAM/flash/latency for firmware)."""
+    """Builds the deployment's target and records its figures (RAM, flash, latency)."""
     from workers.deploy.library import build_arduino_library, build_c_library
 
     with get_sessionmaker()() as db:
@@ -105,14 +108,12 @@ def build_deployment(ctx: JobContext) -> dict[str, Any]:
         if target in ("c-library", "arduino-library"):
             builder = build_c_library if target == "c-library" else build_arduino_library
             zip_path = out / f"{target}.zip"
-            try:
+            with _refusals_fail_the_job():
                 library = builder(**common, out_zip=zip_path)
-            except Exception as exc:  # LibraryBuildError names the problem: pass it on
-                if type(exc).__name__ == "LibraryBuildError":
-                    raise JobFailed(str(exc)) from None
-                raise
-            report = _jsonable(dataclasses.asdict(library))
-            report.pop("zip_path", None)
+                report = _jsonable(dataclasses.asdict(library))
+                report.pop("zip_path", None)
+                ctx.progress(0.6, "measuring the library on the virtual board")
+                report["figures"] = _figures(ctx, _library_figures(target, out, common))
             ctx.progress(0.9, "packaging")
             report["artifact_id"] = ctx.put_artifact(
                 f"{library.library_name}-{target}.zip", target, zip_path, "application/zip"
@@ -130,12 +131,10 @@ def build_deployment(ctx: JobContext) -> dict[str, Any]:
 
 
 def _firmware(ctx: JobContext, out: Path, board_id: str, common: dict[str, Any]) -> dict[str, Any]:
-    import workers.dsp
-    from workers.deploy.firmware import build_board_firmware
-    from workers.firmware.profile import profile
+    from workers.deploy.firmware import build_board_firmware, firmware_figures
 
     ctx.progress(0.2, f"building firmware for {board_id}")
-    try:
+    with _refusals_fail_the_job():
         build, report = build_board_firmware(
             board_id=board_id,
             impulse_input=common["impulse_input"],
@@ -147,35 +146,72 @@ def _firmware(ctx: JobContext, out: Path, board_id: str, common: dict[str, Any])
             model_name=common["name"],
             anomaly=common["anomaly"],
         )
-    except Exception as exc:  # refusals (too large, no toolchain) name the problem: pass them on
-        if type(exc).__name__ in (
-            "FirmwareBuildError", "FirmwareTooLargeError", "FirmwareUnavailableError",
-            "LibraryBuildError",
-        ):  # fmt: skip
-            raise JobFailed(str(exc)) from None
-        raise
     report = _jsonable(report)
+    # The linker's view (with the whole reserved stack) would be a second RAM figure; the
+    # figures keep its split (flash.parts, ram.static_parts).
+    report.pop("firmware", None)
     ctx.progress(0.6, "running the firmware in QEMU to measure it")
-    measured = profile(
-        board_id,
-        out / "model",
-        out_dir=out / "profile",
+    measured = firmware_figures(
+        build,
+        out,
         labels=common["labels"],
-        dsp_dirs=[out / "dsp", Path(workers.dsp.__file__).parent / "c"],
+        lower_bound=report["model"].get("lower_bound"),
         window=common["example_window"].reshape(-1),
     )
-    report["profile"] = _jsonable(measured)
-    ctx.log(
-        f"{board_id}: flash {measured['flash']['total']} B, RAM {measured['ram']['total']} B, "
-        f"{measured['instructions']['total']} instructions per window, "
-        f"~{measured['latency_ms']['total']:.2f} ms (estimate)"
-    )
+    report["figures"] = _figures(ctx, measured)
     ctx.progress(0.9, "storing the image")
     report["artifacts"] = {
         "firmware.elf": ctx.put_artifact("firmware.elf", "firmware-elf", build.elf),
         "firmware.bin": ctx.put_artifact("firmware.bin", "firmware-bin", build.bin),
     }
     return report
+
+
+# Refusals of the builders name the problem (too large, no toolchain, model and DSP disagree).
+_REFUSALS = (
+    "FirmwareBuildError", "FirmwareTooLargeError", "FirmwareUnavailableError", "LibraryBuildError",
+)  # fmt: skip
+
+
+@contextmanager
+def _refusals_fail_the_job() -> Iterator[None]:
+    """Turns a builder's refusal into a failed job with its message, without a traceback."""
+    try:
+        yield
+    except Exception as exc:
+        if type(exc).__name__ in _REFUSALS:
+            raise JobFailed(str(exc)) from None
+        raise
+
+
+LIBRARY_KINDS = {"c-library": "C library", "arduino-library": "Arduino library"}
+
+
+def _library_figures(target: str, out: Path, common: dict[str, Any]) -> dict[str, Any]:
+    """The library's figures: its model and DSP built as firmware and measured in QEMU."""
+    from workers.deploy.firmware import library_figures
+
+    return library_figures(
+        kind=LIBRARY_KINDS[target],
+        out_dir=out / "measured",
+        model_name=common["name"],
+        labels=common["labels"],
+        window=common["example_window"].reshape(-1),
+        impulse_input=common["impulse_input"],
+        dsp_blocks=common["dsp_blocks"],
+        axes=common["axes"],
+        tflite_int8=common["tflite_int8"],
+        anomaly=common["anomaly"],
+    )
+
+
+def _figures(ctx: JobContext, measured: dict[str, Any]) -> dict[str, Any]:
+    """The build's one figures object (RAM, flash, latency), checked and logged."""
+    figures = DeviceFigures.model_validate(measured)
+    ctx.log(figures.summary())
+    if figures.ram.arena_note:
+        ctx.log(figures.ram.arena_note)
+    return figures.model_dump(mode="json")
 
 
 def _jsonable(value: Any) -> Any:
@@ -188,8 +224,9 @@ __all__ = ["build_deployment"]
 @job_task("deployment.device_test", queue=QUEUE_BUILD)
 def device_test(ctx: JobContext) -> dict[str, Any]:
     """Runs the test set through the deployed firmware on its virtual board with `classify`,
-    and compares every window with the studio's own int8 result (and, with an anomaly block,
-    the device's anomaly score with the studio's numpy score)."""
+    and compares every window with the studio's own int8 result, label and scores (and, with an
+    anomaly block, the device's anomaly score with the studio's numpy score). A summary is kept
+    on the deployment's report as `device_test`."""
     from backend.impulses.schemas import ImpulseSpec
     from backend.impulses.service import features_of
     from workers.boards import get_board
@@ -227,8 +264,10 @@ def device_test(ctx: JobContext) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     disagreements: list[dict[str, Any]] = []
     inference_us: list[float] = []
+    scored: list[dict[str, Any]] = []
     total = sum(1 for _ in entries)
     with VirtualBoardSession(board, elf_path) as session:
+        output = (session.info().get("outputs") or [{}])[0]
         for done, entry in enumerate(entries, start=1):
             values = np.frombuffer(store.get(entry["values_key"]), dtype="<f4").reshape(
                 entry["length"], entry["axes"]
@@ -268,9 +307,16 @@ def device_test(ctx: JobContext) -> dict[str, Any]:
                     row["device_anomaly"] = float(answer["anomaly"])
                     row["studio_anomaly"] = studio_anomaly[k]
                 rows.append(row)
+                if expected is not None and expected.get("scores_int8") is not None:
+                    scored.append(
+                        {"sample_id": entry["sample_id"], "sample_name": entry.get("name"),
+                         "window_index": k, "window_start_ms": float(start),
+                         "studio": expected["scores_int8"], "device": answer.get("scores")}
+                    )  # fmt: skip
                 if expected is None or expected["int8"] != device_label:
                     disagreements.append(row)
             ctx.progress(done / max(total, 1), f"{done}/{total} test samples on {board.id}")
+    scores = compare_scores(scored, output.get("scale"), output.get("zero_point"))
     correct = sum(1 for r in rows if r["device"] == r["label"])
     studio_correct = sum(1 for r in rows if r["studio_int8"] == r["label"])
     result = {
@@ -283,12 +329,14 @@ def device_test(ctx: JobContext) -> dict[str, Any]:
         "confusion_matrix": confusion,
         "disagreements": disagreements[:500],
         "mean_inference_us": sum(inference_us) / len(inference_us) if inference_us else None,
-        "timing": "virtual (QEMU time, not a latency; see the deployment's profile)",
+        "timing": "virtual (QEMU time, not a latency; the deployment's figures give the latency)",
         "anomaly": None,
+        "scores": scores,
     }
     ctx.log(
         f"{len(rows)} windows: device accuracy {result['device_accuracy']}, "
-        f"{len(disagreements)} disagreements with the studio's int8 model"
+        f"{len(disagreements)} disagreements with the studio's int8 model; scores differ on "
+        f"{scores['differing']} windows (largest difference {scores['max_abs_difference']})"
     )
     if anomaly is not None:
         compared = _compare_anomaly(rows, anomaly_id, float(anomaly["threshold"]))
@@ -296,7 +344,60 @@ def device_test(ctx: JobContext) -> dict[str, Any]:
         ctx.log(
             f"anomaly scores: max abs difference device - studio {compared['max_abs_difference']}"
         )
+    _keep_on_deployment(ctx, result)
     return result
+
+
+def compare_scores(
+    scored: list[dict[str, Any]], scale: float | None, zero_point: int | None
+) -> dict[str, Any]:
+    """The device's scores against the studio's int8 scores, window by window: how many
+    windows differ, the largest difference (in score units and in output steps) and the first
+    few differing windows. Scores are compared as the output's int8 steps, so a studio score
+    kept to fewer digits still matches the device's exact one."""
+    # A float output (or an answer without quantization) is compared float for float.
+    step = float(scale) if scale is not None and zero_point is not None and scale > 0 else None
+    differing: list[dict[str, Any]] = []
+    largest, largest_steps = 0.0, 0
+    for window in scored:
+        studio = np.asarray(window["studio"], dtype=np.float64)
+        # A null score (the board's NaN) becomes NaN here, which differs from every score.
+        device = np.asarray(window["device"] or [], dtype=np.float64)
+        if studio.shape != device.shape:
+            raise JobFailed(
+                f"the device gave {device.size} scores for a window, the studio {studio.size}"
+            )
+        difference = np.abs(studio - device)
+        steps = difference
+        if step is not None:
+            # numpy rounds halves to even; the browser's twin does the same.
+            steps = np.abs(np.round(studio / step) - np.round(device / step))
+        if np.any(steps != 0):
+            finite = np.isfinite(steps)
+            if finite.any():
+                largest = max(largest, float(difference[finite].max()))
+                largest_steps = max(largest_steps, int(steps[finite].max()))
+            differing.append(window)
+    return {
+        "windows": len(scored),
+        "differing": len(differing),
+        "max_abs_difference": largest if scored else None,
+        "max_step_difference": None if step is None or not scored else largest_steps,
+        "output_scale": step,
+        "output_zero_point": None if step is None else zero_point,
+        "first_differing": differing[:FIRST_DIFFERING],
+    }
+
+
+def _keep_on_deployment(ctx: JobContext, result: dict[str, Any]) -> None:
+    """Keeps the device test's figures on the deployment's report (the last test wins)."""
+    summary = DeviceTestSummary(
+        source="studio", job_id=ctx.job_id,
+        **{k: result[k] for k in ("board", "windows", "agreement", "device_accuracy",
+                                  "studio_int8_accuracy", "scores")},
+    )  # fmt: skip
+    with get_sessionmaker()() as db:
+        keep_device_test(db=db, deployment_id=ctx.params["deployment_id"], summary=summary)
 
 
 def _compare_anomaly(

@@ -1,15 +1,18 @@
-"""Deployment operations: check a request against the run and the board, start the build job."""
+"""Deployment operations: check a request against the run and the board, start the build job,
+keep on-device test results."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
 from backend.core.errors import ApiError
 from backend.deployments.models import Deployment
+from backend.deployments.schemas import DeviceTestSummary
 from backend.impulses.models import ImpulseVersion, TrainingRun
 from backend.jobs import service as jobs
 from backend.jobs.models import Job, JobStatus
@@ -59,6 +62,43 @@ def anomaly_run_id(deployment: Deployment) -> int | None:
     """The anomaly run built in beside the deployment's model (kept in its report)."""
     value = (deployment.report or {}).get("anomaly_run_id")
     return int(value) if value is not None else None
+
+
+def _locked(db: Session, deployment_id: int) -> Deployment | None:
+    """The deployment re-read under a write lock held until commit, so that a change to its
+    report starts from what others committed. PostgreSQL locks the row; SQLite has a single
+    writer, so a no-op write takes its write lock."""
+    query = select(Deployment).where(Deployment.id == deployment_id)
+    if db.get_bind().dialect.name == "sqlite":
+        db.execute(
+            update(Deployment)
+            .where(Deployment.id == deployment_id)
+            .values(report=Deployment.report)
+            .execution_options(synchronize_session=False)
+        )
+    else:
+        query = query.with_for_update()
+    return db.scalars(query.execution_options(populate_existing=True)).one_or_none()
+
+
+def keep_device_test(
+    *, db: Session, deployment_id: int, summary: DeviceTestSummary, user: User | None = None
+) -> Deployment | None:
+    """Keeps an on-device test's summary as the deployment's report["device_test"] (the last
+    test wins) and commits; None if the deployment is gone."""
+    deployment = _locked(db, deployment_id)
+    if deployment is None:
+        db.rollback()
+        return None
+    kept = summary.model_dump(mode="json")
+    deployment.report = {**(deployment.report or {}), "device_test": kept}
+    projects.record(
+        db=db, project_id=deployment.project_id, action="deployment.device_tested", user=user,
+        deployment_id=deployment.id, source=summary.source, board=summary.board,
+        windows=summary.windows, scores_differing=summary.scores.differing,
+    )  # fmt: skip
+    db.commit()
+    return deployment
 
 
 def _feature_count(job: Job | None) -> int | None:

@@ -7,24 +7,26 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from backend.core.deps import Id
+
 
 class VirtualBoardIn(BaseModel):
     board_id: str = Field(description="a virtual board of the catalog, e.g. virtual-cortex-m4")
-    deployment_id: int | None = Field(
+    deployment_id: Id | None = Field(
         default=None,
         description="a firmware deployment built for this board; default: the newest one",
     )
 
 
 class FlashIn(BaseModel):
-    deployment_id: int | None = Field(
+    deployment_id: Id | None = Field(
         default=None,
         description="a firmware deployment built for the board; default: the newest one",
     )
 
 
 class ReplayIn(BaseModel):
-    sample_id: int | None = Field(default=None, description="a sample of the project to replay")
+    sample_id: Id | None = Field(default=None, description="a sample of the project to replay")
     values: list[list[float]] | None = Field(
         default=None,
         max_length=65536,

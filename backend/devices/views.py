@@ -24,6 +24,7 @@ from backend.core.db import get_sessionmaker, utcnow
 from backend.core.deps import (
     ACCESS_TOKEN_PREFIX,
     SESSION_COOKIE,
+    Id,
     ProjectEditor,
     ProjectViewer,
     SessionDep,
@@ -401,7 +402,7 @@ async def _browser_to_board(websocket: WebSocket, vb: virtual.VirtualBoard) -> s
 
 @router.websocket("/virtual-boards/{virtual_board_id}/serial")
 async def virtual_board_serial(
-    websocket: WebSocket, project_id: int, virtual_board_id: str, manager: BoardManagerDep
+    websocket: WebSocket, project_id: Id, virtual_board_id: str, manager: BoardManagerDep
 ) -> None:
     """The board's UART as text frames, one protocol line per frame, both ways (project:editor).
 

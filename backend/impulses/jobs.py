@@ -1,34 +1,29 @@
-"""Feature generation and training jobs: thin wrappers around the pipeline in `workers/`.
-
-TensorFlow is only imported inside the training task (through workers.learn), in the worker."""
+"""Feature generation and training jobs: starting them, and the tasks, thin wrappers around
+backend/impulses/features.py, training.py and the pipeline in `workers/`."""
 
 from __future__ import annotations
 
-import io
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
-from backend.core.blobs import get_blob_store
 from backend.core.db import get_sessionmaker
 from backend.core.errors import ApiError
 from backend.datasets import service as datasets
 from backend.datasets.models import Category, DatasetVersion
+from backend.impulses import optimization as optimized
 from backend.impulses import service
-from backend.impulses.models import FeatureSet, Impulse, ImpulseVersion, TrainingRun
-from backend.impulses.schemas import ImpulseSpec
+from backend.impulses.features import load_features
+from backend.impulses.models import Impulse, ImpulseVersion, TrainingRun
+from backend.impulses.schemas import ImpulseSpec, OptimizationIn
+from backend.impulses.training import compare_on_device, train_and_evaluate
 from backend.jobs import service as jobs
 from backend.jobs.celery_app import QUEUE_LIGHT, QUEUE_TRAINING
 from backend.jobs.lifecycle import JobContext, JobFailed, job_task
 from backend.jobs.models import Job
-
-MAX_REPRESENTATIVE = 300
 
 
 def refuse(field: str, message: str) -> ApiError:
@@ -43,7 +38,8 @@ def _dataset_version(
         if version is None or version.project_id != project_id:
             raise refuse("dataset_version_id", f"dataset version {version_id} does not exist")
         return version
-    return datasets.create_version(db=db, project_id=project_id, name=reason, user=user)
+    # Unchanged data keeps its version, so runs on the same data say so and share features.
+    return datasets.create_version(db=db, project_id=project_id, name=reason, user=user, reuse=True)
 
 
 def _check_data(spec: ImpulseSpec, version: DatasetVersion, learn_index: int) -> None:
@@ -121,10 +117,12 @@ def start_training(
     dataset_version_id: int | None,
     params: dict[str, Any] | None,
     normal_labels: list[str] | None = None,
+    optimization: OptimizationIn | None = None,
 ) -> TrainingRun:
     version = service.current_version(db=db, impulse=impulse)
     spec = ImpulseSpec.model_validate(version.spec)
     if params is not None and learn_index < len(spec.learn):
+        _check_settings(spec.learn[learn_index].block, params)
         spec.learn[learn_index].params = params
     data = _dataset_version(
         db=db, project_id=impulse.project_id, version_id=dataset_version_id, user=user,
@@ -141,11 +139,34 @@ def start_training(
                 f"unknown: {', '.join(unknown) or 'none given'}",
             )
     service.shapes(spec, data.entries[0]["axes"], len(labels))
+    asked = optimization or OptimizationIn()
+    links = optimized.links(
+        db=db, impulse_id=impulse.id, learn_index=learn_index,
+        params=spec.learn[learn_index].params,
+        features=optimized.features_key(version.spec) or {},
+        classes=sorted({e["label"] for e in data.entries
+                        if e["category"] == Category.training and e["label"] is not None}),
+        baseline_run_id=asked.baseline_run_id, teacher_run_id=asked.teacher_run_id,
+        board_id=asked.board_id,
+    )  # fmt: skip
     return _launch(
         db=db, impulse=impulse, version=version, data=data, user=user, learn_index=learn_index,
         learn_params=spec.learn[learn_index].params, retrained_from=None,
-        normal_labels=normal_labels,
+        normal_labels=normal_labels, links=None if links is None else links.as_metrics(),
     )  # fmt: skip
+
+
+def _check_settings(block_name: str, params: dict[str, Any]) -> None:
+    """The run's own settings are part of the request: a bad one is a 422 naming it."""
+    from workers import learn
+
+    block = learn.LEARN_BLOCKS.get(block_name)
+    if block is None:
+        return  # the impulse's own check names the unknown block
+    try:
+        block.settings(params)
+    except learn.LearnParamError as exc:
+        raise optimized.invalid(f"params.{exc.field}", exc.message) from None
 
 
 def _launch(
@@ -159,12 +180,14 @@ def _launch(
     learn_params: dict[str, Any],
     retrained_from: int | None,
     normal_labels: list[str] | None = None,
+    links: dict[str, Any] | None = None,
 ) -> TrainingRun:
     run = TrainingRun(
         project_id=impulse.project_id, impulse_id=impulse.id, impulse_version_id=version.id,
         dataset_version_id=data.id, created_by_id=user.id, retrained_from_id=retrained_from,
         metrics={
             "learn_index": learn_index, "params": learn_params, "normal_labels": normal_labels,
+            **({"links": links} if links else {}),
         },
     )  # fmt: skip
     db.add(run)
@@ -173,7 +196,7 @@ def _launch(
         db=db, project_id=impulse.project_id, kind="impulse.train", user=user,
         params={
             "run_id": run.id, "learn_index": learn_index, "learn_params": learn_params,
-            "normal_labels": normal_labels,
+            "normal_labels": normal_labels, "links": links,
         },  # fmt: skip
     )  # fmt: skip
     run.job_id = job.id
@@ -190,119 +213,8 @@ def retrain(*, db: Session, run: TrainingRun, user: User) -> TrainingRun:
         db=db, impulse=impulse, version=version, data=data, user=user,
         learn_index=run.metrics.get("learn_index", 0), learn_params=run.metrics.get("params", {}),
         retrained_from=run.id, normal_labels=run.metrics.get("normal_labels"),
+        links=run.metrics.get("links"),
     )  # fmt: skip
-
-
-@dataclass
-class FeatureData:
-    features: np.ndarray  # (windows, *shape)
-    labels: list[str | None]
-    sample_ids: np.ndarray
-    starts_ms: np.ndarray
-    categories: list[str]
-    cache_hit: bool
-
-
-def load_features(
-    ctx: JobContext,
-    db: Session,
-    spec: ImpulseSpec,
-    data: DatasetVersion,
-    impulse_version_id: int,
-    span: tuple[float, float],
-) -> FeatureData:
-    """The features of every window of a dataset version, from the cache when it has them."""
-    store = get_blob_store()
-    key = service.feature_cache_key(data.fingerprint, spec.model_dump(mode="json"))
-    cached = db.scalar(
-        select(FeatureSet).where(
-            FeatureSet.project_id == data.project_id, FeatureSet.cache_key == key
-        )
-    )
-    if cached is not None and store.exists(cached.blob_key):
-        ctx.log(f"features from cache ({cached.windows} windows)")
-        return _unpack(store.get(cached.blob_key), cache_hit=True)
-    blocks: list[np.ndarray] = []
-    labels: list[str | None] = []
-    sample_ids: list[int] = []
-    starts: list[np.ndarray] = []
-    categories: list[str] = []
-    entries = [
-        e
-        for e in data.entries
-        if e["category"] in (Category.training, Category.testing, Category.anomaly)
-    ]
-    for done, entry in enumerate(entries, start=1):
-        values = np.frombuffer(store.get(entry["values_key"]), dtype="<f4").reshape(
-            entry["length"], entry["axes"]
-        )
-        _, window_starts, features = service.features_of(values, entry["interval_ms"], spec)
-        if len(features):
-            blocks.append(features)
-            labels += [entry["label"]] * len(features)
-            sample_ids += [entry["sample_id"]] * len(features)
-            starts.append(window_starts)
-            categories += [entry["category"]] * len(features)
-        ctx.progress(
-            span[0] + (span[1] - span[0]) * done / len(entries),
-            f"features: {done}/{len(entries)} samples",
-        )
-    if not blocks:
-        raise JobFailed("no sample gave a single window: shorten the window or turn on zero_pad")
-    result = FeatureData(
-        features=np.concatenate(blocks).astype(np.float32),
-        labels=labels,
-        sample_ids=np.asarray(sample_ids, dtype=np.int64),
-        starts_ms=np.concatenate(starts).astype(np.float64),
-        categories=categories,
-        cache_hit=False,
-    )
-    blob_key = f"projects/{data.project_id}/features/{key}.npz"
-    store.put(blob_key, _pack(result))
-    if cached is None:
-        try:
-            # A savepoint: if another job recorded the same features first (they ran at the
-            # same time; both wrote the same blob, the key names the data and the spec), only
-            # this insert is undone and theirs is kept.
-            with db.begin_nested():
-                db.add(
-                    FeatureSet(
-                        project_id=data.project_id,
-                        cache_key=key,
-                        dataset_version_id=data.id,
-                        impulse_version_id=impulse_version_id,
-                        blob_key=blob_key,
-                        windows=len(result.features),
-                        feature_shape=list(result.features.shape[1:]),
-                    )  # fmt: skip
-                )
-        except IntegrityError:
-            pass
-        db.commit()
-    ctx.log(f"computed features of {len(result.features)} windows")
-    return result
-
-
-def _pack(data: FeatureData) -> bytes:
-    out = io.BytesIO()
-    np.savez(
-        out, features=data.features, sample_ids=data.sample_ids, starts_ms=data.starts_ms,
-        labels=np.asarray(json.dumps(data.labels)),
-        categories=np.asarray(json.dumps(data.categories)),
-    )  # fmt: skip
-    return out.getvalue()
-
-
-def _unpack(raw: bytes, *, cache_hit: bool) -> FeatureData:
-    with np.load(io.BytesIO(raw)) as archive:
-        return FeatureData(
-            features=archive["features"],
-            labels=json.loads(str(archive["labels"])),
-            sample_ids=archive["sample_ids"],
-            starts_ms=archive["starts_ms"],
-            categories=json.loads(str(archive["categories"])),
-            cache_hit=cache_hit,
-        )
 
 
 def _context(
@@ -361,222 +273,32 @@ def features_task(ctx: JobContext) -> dict[str, Any]:
     }
 
 
-def _split_by_sample(
-    sample_ids: np.ndarray, fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Training/validation masks that keep each sample's windows together (no leakage)."""
-    unique = np.unique(sample_ids)
-    rng = np.random.default_rng(seed)
-    shuffled = rng.permutation(unique)
-    n_val = int(round(len(unique) * fraction)) if fraction > 0 else 0
-    if fraction > 0 and len(unique) > 1:
-        n_val = min(max(n_val, 1), len(unique) - 1)
-    val_ids = set(shuffled[:n_val].tolist())
-    val = np.array([s in val_ids for s in sample_ids.tolist()], dtype=bool)
-    return ~val, val
-
-
-def _targets(kind: str, labels: list[str | None], classes: list[str]) -> np.ndarray:
-    if kind == "regression":
-        return np.asarray([float(label) for label in labels], dtype=np.float32)  # type: ignore[arg-type]
-    index = {label: i for i, label in enumerate(classes)}
-    return np.asarray([index.get(label, -1) for label in labels], dtype=np.int64)  # type: ignore[arg-type]
-
-
 @job_task("impulse.train", queue=QUEUE_TRAINING)
 def train_task(ctx: JobContext) -> dict[str, Any]:
     """Features → Keras training (progress per epoch) → int8 → evaluation of float and int8."""
-    from workers import learn
-
     with get_sessionmaker()() as db:
         run = db.get(TrainingRun, ctx.params["run_id"])
         if run is None:
             raise JobFailed("the training run no longer exists")
         spec, data = _context(db, run.impulse_version_id, run.dataset_version_id)
         features = load_features(ctx, db, spec, data, run.impulse_version_id, (0.0, 0.15))
+        links = ctx.params.get("links") or {}
+        baseline = optimized.artifact_bytes(db, links.get("baseline_run_id"), "model.keras")
+        teacher = optimized.artifact_bytes(db, links.get("teacher_run_id"), "model.keras")
     learn_index = ctx.params["learn_index"]
-    block_name = spec.learn[learn_index].block
-    block = learn.LEARN_BLOCKS[block_name]
-    params = block.validate_params(
-        ctx.params["learn_params"], tuple(features.features.shape[1:]),
-        max(2, len({lbl for lbl in features.labels if lbl is not None})),
+    outcome = train_and_evaluate(
+        ctx, features=features, block_name=spec.learn[learn_index].block,
+        learn_params=ctx.params["learn_params"], learn_index=learn_index,
+        normal_labels=ctx.params.get("normal_labels"), baseline_model=baseline,
+        teacher_model=teacher,
     )  # fmt: skip
-    x = features.features
-    categories = np.asarray(features.categories)
-    labels = features.labels
-    is_training = categories == Category.training
-    is_testing = categories == Category.testing
-    if block.kind == "anomaly":
-        normal = set(ctx.params.get("normal_labels") or []) or {
-            lbl for lbl, c in zip(labels, categories, strict=True) if c == Category.training
-        }
-        is_training = is_training & np.array([lbl in normal for lbl in labels])
-        classes = sorted(normal, key=str)
-    else:
-        classes = sorted({lbl for lbl, c in zip(labels, categories, strict=True)
-                          if c == Category.training and lbl is not None})  # fmt: skip
-    train_idx = np.flatnonzero(
-        is_training & np.array([lbl is not None or block.kind == "anomaly" for lbl in labels])
-    )
-    fit_mask, val_mask = _split_by_sample(
-        features.sample_ids[train_idx],
-        float(params.get("validation_split", 0.2)),
-        int(params.get("seed", 1)),
-    )
-    fit_idx, val_idx = train_idx[fit_mask], train_idx[val_mask]
-    if block.kind == "anomaly":
-        y_all = np.zeros(len(x), dtype=np.int64)
-    else:
-        y_all = _targets(block.kind, labels, classes)
-    if block.kind == "classification":
-        # Test windows whose label the model never saw cannot be scored as right or wrong.
-        is_testing = is_testing & (y_all >= 0)
-    test_idx = np.flatnonzero(is_testing)
-    ctx.log(
-        f"training {block_name} on {len(fit_idx)} windows, validating on {len(val_idx)}, "
-        f"testing on {len(test_idx)}; classes: {classes}"
-    )
-    epochs: list[dict[str, Any]] = []
-
-    def on_epoch(epoch: int, metrics: dict[str, Any]) -> None:
-        metrics = {k: float(v) for k, v in metrics.items() if k != "epoch"}
-        epochs.append({"epoch": epoch, **metrics})
-        total = max(int(params.get("epochs", 1)), 1)
-        ctx.progress(0.15 + 0.6 * min(epoch / total, 1.0), f"epoch {epoch}/{total}", force=True)
-        ctx.set_partial_result({"epochs": epochs})
-        ctx.log(
-            "epoch " + str(epoch) + ": " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
-        )
-
-    try:
-        trained = learn.train(
-            block_name, params, x[fit_idx], y_all[fit_idx], x[val_idx], y_all[val_idx],
-            n_classes=len(classes), on_epoch=on_epoch, should_stop=ctx.is_cancelled, log=ctx.log,
-        )  # fmt: skip
-    except learn.TrainingCancelled:
-        ctx.check_cancelled()
-        raise
-    result: dict[str, Any] = {
-        "block": block_name, "kind": block.kind, "classes": classes, "epochs": epochs,
-        "windows": {"train": len(fit_idx), "validation": len(val_idx), "test": len(test_idx)},
-        "feature_shape": list(x.shape[1:]), "params": params,
-    }  # fmt: skip
-    artifacts: dict[str, int] = {}
-    if block.kind == "anomaly":
-        result.update(_anomaly_results(learn, trained, x, labels, classes, test_idx, features))
-        artifacts["anomaly.json"] = ctx.put_artifact(
-            "anomaly.json",
-            "anomaly-model",
-            json.dumps(trained.anomaly_state).encode(),
-            "application/json",
-        )
-    else:
-        if trained.keras_model is None or trained.float_tflite is None:
-            raise JobFailed(f"{block_name} produced no model")
-        ctx.progress(0.78, "quantizing to int8")
-        int8 = learn.quantize_int8(trained.keras_model, x[fit_idx], seed=int(params.get("seed", 1)))
-        models: tuple[tuple[str, bytes], ...] = (("float32", trained.float_tflite), ("int8", int8))
-        ctx.progress(0.85, "evaluating float and int8 models")
-        evaluation: dict[str, Any] = {}
-        for name, model in models:
-            evaluation[name] = {
-                split: learn.evaluate(model, x[idx], y_all[idx], kind=block.kind, labels=classes)
-                for split, idx in (("validation", val_idx), ("test", test_idx))
-                if len(idx)
-            }
-        result["evaluation"] = {
-            name: {split: _summary(metrics) for split, metrics in by_split.items()}
-            for name, by_split in evaluation.items()
-        }
-        result["test_windows"] = _per_window(evaluation, test_idx, features, classes, block.kind)
-        result["model_bytes"] = {
-            "float32_tflite": len(trained.float_tflite),
-            "int8_tflite": len(int8),
-        }
-        for name, content, kind in (
-            ("model.keras", trained.keras_model, "keras-model"),
-            ("model-float32.tflite", trained.float_tflite, "tflite-float32"),
-            ("model-int8.tflite", int8, "tflite-int8"),
-        ):
-            artifacts[name] = ctx.put_artifact(name, kind, content)
-    artifacts["metrics.json"] = ctx.put_artifact(
-        "metrics.json", "metrics", json.dumps(result).encode(), "application/json"
-    )
+    if links:
+        compare_on_device(ctx, outcome, spec, data.entries[0]["axes"], links)
     with get_sessionmaker()() as db:
         run = db.get(TrainingRun, ctx.params["run_id"])
         if run is not None:
-            run.metrics = {
-                "learn_index": learn_index, "params": params, "classes": classes,
-                "kind": block.kind, "evaluation": result.get("evaluation"),
-                "anomaly": result.get("anomaly"), "epochs": len(epochs),
-            }  # fmt: skip
-            run.artifacts = artifacts
+            run.metrics = {**outcome.metrics, **({"links": links} if links else {})}
+            run.artifacts = outcome.artifacts
             db.commit()
     ctx.progress(1.0, "done", force=True)
-    return result
-
-
-def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
-    """The evaluation without the per-window arrays (kept separately)."""
-    return {k: v for k, v in metrics.items() if k != "predictions"}
-
-
-def _per_window(
-    evaluation: dict[str, Any],
-    test_idx: np.ndarray,
-    features: FeatureData,
-    classes: list[str],
-    kind: str,
-) -> list[dict[str, Any]]:
-    test_float = evaluation.get("float32", {}).get("test")
-    test_int8 = evaluation.get("int8", {}).get("test")
-    if test_float is None or test_int8 is None:
-        return []
-    rows = []
-    for position, index in enumerate(test_idx.tolist()):
-        by_float = test_float["predictions"][position]
-        by_int8 = test_int8["predictions"][position]
-        row: dict[str, Any] = {
-            "sample_id": int(features.sample_ids[index]),
-            "window_start_ms": float(features.starts_ms[index]),
-            "label": features.labels[index],
-        }
-        if kind == "classification":
-            row.update(
-                float32=classes[by_float["predicted"]], int8=classes[by_int8["predicted"]],
-                correct_int8=by_int8["correct"], scores_int8=by_int8["scores"],
-            )  # fmt: skip
-        else:
-            row.update(float32=by_float["predicted"], int8=by_int8["predicted"])
-        rows.append(row)
-    return rows
-
-
-def _anomaly_results(
-    learn: Any, trained: Any, x: np.ndarray, labels: list[str | None], normal: list[str],
-    test_idx: np.ndarray, features: FeatureData,
-) -> dict[str, Any]:  # fmt: skip
-    scores = learn.anomaly_scores(trained.anomaly_state, x[test_idx])
-    truth = np.array([labels[i] not in normal for i in test_idx.tolist()], dtype=np.int64)
-    metrics = (
-        learn.evaluate(
-            trained.anomaly_state, x[test_idx], truth, kind="anomaly", labels=["normal", "anomaly"]
-        )
-        if len(test_idx)
-        else {}
-    )
-    return {
-        "anomaly": {
-            "threshold": trained.anomaly_state.get("threshold"),
-            "test": _summary(metrics),
-        },
-        "test_windows": [
-            {
-                "sample_id": int(features.sample_ids[i]),
-                "window_start_ms": float(features.starts_ms[i]),
-                "label": labels[i],
-                "score": float(s),
-            }
-            for i, s in zip(test_idx.tolist(), scores.tolist(), strict=True)
-        ],
-    }
+    return outcome.result

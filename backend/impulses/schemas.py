@@ -7,12 +7,34 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backend.core.deps import Id
+from workers.windowing import DEFAULT_PADDING, Padding
+
 
 class InputBlock(BaseModel):
-    window_ms: float = Field(gt=0, le=3_600_000, description="window length")
-    stride_ms: float = Field(gt=0, le=3_600_000, description="distance between window starts")
-    frequency_hz: float = Field(gt=0, le=200_000, description="rate the data is resampled to")
-    zero_pad: bool = Field(default=True, description="pad samples shorter than one window")
+    """The time series input block: how samples are resampled and cut into windows."""
+
+    window_ms: float = Field(
+        gt=0, le=3_600_000, title="Window size (ms)",
+        description="Length of the signal each classification sees.",
+    )  # fmt: skip
+    stride_ms: float = Field(
+        gt=0, le=3_600_000, title="Window increase (ms)",
+        description="Distance between window starts when cutting samples.",
+    )  # fmt: skip
+    frequency_hz: float = Field(
+        gt=0, le=200_000, title="Frequency (Hz)", description="The data is resampled to this rate."
+    )
+    zero_pad: bool = Field(
+        default=True, title="Pad short samples",
+        description="A sample shorter than one window gives one window, padded as set below "
+        "(the name is kept from when it was padded with zeros); off, it gives no window.",
+    )  # fmt: skip
+    padding: Padding = Field(
+        default=DEFAULT_PADDING, title="Padding",
+        description="What fills a short sample's window: its last value repeated (edge), its "
+        "mean per axis (mean) or 0.0 (zero).",
+    )  # fmt: skip
 
 
 class BlockSpec(BaseModel):
@@ -78,14 +100,34 @@ class BlockInfo(BaseModel):
 
 
 class BlocksOut(BaseModel):
+    input: BlockInfo = Field(description="the time series input block (kind 'input')")
     dsp: list[BlockInfo]
     learn: list[BlockInfo]
+
+
+class InputDefaultsOut(BaseModel):
+    """The input block a project's data suggests, and the durations it was drawn from."""
+
+    input: InputBlock = Field(
+        description="the suggested input: the samples' most common rate; the whole-sample "
+        "window when the median sample is shorter than a usual window (2 s, 1 s for audio), "
+        "else that window with half of it as the stride"
+    )
+    samples: int = Field(description="live, enabled samples the suggestion is drawn from")
+    whole_sample_ms: float | None = Field(
+        default=None,
+        description="the whole-sample window: the longest sample's duration, so every sample "
+        "gives exactly one window (shorter ones padded); null without data",
+    )
+    shortest_ms: float | None = None
+    median_ms: float | None = None
+    longest_ms: float | None = None
 
 
 class PreviewIn(BaseModel):
     input: InputBlock
     dsp: BlockSpec
-    sample_id: int
+    sample_id: Id
     window_index: int = Field(default=0, ge=0)
 
 
@@ -102,14 +144,35 @@ class PreviewOut(BaseModel):
 
 
 class FeaturesIn(BaseModel):
-    dataset_version_id: int | None = Field(
+    dataset_version_id: Id | None = Field(
         default=None, description="a dataset version; a new snapshot is taken when absent"
     )
 
 
-class TrainIn(BaseModel):
+class OptimizationIn(BaseModel):
+    """The earlier runs an optimized run (learning block setting "optimization") refers to."""
+
+    baseline_run_id: Id | None = Field(
+        default=None,
+        description="the run pruning and quantization-aware training start from, and every "
+        "optimized run is compared with (default: the newest succeeded run of this learning "
+        "block without optimization)",
+    )
+    teacher_run_id: Id | None = Field(
+        default=None,
+        description="distillation: the run whose model teaches (default: a network twice as "
+        "wide is trained first)",
+    )
+    board_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the board both models are built and measured for (default virtual-cortex-m4)",
+    )
+
+
+class TrainIn(OptimizationIn):
     learn_index: int = Field(default=0, ge=0, description="which learning block to train")
-    dataset_version_id: int | None = None
+    dataset_version_id: Id | None = None
     params: dict[str, Any] | None = Field(
         default=None, description="learning block settings for this run (default: the impulse's)"
     )
@@ -129,6 +192,12 @@ class TrainingRunOut(BaseModel):
     dataset_version_id: int
     job_id: int | None
     retrained_from_id: int | None
+    baseline_run_id: int | None = Field(
+        default=None, description="an optimized run: the run it is compared with"
+    )
+    teacher_run_id: int | None = Field(
+        default=None, description="a distilled run: the run whose model taught it"
+    )
     status: str
     metrics: dict[str, Any]
     artifacts: dict[str, Any]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
@@ -148,30 +148,53 @@ def save(
     base_version: int | None,
     user: User,
 ) -> Impulse:
-    """Saves a new version of an impulse; a save based on an old version is refused."""
+    """Saves a new version of an impulse; a save based on an old version is refused.
+
+    The version is taken with one conditional UPDATE, so of two saves of the same version only
+    one wins; a save naming no version always gets the next one."""
     if base_version is not None and base_version != impulse.current_version:
-        raise conflict(
-            "impulse_changed",
-            f"the impulse was saved by someone else (now version {impulse.current_version}, you "
-            f"edited version {base_version}); reload it and apply your change again",
-        )
+        raise _changed(impulse.current_version, base_version)
     validate(spec, data_facts(db=db, project_id=impulse.project_id))
-    impulse.current_version += 1
+    bump = (
+        update(Impulse)
+        .where(Impulse.id == impulse.id)
+        .values(current_version=Impulse.current_version + 1)
+        .returning(Impulse.current_version)
+        .execution_options(synchronize_session=False)
+    )
+    if base_version is not None:
+        bump = bump.where(Impulse.current_version == base_version)
     if name:
-        impulse.name = name.strip()
+        bump = bump.values(name=name.strip())
+    version = db.scalar(bump)
+    if version is None:
+        current = db.scalar(select(Impulse.current_version).where(Impulse.id == impulse.id))
+        if current is None:
+            raise not_found("impulse")
+        raise _changed(current, base_version)
+    db.refresh(impulse)
     db.add(
         ImpulseVersion(
             impulse_id=impulse.id,
-            version=impulse.current_version,
+            version=version,
             spec=spec.model_dump(mode="json"),
             created_by_id=user.id,
         )  # fmt: skip
     )
     projects.record(
         db=db, project_id=impulse.project_id, action="impulse.saved", user=user,
-        impulse_id=impulse.id, version=impulse.current_version,
+        impulse_id=impulse.id, version=version,
     )  # fmt: skip
     return impulse
+
+
+def _changed(current: int, edited: int | None) -> ApiError:
+    return conflict(
+        "impulse_changed",
+        f"the impulse was saved by someone else (now version {current}, you edited version "
+        f"{edited}); reload it and apply your change again",
+        current_version=current,
+    )
 
 
 def get(*, db: Session, project_id: int, impulse_id: int) -> Impulse:
@@ -192,7 +215,8 @@ def current_version(*, db: Session, impulse: Impulse) -> ImpulseVersion:
 
 
 def feature_cache_key(dataset_fingerprint: str, spec: dict[str, Any]) -> str:
-    """Features depend on the data and on the input and DSP blocks, nothing else."""
+    """Features depend on the data and on the input (padding included) and DSP blocks, nothing
+    else."""
     relevant = {"input": spec["input"], "dsp": spec["dsp"]}
     return hashlib.sha256(
         (dataset_fingerprint + json.dumps(relevant, sort_keys=True)).encode()
@@ -210,6 +234,7 @@ def features_of(
         stride_ms=spec.input.stride_ms,
         frequency_hz=spec.input.frequency_hz,
         zero_pad=spec.input.zero_pad,
+        padding=spec.input.padding,
     )
     if len(windows) == 0:
         return windows, starts, np.zeros((0, 0), dtype=np.float32)

@@ -7,10 +7,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
-from backend.core.deps import CurrentUser, ProjectEditor, ProjectViewer, SessionDep, access
+from backend.core.deps import CurrentUser, Id, ProjectEditor, ProjectViewer, SessionDep, access
 from backend.core.errors import bad_request, not_found
 from backend.datasets import service as datasets
 from backend.impulses import service
+from backend.impulses.inputs import input_block_info, suggest
 from backend.impulses.models import Impulse, ImpulseVersion, TrainingRun
 from backend.impulses.schemas import (
     BlockInfo,
@@ -21,6 +22,7 @@ from backend.impulses.schemas import (
     ImpulseSave,
     ImpulseSpec,
     ImpulseVersionOut,
+    InputDefaultsOut,
     PreviewIn,
     PreviewOut,
     TrainIn,
@@ -35,8 +37,10 @@ router = APIRouter(prefix="/api", tags=["impulses"])
 
 @router.get("/blocks", openapi_extra=access("user"))
 def list_blocks(_user: CurrentUser) -> BlocksOut:
-    """Every DSP and learning block with the JSON schema of its parameters and their defaults."""
+    """The input block and every DSP and learning block, each with the JSON schema of its
+    parameters and their defaults."""
     return BlocksOut(
+        input=input_block_info(),
         dsp=[
             BlockInfo(
                 name=b.name,
@@ -100,15 +104,23 @@ def create_impulse(body: ImpulseCreate, ctx: ProjectEditor, db: SessionDep) -> I
     return impulse_out(db, impulse)
 
 
+# Declared before /impulses/{impulse_id}, which would otherwise take "input-defaults" as an id.
+@projects_router.get("/impulses/input-defaults", openapi_extra=access("project:viewer"))
+def input_defaults(ctx: ProjectViewer, db: SessionDep) -> InputDefaultsOut:
+    """The input block the project's data suggests, with the whole-sample window (the longest
+    sample's duration) and the sample durations it was drawn from."""
+    return suggest(db=db, project_id=ctx.project.id)
+
+
 @projects_router.get("/impulses/{impulse_id}", openapi_extra=access("project:viewer"))
-def read_impulse(impulse_id: int, ctx: ProjectViewer, db: SessionDep) -> ImpulseOut:
+def read_impulse(impulse_id: Id, ctx: ProjectViewer, db: SessionDep) -> ImpulseOut:
     """One impulse at its current version, with the shapes between its blocks."""
     return impulse_out(db, service.get(db=db, project_id=ctx.project.id, impulse_id=impulse_id))
 
 
 @projects_router.put("/impulses/{impulse_id}", openapi_extra=access("project:editor"))
 def save_impulse(
-    impulse_id: int, body: ImpulseSave, ctx: ProjectEditor, db: SessionDep
+    impulse_id: Id, body: ImpulseSave, ctx: ProjectEditor, db: SessionDep
 ) -> ImpulseOut:
     """Saves a new version of the impulse (older versions stay, for the runs that used them)."""
     impulse = service.get(db=db, project_id=ctx.project.id, impulse_id=impulse_id)
@@ -123,7 +135,7 @@ def save_impulse(
 @projects_router.delete(
     "/impulses/{impulse_id}", status_code=204, openapi_extra=access("project:editor")
 )
-def delete_impulse(impulse_id: int, ctx: ProjectEditor, db: SessionDep) -> None:
+def delete_impulse(impulse_id: Id, ctx: ProjectEditor, db: SessionDep) -> None:
     """Deletes an impulse with its versions and training runs."""
     impulse = service.get(db=db, project_id=ctx.project.id, impulse_id=impulse_id)
     db.delete(impulse)
@@ -132,7 +144,7 @@ def delete_impulse(impulse_id: int, ctx: ProjectEditor, db: SessionDep) -> None:
 
 @projects_router.get("/impulses/{impulse_id}/versions", openapi_extra=access("project:viewer"))
 def list_impulse_versions(
-    impulse_id: int, ctx: ProjectViewer, db: SessionDep
+    impulse_id: Id, ctx: ProjectViewer, db: SessionDep
 ) -> list[ImpulseVersionOut]:
     """Every saved version of the impulse, newest first."""
     impulse = service.get(db=db, project_id=ctx.project.id, impulse_id=impulse_id)
@@ -183,7 +195,7 @@ def preview_dsp(body: PreviewIn, ctx: ProjectViewer, db: SessionDep) -> PreviewO
     "/impulses/{impulse_id}/features", status_code=202, openapi_extra=access("project:editor")
 )
 def generate_features(
-    impulse_id: int, body: FeaturesIn, ctx: ProjectEditor, db: SessionDep
+    impulse_id: Id, body: FeaturesIn, ctx: ProjectEditor, db: SessionDep
 ) -> JobOut:
     """Starts a job computing the features of every window (cached), the 2-D explorer and
     per-feature importance."""
@@ -201,7 +213,7 @@ def generate_features(
     "/impulses/{impulse_id}/train", status_code=202, openapi_extra=access("project:editor")
 )
 def train_impulse(
-    impulse_id: int, body: TrainIn, ctx: ProjectEditor, db: SessionDep
+    impulse_id: Id, body: TrainIn, ctx: ProjectEditor, db: SessionDep
 ) -> TrainingRunOut:
     """Starts a training run (features, training, int8 quantization, evaluation) as a job."""
     from backend.impulses import jobs as impulse_jobs
@@ -210,14 +222,14 @@ def train_impulse(
     run = impulse_jobs.start_training(
         db=db, impulse=impulse, user=ctx.user, learn_index=body.learn_index,
         dataset_version_id=body.dataset_version_id, params=body.params,
-        normal_labels=body.normal_labels,
+        normal_labels=body.normal_labels, optimization=body,
     )  # fmt: skip
     return run_out(db, run)
 
 
 @projects_router.get("/training-runs", openapi_extra=access("project:viewer"))
 def list_training_runs(
-    ctx: ProjectViewer, db: SessionDep, impulse_id: int | None = None
+    ctx: ProjectViewer, db: SessionDep, impulse_id: Id | None = None
 ) -> list[TrainingRunOut]:
     """Every training run (experiment) of the project, newest first."""
     query = select(TrainingRun).where(TrainingRun.project_id == ctx.project.id)
@@ -229,12 +241,18 @@ def list_training_runs(
 def run_out(db: Session, run: TrainingRun) -> TrainingRunOut:
     """A run with the status of the job that trains it."""
     job = db.get(Job, run.job_id) if run.job_id else None
+    links = (run.metrics or {}).get("links") or {}
+    derived = {"status", "baseline_run_id", "teacher_run_id"}
     return TrainingRunOut.model_validate(
         {
             **{
-                name: getattr(run, name) for name in TrainingRunOut.model_fields if name != "status"
+                name: getattr(run, name)
+                for name in TrainingRunOut.model_fields
+                if name not in derived
             },
             "status": job.status if job is not None else "queued",
+            "baseline_run_id": links.get("baseline_run_id"),
+            "teacher_run_id": links.get("teacher_run_id"),
         }
     )
 
@@ -247,7 +265,7 @@ def _run(db: Session, project_id: int, run_id: int) -> TrainingRun:
 
 
 @projects_router.get("/training-runs/{run_id}", openapi_extra=access("project:viewer"))
-def read_training_run(run_id: int, ctx: ProjectViewer, db: SessionDep) -> TrainingRunOut:
+def read_training_run(run_id: Id, ctx: ProjectViewer, db: SessionDep) -> TrainingRunOut:
     """One training run with its metrics (float and int8 side by side) and artifacts."""
     return run_out(db, _run(db, ctx.project.id, run_id))
 
@@ -255,7 +273,7 @@ def read_training_run(run_id: int, ctx: ProjectViewer, db: SessionDep) -> Traini
 @projects_router.post(
     "/training-runs/{run_id}/retrain", status_code=202, openapi_extra=access("project:editor")
 )
-def retrain(run_id: int, ctx: ProjectEditor, db: SessionDep) -> TrainingRunOut:
+def retrain(run_id: Id, ctx: ProjectEditor, db: SessionDep) -> TrainingRunOut:
     """Trains again exactly as this run did: same impulse version, dataset version and settings."""
     from backend.impulses import jobs as impulse_jobs
 

@@ -14,6 +14,7 @@ TASK_MODULES = [
     "backend.datasets.transfer",
     "backend.impulses.jobs",
     "backend.deployments.jobs",
+    "backend.tuner.jobs",
 ]
 
 QUEUE_LIGHT = "light"

@@ -17,9 +17,11 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from backend.core import gc
 from backend.core.blobs import get_blob_store
 from backend.core.config import get_settings
 from backend.core.db import get_sessionmaker, utcnow
+from backend.core.errors import ApiError
 from backend.jobs.celery_app import celery_app
 from backend.jobs.models import Artifact, Job, JobStatus
 
@@ -117,15 +119,18 @@ class JobContext:
         store = get_blob_store()
         key = f"projects/{self.project_id}/jobs/{self.job_id}/{name}"
         digest = hashlib.sha256()
-        if isinstance(source, Path):
-            with source.open("rb") as handle:
-                for chunk in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(chunk)
-            size = store.put_file(key, source)
-        else:
-            digest.update(source)
-            size = store.put(key, source)
         with get_sessionmaker()() as db:
+            if isinstance(source, Path):
+                with source.open("rb") as handle:
+                    for chunk in iter(lambda: handle.read(1 << 20), b""):
+                        digest.update(chunk)
+                size = store.put_file(key, source)
+            else:
+                digest.update(source)
+                size = store.put(key, source)
+            # If the row cannot be written (the job or project was deleted meanwhile), the
+            # blob goes with the rolled back transaction.
+            gc.written(db, key)
             row = Artifact(
                 job_id=self.job_id, project_id=self.project_id, name=name, kind=kind,
                 blob_key=key, size_bytes=size, sha256=digest.hexdigest(), media_type=media_type,
@@ -193,10 +198,19 @@ def _finish(job_id: int, status: JobStatus, **values: Any) -> bool:
 
 
 def _drop_artifacts(db: Session, job_id: int) -> None:
-    store = get_blob_store()
+    """Deletes a job's artifact rows; their blobs go once that commits."""
     for artifact in db.scalars(select(Artifact).where(Artifact.job_id == job_id)):
-        store.delete(artifact.blob_key)
+        gc.released(db, artifact.blob_key)
         db.delete(artifact)
+
+
+def _failure_message(exc: Exception) -> str:
+    """What a failed job tells its user: an API error's own message (e.g. the blob store is
+    full), else the exception."""
+    if isinstance(exc, ApiError):
+        detail: dict[str, Any] = exc.detail  # type: ignore[assignment]
+        return str(detail["message"])
+    return f"{type(exc).__name__}: {exc}"
 
 
 class _Heartbeat(threading.Thread):
@@ -240,7 +254,7 @@ def run_job(job_id: int, fn: Callable[[JobContext], dict[str, Any] | None]) -> s
         return JobStatus.failed
     except Exception as exc:
         ctx.log(traceback.format_exc())
-        _finish(job_id, JobStatus.failed, error=f"{type(exc).__name__}: {exc}")
+        _finish(job_id, JobStatus.failed, error=_failure_message(exc))
         return JobStatus.failed
     finally:
         heartbeat.stopped.set()

@@ -25,6 +25,16 @@ def create(
     *, db: Session, project_id: int, kind: str, params: dict[str, Any], user: User | None
 ) -> Job:
     """Creates a job, commits it, then hands its id to the broker."""
+    job = add(db=db, project_id=project_id, kind=kind, params=params, user=user)
+    db.commit()
+    enqueue(db=db, job=job)
+    return job
+
+
+def add(
+    *, db: Session, project_id: int, kind: str, params: dict[str, Any], user: User | None
+) -> Job:
+    """Adds a job to the session's transaction; the caller commits, then enqueues it."""
     if kind not in TASKS:
         raise ValueError(f"unknown job kind {kind!r}")
     job = Job(
@@ -35,8 +45,6 @@ def create(
     projects.record(
         db=db, project_id=project_id, action="job.created", user=user, job_id=job.id, kind=kind
     )
-    db.commit()
-    enqueue(db=db, job=job)
     return job
 
 

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.core.blobs import get_blob_store
 from backend.core.db import get_sessionmaker
-from backend.core.deps import ProjectEditor, ProjectViewer, SessionDep, access
+from backend.core.deps import MAX_ID, Id, ProjectEditor, ProjectViewer, SessionDep, access
 from backend.core.errors import not_found
 from backend.jobs import service
 from backend.jobs.models import TERMINAL_STATUSES, Artifact, Job, JobStatus
@@ -39,7 +39,7 @@ def list_jobs(
     kind: str | None = None,
     status: JobStatus | None = None,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_ID),
 ) -> JobPage:
     """The project's jobs, newest first."""
     query = select(Job).where(Job.project_id == ctx.project.id)
@@ -53,20 +53,20 @@ def list_jobs(
 
 
 @router.get("/jobs/{job_id}", openapi_extra=access("project:viewer"))
-def read_job(job_id: int, ctx: ProjectViewer, db: SessionDep) -> JobOut:
+def read_job(job_id: Id, ctx: ProjectViewer, db: SessionDep) -> JobOut:
     """One job: status, progress, result or error, and artifacts once it succeeded."""
     return job_out(db, service.get(db=db, project_id=ctx.project.id, job_id=job_id))
 
 
 @router.get("/jobs/{job_id}/log", openapi_extra=access("project:viewer"))
-def read_job_log(job_id: int, ctx: ProjectViewer, db: SessionDep) -> JobLog:
+def read_job_log(job_id: Id, ctx: ProjectViewer, db: SessionDep) -> JobLog:
     """The job's full log."""
     job = service.get(db=db, project_id=ctx.project.id, job_id=job_id)
     return JobLog(job_id=job.id, log=job.log)
 
 
 @router.post("/jobs/{job_id}/cancel", openapi_extra=access("project:editor"))
-def cancel_job(job_id: int, ctx: ProjectEditor, db: SessionDep) -> JobOut:
+def cancel_job(job_id: Id, ctx: ProjectEditor, db: SessionDep) -> JobOut:
     """Cancels a queued or running job."""
     job = service.get(db=db, project_id=ctx.project.id, job_id=job_id)
     return job_out(db, service.cancel(db=db, job=job, user=ctx.user))
@@ -88,7 +88,7 @@ def _snapshot(project_id: int, job_id: int) -> tuple[str, bool]:
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-async def job_events(job_id: int, request: Request, ctx: ProjectViewer) -> StreamingResponse:
+async def job_events(job_id: Id, request: Request, ctx: ProjectViewer) -> StreamingResponse:
     """Server-sent events: one `job` event each time the job changes, then `end`."""
     project_id = ctx.project.id
     first, _ = await run_in_threadpool(_snapshot, project_id, job_id)
@@ -126,7 +126,7 @@ async def job_events(job_id: int, request: Request, ctx: ProjectViewer) -> Strea
     openapi_extra=access("project:viewer"),
     response_class=FileResponse,
 )
-def download_artifact(artifact_id: int, ctx: ProjectViewer, db: SessionDep) -> FileResponse:
+def download_artifact(artifact_id: Id, ctx: ProjectViewer, db: SessionDep) -> FileResponse:
     """Downloads an artifact of a job that succeeded."""
     artifact = db.get(Artifact, artifact_id)
     job = db.get(Job, artifact.job_id) if artifact else None

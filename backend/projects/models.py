@@ -35,6 +35,9 @@ class InvitationStatus(enum.StrEnum):
 
 class Project(Base):
     __tablename__ = "projects"
+    # Ids are never reused (SQLite would reuse the highest deleted one), so a new project never
+    # lands in the blob folder `projects/<id>/` of a deleted project.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -74,6 +77,8 @@ class Invitation(Base):
         ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=True
     )
     invitee_email: Mapped[str | None] = mapped_column(String(254), index=True, nullable=True)
+    # What the inviter typed, a username or an email; the account (if any) is invitee_user_id.
+    invitee_username: Mapped[str | None] = mapped_column(String(64), nullable=True)
     role: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default=InvitationStatus.pending)
     invited_by_id: Mapped[int | None] = mapped_column(

@@ -7,7 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from backend.core.deps import Id
 from backend.projects.models import Role
+
+USERNAME_MAX_LENGTH = 64
 
 
 def _not_blank(value: str) -> str:
@@ -50,7 +53,7 @@ class MemberOut(BaseModel):
     user_id: int
     username: str
     full_name: str
-    email: str
+    email: str | None = Field(description="shown to the project's admins and owner only")
     role: Role
     joined_at: datetime
 
@@ -60,12 +63,20 @@ class RoleChange(BaseModel):
 
 
 class TransferIn(BaseModel):
-    user_id: int
+    user_id: Id
 
 
 class InvitationCreate(BaseModel):
     invitee: str = Field(min_length=1, max_length=254, description="username or email")
     role: Role = Role.viewer
+
+    @field_validator("invitee")
+    @classmethod
+    def _username_fits(cls, value: str) -> str:
+        # Emails may take all 254 characters; usernames are at most 64 (their column's width).
+        if "@" not in value and len(value.strip()) > USERNAME_MAX_LENGTH:
+            raise ValueError(f"a username has at most {USERNAME_MAX_LENGTH} characters")
+        return value
 
 
 class InvitationOut(BaseModel):

@@ -6,9 +6,12 @@ import secrets
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy import update as sql_update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
+from backend.core import gc
 from backend.core.db import utcnow
 from backend.core.errors import bad_request, conflict, forbidden, not_found
 from backend.core.security import hash_token, new_token
@@ -96,6 +99,8 @@ def delete(*, db: Session, project: Project, confirm_name: str) -> None:
             field="confirm_name",
         )
     db.delete(project)
+    # Every blob of a project lives under its folder: samples, features, job artifacts, imports.
+    gc.folder_released(db, f"projects/{project.id}/")
 
 
 def membership(*, db: Session, project_id: int, user_id: int) -> Membership | None:
@@ -190,31 +195,33 @@ def transfer(*, db: Session, project: Project, owner: User, user_id: int) -> Non
 def invite(
     *, db: Session, project: Project, actor: User, actor_role: Role, invitee: str, role: Role
 ) -> Invitation:
-    """Invites a user by username or email; an unknown email waits until it registers."""
+    """Invites someone by username or email.
+
+    The answer never tells whether an account goes by that name or email: an unknown email
+    waits until it registers, an unknown username stays pending until cancelled."""
     invitee = invitee.strip().lower()
     if role == Role.owner:
         raise bad_request("use_transfer", "invite with another role, then transfer ownership")
     if role == Role.admin and actor_role != Role.owner:
         raise forbidden("owner_required", "only the owner can invite admins")
-    user = db.scalar(select(User).where((User.username == invitee) | (User.email == invitee)))
-    if user is None and "@" not in invitee:
-        raise not_found("user", code="user_not_found")
+    by_email = "@" in invitee
+    user = db.scalar(select(User).where((User.email if by_email else User.username) == invitee))
+    # Members are listed to the admins who invite, so saying so reveals nothing new.
     if user is not None and membership(db=db, project_id=project.id, user_id=user.id):
-        raise conflict("already_member", f"{user.username} is already a member of this project")
+        raise conflict("already_member", f"{invitee} is already a member of this project")
+    typed = Invitation.invitee_email if by_email else Invitation.invitee_username
     pending = select(Invitation.id).where(
-        Invitation.project_id == project.id, Invitation.status == InvitationStatus.pending
-    )
-    pending = (
-        pending.where(Invitation.invitee_user_id == user.id)
-        if user
-        else pending.where(Invitation.invitee_email == invitee)
+        Invitation.project_id == project.id,
+        Invitation.status == InvitationStatus.pending,
+        typed == invitee,
     )
     if db.scalar(pending) is not None:
         raise conflict("already_invited", f"{invitee} already has a pending invitation")
     row = Invitation(
         project_id=project.id,
         invitee_user_id=user.id if user else None,
-        invitee_email=None if user else invitee,
+        invitee_email=invitee if by_email else None,
+        invitee_username=None if by_email else invitee,
         role=role,
         invited_by_id=actor.id,
     )
@@ -238,19 +245,39 @@ def claim_email_invitations(*, db: Session, user: User) -> None:
         row.invitee_user_id = user.id
 
 
+def _close(*, db: Session, row: Invitation, status: InvitationStatus) -> None:
+    """Moves a pending invitation to `status` with one conditional UPDATE, so of an accept, a
+    decline and a cancel sent at once exactly one wins; the others learn what happened."""
+    won = db.scalar(
+        sql_update(Invitation)
+        .where(Invitation.id == row.id, Invitation.status == InvitationStatus.pending)
+        .values(status=status, responded_at=utcnow())
+        .returning(Invitation.id)
+        .execution_options(synchronize_session=False)
+    )
+    db.refresh(row)
+    if won is None:
+        raise conflict(
+            "invitation_closed", f"this invitation was already {row.status}", status=row.status
+        )
+
+
 def respond(*, db: Session, user: User, invitation_id: int, accept: bool) -> Invitation:
     """Accepts or declines an invitation addressed to `user`."""
     row = db.get(Invitation, invitation_id)
     if row is None or row.invitee_user_id != user.id:
         raise not_found("invitation")
-    if row.status != InvitationStatus.pending:
-        raise conflict("invitation_closed", f"this invitation was already {row.status}")
-    row.status = InvitationStatus.accepted if accept else InvitationStatus.declined
-    row.responded_at = utcnow()
+    _close(
+        db=db, row=row, status=InvitationStatus.accepted if accept else InvitationStatus.declined
+    )
     if accept:
-        if membership(db=db, project_id=row.project_id, user_id=user.id) is not None:
-            raise conflict("already_member", "you are already a member of this project")
         db.add(Membership(project_id=row.project_id, user_id=user.id, role=row.role))
+        try:
+            db.flush()
+        except IntegrityError:
+            # Joined already, through another invitation (one by name and one by email).
+            db.rollback()
+            raise conflict("already_member", "you are already a member of this project") from None
     record(
         db=db, project_id=row.project_id, user=user,
         action="invitation.accepted" if accept else "invitation.declined",
@@ -262,10 +289,7 @@ def cancel_invitation(*, db: Session, project: Project, actor: User, invitation_
     row = db.get(Invitation, invitation_id)
     if row is None or row.project_id != project.id:
         raise not_found("invitation")
-    if row.status != InvitationStatus.pending:
-        raise conflict("invitation_closed", f"this invitation was already {row.status}")
-    row.status = InvitationStatus.cancelled
-    row.responded_at = utcnow()
+    _close(db=db, row=row, status=InvitationStatus.cancelled)
     record(db=db, project_id=project.id, action="invitation.cancelled", user=actor)
 
 

@@ -8,8 +8,10 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
 from backend.core.deps import (
+    MAX_ID,
     CurrentUser,
     DeviceDep,
+    Id,
     ProjectAdmin,
     ProjectEditor,
     ProjectOwner,
@@ -57,14 +59,14 @@ def _project_out(db: Session, project: Project, role: Role) -> ProjectOut:
 
 def _invitation_out(db: Session, row: Invitation) -> InvitationOut:
     project = db.get(Project, row.project_id)
-    invitee = db.get(User, row.invitee_user_id) if row.invitee_user_id else None
     inviter = db.get(User, row.invited_by_id) if row.invited_by_id else None
+    # Only what the inviter typed, so an invitation never shows whose account it reached.
     return InvitationOut(
         id=row.id,
         project_id=row.project_id,
         project_name=project.name if project else "",
-        invitee_username=invitee.username if invitee else None,
-        invitee_email=invitee.email if invitee else row.invitee_email,
+        invitee_username=row.invitee_username,
+        invitee_email=row.invitee_email,
         role=Role(row.role),
         status=row.status,
         invited_by=inviter.username if inviter else None,
@@ -116,13 +118,14 @@ def delete_project(
 
 @router.get("/projects/{project_id}/members", openapi_extra=access("project:viewer"))
 def list_members(ctx: ProjectViewer, db: SessionDep) -> list[MemberOut]:
-    """The project's members and their roles."""
+    """The project's members and their roles; their emails only to admins and the owner."""
+    admin = ctx.at_least(Role.admin)
     return [
         MemberOut(
             user_id=u.id,
             username=u.username,
             full_name=u.full_name,
-            email=u.email,
+            email=u.email if admin else None,
             role=Role(m.role),
             joined_at=m.created_at,
         )  # fmt: skip
@@ -132,7 +135,7 @@ def list_members(ctx: ProjectViewer, db: SessionDep) -> list[MemberOut]:
 
 @router.patch("/projects/{project_id}/members/{user_id}", openapi_extra=access("project:admin"))
 def change_member_role(
-    user_id: int, body: RoleChange, ctx: ProjectAdmin, db: SessionDep
+    user_id: Id, body: RoleChange, ctx: ProjectAdmin, db: SessionDep
 ) -> list[MemberOut]:
     """Changes a member's role (never to or from owner: that is a transfer)."""
     service.change_role(
@@ -148,7 +151,7 @@ def change_member_role(
     status_code=204,
     openapi_extra=access("project:admin"),
 )
-def remove_member(user_id: int, ctx: ProjectAdmin, db: SessionDep) -> None:
+def remove_member(user_id: Id, ctx: ProjectAdmin, db: SessionDep) -> None:
     """Removes a member from the project."""
     service.remove_member(
         db=db, project=ctx.project, actor=ctx.user, actor_role=ctx.role, user_id=user_id
@@ -206,7 +209,7 @@ def invite_member(body: InvitationCreate, ctx: ProjectAdmin, db: SessionDep) -> 
     status_code=204,
     openapi_extra=access("project:admin"),
 )
-def cancel_invitation(invitation_id: int, ctx: ProjectAdmin, db: SessionDep) -> None:
+def cancel_invitation(invitation_id: Id, ctx: ProjectAdmin, db: SessionDep) -> None:
     """Withdraws a pending invitation."""
     service.cancel_invitation(
         db=db, project=ctx.project, actor=ctx.user, invitation_id=invitation_id
@@ -229,7 +232,7 @@ def my_invitations(user: CurrentUser, db: SessionDep) -> list[InvitationOut]:
 
 
 @router.post("/invitations/{invitation_id}/accept", openapi_extra=access("user"))
-def accept_invitation(invitation_id: int, user: CurrentUser, db: SessionDep) -> InvitationOut:
+def accept_invitation(invitation_id: Id, user: CurrentUser, db: SessionDep) -> InvitationOut:
     """Accepts an invitation: the caller joins the project with the offered role."""
     row = service.respond(db=db, user=user, invitation_id=invitation_id, accept=True)
     db.commit()
@@ -237,7 +240,7 @@ def accept_invitation(invitation_id: int, user: CurrentUser, db: SessionDep) -> 
 
 
 @router.post("/invitations/{invitation_id}/decline", openapi_extra=access("user"))
-def decline_invitation(invitation_id: int, user: CurrentUser, db: SessionDep) -> InvitationOut:
+def decline_invitation(invitation_id: Id, user: CurrentUser, db: SessionDep) -> InvitationOut:
     """Declines an invitation."""
     row = service.respond(db=db, user=user, invitation_id=invitation_id, accept=False)
     db.commit()
@@ -268,7 +271,7 @@ def create_api_key(body: ApiKeyCreate, ctx: ProjectAdmin, db: SessionDep) -> Api
     status_code=204,
     openapi_extra=access("project:admin"),
 )
-def revoke_api_key(key_id: int, ctx: ProjectAdmin, db: SessionDep) -> None:
+def revoke_api_key(key_id: Id, ctx: ProjectAdmin, db: SessionDep) -> None:
     """Revokes an API key; devices using it are refused from now on."""
     service.revoke_api_key(db=db, project=ctx.project, actor=ctx.user, key_id=key_id)
     db.commit()
@@ -293,7 +296,7 @@ def list_activity(
     ctx: ProjectViewer,
     db: SessionDep,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_ID),
 ) -> ActivityPage:
     """Who did what in the project, newest first."""
     items, total = service.activity(db=db, project_id=ctx.project.id, limit=limit, offset=offset)

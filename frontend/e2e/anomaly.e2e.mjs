@@ -3,9 +3,7 @@
 // answer anomaly scores that match the studio's. Run by run.mjs after the device scenarios (it
 // leaves the impulse with two learning blocks and the newest runs on it).
 import assert from "node:assert/strict";
-import { shot, studioQemuProcesses } from "./helpers.mjs";
-
-const nav = (page, name) => page.getByRole("navigation", { name: "Project" }).getByRole("link", { name }).click();
+import { openSection as nav, shot, studioQemuProcesses } from "./helpers.mjs";
 
 export const tests = [
   {

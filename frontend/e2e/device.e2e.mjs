@@ -1,7 +1,7 @@
 // End-to-end scenarios for virtual boards, run by run.mjs after the app scenarios: by then the
 // "Motion demo" project has a trained model and a firmware build for the virtual Cortex-M4.
 import assert from "node:assert/strict";
-import { callApi, eventually, shot, studioQemuProcesses } from "./helpers.mjs";
+import { callApi, eventually, openSection, shot, studioQemuProcesses } from "./helpers.mjs";
 
 /** Readings of `axes` values shown in the terminal (lines the board sent). */
 async function terminalReadings(page, axes) {
@@ -93,13 +93,36 @@ function installSerialBridge() {
   Object.defineProperty(Navigator.prototype, "serial", { configurable: true, get: () => serial });
 }
 
+/** The Deployment page's last on-device test of build `buildId`: who ran it where, and its scores stat. */
+async function keptDeviceTest(page, buildId) {
+  await openSection(page, "Deployment");
+  const builds = page.locator("section.card").filter({ has: page.getByRole("heading", { name: "Builds" }) });
+  const row = builds.locator("li.list-row").filter({ hasText: new RegExp(`^#${buildId} firmware`) });
+  const show = row.getByRole("button", { name: "Show" });
+  if (await show.isEnabled()) await show.click();
+  await page.getByRole("heading", { name: new RegExp(`^Build #${buildId}: firmware`) }).waitFor();
+  const source = page.getByTestId("device-test-source");
+  await source.waitFor({ timeout: 20_000 });
+  return {
+    source: await source.textContent(),
+    scores: await page.getByTestId("deployment-device-test").locator("[data-metric=scores] .stat-value").textContent(),
+    agreement: await page.getByTestId("deployment-device-test").locator("[data-metric=agreement] .stat-value").textContent(),
+  };
+}
+
+/** The windows a device test result counts, and its scores stat ("D of N"). */
+async function testedWindows(result) {
+  const windows = Number(/\((\d+) windows\)/.exec(await result.locator("[data-metric=device] .stat-label").textContent())[1]);
+  return { windows, scores: await result.locator("[data-metric=scores] .stat-value").textContent() };
+}
+
 export const tests = [
   {
     name: "virtual board: start it, see info, replay a sample and stream it",
     async fn(ctx) {
       const page = ctx.shared.page;
       await page.goto(ctx.shared.projectUrl);
-      await page.getByRole("navigation", { name: "Project" }).getByRole("link", { name: "Virtual boards" }).click();
+      await openSection(page, "Virtual boards");
       await page.getByRole("heading", { name: "Virtual boards" }).waitFor();
       const build = page.locator("select[name=deployment]");
       await build.waitFor();
@@ -285,6 +308,10 @@ export const tests = [
       await result.getByText("None: the device agrees with the studio on every window.").waitFor();
       const cells = (await result.locator("td.cell").allTextContents()).map(Number);
       assert.ok(cells.reduce((a, b) => a + b, 0) > 0, "the device confusion matrix counts windows");
+      // Scores, not only labels: the studio's int8 scores are the device's on every window.
+      const byStudio = await testedWindows(result);
+      assert.ok(byStudio.windows > 0);
+      assert.equal(byStudio.scores, `0 of ${byStudio.windows}`);
       await shot(ctx, page, "24-on-device-testing");
       // The same test from the page through the board's WebSocket: the browser cuts the windows
       // itself, so agreeing on every window also checks its windowing against the studio's.
@@ -293,11 +320,28 @@ export const tests = [
       await result.getByText(/windows sent from this page over the virtual board's WebSocket/).waitFor({ timeout: 60_000 });
       assert.equal(await result.locator("[data-metric=agreement] .stat-value").textContent(), "100.0 %");
       assert.equal(await result.locator("[data-metric=device] .stat-label").textContent(), serverWindows);
+      // The page compares every score too, in the output's int8 steps, as the studio does.
+      assert.equal((await testedWindows(result)).scores, `0 of ${byStudio.windows}`);
+      assert.match(await result.locator("[data-metric=scores] .stat-label").textContent(), /largest difference 0\.00/);
+      const kept = page.getByTestId("device-test-kept");
+      await kept.waitFor({ timeout: 20_000 });
+      const buildId = await page.locator("select[name=deployment]").inputValue();
+      const boardName = /tested in the browser on (.+, virtual board \S+)\. The Deployment page/.exec(await kept.textContent())?.[1];
+      assert.ok(boardName, `the kept note names the board: ${await kept.textContent()}`);
+      assert.match(await kept.textContent(), new RegExp(`^Kept on build #${buildId} as its last on-device test`));
       await shot(ctx, page, "25-on-device-testing-from-the-page");
       await page.getByRole("button", { name: "Stop virtual board" }).click();
       await page.getByRole("button", { name: "Start virtual board" }).waitFor({ timeout: 20_000 });
       assert.deepEqual(await runningBoards(page, ctx.shared.projectUrl), []);
       await eventually(async () => assert.deepEqual(studioQemuProcesses(ctx.dataDir), []), 10_000);
+      // The Deployment page shows the browser's test as the build's last one, named as such.
+      const onDeployment = await keptDeviceTest(page, buildId);
+      assert.equal(onDeployment.source, `Tested in the browser on ${boardName}`);
+      assert.equal(onDeployment.scores, `0 of ${byStudio.windows}`);
+      assert.equal(onDeployment.agreement, "100.0 %");
+      await shot(ctx, page, "25b-deployment-kept-device-test");
+      await openSection(page, "Virtual boards");
+      await page.getByRole("button", { name: "Start virtual board" }).waitFor();
     },
   },
   {
@@ -347,6 +391,13 @@ export const tests = [
         const result = page.getByTestId("device-test-result");
         await result.getByText(/windows sent from this page over Web Serial/).waitFor({ timeout: 60_000 });
         assert.equal(await result.locator("[data-metric=agreement] .stat-value").textContent(), "100.0 %");
+        const overSerial = await testedWindows(result);
+        assert.ok(overSerial.windows > 0);
+        assert.equal(overSerial.scores, `0 of ${overSerial.windows}`);
+        const kept = page.getByTestId("device-test-kept");
+        await kept.waitFor({ timeout: 20_000 });
+        assert.match(await kept.textContent(), /tested in the browser on virtual-cortex-m4 over Web Serial\. /);
+        const testedBuild = await page.locator("select[name=deployment]").inputValue();
         await shot(ctx, page, "26-web-serial-board");
         // The board's sensor plays a ramp (loaded the way its maker would, not through this page);
         // the page measures the stream's rate from the readings' arrival and records 2 s of it.
@@ -374,6 +425,9 @@ export const tests = [
         await page.getByRole("button", { name: "Connect a board over Web Serial" }).waitFor();
         await callApi(page, "DELETE", `/api/projects/${projectId}/virtual-boards/${board.id}`);
         await eventually(async () => assert.deepEqual(studioQemuProcesses(ctx.dataDir), []), 10_000);
+        const onDeployment = await keptDeviceTest(page, testedBuild);
+        assert.equal(onDeployment.source, "Tested in the browser on virtual-cortex-m4 over Web Serial");
+        assert.equal(onDeployment.scores, `0 of ${overSerial.windows}`);
       } finally {
         await context.close();
       }

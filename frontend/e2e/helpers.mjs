@@ -48,3 +48,15 @@ export function studioQemuProcesses(dataDir) {
     return [];
   }
 }
+
+/** Opens a section of the project's navigation and waits until it is the current page:
+ * React Router renders navigations in a transition, so the old page can still be on
+ * screen for a moment after the click returns. */
+export async function openSection(page, name) {
+  const link = page.getByRole("navigation", { name: "Project" }).getByRole("link", { name });
+  await link.click();
+  await page.waitForFunction(
+    (el) => el.getAttribute("aria-current") === "page",
+    await link.elementHandle(),
+  );
+}

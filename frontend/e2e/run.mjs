@@ -9,6 +9,7 @@ import { tests as deviceTests } from "./device.e2e.mjs";
 import { studioQemuProcesses } from "./helpers.mjs";
 import { tests as flashTests } from "./flash.e2e.mjs";
 import { tests as anomalyTests } from "./anomaly.e2e.mjs";
+import { tests as tunerTests } from "./tuner.e2e.mjs";
 
 const SCREENSHOTS = resolve(import.meta.dirname, "../test-results/screenshots");
 const CHROMIUM = process.env.TINYSTUDIO_CHROMIUM || "/usr/bin/chromium";
@@ -24,7 +25,7 @@ const ARGS = [
 // E2E_ONLY=<regex> runs the scenarios whose names match, after the two that sign up and create
 // the project every scenario works in.
 const only = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY, "i") : null;
-const tests = [...appTests, ...deviceTests, ...anomalyTests, ...flashTests].filter((t, i) => !only || i < 2 || only.test(t.name));
+const tests = [...appTests, ...deviceTests, ...anomalyTests, ...flashTests, ...tunerTests].filter((t, i) => !only || i < 2 || only.test(t.name));
 const started = Date.now();
 // Screenshots of an earlier run would be mistaken for this one's.
 await rm(SCREENSHOTS, { recursive: true, force: true });
@@ -32,6 +33,16 @@ await mkdir(SCREENSHOTS, { recursive: true });
 const studio = await startStudio();
 console.log(`e2e: studio at ${studio.url} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+// Every page's console is watched: the studio's Content-Security-Policy must not break the app.
+const cspViolations = new Set();
+const newContext = browser.newContext.bind(browser);
+browser.newContext = async (options) => {
+  const context = await newContext(options);
+  context.on("console", (message) => {
+    if (/Content.Security.Policy/i.test(message.text())) cspViolations.add(message.text());
+  });
+  return context;
+};
 const ctx = { url: studio.url, dataDir: studio.dataDir, browser, screenshots: SCREENSHOTS, shared: {} };
 let failed = 0;
 let passed = 0;
@@ -63,9 +74,12 @@ const orphans = studioQemuProcesses(studio.dataDir);
 if (orphans.length) {
   console.log(`  ✗ QEMU processes left after the studio stopped:\n    ${orphans.join("\n    ")}`);
 }
+if (cspViolations.size) {
+  console.log(`  ✗ Content-Security-Policy violations:\n    ${[...cspViolations].join("\n    ")}`);
+}
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 console.log(`e2e: ${passed} passed, ${failed} failed, ${tests.length - passed - failed} skipped in ${seconds} s; screenshots in test-results/screenshots/`);
-if (failed || orphans.length) {
+if (failed || orphans.length || cspViolations.size) {
   console.log("studio log (last lines):\n" + studio.log.join("").split("\n").slice(-30).join("\n"));
   process.exit(1);
 }

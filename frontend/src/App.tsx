@@ -12,6 +12,7 @@ import { DevicesPage } from "./pages/DevicesPage";
 import { SettingsPage } from "./pages/SettingsPage";
 import { ImpulsePage } from "./pages/ImpulsePage";
 import { TrainingPage } from "./pages/TrainingPage";
+import { TunerPage } from "./pages/TunerPage";
 import { DeploymentPage } from "./pages/DeploymentPage";
 import { VirtualBoardsPage } from "./pages/VirtualBoardsPage";
 import { FlashPage } from "./pages/FlashPage";
@@ -46,6 +47,7 @@ export function App() {
                 <Route path="devices" element={<DevicesPage />} />
                 <Route path="impulse" element={<ImpulsePage />} />
                 <Route path="training" element={<TrainingPage />} />
+                <Route path="tuner" element={<TunerPage />} />
                 <Route path="deployment" element={<DeploymentPage />} />
                 <Route path="virtual-boards" element={<VirtualBoardsPage />} />
                 <Route path="flash" element={<FlashPage />} />

@@ -6,13 +6,14 @@ import { QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-qu
 import { App } from "./App";
 import { ApiError } from "./api/client";
 import "./styles.css";
+import { refresh } from "./api/queries";
 
 const queryClient: QueryClient = new QueryClient({
   queryCache: new QueryCache({
     onError: (err, query) => {
       // A session that ended (logged out elsewhere, expired) sends the user back to the log-in page.
       if (err instanceof ApiError && err.status === 401 && query.queryKey[0] !== "me") {
-        void queryClient.invalidateQueries({ queryKey: ["me"] });
+        void refresh(queryClient, ["me"]);
       }
     },
   }),

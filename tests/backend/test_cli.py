@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -98,6 +99,54 @@ def test_up_serves_runs_jobs_and_stops_with_its_worker(tmp_path: Path) -> None:
             process.stdout.close()
 
 
+def _tree(pid: int) -> list[int]:
+    """`pid`'s descendants, children first."""
+    found = []
+    for child in _children(pid) if _alive(pid) else []:
+        found += [child, *_tree(child)]
+    return found
+
+
+def test_up_killed_leaves_no_worker_behind(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_DATABASE_URL", "_BROKER_URL"))}
+    env["TINYSTUDIO_WORKER_CONCURRENCY"] = "2"
+    log = (tmp_path / "up.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "up", "--port", str(_free_port()),
+         "--data-dir", str(tmp_path / "data")],
+        stdout=log, stderr=subprocess.STDOUT, env=env,
+    )  # fmt: skip
+    tree: list[int] = []
+    try:
+        deadline = time.monotonic() + 90
+        workers: list[int] = []
+        pool: list[int] = []
+        # Wait for the worker and both of its pool processes.
+        while len(pool) < 2 and time.monotonic() < deadline:
+            assert process.poll() is None, (tmp_path / "up.log").read_text()
+            workers = _children(process.pid)
+            pool = [p for worker in workers for p in _children(worker)]
+            time.sleep(0.5)
+        assert workers and len(pool) >= 2, (tmp_path / "up.log").read_text()
+        tree = _tree(process.pid)
+        process.kill()
+        process.wait()
+        deadline = time.monotonic() + 10
+        while any(_alive(p) for p in tree) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = [p for p in tree if _alive(p)]
+        assert not left, f"processes outlived a killed tinystudio up: {left}"
+    finally:
+        tree += _tree(process.pid)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for pid in [p for p in tree if _alive(p)]:  # never leave a stray worker behind
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        log.close()
+
+
 def test_admin_create_user_and_bad_input(db) -> None:  # type: ignore[no-untyped-def]
     from backend.accounts.models import User
 
@@ -148,3 +197,26 @@ def test_refuses_default_secret_in_production(tmp_path: Path) -> None:
         text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode != 0 and "TINYSTUDIO_SECRET_KEY" in result.stderr
+
+
+def test_admin_gc_dry_run_lists_then_removes_old_unreferenced_blobs(db) -> None:  # type: ignore[no-untyped-def]
+    from backend.core.blobs import get_blob_store
+
+    store = get_blob_store()
+    orphan = f"projects/0/values/{uuid.uuid4().hex}.f32"
+    young = f"projects/0/values/{uuid.uuid4().hex}.f32"
+    store.put(orphan, b"x" * 123)
+    store.put(young, b"y")
+    stamp = time.time() - 3 * 3600
+    os.utime(store.path(orphan), (stamp, stamp))
+    runner = CliRunner()
+    preview = runner.invoke(main, ["admin", "gc", "--dry-run"])
+    assert preview.exit_code == 0, preview.output
+    assert f"would remove {orphan} (123 bytes)" in preview.output
+    assert young not in preview.output and "would remove:" in preview.output
+    assert store.exists(orphan)
+    removed = runner.invoke(main, ["admin", "gc", "--grace-hours", "2"])
+    assert removed.exit_code == 0, removed.output
+    assert f"removed {orphan} (123 bytes)" in removed.output
+    assert not store.exists(orphan) and store.exists(young)
+    store.delete(young)

@@ -1,4 +1,4 @@
-"""Windowing of samples: counts, contents, start times, resampling and zero padding."""
+"""Windowing of samples: counts, contents, start times, resampling and padding on or off."""
 
 from __future__ import annotations
 
@@ -54,10 +54,10 @@ def test_window_count_matches_the_windows_made(
     assert windows.shape[0] == (expected or (1 if zero_pad else 0))
 
 
-def test_short_sample_is_zero_padded_only_when_asked() -> None:
+def test_short_sample_is_padded_only_when_asked() -> None:
     values = _ramp(15)
     settings = {"window_ms": 200, "stride_ms": 100, "frequency_hz": 100}
-    padded = make_windows(values, 10.0, zero_pad=True, **settings)
+    padded = make_windows(values, 10.0, zero_pad=True, padding="zero", **settings)
     assert padded.shape == (1, 20, 3)
     np.testing.assert_array_equal(padded[0, :15], values)
     assert not padded[0, 15:].any()

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from workers.compiler.codegen import GeneratedModel, generate, write_sources
+from workers.compiler.litert import reference_interpreter
 from workers.compiler.tflite_reader import Model, Tensor, read_model
 
 HOST_CFLAGS = ("-std=c99", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror")
@@ -173,14 +174,7 @@ def run_reference(
     outputs: list[Tensor],
 ) -> list[bytes]:
     """Runs every sample through LiteRT with the reference kernels (tensors matched by index)."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-    interpreter = Interpreter(
-        model_content=tflite_bytes,
-        experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
-        num_threads=1,
-    )
-    interpreter.allocate_tensors()
+    interpreter = reference_interpreter(tflite_bytes)
     in_indices = [t.index for t in inputs]
     out_indices = [t.index for t in outputs]
     results = []
@@ -196,8 +190,6 @@ def first_differing_op(
     tflite_bytes: bytes, generated: GeneratedModel, binary: Path, sample: list[np.ndarray]
 ) -> str | None:
     """Runs one input through the traced binary and LiteRT; names the first op that differs."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
     model = read_model(tflite_bytes)
     stdin = b"".join(arr.tobytes() for arr in sample)
     proc = subprocess.run([str(binary)], input=stdin, capture_output=True, check=False)
@@ -208,12 +200,7 @@ def first_differing_op(
         op_index, size = np.frombuffer(data, dtype=np.int32, count=2, offset=pos)
         traced[int(op_index)] = data[pos + 8 : pos + 8 + int(size)]
         pos += 8 + int(size)
-    interpreter = Interpreter(
-        model_content=tflite_bytes,
-        experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
-        experimental_preserve_all_tensors=True,
-    )
-    interpreter.allocate_tensors()
+    interpreter = reference_interpreter(tflite_bytes, preserve_all_tensors=True)
     for tensor, arr in zip(generated.inputs, sample, strict=True):
         interpreter.set_tensor(tensor.index, arr.reshape(tensor.shape))
     interpreter.invoke()

@@ -13,9 +13,13 @@ from workers.deploy.glue import write_impulse_dsp
 from workers.deploy.library import LibraryBuildError, model_macro
 from workers.dsp.c_config import C_DIR
 from workers.firmware.build import FirmwareBuild, build_firmware
+from workers.firmware.profile import measure
 
 # What the studio offers instead when it cannot build firmware for a board.
 LIBRARY_ALTERNATIVES = ("c-library", "arduino-library")
+# Libraries run on any core: their figures are measured on this virtual board (Cortex-M4F, the
+# most common TinyML microcontroller class).
+LIBRARY_REFERENCE_BOARD = "virtual-cortex-m4"
 
 
 class FirmwareUnavailableError(RuntimeError):
@@ -104,3 +108,58 @@ def build_board_firmware(
         "firmware": build.as_dict(),
     }
     return build, report
+
+
+def firmware_figures(
+    build: FirmwareBuild,
+    out_dir: Path,
+    *,
+    labels: Sequence[str],
+    lower_bound: int | None,
+    window: Any = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """The device figures of a build_board_firmware() result in `out_dir` (see
+    workers.firmware.profile.measure): `window` is the raw window the latency is counted on."""
+    return measure(
+        get_board(build.board_id),
+        build,
+        out_dir / "model",
+        labels=list(labels),
+        dsp_dirs=[out_dir / "dsp", C_DIR],
+        window=window,
+        lower_bound=lower_bound,
+        note=note,
+        out_dir=out_dir / "measured",
+    )
+
+
+def library_figures(
+    *,
+    kind: str,
+    out_dir: Path,
+    model_name: str,
+    labels: Sequence[str],
+    window: Any = None,
+    **impulse: Any,
+) -> dict[str, Any]:
+    """The device figures of a C or Arduino library: the same model, DSP and run_classifier()
+    built as firmware for the reference virtual board and measured there (`impulse` holds
+    build_board_firmware's impulse_input, dsp_blocks, axes, tflite_int8 and anomaly)."""
+    board = get_board(LIBRARY_REFERENCE_BOARD)
+    build, report = build_board_firmware(
+        board_id=board.id, labels=labels, out_dir=out_dir, model_name=model_name, **impulse
+    )
+    note = (
+        f"The {kind} measured as TinyStudio's firmware on {board.id} ({board.core}): the same "
+        "model, DSP and run_classifier(). Its static RAM includes the firmware's serial and "
+        "replay buffers, which an application replaces with its own."
+    )
+    return firmware_figures(
+        build,
+        out_dir,
+        labels=labels,
+        lower_bound=report["model"].get("lower_bound"),
+        window=window,
+        note=note,
+    )

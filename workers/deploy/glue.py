@@ -18,6 +18,7 @@ import numpy as np
 
 from workers.dsp import get_block
 from workers.dsp.c_config import C_SOURCES, CBlockConfig, c_block_config, c_float
+from workers.windowing import DEFAULT_PADDING
 from workers.windowing import window_samples as samples_per_window
 
 GLUE_HEADER = "ts_impulse_dsp.h"
@@ -39,7 +40,10 @@ class ImpulseInput:
     window_ms: float
     stride_ms: float
     frequency_hz: float
+    # How the studio pads a stored sample shorter than a window; a device streams full windows,
+    # so the generated code never pads: these are kept to describe the impulse faithfully.
     zero_pad: bool = True
+    padding: str = DEFAULT_PADDING
 
     @property
     def window_samples(self) -> int:
@@ -87,7 +91,7 @@ def impulse_input_of(value: ImpulseInput | Mapping[str, Any] | Any) -> ImpulseIn
     """An ImpulseInput from a dict or any object with the input block's attributes."""
     if isinstance(value, ImpulseInput):
         return value
-    names = ("window_ms", "stride_ms", "frequency_hz", "zero_pad")
+    names = ("window_ms", "stride_ms", "frequency_hz", "zero_pad", "padding")
     if isinstance(value, Mapping):
         missing = [n for n in names[:3] if n not in value]
         if missing:
@@ -104,6 +108,7 @@ def impulse_input_of(value: ImpulseInput | Mapping[str, Any] | Any) -> ImpulseIn
         stride_ms=float(got["stride_ms"]),
         frequency_hz=float(got["frequency_hz"]),
         zero_pad=bool(got.get("zero_pad", True)),
+        padding=str(got.get("padding", DEFAULT_PADDING)),
     )
 
 
@@ -250,8 +255,9 @@ def write_impulse_dsp(
 ) -> DspGlue:
     """Writes ts_impulse_dsp.h/.c for the impulse into `out_dir` and describes them.
 
-    `impulse_input` has window_ms, stride_ms, frequency_hz (and zero_pad, which only matters
-    when cutting windows); `dsp_blocks` are {"block": name, "params": {...}} in impulse order.
+    `impulse_input` has window_ms, stride_ms, frequency_hz (and zero_pad and padding, which only
+    matter when the studio cuts stored samples); `dsp_blocks` are {"block": name, "params":
+    {...}} in impulse order.
     Raises DspParamError for block parameters the blocks refuse, ImpulseSpecError otherwise.
     """
     given, stages = plan_impulse_dsp(impulse_input=impulse_input, dsp_blocks=dsp_blocks, axes=axes)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from workers.dsp.base import DspBlock, DspParamError, Param, per_axis
+from workers.dsp.search import fft_choices, tune_frames, tune_mel_filters
 from workers.dsp.spectrum import (
     FFT_LENGTHS,
     ZERO_ENERGY,
+    empty_mel_filters,
     frame_layout,
     frames_of,
     mel_bins,
@@ -18,6 +20,9 @@ from workers.dsp.spectrum import (
     preemphasis,
     sliding_normalisation,
 )
+
+if TYPE_CHECKING:
+    from workers.tuner.space import DataFacts, SearchTrial
 
 # Audio arrives as 16-bit PCM values (as Edge Impulse stores WAV samples); MFE and the
 # spectrogram rescale them to [-1, 1] so that the noise floor is in dB of full scale.
@@ -28,6 +33,11 @@ DB_FLOOR = 1e-30
 MAX_FILTERS = 128
 # Rows (axis x window) are processed in chunks so that memory stays bounded on large batches.
 CHUNK_ROWS = 128
+# FFT lengths the tuner offers, as divisors of the power of two holding a typical frame: the mel
+# blocks crop frames to half of it or keep them whole; the spectrogram's columns stay few.
+MEL_FFT_DIVISORS = (2, 1)
+SPECTROGRAM_FFT_DIVISORS = (8, 4, 2)
+TUNED_CEPSTRA = (8, 10, 13)
 
 
 def _frame_params(stride_default: float) -> tuple[Param, Param]:
@@ -121,16 +131,13 @@ def _check_mel_input(window_samples: int, frequency_hz: float, params: dict[str,
     _, _, count = frame_layout(
         window_samples, frequency_hz, params["frame_length"], params["frame_stride"]
     )
-    bins = mel_bins(
+    empty = empty_mel_filters(
         params["num_filters"],
         params["fft_length"],
         frequency_hz,
         params["low_frequency"],
         params["high_frequency"],
     )
-    # A filter whose triangle covers no FFT bin would only ever output a constant.
-    left, mid, right = bins[:-2], bins[1:-1], bins[2:]
-    empty = int(np.sum((right == mid) & (mid - left <= 1)))
     if empty:
         raise DspParamError(
             "num_filters",
@@ -205,6 +212,17 @@ class MfccBlock(DspBlock):
             maximum=1.0,
         ),
     )
+
+    def tune(self, trial: SearchTrial, facts: DataFacts, *, window_samples: int) -> dict[str, Any]:
+        """Samples frames, FFT length, mel filters and coefficients (at most one per filter)."""
+        params: dict[str, Any] = tune_frames(trial, self.name, facts, window_samples)
+        params["fft_length"] = trial.suggest_categorical(
+            f"{self.name}.fft_length", fft_choices(facts, MEL_FFT_DIVISORS)
+        )
+        params |= tune_mel_filters(trial, self.name, facts, params["fft_length"])
+        cepstra = trial.suggest_categorical(f"{self.name}.num_cepstral", TUNED_CEPSTRA)
+        params["num_cepstral"] = min(cepstra, params["num_filters"])
+        return self.validate_params(params)
 
     def _check_params(self, params: dict[str, Any]) -> None:
         if params["win_size"] and params["win_size"] % 2 == 0:
@@ -299,6 +317,15 @@ class MfeBlock(DspBlock):
         _noise_floor_param(),
     )
 
+    def tune(self, trial: SearchTrial, facts: DataFacts, *, window_samples: int) -> dict[str, Any]:
+        """Samples frames, FFT length and the number of mel filters."""
+        params: dict[str, Any] = tune_frames(trial, self.name, facts, window_samples)
+        params["fft_length"] = trial.suggest_categorical(
+            f"{self.name}.fft_length", fft_choices(facts, MEL_FFT_DIVISORS)
+        )
+        params |= tune_mel_filters(trial, self.name, facts, params["fft_length"])
+        return self.validate_params(params)
+
     def _output_shape(
         self, window_samples: int, axes: int, frequency_hz: float, params: dict[str, Any]
     ) -> tuple[int, ...]:
@@ -358,6 +385,14 @@ class SpectrogramBlock(DspBlock):
         ),
         _noise_floor_param(),
     )
+
+    def tune(self, trial: SearchTrial, facts: DataFacts, *, window_samples: int) -> dict[str, Any]:
+        """Samples frames and the FFT length (fft_length / 2 + 1 frequency columns)."""
+        params: dict[str, Any] = tune_frames(trial, self.name, facts, window_samples)
+        params["fft_length"] = trial.suggest_categorical(
+            f"{self.name}.fft_length", fft_choices(facts, SPECTROGRAM_FFT_DIVISORS)
+        )
+        return self.validate_params(params)
 
     def _output_shape(
         self, window_samples: int, axes: int, frequency_hz: float, params: dict[str, Any]

@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from workers.tuner.space import DataFacts, SearchTrial
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -119,8 +122,9 @@ class Param:
 class DspBlock(ABC):
     """Base of every DSP block: declared parameters, schema, validation and batch processing.
 
-    Subclasses set `name`, `title`, `description`, `params` and implement `_output_shape`
-    and `_process`; inputs are float32 windows shaped (n_windows, window_samples, axes).
+    Subclasses set `name`, `title`, `description`, `params` and implement `_output_shape`,
+    `_process` and `tune` (the block's search space for the tuner); inputs are float32
+    windows shaped (n_windows, window_samples, axes).
     """
 
     name: str = ""
@@ -204,6 +208,11 @@ class DspBlock(ABC):
         out = self._process(windows.astype(np.float32, copy=False), float(frequency_hz), checked)
         out = np.ascontiguousarray(out, dtype=np.float32)
         return out.reshape((n, *shape))
+
+    @abstractmethod
+    def tune(self, trial: SearchTrial, facts: DataFacts, *, window_samples: int) -> dict[str, Any]:
+        """Complete, valid parameters for windows of `window_samples` of this data, sampling the
+        block's key parameters from `trial` (Optuna's suggest API, names prefixed "<block>.")."""
 
     def _check_params(self, params: dict[str, Any]) -> None:  # noqa: B027 (optional hook)
         """Cross-field checks that need no knowledge of the input."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from workers.dsp.base import DspBlock, DspParamError, Param, per_axis, scale_param
 from workers.dsp.stats import moments
+
+if TYPE_CHECKING:
+    from workers.tuner.space import DataFacts, SearchTrial
 
 # Order of the statistics in the output, per axis (the same order as Edge Impulse).
 STATISTICS: tuple[tuple[str, str, str], ...] = (
@@ -23,6 +26,14 @@ STATISTICS: tuple[tuple[str, str, str], ...] = (
         "Fisher kurtosis, fourth standardised moment minus 3 (biased estimator; 0 if constant).",
     ),
 )
+
+
+# The statistic sets the tuner chooses from: all, without the shape moments, spread only.
+STATISTIC_SETS: dict[str, tuple[str, ...]] = {
+    "all": tuple(name for name, _, _ in STATISTICS),
+    "no-skewness-kurtosis": ("average", "minimum", "maximum", "rms", "stdev"),
+    "min-max-rms-stdev": ("minimum", "maximum", "rms", "stdev"),
+}
 
 
 def enabled_statistics(params: dict[str, Any]) -> list[str]:
@@ -81,3 +92,10 @@ class FlattenBlock(DspBlock):
         stats = moments(per_axis(scaled))
         columns = [stats[name] for name in enabled_statistics(params)]
         return np.stack(columns, axis=-1).reshape(n, -1).astype(np.float32)
+
+    def tune(self, trial: SearchTrial, facts: DataFacts, *, window_samples: int) -> dict[str, Any]:
+        """Samples which statistics are computed ("flatten.statistics", a named set)."""
+        chosen = STATISTIC_SETS[
+            trial.suggest_categorical(f"{self.name}.statistics", tuple(STATISTIC_SETS))
+        ]
+        return self.validate_params({name: name in chosen for name, _, _ in STATISTICS})

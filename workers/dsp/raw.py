@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from workers.dsp.base import DspBlock, scale_param
+
+if TYPE_CHECKING:
+    from workers.tuner.space import DataFacts, SearchTrial
 
 
 class RawBlock(DspBlock):
@@ -47,3 +50,7 @@ class RawBlock(DspBlock):
     ) -> np.ndarray:
         # float32 * float32 is exactly what the device computes, so no wider type here.
         return windows * np.float32(params["scale-axes"])
+
+    def tune(self, trial: SearchTrial, facts: DataFacts, *, window_samples: int) -> dict[str, Any]:
+        """Nothing to search: the network learns from the window itself (int8 absorbs the scale)."""
+        return self.defaults()

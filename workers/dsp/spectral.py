@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -11,10 +11,18 @@ from workers.dsp.filters import butterworth_sections, sosfilt
 from workers.dsp.spectrum import FFT_LENGTHS, power_spectrum
 from workers.dsp.stats import moments
 
+if TYPE_CHECKING:
+    from workers.tuner.space import DataFacts, SearchTrial
+
 # Powers below this are clamped before the logarithm: it keeps log10 finite, and below it the
 # device's float32 FFT rounding noise would dominate anyway.
 LOG_FLOOR = 1e-10
 TIME_FEATURES = ("rms", "skewness", "kurtosis")
+# FFT lengths the tuner chooses from (capped near the sampling rate: longer ones add nothing).
+TUNED_FFT_LENGTHS = (16, 32, 64, 128)
+TUNED_FILTER_ORDERS = (2, 4, 6)
+# Cut-offs are sampled between one FFT bin and this fraction of the sampling rate.
+TUNED_CUTOFF_TOP = 0.45
 # Rows (axis x window) processed at once, so that memory stays bounded on large batches.
 CHUNK_ROWS = 256
 
@@ -142,6 +150,23 @@ class SpectralAnalysisBlock(DspBlock):
             "the previous one.",
         ),
     )
+
+    def tune(self, trial: SearchTrial, facts: DataFacts, *, window_samples: int) -> dict[str, Any]:
+        """Samples the FFT length, the filter type and, with a filter, its cut-off and order."""
+        f = facts.frequency_hz
+        ffts = tuple(n for n in TUNED_FFT_LENGTHS if n <= max(TUNED_FFT_LENGTHS[0], f * 1.5))
+        fft = trial.suggest_categorical(f"{self.name}.fft-length", ffts)
+        kind = trial.suggest_categorical(f"{self.name}.filter-type", ("none", "low", "high"))
+        params: dict[str, Any] = {"fft-length": fft, "filter-type": kind}
+        if kind != "none":
+            # From one FFT bin up: a lower low-pass would mask every bin.
+            params["filter-cutoff"] = trial.suggest_float(
+                f"{self.name}.filter-cutoff", f / fft, TUNED_CUTOFF_TOP * f, log=True
+            )
+            params["filter-order"] = trial.suggest_categorical(
+                f"{self.name}.filter-order", TUNED_FILTER_ORDERS
+            )
+        return self.validate_params(params)
 
     def _check_params(self, params: dict[str, Any]) -> None:
         edges = params["spectral-power-edges"]

@@ -98,6 +98,15 @@ def mel_bins(
     return np.floor((fft_length + 1) * mel_to_hz(mels) / frequency_hz).astype(np.int64)
 
 
+def empty_mel_filters(
+    num_filters: int, fft_length: int, frequency_hz: float, low_hz: float, high_hz: float
+) -> int:
+    """How many mel filters would cover no FFT bin (each would only ever output a constant)."""
+    bins = mel_bins(num_filters, fft_length, frequency_hz, low_hz, high_hz)
+    left, mid, right = bins[:-2], bins[1:-1], bins[2:]
+    return int(np.sum((right == mid) & (mid - left <= 1)))
+
+
 def mel_filterbank(bins: np.ndarray, fft_length: int) -> np.ndarray:
     """Triangular filters (num_filters, fft_length // 2 + 1) rising from bins[j] to bins[j+1]."""
     num_filters = len(bins) - 2

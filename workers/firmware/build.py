@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from workers.boards import Board
+from workers.firmware.objcache import compile_object
 
 FIRMWARE_SRC = Path(__file__).parent / "src"
 LINKER_SCRIPT = FIRMWARE_SRC / "cortex_m.ld"
@@ -27,7 +28,13 @@ PROFILE_REGIONS = {
 # The impulse's anomaly block (workers/deploy/anomaly.py), beside the DSP glue when it has one.
 ANOMALY_SOURCE = "ts_anomaly.c"
 # Firmware buffers reported under their own heading rather than as firmware RAM.
-NAMED_BUFFERS = {"ts_window": "dsp_buffers", "ts_features": "dsp_buffers", "ts_replay": "replay"}
+# The raw window is the signal an application fills from its sensor: its own part, outside the
+# impulse's RAM (as the application owns that buffer, in whatever format it records).
+NAMED_BUFFERS = {
+    "ts_window": "signal_window",
+    "ts_features": "dsp_buffers",
+    "ts_replay": "replay",
+}
 
 
 class FirmwareBuildError(RuntimeError):
@@ -47,11 +54,12 @@ class FirmwareBuild:
     bin: Path
     map: Path
     flash_bytes: int  # text + data (the bytes written to flash)
-    ram_bytes: int  # data + bss + stack
+    ram_bytes: int  # data + bss + the reserved stack region (what the linker places)
+    data_bss_bytes: int  # data + bss: arena and every other static buffer, without the stack
     # flash split: model_weights, model_code, dsp_code, firmware_code, data_init, padding
     # (+ anomaly: the anomaly block's code and constants, when it is linked)
     flash: dict[str, int]
-    # RAM split: arena, dsp_buffers, replay, firmware, stack, padding (+ anomaly)
+    # RAM split: arena, signal_window, dsp_buffers, replay, firmware, stack, padding (+ anomaly)
     ram: dict[str, int]
     stack_bytes: int
     profile_symbols: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -204,7 +212,7 @@ def _attribute(
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Splits flash and RAM by what the bytes are for."""
     flash = {"model_weights": 0, "model_code": 0, "dsp_code": 0, "firmware_code": 0, "data_init": 0}
-    ram = {"arena": 0, "dsp_buffers": 0, "replay": 0, "firmware": 0}
+    ram = {"arena": 0, "signal_window": 0, "dsp_buffers": 0, "replay": 0, "firmware": 0}
     if "anomaly" in obj_groups.values():
         flash["anomaly"] = 0
         ram["anomaly"] = 0
@@ -326,7 +334,7 @@ def build_firmware(
         obj.parent.mkdir(parents=True, exist_ok=True)
         if obj.name in obj_groups:
             raise FirmwareBuildError(f"two sources compile to {obj.name}; rename one")
-        _run([gcc, *cflags, "-c", str(src), "-o", str(obj)], f"compiling {src.name}")
+        compile_object(gcc, cflags, src, obj, _run)
         objects.append(obj)
         obj_groups[obj.name] = group
 
@@ -387,6 +395,8 @@ def build_firmware(
         map=map_path,
         flash_bytes=flash_bytes,
         ram_bytes=ram_bytes,
+        data_bss_bytes=(symbols["__data_end__"] - symbols["__data_start__"])
+        + (symbols["__bss_end__"] - symbols["__bss_start__"]),
         flash=flash,
         ram=ram,
         stack_bytes=stack,

@@ -1,4 +1,4 @@
-"""Profiles a compiled model on a board: flash/RAM from the linked image, instructions from QEMU."""
+"""Measures a firmware build in QEMU (painted stack, instruction counts) as device figures."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import numpy as np
 import numpy.typing as npt
 
 from workers.boards import Board, get_board
-from workers.firmware.build import build_firmware
+from workers.firmware.build import FirmwareBuild, build_firmware
+from workers.firmware.figures import device_figures
 from workers.firmware.qemu import VirtualBoardSession
 
 _PROBE_SEED = 20240601
@@ -47,6 +48,76 @@ def _measure_board(board: Board) -> Board:
     return get_board(target)
 
 
+def measure(
+    target: Board,
+    build: FirmwareBuild,
+    model_dir: Path,
+    *,
+    labels: Sequence[str] | None = None,
+    dsp_dirs: Sequence[Path] = (),
+    window: Sequence[float] | npt.NDArray[np.float32] | None = None,
+    lower_bound: int | None = None,
+    note: str | None = None,
+    out_dir: Path | None = None,
+    classify: bool = True,
+) -> dict[str, Any]:
+    """Runs `build` in QEMU and returns its device figures for `target`.
+
+    `build` is the firmware for `target` or for the virtual board with its core (cores.json
+    `profile_on`). A virtual target runs its own image, so the figures are exactly what its
+    `info` prints. The sizes are always `build`'s; when `build` is a physical board's image, the
+    stack and the instruction count come from the same sources built for the virtual board
+    into `out_dir`. Latency is an estimate: instructions x the core's cycles per instruction /
+    the target's clock. The answer's `probe` is the classification of `window` (a fixed
+    pseudo-random window when None). With `classify` False no window is sent: the instructions
+    are those of the pass over the all-zero window every boot runs to paint the stack (cheaper
+    for long windows, e.g. audio, whose upload dominates a run; `probe` is then None).
+    """
+    measured_on = _measure_board(target)
+    with tempfile.TemporaryDirectory(prefix="tinystudio-measure-") as tmp:
+        run_build = build
+        if build.board_id != measured_on.id:
+            run_build = build_firmware(
+                measured_on,
+                model_dir,
+                Path(out_dir) if out_dir is not None else Path(tmp),
+                labels=labels,
+                dsp_dirs=dsp_dirs,
+            )
+        with VirtualBoardSession(
+            measured_on, run_build.elf, count_instructions=True, regions=run_build.profile_symbols
+        ) as session:
+            info = session.info()
+            answer = None
+            if classify:
+                probe = probe_window(info) if window is None else np.asarray(window, np.float32)
+                answer = session.classify(probe)
+            counts = session.instruction_counts()
+    # The last visit of each region is the probe's; the boot pass measuring the stack ran first.
+    instructions = {
+        "dsp": counts.get("dsp", [0])[-1],
+        "inference": counts.get("invoke", [0])[-1],
+    }
+    if "anomaly" in run_build.profile_symbols:  # the anomaly block scores after the model
+        instructions["anomaly"] = counts.get("anomaly", [0])[-1]
+    figures = device_figures(
+        target=target,
+        measured_on=measured_on,
+        build=build,
+        arena_bytes=int(info["ram"]["arena_bytes"]),
+        stack_bytes=int(info["ram"]["stack_bytes"]),
+        instructions=instructions,
+        lower_bound=lower_bound,
+        note=note,
+    )
+    figures["probe"] = answer and {
+        "label": answer["label"],
+        "scores": answer["scores"],
+        "anomaly": answer.get("anomaly"),
+    }
+    return figures
+
+
 def profile(
     board: Board | str,
     model_dir: Path,
@@ -56,70 +127,24 @@ def profile(
     dsp_dirs: Sequence[Path] = (),
     window: Sequence[float] | npt.NDArray[np.float32] | None = None,
 ) -> dict[str, Any]:
-    """Builds the firmware for `board`, runs one classify in QEMU and reports cost and size.
-
-    Instructions come from the insncount plugin under `-icount shift=0`; latency is an estimate,
-    instructions x the core's cycles-per-instruction factor / the board's clock. For a physical
-    board the instructions are counted on the virtual board with the same core (see cores.json)
-    and the flash/RAM split comes from that build, which differs from the real board's image
-    only by its UART/timer port.
-    """
+    """Builds the firmware for `board` with the compiled model in `model_dir` and measures it
+    (see measure()); a board without a firmware port is sized by its core's virtual board."""
     target = get_board(board) if isinstance(board, str) else board
-    measured_on = _measure_board(target)
+    sized_on = target if target.firmware_buildable else _measure_board(target)
     with tempfile.TemporaryDirectory(prefix="tinystudio-profile-") as tmp:
         build_dir = Path(out_dir) if out_dir is not None else Path(tmp)
-        # No replay buffer: profiling never streams, and the RAM figure should be the model's.
         build = build_firmware(
-            measured_on, model_dir, build_dir, labels=labels, dsp_dirs=dsp_dirs, replay_values=1
+            sized_on, model_dir, build_dir / sized_on.id, labels=labels, dsp_dirs=dsp_dirs
         )
-        with VirtualBoardSession(
-            measured_on, build.elf, count_instructions=True, regions=build.profile_symbols
-        ) as session:
-            info = session.info()
-            probe = probe_window(info) if window is None else np.asarray(window, np.float32)
-            answer = session.classify(probe)
-            counts = session.instruction_counts()
-            after = session.info()
-    instructions = {
-        "dsp": counts.get("dsp", [0])[-1],
-        "inference": counts.get("invoke", [0])[-1],
-    }
-    if "anomaly" in build.profile_symbols:  # the anomaly block scores after the model
-        instructions["anomaly"] = counts.get("anomaly", [0])[-1]
-    instructions["total"] = sum(instructions.values())
-    cpi = target.cycles_per_instruction
-    latency_ms = {
-        name: target.latency_estimate_s(count) * 1000.0 for name, count in instructions.items()
-    }
-    fits = build.flash_bytes <= target.flash_bytes and build.ram_bytes <= target.ram_bytes
-    return {
-        "board": target.id,
-        "measured_on": measured_on.id,
-        "qemu_machine": measured_on.qemu_machine,
-        "core": target.core,
-        "clock_hz": target.clock_hz,
-        "cycles_per_instruction": cpi,
-        "cpi_source": target.core_info.cpi_source,
-        "instructions": instructions,
-        "latency_ms": latency_ms,
-        "latency_is_estimate": True,
-        "flash": {"total": build.flash_bytes, "limit": target.flash_bytes, **build.flash},
-        "ram": {
-            "total": build.ram_bytes,
-            "limit": target.ram_bytes,
-            **build.ram,
-            "stack_high_water": int(after["stack_used_bytes"]),
-            # data + bss + the deepest stack reached, rather than the whole reserved stack
-            "in_use": build.ram_bytes - build.stack_bytes + int(after["stack_used_bytes"]),
-        },
-        "fits": fits,
-        "arena_bytes": int(info["arena_bytes"]),
-        "probe": {
-            "label": answer["label"],
-            "scores": answer["scores"],
-            "anomaly": answer.get("anomaly"),
-        },
-    }
+        return measure(
+            target,
+            build,
+            model_dir,
+            labels=labels,
+            dsp_dirs=dsp_dirs,
+            window=window,
+            out_dir=build_dir / "measured",
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -143,6 +143,11 @@ class LearnBlock:
         """Every parameter at its default."""
         return self._canonical({})
 
+    def settings(self, params: dict[str, Any] | None) -> dict[str, Any]:
+        """`params` checked against the schema alone (no input yet), completed with defaults;
+        LearnParamError names the first bad setting."""
+        return self._canonical(params)
+
     def validate_params(
         self, params: dict[str, Any] | None, input_shape: tuple[int, ...], n_classes: int
     ) -> dict[str, Any]:

@@ -12,167 +12,23 @@ import math
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
+from workers.learn import search
 from workers.learn.base import LearnBlock, LearnParam, LearnParamError
+from workers.learn.kmeans import KMeansAnomaly
+from workers.learn.optimize.settings import optimization_param
+from workers.learn.params import (
+    conv_filters_param,
+    dense_layers_param,
+    dropout_param,
+    kernel_size_param,
+    pool_size_param,
+    training_params,
+)
 
 if TYPE_CHECKING:  # only for annotations: keras is imported inside build_model
     import keras
 
-
-def training_params(
-    *, epochs: int = 30, learning_rate: float = 0.005, batch_size: int = 32
-) -> tuple[LearnParam, ...]:
-    """The settings every Keras block shares (training loop, reproducibility, augmentation)."""
-    return (
-        LearnParam(
-            "epochs",
-            "integer",
-            epochs,
-            "Training cycles",
-            "Passes over the training set.",
-            minimum=1,
-            maximum=2000,
-        ),
-        LearnParam(
-            "learning_rate",
-            "number",
-            learning_rate,
-            "Learning rate",
-            "Step size of the Adam optimizer.",
-            exclusive_minimum=0,
-            maximum=1,
-        ),
-        LearnParam(
-            "batch_size",
-            "integer",
-            batch_size,
-            "Batch size",
-            "Windows per gradient step.",
-            minimum=1,
-            maximum=4096,
-        ),
-        LearnParam(
-            "validation_split",
-            "number",
-            0.2,
-            "Validation set size",
-            "Fraction of the training windows held out for validation when no validation "
-            "set is given (stratified by label, drawn with the seed).",
-            minimum=0,
-            maximum=0.9,
-        ),
-        LearnParam(
-            "class_weighting",
-            "boolean",
-            False,
-            "Weight classes",
-            "Weights each class by the inverse of its frequency, for unbalanced data.",
-        ),
-        LearnParam(
-            "seed",
-            "integer",
-            1,
-            "Seed",
-            "Random seed: the same seed and data give the same model.",
-            minimum=0,
-            maximum=2**31 - 1,
-        ),
-        LearnParam(
-            "early_stopping",
-            "integer",
-            0,
-            "Early stopping patience",
-            "Stop when the validation loss has not improved for this many epochs and keep "
-            "the best weights; 0 trains every epoch.",
-            minimum=0,
-            maximum=1000,
-        ),
-        LearnParam(
-            "augmentation",
-            "object",
-            None,
-            "Data augmentation",
-            "Random changes to the training windows, drawn anew every epoch.",
-            properties=(
-                LearnParam(
-                    "noise_std",
-                    "number",
-                    0.0,
-                    "Noise",
-                    "Standard deviation of Gaussian noise added to every feature, in "
-                    "units of that feature's standard deviation over the training set.",
-                    minimum=0,
-                    maximum=10,
-                ),
-                LearnParam(
-                    "time_shift",
-                    "integer",
-                    0,
-                    "Time shift",
-                    "Largest shift (in steps of the first feature axis, zero-filled) "
-                    "applied to 2-D features; 0 switches it off.",
-                    minimum=0,
-                    maximum=1000,
-                ),
-            ),
-        ),
-    )
-
-
-def _dropout(default: float = 0.25) -> LearnParam:
-    return LearnParam(
-        "dropout",
-        "number",
-        default,
-        "Dropout rate",
-        "Fraction of units dropped before the output layer while training.",
-        minimum=0,
-        maximum=0.9,
-    )
-
-
-def _dense_layers(default: tuple[int, ...]) -> LearnParam:
-    return LearnParam(
-        "dense_layers",
-        "array",
-        default,
-        "Dense layers",
-        "Neurons of each hidden fully connected layer, in order.",
-    )
-
-
-def _conv_filters(default: tuple[int, ...]) -> LearnParam:
-    return LearnParam(
-        "conv_filters",
-        "array",
-        default,
-        "Convolution layers",
-        "Filters of each convolution layer, in order.",
-        max_items=8,
-    )
-
-
-def _kernel_size(default: int = 3) -> LearnParam:
-    return LearnParam(
-        "kernel_size",
-        "integer",
-        default,
-        "Kernel size",
-        "Length (and width for 2-D) of each convolution kernel.",
-        minimum=1,
-        maximum=64,
-    )
-
-
-def _pool_size(default: int = 2) -> LearnParam:
-    return LearnParam(
-        "pool_size",
-        "integer",
-        default,
-        "Pooling",
-        "Max-pooling size after each convolution layer; 1 switches pooling off.",
-        minimum=1,
-        maximum=8,
-    )
+    from workers.tuner.space import DataFacts, SearchTrial
 
 
 class KerasBlock(LearnBlock, ABC):
@@ -198,6 +54,19 @@ class KerasBlock(LearnBlock, ABC):
     def _body(self, keras: Any, x: Any, params: dict[str, Any], shape: tuple[int, ...]) -> Any:
         """The network between the reshaped input and the output layer."""
 
+    @abstractmethod
+    def tune(
+        self,
+        trial: SearchTrial,
+        facts: DataFacts,
+        *,
+        input_shape: tuple[int, ...],
+        max_epochs: int,
+    ) -> dict[str, Any]:
+        """Complete, valid parameters for features of `input_shape`, sampling the architecture
+        and training settings from `trial` (Optuna's suggest API, names prefixed "<block>.");
+        epochs = max_epochs with early stopping, seed fixed."""
+
     @staticmethod
     def _dense_stack(keras: Any, x: Any, layers: list[int]) -> Any:
         for units in layers:
@@ -212,10 +81,31 @@ class DenseClassifier(KerasBlock):
     title = "Classification (dense)"
     description = "Fully connected network over the features; a good start for motion data."
     kind = "classification"
-    params = (_dense_layers((20, 10)), _dropout(), *training_params())
+    params = (
+        dense_layers_param((20, 10)),
+        dropout_param(),
+        *training_params(),
+        optimization_param(),
+    )
 
     def _body(self, keras: Any, x: Any, params: dict[str, Any], shape: tuple[int, ...]) -> Any:
         return self._dense_stack(keras, x, params["dense_layers"])
+
+    def tune(
+        self,
+        trial: SearchTrial,
+        facts: DataFacts,
+        *,
+        input_shape: tuple[int, ...],
+        max_epochs: int,
+    ) -> dict[str, Any]:
+        """Samples the hidden layers (one of DENSE_SHAPES) and the training settings."""
+        shape = trial.suggest_categorical(f"{self.name}.dense_layers", search.DENSE_SHAPES)
+        params = {
+            "dense_layers": [int(units) for units in shape.split(",")],
+            **search.training_settings(trial, self.name, max_epochs),
+        }
+        return self.validate_params(params, input_shape, max(facts.n_classes, 2))
 
 
 class Regression(DenseClassifier):
@@ -226,7 +116,7 @@ class Regression(DenseClassifier):
     description = "Fully connected network predicting a numeric value from the features."
     kind = "regression"
     params = (
-        _dense_layers((20, 10)),
+        dense_layers_param((20, 10)),
         LearnParam(
             "dropout",
             "number",
@@ -237,6 +127,7 @@ class Regression(DenseClassifier):
             maximum=0.9,
         ),
         *training_params(),
+        optimization_param(),
     )
 
     def _check_input(self, params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int):
@@ -264,9 +155,9 @@ class Conv1dClassifier(KerasBlock):
     )
     kind = "classification"
     params = (
-        _conv_filters((8, 16)),
-        _kernel_size(3),
-        _pool_size(2),
+        conv_filters_param((8, 16)),
+        kernel_size_param(3),
+        pool_size_param(2),
         LearnParam(
             "channels",
             "integer",
@@ -278,9 +169,10 @@ class Conv1dClassifier(KerasBlock):
             minimum=0,
             maximum=4096,
         ),
-        _dense_layers(()),
-        _dropout(),
+        dense_layers_param(()),
+        dropout_param(),
         *training_params(),
+        optimization_param(),
     )
 
     def model_input_shape(
@@ -292,6 +184,23 @@ class Conv1dClassifier(KerasBlock):
         if channels == 0:
             channels = math.prod(input_shape[1:]) if len(input_shape) >= 2 else 1
         return (total // channels, 1, channels)
+
+    def tune(
+        self,
+        trial: SearchTrial,
+        facts: DataFacts,
+        *,
+        input_shape: tuple[int, ...],
+        max_epochs: int,
+    ) -> dict[str, Any]:
+        """Samples convolutions over the steps, an optional dense layer, training settings."""
+        steps = self.model_input_shape(input_shape, {"channels": 0})[0]
+        params = {
+            **search.conv_stack(trial, self.name, [steps]),
+            **search.dense_head(trial, self.name),
+            **search.training_settings(trial, self.name, max_epochs),
+        }
+        return self.validate_params(params, input_shape, max(facts.n_classes, 2))
 
     def _check_input(self, params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int):
         super()._check_input(params, input_shape, n_classes)
@@ -350,7 +259,17 @@ def _image_shape(block: LearnBlock, input_shape: tuple[int, ...]) -> tuple[int, 
     return (input_shape[0], input_shape[1], math.prod(input_shape[2:]))
 
 
-class Conv2dClassifier(KerasBlock):
+class SpectrogramBlock(KerasBlock, ABC):
+    """A network over spectrogram-like features, read as an image (frames, coefficients, 1)."""
+
+    def model_input_shape(
+        self, input_shape: tuple[int, ...], params: dict[str, Any]
+    ) -> tuple[int, ...]:
+        """(frames, coefficients, channels)."""
+        return _image_shape(self, input_shape)
+
+
+class Conv2dClassifier(SpectrogramBlock):
     """2-D convolutions over spectrogram-like features (frames, coefficients, 1)."""
 
     name = "classifier-conv2d"
@@ -358,19 +277,31 @@ class Conv2dClassifier(KerasBlock):
     description = "2-D convolutional network over spectrograms (MFCC, MFE, spectrogram)."
     kind = "classification"
     params = (
-        _conv_filters((8, 16)),
-        _kernel_size(3),
-        _pool_size(2),
-        _dense_layers(()),
-        _dropout(),
+        conv_filters_param((8, 16)),
+        kernel_size_param(3),
+        pool_size_param(2),
+        dense_layers_param(()),
+        dropout_param(),
         *training_params(),
+        optimization_param(),
     )
 
-    def model_input_shape(
-        self, input_shape: tuple[int, ...], params: dict[str, Any]
-    ) -> tuple[int, ...]:
-        """(frames, coefficients, channels)."""
-        return _image_shape(self, input_shape)
+    def tune(
+        self,
+        trial: SearchTrial,
+        facts: DataFacts,
+        *,
+        input_shape: tuple[int, ...],
+        max_epochs: int,
+    ) -> dict[str, Any]:
+        """Samples convolutions over frames x coefficients, a dense layer, training settings."""
+        rows, cols, _ = _image_shape(self, input_shape)
+        params = {
+            **search.conv_stack(trial, self.name, [rows, cols], widths=(4, 8, 16)),
+            **search.dense_head(trial, self.name, (0, 16)),
+            **search.training_settings(trial, self.name, max_epochs),
+        }
+        return self.validate_params(params, input_shape, max(facts.n_classes, 2))
 
     def _check_input(self, params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int):
         super()._check_input(params, input_shape, n_classes)
@@ -389,7 +320,7 @@ class Conv2dClassifier(KerasBlock):
         return self._dense_stack(keras, x, params["dense_layers"])
 
 
-class DsCnnClassifier(KerasBlock):
+class DsCnnClassifier(SpectrogramBlock):
     """Depthwise-separable CNN (keyword spotting style): one standard convolution, then blocks
     of depthwise 3x3 + pointwise 1x1 convolutions, global average pooling, softmax."""
 
@@ -410,7 +341,7 @@ class DsCnnClassifier(KerasBlock):
             "each depthwise-separable block.",
             max_items=8,
         ),
-        _kernel_size(3),
+        kernel_size_param(3),
         LearnParam(
             "pool_size",
             "integer",
@@ -420,15 +351,30 @@ class DsCnnClassifier(KerasBlock):
             minimum=1,
             maximum=8,
         ),
-        _dropout(0.1),
+        dropout_param(0.1),
         *training_params(),
+        optimization_param(),
     )
 
-    def model_input_shape(
-        self, input_shape: tuple[int, ...], params: dict[str, Any]
-    ) -> tuple[int, ...]:
-        """(frames, coefficients, channels)."""
-        return _image_shape(self, input_shape)
+    def tune(
+        self,
+        trial: SearchTrial,
+        facts: DataFacts,
+        *,
+        input_shape: tuple[int, ...],
+        max_epochs: int,
+    ) -> dict[str, Any]:
+        """Samples one width for all layers, the separable blocks and the training settings."""
+        rows, cols, _ = _image_shape(self, input_shape)
+        width = trial.suggest_categorical(f"{self.name}.filters", search.DSCNN_WIDTHS)
+        blocks = trial.suggest_int(f"{self.name}.blocks", 1, search.MOST_DSCNN_BLOCKS)
+        params = {
+            "conv_filters": [width] * (1 + blocks),
+            "kernel_size": min(3, rows, cols),
+            "pool_size": 2 if min(rows, cols) >= 2 else 1,
+            **search.training_settings(trial, self.name, max_epochs),
+        }
+        return self.validate_params(params, input_shape, max(facts.n_classes, 2))
 
     def _check_input(self, params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int):
         super()._check_input(params, input_shape, n_classes)
@@ -460,78 +406,6 @@ class DsCnnClassifier(KerasBlock):
             x = keras.layers.Conv2D(filters, 1, activation="relu")(x)
         # Lowered to MEAN over the spatial axes by the converter.
         return keras.layers.GlobalAveragePooling2D()(x)
-
-
-class KMeansAnomaly(LearnBlock):
-    """K-means anomaly detection (numpy): the score of a window is its distance to the nearest
-    cluster's edge (distance to the centre minus the cluster's radius), in standardised units."""
-
-    name = "anomaly-kmeans"
-    title = "Anomaly detection (K-means)"
-    description = (
-        "Clusters the training windows with K-means; a window far outside every cluster is "
-        "anomalous. Train it on normal data only."
-    )
-    kind = "anomaly"
-    params = (
-        LearnParam(
-            "clusters",
-            "integer",
-            32,
-            "Cluster count",
-            "Number of K-means clusters (at most the number of training windows).",
-            minimum=1,
-            maximum=1024,
-        ),
-        LearnParam(
-            "radius_percentile",
-            "number",
-            100.0,
-            "Cluster radius percentile",
-            "A cluster's radius is this percentile of its members' distances to its "
-            "centre (100 = the farthest member).",
-            minimum=50,
-            maximum=100,
-        ),
-        LearnParam(
-            "threshold_percentile",
-            "number",
-            100.0,
-            "Threshold percentile",
-            "The anomaly threshold is this percentile of the training windows' scores.",
-            minimum=50,
-            maximum=100,
-        ),
-        LearnParam(
-            "standardize",
-            "boolean",
-            True,
-            "Standardise features",
-            "Scale every feature to zero mean and unit variance over the training set "
-            "before clustering, so that no feature dominates the distance.",
-        ),
-        LearnParam(
-            "max_iterations",
-            "integer",
-            100,
-            "Iterations",
-            "Largest number of K-means (Lloyd) iterations per start.",
-            minimum=1,
-            maximum=10000,
-        ),
-        LearnParam(
-            "seed",
-            "integer",
-            1,
-            "Seed",
-            "Random seed of the K-means++ starts.",
-            minimum=0,
-            maximum=2**31 - 1,
-        ),
-    )
-
-    def _check_input(self, params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int):
-        """Anomaly detection learns from unlabelled normal data: any shape, any class count."""
 
 
 LEARN_BLOCKS: dict[str, LearnBlock] = {

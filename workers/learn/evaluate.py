@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from workers.compiler.litert import dequantize_output, quantize_input, reference_interpreter
 from workers.learn.base import KINDS, LearnParamError
 from workers.learn.kmeans import anomaly_scores
 
@@ -15,31 +16,42 @@ ROC_POINTS = 101
 
 def predict(model: bytes | dict[str, Any], x: np.ndarray) -> np.ndarray:
     """Scores of every window: class probabilities (n, classes) or values (n, outputs) from a
-    `.tflite` (int8 inputs quantised, outputs dequantised), or anomaly scores (n,) from a
-    K-means state dict."""
+    `.tflite` (int8 inputs quantised, outputs dequantised, as the device does), or anomaly
+    scores (n,) from a K-means state dict."""
     x = np.asarray(x, dtype=np.float32)
     if isinstance(model, dict):
         return anomaly_scores(model, x)
-    from ai_edge_litert.interpreter import Interpreter
+    raw, target = model_outputs(model, x)
+    return dequantize_output(raw, target)
 
-    flat = x.reshape(x.shape[0], -1)
-    interpreter = Interpreter(model_content=bytes(model))
-    interpreter.allocate_tensors()
+
+def model_outputs(model: bytes, x: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+    """Output 0 of the `.tflite` `model` for every window (n, outputs) in the model's output
+    type (int8 for an int8 model), computed as the deployed C computes it, and the output's
+    tensor details (quantization)."""
+    flat = np.asarray(x, dtype=np.float32).reshape(x.shape[0], -1)
+    interpreter = reference_interpreter(model)
     source = interpreter.get_input_details()[0]
     target = interpreter.get_output_details()[0]
     width = int(np.prod(source["shape"][1:]))
     if flat.shape[1] != width:
         raise LearnParamError("x", f"windows of {flat.shape[1]} features; the model takes {width}")
     out_width = int(np.prod(target["shape"][1:]))
-    out = np.zeros((flat.shape[0], out_width), dtype=np.float32)
+    out = np.zeros((flat.shape[0], out_width), dtype=target["dtype"])
     # Models are converted for one window at a time (static shapes for the device), so they
     # are run window by window; quantisation is done for all windows at once.
-    inputs = _quantize(flat, source)
+    inputs = quantize_input(flat, source)
     for i in range(flat.shape[0]):
-        interpreter.set_tensor(source["index"], inputs[i : i + 1])
+        interpreter.set_tensor(source["index"], inputs[i : i + 1].reshape(source["shape"]))
         interpreter.invoke()
-        out[i] = _dequantize(interpreter.get_tensor(target["index"]), target).reshape(-1)
-    return out
+        out[i] = interpreter.get_tensor(target["index"]).reshape(-1)
+    return out, target
+
+
+def shortest_float32(value: float | np.floating) -> float:
+    """The shortest decimal that reads back as float32 `value`, as the device prints scores:
+    the studio's int8 scores then equal the device's digit for digit."""
+    return float(str(np.float32(value)))
 
 
 def evaluate(
@@ -174,7 +186,7 @@ def _evaluate_classification(
             "true": int(y[i]),
             "predicted": int(predicted[i]),
             "correct": bool(y[i] == predicted[i]),
-            "scores": [round(float(v), 6) for v in scores[i]],
+            "scores": [shortest_float32(v) for v in scores[i]],
         }
         for i in range(y.size)
     ]
@@ -226,19 +238,3 @@ def _evaluate_anomaly(
         for i in range(y.size)
     ]
     return out
-
-
-def _quantize(x: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
-    if detail["dtype"] == np.float32:
-        return x.astype(np.float32)
-    scale, zero_point = detail["quantization"]
-    info = np.iinfo(detail["dtype"])
-    q = np.round(x / scale) + zero_point
-    return np.clip(q, info.min, info.max).astype(detail["dtype"])
-
-
-def _dequantize(q: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
-    if detail["dtype"] == np.float32:
-        return q.astype(np.float32)
-    scale, zero_point = detail["quantization"]
-    return ((q.astype(np.float32) - zero_point) * scale).astype(np.float32)

@@ -1,4 +1,5 @@
-"""K-means anomaly detection in numpy: fit, JSON-able state, and edge-distance scores."""
+"""K-means anomaly detection in numpy: the learning block, fit, JSON-able state, and edge-distance
+scores."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from workers.learn.base import LearnParamError
+from workers.learn.base import LearnBlock, LearnParam, LearnParamError
 
 # Starts of K-means++ per fit; the one with the least inertia wins.
 N_STARTS = 3
@@ -127,3 +128,75 @@ def _lloyd(
     assign = d.argmin(axis=1)
     inertia = float(d[np.arange(z.shape[0]), assign].sum())
     return centers, assign, inertia
+
+
+class KMeansAnomaly(LearnBlock):
+    """K-means anomaly detection (numpy): the score of a window is its distance to the nearest
+    cluster's edge (distance to the centre minus the cluster's radius), in standardised units."""
+
+    name = "anomaly-kmeans"
+    title = "Anomaly detection (K-means)"
+    description = (
+        "Clusters the training windows with K-means; a window far outside every cluster is "
+        "anomalous. Train it on normal data only."
+    )
+    kind = "anomaly"
+    params = (
+        LearnParam(
+            "clusters",
+            "integer",
+            32,
+            "Cluster count",
+            "Number of K-means clusters (at most the number of training windows).",
+            minimum=1,
+            maximum=1024,
+        ),
+        LearnParam(
+            "radius_percentile",
+            "number",
+            100.0,
+            "Cluster radius percentile",
+            "A cluster's radius is this percentile of its members' distances to its "
+            "centre (100 = the farthest member).",
+            minimum=50,
+            maximum=100,
+        ),
+        LearnParam(
+            "threshold_percentile",
+            "number",
+            100.0,
+            "Threshold percentile",
+            "The anomaly threshold is this percentile of the training windows' scores.",
+            minimum=50,
+            maximum=100,
+        ),
+        LearnParam(
+            "standardize",
+            "boolean",
+            True,
+            "Standardise features",
+            "Scale every feature to zero mean and unit variance over the training set "
+            "before clustering, so that no feature dominates the distance.",
+        ),
+        LearnParam(
+            "max_iterations",
+            "integer",
+            100,
+            "Iterations",
+            "Largest number of K-means (Lloyd) iterations per start.",
+            minimum=1,
+            maximum=10000,
+        ),
+        LearnParam(
+            "seed",
+            "integer",
+            1,
+            "Seed",
+            "Random seed of the K-means++ starts.",
+            minimum=0,
+            maximum=2**31 - 1,
+        ),
+    )
+
+    def _check_input(self, params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int):
+        """Anomaly detection learns from unlabelled normal data: any shape, any class count."""

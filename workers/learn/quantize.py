@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from workers.compiler.litert import reference_interpreter
 from workers.learn.base import LearnParamError
 
 # Operators the TinyStudio C compiler implements; every converted model must stay within them.
@@ -78,8 +79,6 @@ def quantize_int8(
 
 def tflite_ops(tflite: bytes) -> list[str]:
     """The distinct builtin operators of a `.tflite` model, sorted (e.g. ["CONV_2D", ...])."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_content=bytes(tflite))
+    interpreter = reference_interpreter(tflite)
     # _get_ops_details is the only public-ish view of the graph that LiteRT's Python API offers.
     return sorted({op["op_name"] for op in interpreter._get_ops_details()})

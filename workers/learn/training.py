@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from workers.learn import optimize
 from workers.learn.base import LearnParamError, TrainingCancelled
 from workers.learn.blocks import KerasBlock, get_learn_block
+from workers.learn.fitting import FitData, FitHooks, best_epoch, compile_model, fit
 from workers.learn.kmeans import fit_kmeans
 
 
@@ -44,6 +46,10 @@ class TrainResult:
     # Seconds in model.fit alone, and for the whole call (conversion and saving included).
     fit_seconds: float = 0.0
     total_seconds: float = 0.0
+    # Optimized runs: the steps' report, and `.keras` bytes of the models it compares with
+    # (e.g. the distillation teacher and the student trained alone).
+    optimization: dict[str, Any] | None = None
+    companions: dict[str, bytes] = field(default_factory=dict)
 
 
 def import_tensorflow() -> Any:
@@ -79,6 +85,8 @@ def train(
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     log: Callable[[str], None] | None = None,
+    baseline_model: bytes | None = None,
+    teacher_model: bytes | None = None,
 ) -> TrainResult:
     """Train `block_name` on features x (n, *input_shape) and labels y.
 
@@ -87,6 +95,10 @@ def train(
     windows only). Without x_val, `validation_split` of the training windows is held out.
     `on_epoch(epoch, metrics)` is called after every epoch (epoch counts from 1);
     `should_stop()` is polled after every epoch; True raises TrainingCancelled.
+
+    With an "optimization" setting, workers.learn.optimize runs instead of a plain fit:
+    pruning and quantization-aware training start from `baseline_model`, distillation learns
+    from `teacher_model` (`.keras` bytes of earlier runs of this impulse).
     """
     started = time.perf_counter()
     say = log or (lambda _line: None)
@@ -145,77 +157,58 @@ def train(
     keras.utils.set_random_seed(checked["seed"])
     tf.config.experimental.enable_op_determinism()
     n_outputs = n_classes
-    model = block.build_model(checked, input_shape, n_outputs)
-    if block.kind == "classification":
-        model.compile(
-            optimizer=keras.optimizers.Adam(checked["learning_rate"]),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-        metric = "accuracy"
-    else:
-        model.compile(
-            optimizer=keras.optimizers.Adam(checked["learning_rate"]),
-            loss="mean_squared_error",
-            metrics=["mae"],
-        )
-        metric = "mae"
-    model.summary(print_fn=lambda line, *_a, **_k: say(line))
-
     flat_train = x_train.reshape(x_train.shape[0], -1)
     flat_val = None if x_val is None else x_val.reshape(x_val.shape[0], -1)
-    history: list[dict[str, float]] = []
-    progress = _progress_callback(keras, history, metric, on_epoch, should_stop, say)
-    callbacks: list[Any] = [progress]
-    patience = checked["early_stopping"]
-    if patience > 0:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss" if flat_val is not None else "loss",
-                patience=patience,
-                restore_best_weights=True,
-            )
-        )
-    augmentation = checked["augmentation"]
-    augmenting = augmentation["noise_std"] > 0 or augmentation["time_shift"] > 0
     class_weight = (
         _class_weights(y_train, n_classes)
         if checked["class_weighting"] and block.kind == "classification"
         else None
     )
-    say(
-        f"training {block.name} on {flat_train.shape[0]} windows "
-        f"({0 if flat_val is None else flat_val.shape[0]} for validation), "
-        f"{checked['epochs']} epochs"
-    )
+    data = FitData(block.kind, flat_train, y_train, flat_val, y_val, class_weight)
+    hooks = FitHooks(on_epoch, should_stop, say)
     fit_started = time.perf_counter()
-    fit_data: dict[str, Any]
-    if augmenting:
-        fit_data = {
-            "x": _augmented_batches(keras, flat_train, y_train, input_shape, checked, class_weight)
-        }
+    optimization: dict[str, Any] | None = None
+    companions: dict[str, bytes] = {}
+    stopped_early, best = False, None
+    if optimize.requested(checked):
+        outcome = optimize.optimize(
+            optimize.OptimizeRequest(
+                block, checked, input_shape, n_outputs, data, hooks, baseline_model, teacher_model
+            )
+        )
+        model, checked, history = outcome.model, outcome.params, outcome.history
+        optimization = outcome.report
+        companions = {name: save_keras(m) for name, m in outcome.companions.items()}
     else:
-        fit_data = {
-            "x": flat_train,
-            "y": y_train,
-            "batch_size": checked["batch_size"],
-            "shuffle": True,
-            "class_weight": class_weight,
-        }
-    model.fit(
-        **fit_data,
-        epochs=checked["epochs"],
-        validation_data=None if flat_val is None else (flat_val, y_val),
-        callbacks=callbacks,
-        verbose=0,
-    )
+        model = block.build_model(checked, input_shape, n_outputs)
+        compile_model(model, block.kind, checked["learning_rate"])
+        model.summary(print_fn=lambda line, *_a, **_k: say(line))
+        say(
+            f"training {block.name} on {flat_train.shape[0]} windows "
+            f"({0 if flat_val is None else flat_val.shape[0]} for validation), "
+            f"{checked['epochs']} epochs"
+        )
+        augmentation = checked["augmentation"]
+        augmenting = augmentation["noise_std"] > 0 or augmentation["time_shift"] > 0
+        patience = checked["early_stopping"]
+        history = fit(
+            model,
+            data,
+            epochs=checked["epochs"],
+            batch_size=checked["batch_size"],
+            patience=patience,
+            hooks=hooks,
+            x=(
+                _augmented_batches(keras, flat_train, y_train, input_shape, checked, class_weight)
+                if augmenting
+                else None
+            ),
+        )
+        stopped_early = len(history) < checked["epochs"]
+        if stopped_early and patience > 0:
+            best = best_epoch(history, validated=flat_val is not None)
+            say(f"early stopping after epoch {len(history)}; best weights from epoch {best}")
     fit_seconds = time.perf_counter() - fit_started
-    stopped_early = len(history) < checked["epochs"]
-    best_epoch = None
-    if stopped_early and patience > 0:
-        key = "val_loss" if flat_val is not None else "loss"
-        best_epoch = int(np.argmin([h[key] for h in history])) + 1
-        say(f"early stopping after epoch {len(history)}; best weights from epoch {best_epoch}")
 
     keras_bytes = save_keras(model)
     float_tflite = _float_tflite(tf, model)
@@ -230,11 +223,13 @@ def train(
         keras_model=keras_bytes,
         float_tflite=float_tflite,
         stopped_early=stopped_early,
-        best_epoch=best_epoch,
+        best_epoch=best,
         train_count=int(flat_train.shape[0]),
         validation_count=0 if flat_val is None else int(flat_val.shape[0]),
         fit_seconds=fit_seconds,
         total_seconds=time.perf_counter() - started,
+        optimization=optimization,
+        companions=companions,
     )
 
 
@@ -264,6 +259,12 @@ def _float_tflite(tf: Any, model: Any) -> bytes:
         return bytes(tflite_converter(tf, model).convert())
 
 
+def float_tflite(model: bytes | Any) -> bytes:
+    """The float32 `.tflite` of `model` (`.keras` bytes or a Keras model)."""
+    tf = import_tensorflow()
+    return _float_tflite(tf, load_keras(bytes(model)) if isinstance(model, bytes) else model)
+
+
 def tflite_converter(tf: Any, model: Any) -> Any:
     """A converter for `model` with its input fixed to one window (1, features).
 
@@ -283,38 +284,6 @@ def tflite_converter(tf: Any, model: Any) -> Any:
         return model(features, training=False)
 
     return tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()])
-
-
-def _progress_callback(
-    keras: Any,
-    history: list[dict[str, float]],
-    metric: str,
-    on_epoch: Callable[[int, dict[str, float]], None] | None,
-    should_stop: Callable[[], bool] | None,
-    say: Callable[[str], None],
-) -> Any:
-    keys = ("loss", metric, "val_loss", f"val_{metric}")
-
-    class Progress(keras.callbacks.Callback):  # type: ignore[misc]
-        """Records each epoch, reports it, and turns a stop request into TrainingCancelled.
-
-        It has no batch hook on purpose: any batch-level callback makes Keras wait for every
-        step's metrics (synchronous dispatch), which costs about a third of the training time
-        of a small model; a stop request is therefore honoured at the end of the epoch.
-        """
-
-        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-            logs = logs or {}
-            row: dict[str, float] = {"epoch": epoch + 1}
-            row.update({k: float(logs[k]) for k in keys if k in logs})
-            history.append(row)
-            say(f"epoch {epoch + 1}: " + ", ".join(f"{k} {row[k]:.4f}" for k in keys if k in row))
-            if on_epoch is not None:
-                on_epoch(epoch + 1, {k: v for k, v in row.items() if k != "epoch"})
-            if should_stop is not None and should_stop():
-                raise TrainingCancelled(len(history))
-
-    return Progress()
 
 
 def _features(x: Any, name: str) -> np.ndarray:

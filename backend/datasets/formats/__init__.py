@@ -1,7 +1,7 @@
 """Parsing of uploads into samples (no database, no HTTP): JSON/CBOR acquisition, CSV, WAV, zips."""
 
-from backend.datasets.formats.acquisition import (
-    ZERO_SIGNATURE,
+from backend.datasets.formats.acquisition import ZERO_SIGNATURE
+from backend.datasets.formats.acquisition_writer import (
     format_float32,
     to_acquisition_cbor,
     to_acquisition_json,

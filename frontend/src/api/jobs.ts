@@ -2,7 +2,7 @@
 import { useEffect, useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import type { Job } from "./client";
-import { keys } from "./queries";
+import { keys, refresh } from "./queries";
 
 /** The job as it changes (null until the first event); the stream closes at the `end` event. */
 export function useJobEvents(projectId: number, jobId: number | null | undefined): Job | null {
@@ -16,11 +16,11 @@ export function useJobEvents(projectId: number, jobId: number | null | undefined
     });
     source.addEventListener("end", () => {
       source.close();
-      void queryClient.invalidateQueries({ queryKey: keys.jobs(projectId) });
-      void queryClient.invalidateQueries({ queryKey: ["project", projectId, "job", jobId] });
+      void refresh(queryClient, keys.jobs(projectId));
+      void refresh(queryClient, ["project", projectId, "job", jobId]);
       // Runs and builds carry the job's status and metrics: refresh them when it ends.
-      void queryClient.invalidateQueries({ queryKey: ["project", projectId, "training-runs"] });
-      void queryClient.invalidateQueries({ queryKey: ["project", projectId, "deployments"] });
+      void refresh(queryClient, ["project", projectId, "training-runs"]);
+      void refresh(queryClient, ["project", projectId, "deployments"]);
     });
     return () => source.close();
   }, [projectId, jobId, queryClient]);

@@ -1,5 +1,5 @@
 /** Query keys and hooks shared by several pages. */
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, type QueryClient, type QueryKey } from "@tanstack/react-query";
 import { api, unwrap } from "./client";
 
 export const keys = {
@@ -11,6 +11,16 @@ export const keys = {
   jobs: (id: number) => ["project", id, "jobs"] as const,
   members: (id: number) => ["project", id, "members"] as const,
 };
+
+/**
+ * Refetch what a write changed. A query's first fetch still in flight is cancelled first: React
+ * Query would otherwise hand the invalidation that fetch's promise, whose answer was read before
+ * the write (an upload right after opening the page would not appear).
+ */
+export async function refresh(queryClient: QueryClient, queryKey: QueryKey): Promise<void> {
+  await queryClient.cancelQueries({ queryKey });
+  await queryClient.invalidateQueries({ queryKey });
+}
 
 export function useMe() {
   return useQuery({

@@ -73,7 +73,8 @@ export interface paths {
         };
         /**
          * List Blocks
-         * @description Every DSP and learning block with the JSON schema of its parameters and their defaults.
+         * @description The input block and every DSP and learning block, each with the JSON schema of its
+         *     parameters and their defaults.
          */
         get: operations["list_blocks"];
         put?: never;
@@ -433,7 +434,7 @@ export interface paths {
         };
         /**
          * Read Deployment
-         * @description One deployment with its report (sizes; RAM, flash and latency for firmware).
+         * @description One deployment with its figures (RAM, flash, latency) and its build report.
          */
         get: operations["read_deployment"];
         put?: never;
@@ -459,6 +460,27 @@ export interface paths {
          *     with the studio's int8 results (real boards are tested from the browser).
          */
         post: operations["device_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/deployments/{deployment_id}/device-test-results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Keep Device Test Result
+         * @description Keeps an on-device test run from the browser (through a board on Web Serial or a virtual
+         *     board) as the deployment's last on-device test, as the studio's own test keeps its.
+         */
+        post: operations["keep_device_test_result"];
         delete?: never;
         options?: never;
         head?: never;
@@ -543,6 +565,27 @@ export interface paths {
          * @description Creates an impulse; it is checked against the blocks' schemas and the project's data.
          */
         post: operations["create_impulse"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/impulses/input-defaults": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Input Defaults
+         * @description The input block the project's data suggests, with the whole-sample window (the longest
+         *     sample's duration) and the sample durations it was drawn from.
+         */
+        get: operations["input_defaults"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -831,7 +874,7 @@ export interface paths {
         };
         /**
          * List Members
-         * @description The project's members and their roles.
+         * @description The project's members and their roles; their emails only to admins and the owner.
          */
         get: operations["list_members"];
         put?: never;
@@ -1043,7 +1086,7 @@ export interface paths {
         };
         /**
          * Sample Audio
-         * @description The sample as a WAV the browser can play.
+         * @description The sample's first axis as a 16-bit WAV the browser can play, streamed.
          */
         get: operations["sample_audio"];
         put?: never;
@@ -1083,7 +1126,7 @@ export interface paths {
         };
         /**
          * Sample Original
-         * @description The file exactly as it was uploaded.
+         * @description The file exactly as it was uploaded, streamed from the blob store.
          */
         get: operations["sample_original"];
         put?: never;
@@ -1103,7 +1146,7 @@ export interface paths {
         };
         /**
          * Plot Sample
-         * @description Values for plotting, downsampled to min/max per bucket so peaks survive.
+         * @description At most `max_points` rows for plotting: min and max per bucket and axis, so peaks survive.
          */
         get: operations["plot_sample"];
         put?: never;
@@ -1163,7 +1206,7 @@ export interface paths {
         };
         /**
          * Raw Values
-         * @description Every value of the sample (time x axes).
+         * @description A page of the sample's values (time x axes), streamed; follow `next_start` for the rest.
          */
         get: operations["raw_values"];
         put?: never;
@@ -1269,6 +1312,113 @@ export interface paths {
          * @description Makes another member the owner; the previous owner becomes an admin.
          */
         post: operations["transfer_ownership"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/tuner-defaults": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tuner Defaults
+         * @description What a new run starts from: budgets from the board (half its RAM and flash; the base
+         *     impulse's stride as latency) and the blocks that fit the project's data.
+         */
+        get: operations["tuner_defaults"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/tuner-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Tuner Runs
+         * @description The project's tuner runs, newest first.
+         */
+        get: operations["list_tuner_runs"];
+        put?: never;
+        /**
+         * Start Tuner Run
+         * @description Starts a search for the most accurate impulse within the board's budgets; every trial
+         *     is trained, quantized, built as firmware and measured.
+         */
+        post: operations["start_tuner_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/tuner-runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Tuner Run
+         * @description One tuner run with every trial: parameters, accuracy, measured figures, timings.
+         */
+        get: operations["read_tuner_run"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/tuner-runs/{run_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Tuner Run
+         * @description Stops a running search; trials that finished keep their results.
+         */
+        post: operations["cancel_tuner_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/tuner-runs/{run_id}/trials/{trial_id}/apply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply Tuner Trial
+         * @description Saves a measured trial as a new impulse version with a training run holding its trained
+         *     model, ready to deploy.
+         */
+        post: operations["apply_tuner_trial"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1557,6 +1707,13 @@ export interface components {
             /** Total */
             total: number;
         };
+        /**
+         * ApiError
+         * @description The body of every error answer.
+         */
+        ApiError: {
+            detail: components["schemas"]["ErrorDetail"];
+        };
         /** ApiKeyCreate */
         ApiKeyCreate: {
             /** Name */
@@ -1602,6 +1759,13 @@ export interface components {
             prefix: string;
             /** Revoked At */
             revoked_at: string | null;
+        };
+        /**
+         * ApiValidationError
+         * @description The body of a 422 answer: each field that does not match the schema.
+         */
+        ApiValidationError: {
+            detail: components["schemas"]["ValidationDetail"];
         };
         /** ArtifactOut */
         ArtifactOut: {
@@ -1653,6 +1817,8 @@ export interface components {
         BlocksOut: {
             /** Dsp */
             dsp: components["schemas"]["BlockInfo"][];
+            /** @description the time series input block (kind 'input') */
+            input: components["schemas"]["BlockInfo"];
             /** Learn */
             learn: components["schemas"]["BlockInfo"][];
         };
@@ -1738,6 +1904,42 @@ export interface components {
              * @description JSON object of strings
              */
             metadata?: string | null;
+        };
+        /** Budgets */
+        Budgets: {
+            /**
+             * Flash Bytes
+             * @description model weights and code + DSP code + anomaly
+             */
+            flash_bytes: number;
+            /**
+             * Latency Ms
+             * @description estimated time of DSP + inference per window
+             */
+            latency_ms: number;
+            /**
+             * Ram Bytes
+             * @description arena + DSP buffers + anomaly + painted stack
+             */
+            ram_bytes: number;
+        };
+        /** BudgetsIn */
+        BudgetsIn: {
+            /**
+             * Flash Bytes
+             * @description impulse flash (default: half the board's)
+             */
+            flash_bytes?: number | null;
+            /**
+             * Latency Ms
+             * @description DSP + inference per window (default: the base impulse's stride)
+             */
+            latency_ms?: number | null;
+            /**
+             * Ram Bytes
+             * @description impulse RAM (default: half the board's)
+             */
+            ram_bytes?: number | null;
         };
         /** BulkIn */
         BulkIn: {
@@ -1851,6 +2053,10 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /** @description the last on-device test (the report's device_test) */
+            device_test?: components["schemas"]["DeviceTestSummary"] | null;
+            /** @description RAM, flash and latency of the build (the report's figures) */
+            figures?: components["schemas"]["DeviceFigures"] | null;
             /** Id */
             id: number;
             /** Job Id */
@@ -1866,6 +2072,43 @@ export interface components {
             /** Training Run Id */
             training_run_id: number;
         };
+        /**
+         * DeviceFigures
+         * @description RAM, flash and latency of one build, measured once by the build job.
+         */
+        DeviceFigures: {
+            /**
+             * Board
+             * @description the board the figures are for
+             */
+            board: string;
+            /** Core */
+            core: string;
+            /**
+             * Fits
+             * @description the image fits the board's flash and RAM
+             */
+            fits: boolean;
+            flash: components["schemas"]["FlashFigures"];
+            /** Flash Limit Bytes */
+            flash_limit_bytes: number;
+            latency: components["schemas"]["LatencyFigures"];
+            /**
+             * Measured On
+             * @description the virtual board that ran the image in QEMU
+             */
+            measured_on: string;
+            /**
+             * Note
+             * @description what the measurement stands for
+             */
+            note?: string | null;
+            /** @description the window the instructions were counted on, classified */
+            probe?: components["schemas"]["ProbeOut"] | null;
+            ram: components["schemas"]["RamFigures"];
+            /** Ram Limit Bytes */
+            ram_limit_bytes: number;
+        };
         /** DeviceProjectOut */
         DeviceProjectOut: {
             /** Api Key Name */
@@ -1875,12 +2118,127 @@ export interface components {
             /** Project Name */
             project_name: string;
         };
+        /**
+         * DeviceTestResultIn
+         * @description An on-device test run in the browser (a board on Web Serial or a virtual board), to keep
+         *     as the deployment's last test.
+         */
+        DeviceTestResultIn: {
+            /**
+             * Agreement
+             * @description share of windows with the studio's label
+             */
+            agreement: number | null;
+            /**
+             * Board
+             * @description the board the test ran on
+             */
+            board: string;
+            /** Device Accuracy */
+            device_accuracy: number | null;
+            scores: components["schemas"]["ScoreComparison"];
+            /**
+             * Source
+             * @constant
+             */
+            source: "browser";
+            /** Studio Int8 Accuracy */
+            studio_int8_accuracy: number | null;
+            /**
+             * Windows
+             * @description test windows classified
+             */
+            windows: number;
+        };
+        /**
+         * DeviceTestSummary
+         * @description The last on-device test of a firmware deployment.
+         */
+        DeviceTestSummary: {
+            /**
+             * Agreement
+             * @description share of windows with the studio's label
+             */
+            agreement: number | null;
+            /**
+             * Board
+             * @description the board the test ran on
+             */
+            board: string;
+            /** Device Accuracy */
+            device_accuracy: number | null;
+            /**
+             * Job Id
+             * @description the studio's test job, if it ran one
+             */
+            job_id?: number | null;
+            scores: components["schemas"]["ScoreComparison"];
+            /**
+             * Source
+             * @description studio: the studio's test job on a virtual board; browser: a test run from the browser through a connected board
+             * @default studio
+             * @enum {string}
+             */
+            source?: "studio" | "browser";
+            /** Studio Int8 Accuracy */
+            studio_int8_accuracy: number | null;
+            /**
+             * Windows
+             * @description test windows classified
+             */
+            windows: number;
+        };
+        /** DifferingScores */
+        DifferingScores: {
+            /**
+             * Device
+             * @description the device's scores, in label order (null where the board printed NaN)
+             */
+            device: (number | null)[];
+            /** Sample Id */
+            sample_id: number;
+            /** Sample Name */
+            sample_name?: string | null;
+            /**
+             * Studio
+             * @description the studio's int8 scores, in label order
+             */
+            studio: number[];
+            /**
+             * Window Index
+             * @description the window's index within its sample
+             */
+            window_index: number;
+            /** Window Start Ms */
+            window_start_ms: number;
+        };
         /** DuplicateGroup */
         DuplicateGroup: {
             /** Samples */
             samples: components["schemas"]["SampleOut"][];
             /** Sha256 */
             sha256: string;
+        };
+        /**
+         * ErrorDetail
+         * @description What went wrong: a stable code, a message naming the problem, maybe more fields.
+         */
+        ErrorDetail: {
+            /**
+             * Code
+             * @description stable, machine-readable, e.g. `project_not_found`
+             */
+            code: string;
+            /** Message */
+            message: string;
+            /**
+             * Request Id
+             * @description on a 500: the request's id, to find the error in the log
+             * @default null
+             */
+            request_id?: string | null;
+        } & {
+            [key: string]: unknown;
         };
         /** FeaturesIn */
         FeaturesIn: {
@@ -1889,6 +2247,46 @@ export interface components {
              * @description a dataset version; a new snapshot is taken when absent
              */
             dataset_version_id?: number | null;
+        };
+        /** FlashFigures */
+        FlashFigures: {
+            /**
+             * Code Bytes
+             * @description DSP, run_classifier, firmware (and anomaly block)
+             */
+            code_bytes: number;
+            /**
+             * Data Bytes
+             * @description initial values of .data
+             */
+            data_bytes: number;
+            /**
+             * Impulse Bytes
+             * @description the impulse's own flash (model weights and code + DSP code + anomaly), without the firmware's UART code: what flash budgets are compared with
+             */
+            impulse_bytes?: number | null;
+            /**
+             * Impulse Contains
+             * @description what impulse_bytes holds
+             */
+            impulse_contains?: string | null;
+            /**
+             * Model Bytes
+             * @description the compiled model: weights and kernels
+             */
+            model_bytes: number;
+            /**
+             * Parts
+             * @description the linker map's finer split
+             */
+            parts: {
+                [key: string]: number;
+            };
+            /**
+             * Total Bytes
+             * @description text + data of the linked image (what is written)
+             */
+            total_bytes: number;
         };
         /** FlashIn */
         FlashIn: {
@@ -1925,11 +2323,6 @@ export interface components {
              * @description UF2: the family ID the board's bootloader expects
              */
             uf2_family_id?: number | null;
-        };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
         };
         /** HmacKeyOut */
         HmacKeyOut: {
@@ -2019,29 +2412,82 @@ export interface components {
             /** Version */
             version: number;
         };
-        /** InputBlock */
+        /**
+         * IngestionRefusal
+         * @description Edge Impulse's ingestion answer when files are refused: what its clients read.
+         */
+        IngestionRefusal: {
+            /** Error */
+            error: string;
+            /**
+             * Files
+             * @default null
+             */
+            files?: {
+                [key: string]: unknown;
+            }[] | null;
+            /** Success */
+            success: boolean;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * InputBlock
+         * @description The time series input block: how samples are resampled and cut into windows.
+         */
         InputBlock: {
             /**
-             * Frequency Hz
-             * @description rate the data is resampled to
+             * Frequency (Hz)
+             * @description The data is resampled to this rate.
              */
             frequency_hz: number;
             /**
-             * Stride Ms
-             * @description distance between window starts
+             * Padding
+             * @description What fills a short sample's window: its last value repeated (edge), its mean per axis (mean) or 0.0 (zero).
+             * @default edge
+             * @enum {string}
+             */
+            padding?: "edge" | "mean" | "zero";
+            /**
+             * Window increase (ms)
+             * @description Distance between window starts when cutting samples.
              */
             stride_ms: number;
             /**
-             * Window Ms
-             * @description window length
+             * Window size (ms)
+             * @description Length of the signal each classification sees.
              */
             window_ms: number;
             /**
-             * Zero Pad
-             * @description pad samples shorter than one window
+             * Pad short samples
+             * @description A sample shorter than one window gives one window, padded as set below (the name is kept from when it was padded with zeros); off, it gives no window.
              * @default true
              */
             zero_pad?: boolean;
+        };
+        /**
+         * InputDefaultsOut
+         * @description The input block a project's data suggests, and the durations it was drawn from.
+         */
+        InputDefaultsOut: {
+            /** @description the suggested input: the samples' most common rate; the whole-sample window when the median sample is shorter than a usual window (2 s, 1 s for audio), else that window with half of it as the stride */
+            input: components["schemas"]["InputBlock"];
+            /** Longest Ms */
+            longest_ms?: number | null;
+            /** Median Ms */
+            median_ms?: number | null;
+            /**
+             * Samples
+             * @description live, enabled samples the suggestion is drawn from
+             */
+            samples: number;
+            /** Shortest Ms */
+            shortest_ms?: number | null;
+            /**
+             * Whole Sample Ms
+             * @description the whole-sample window: the longest sample's duration, so every sample gives exactly one window (shorter ones padded); null without data
+             */
+            whole_sample_ms?: number | null;
         };
         /** InvitationCreate */
         InvitationCreate: {
@@ -2144,6 +2590,49 @@ export interface components {
          * @enum {string}
          */
         JobStatus: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        /** LatencyFigures */
+        LatencyFigures: {
+            /** Clock Hz */
+            clock_hz: number;
+            /**
+             * Cpi
+             * @description the core's cycles per instruction factor
+             */
+            cpi: number;
+            /**
+             * Cpi Source
+             * @description where the cycles per instruction factor comes from
+             */
+            cpi_source: string;
+            /**
+             * Estimate
+             * @default true
+             * @constant
+             */
+            estimate?: true;
+            /**
+             * Instructions
+             * @description instructions of one window, counted in QEMU
+             */
+            instructions: number;
+            /**
+             * Method
+             * @description how the estimate was made
+             */
+            method: string;
+            /**
+             * Ms
+             * @description estimated time of DSP + inference (+ anomaly) per window
+             */
+            ms: number;
+            /**
+             * Stage Instructions
+             * @description instructions per stage
+             */
+            stage_instructions: {
+                [key: string]: number;
+            };
+        };
         /** LoginIn */
         LoginIn: {
             /** Password */
@@ -2162,8 +2651,11 @@ export interface components {
         };
         /** MemberOut */
         MemberOut: {
-            /** Email */
-            email: string;
+            /**
+             * Email
+             * @description shown to the project's admins and owner only
+             */
+            email: string | null;
             /** Full Name */
             full_name: string;
             /**
@@ -2241,6 +2733,18 @@ export interface components {
             /** Windows */
             windows: number;
         };
+        /** ProbeOut */
+        ProbeOut: {
+            /** Anomaly */
+            anomaly?: number | null;
+            /**
+             * Label
+             * @description the board's answer for the window the latency was counted on
+             */
+            label: string;
+            /** Scores */
+            scores: (number | null)[];
+        };
         /** ProfileIn */
         ProfileIn: {
             /** Email */
@@ -2295,14 +2799,97 @@ export interface components {
              */
             sample_ids?: number[] | null;
         };
-        /** RawValues */
+        /** RamFigures */
+        RamFigures: {
+            /**
+             * Arena Bytes
+             * @description the compiled model's tensor arena
+             */
+            arena_bytes: number;
+            /**
+             * Arena Lower Bound Bytes
+             * @description the compiler's activation lower bound (no in-place reuse)
+             */
+            arena_lower_bound_bytes?: number | null;
+            /**
+             * Arena Note
+             * @description why the arena is below the lower bound, when it is
+             */
+            arena_note?: string | null;
+            /**
+             * Impulse Bytes
+             * @description the impulse's own RAM (arena + DSP buffers + anomaly + stack), without the firmware's serial and replay buffers and the signal window the application fills: what RAM budgets are compared with
+             */
+            impulse_bytes?: number | null;
+            /**
+             * Impulse Contains
+             * @description what impulse_bytes holds
+             */
+            impulse_contains?: string | null;
+            /**
+             * Stack Bytes
+             * @description stack high-water mark of DSP + inference, painted
+             */
+            stack_bytes: number;
+            /**
+             * Stack Method
+             * @description how the stack was measured
+             */
+            stack_method: string;
+            /**
+             * Stack Reserved Bytes
+             * @description the stack region the linker reserves
+             */
+            stack_reserved_bytes: number;
+            /**
+             * Static Bytes
+             * @description the rest of .data and .bss (buffers, firmware state)
+             */
+            static_bytes: number;
+            /**
+             * Static Parts
+             * @description what the static bytes hold, by name
+             */
+            static_parts: {
+                [key: string]: number;
+            };
+            /**
+             * Total Bytes
+             * @description arena + stack + static: what the build needs in RAM
+             */
+            total_bytes: number;
+        };
+        /**
+         * RawValues
+         * @description One page of a sample's rows; ask again from `next_start` until it is null.
+         */
         RawValues: {
+            /**
+             * Count
+             * @description rows in this page
+             */
+            count: number;
             /** Interval Ms */
             interval_ms: number;
+            /**
+             * Length
+             * @description rows in the whole sample
+             */
+            length: number;
+            /**
+             * Next Start
+             * @description the first row of the next page; null at the end
+             */
+            next_start: number | null;
             /** Sample Id */
             sample_id: number;
             /** Sensors */
             sensors: components["schemas"]["SensorOut"][];
+            /**
+             * Start
+             * @description the first row of this page
+             */
+            start: number;
             /** Values */
             values: number[][];
         };
@@ -2474,6 +3061,41 @@ export interface components {
             /** Total */
             total: number;
         };
+        /**
+         * ScoreComparison
+         * @description The device's scores against the studio's int8 scores, window by window.
+         */
+        ScoreComparison: {
+            /**
+             * Differing
+             * @description windows where any score differs
+             */
+            differing: number;
+            /**
+             * First Differing
+             * @description the first differing windows
+             */
+            first_differing: components["schemas"]["DifferingScores"][];
+            /**
+             * Max Abs Difference
+             * @description the largest score difference
+             */
+            max_abs_difference: number | null;
+            /**
+             * Max Step Difference
+             * @description the largest difference in the int8 output's steps
+             */
+            max_step_difference?: number | null;
+            /** Output Scale */
+            output_scale?: number | null;
+            /** Output Zero Point */
+            output_zero_point?: number | null;
+            /**
+             * Windows
+             * @description windows whose scores were compared
+             */
+            windows: number;
+        };
         /** SensorOut */
         SensorOut: {
             /** Name */
@@ -2542,6 +3164,16 @@ export interface components {
         };
         /** TrainIn */
         TrainIn: {
+            /**
+             * Baseline Run Id
+             * @description the run pruning and quantization-aware training start from, and every optimized run is compared with (default: the newest succeeded run of this learning block without optimization)
+             */
+            baseline_run_id?: number | null;
+            /**
+             * Board Id
+             * @description the board both models are built and measured for (default virtual-cortex-m4)
+             */
+            board_id?: string | null;
             /** Dataset Version Id */
             dataset_version_id?: number | null;
             /**
@@ -2562,6 +3194,11 @@ export interface components {
             params?: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * Teacher Run Id
+             * @description distillation: the run whose model teaches (default: a network twice as wide is trained first)
+             */
+            teacher_run_id?: number | null;
         };
         /** TrainingRunOut */
         TrainingRunOut: {
@@ -2569,6 +3206,11 @@ export interface components {
             artifacts: {
                 [key: string]: unknown;
             };
+            /**
+             * Baseline Run Id
+             * @description an optimized run: the run it is compared with
+             */
+            baseline_run_id?: number | null;
             /**
              * Created At
              * Format: date-time
@@ -2592,11 +3234,331 @@ export interface components {
             retrained_from_id: number | null;
             /** Status */
             status: string;
+            /**
+             * Teacher Run Id
+             * @description a distilled run: the run whose model taught it
+             */
+            teacher_run_id?: number | null;
         };
         /** TransferIn */
         TransferIn: {
             /** User Id */
             user_id: number;
+        };
+        /** TrialAccuracy */
+        TrialAccuracy: {
+            /** Float32 Test */
+            float32_test?: number | null;
+            /** Float32 Validation */
+            float32_validation?: number | null;
+            /**
+             * Int8 Test
+             * @description reported, never used to choose
+             */
+            int8_test?: number | null;
+            /**
+             * Int8 Validation
+             * @description the search's objective
+             */
+            int8_validation?: number | null;
+        };
+        /** TrialTimings */
+        TrialTimings: {
+            /** Build S */
+            build_s?: number | null;
+            /** Convert S */
+            convert_s?: number | null;
+            /** Evaluate S */
+            evaluate_s?: number | null;
+            /** Features S */
+            features_s?: number | null;
+            /** Measure S */
+            measure_s?: number | null;
+            /**
+             * Sizing S
+             * @description the untrained network built and measured on the board
+             */
+            sizing_s?: number | null;
+            /** Total S */
+            total_s?: number | null;
+            /** Train S */
+            train_s?: number | null;
+        };
+        /** TunerApplyIn */
+        TunerApplyIn: {
+            /**
+             * Impulse Id
+             * @description the impulse to save the trial into (default: the run's; a new impulse when the run has none)
+             */
+            impulse_id?: number | null;
+        };
+        /** TunerApplyOut */
+        TunerApplyOut: {
+            /** Impulse Id */
+            impulse_id: number;
+            /** Impulse Version */
+            impulse_version: number;
+            /** Training Run Id */
+            training_run_id: number;
+        };
+        /** TunerDefaults */
+        TunerDefaults: {
+            /** Board Flash Bytes */
+            board_flash_bytes: number;
+            /** Board Id */
+            board_id: string;
+            /** Board Ram Bytes */
+            board_ram_bytes: number;
+            budgets: components["schemas"]["Budgets"];
+            /**
+             * Dsp Blocks
+             * @description DSP blocks that fit the project's data
+             */
+            dsp_blocks: string[];
+            /** Learn Blocks */
+            learn_blocks: string[];
+            /** Max Trials */
+            max_trials: number;
+            /** Parallel Trials */
+            parallel_trials: number;
+        };
+        /** TunerRunCreate */
+        TunerRunCreate: {
+            /**
+             * Board Id
+             * @description the target board
+             */
+            board_id: string;
+            budgets?: components["schemas"]["BudgetsIn"] | null;
+            /**
+             * Dataset Version Id
+             * @description a dataset version; a new snapshot is taken when absent
+             */
+            dataset_version_id?: number | null;
+            /**
+             * Dsp Blocks
+             * @description DSP blocks to try (default: all fitting)
+             */
+            dsp_blocks?: string[] | null;
+            /**
+             * Impulse Id
+             * @description the base impulse: its frequency, and where trials apply
+             */
+            impulse_id?: number | null;
+            /**
+             * Learn Blocks
+             * @description classifiers to try (default: all)
+             */
+            learn_blocks?: string[] | null;
+            /**
+             * Max Epochs
+             * @description training epochs of a trial
+             * @default 40
+             */
+            max_epochs?: number;
+            /**
+             * Max Trials
+             * @default 30
+             */
+            max_trials?: number;
+            /**
+             * Parallel Trials
+             * @description trials in flight at once
+             * @default 2
+             */
+            parallel_trials?: number;
+            /**
+             * Sampler
+             * @description tpe (constrained TPE) or random (a seeded baseline)
+             * @default tpe
+             * @enum {string}
+             */
+            sampler?: "tpe" | "random";
+            /**
+             * Seed
+             * @default 1
+             */
+            seed?: number;
+            /**
+             * Time Budget S
+             * @description no new trial starts after this many seconds
+             */
+            time_budget_s?: number | null;
+        };
+        /** TunerRunOut */
+        TunerRunOut: {
+            /**
+             * Best Accuracy
+             * @description int8 validation accuracy of the best fitting trial
+             */
+            best_accuracy: number | null;
+            /** Best Trial Id */
+            best_trial_id: number | null;
+            /** Board Id */
+            board_id: string;
+            budgets: components["schemas"]["Budgets"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Dataset Version Id */
+            dataset_version_id: number;
+            /** Finished At */
+            finished_at: string | null;
+            /** Id */
+            id: number;
+            /** Impulse Id */
+            impulse_id: number | null;
+            /** Message */
+            message: string | null;
+            /**
+             * Result Note
+             * @description what the run found, in a sentence
+             */
+            result_note: string | null;
+            /**
+             * Sampler
+             * @enum {string}
+             */
+            sampler: "tpe" | "random";
+            settings: components["schemas"]["TunerSettings"];
+            /** Status */
+            status: string;
+            /** Trials */
+            trials: components["schemas"]["TunerTrialOut"][];
+            /** Trials Done */
+            trials_done: number;
+            /** Trials Total */
+            trials_total: number;
+        };
+        /** TunerRunSummary */
+        TunerRunSummary: {
+            /**
+             * Best Accuracy
+             * @description int8 validation accuracy of the best fitting trial
+             */
+            best_accuracy: number | null;
+            /** Best Trial Id */
+            best_trial_id: number | null;
+            /** Board Id */
+            board_id: string;
+            budgets: components["schemas"]["Budgets"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Finished At */
+            finished_at: string | null;
+            /** Id */
+            id: number;
+            /** Message */
+            message: string | null;
+            /**
+             * Sampler
+             * @enum {string}
+             */
+            sampler: "tpe" | "random";
+            settings: components["schemas"]["TunerSettings"];
+            /** Status */
+            status: string;
+            /** Trials Done */
+            trials_done: number;
+            /** Trials Total */
+            trials_total: number;
+        };
+        /** TunerSettings */
+        TunerSettings: {
+            /** Dsp Blocks */
+            dsp_blocks: string[];
+            /** Learn Blocks */
+            learn_blocks: string[];
+            /** Max Epochs */
+            max_epochs: number;
+            /** Max Trials */
+            max_trials: number;
+            /** Parallel Trials */
+            parallel_trials: number;
+            /**
+             * Sampler
+             * @enum {string}
+             */
+            sampler: "tpe" | "random";
+            /** Seed */
+            seed: number;
+            /** Time Budget S */
+            time_budget_s: number | null;
+        };
+        /** TunerTrialOut */
+        TunerTrialOut: {
+            accuracy: components["schemas"]["TrialAccuracy"];
+            /** Best */
+            best: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Fits
+             * @description within every budget (null until measured)
+             */
+            fits: boolean | null;
+            /**
+             * Flash Bytes
+             * @description impulse flash of the linked image
+             */
+            flash_bytes: number | null;
+            /** Id */
+            id: number;
+            /**
+             * Instructions
+             * @description instructions of one window, counted in QEMU
+             */
+            instructions: number | null;
+            /**
+             * Latency Ms
+             * @description estimated DSP + inference time per window
+             */
+            latency_ms: number | null;
+            /** Measure Job Id */
+            measure_job_id: number | null;
+            /** Number */
+            number: number;
+            /**
+             * Params
+             * @description the sampler's flat parameters
+             */
+            params: {
+                [key: string]: unknown;
+            };
+            /**
+             * Pareto
+             * @description on the accuracy-RAM-latency front of the measured trials
+             */
+            pareto: boolean;
+            /**
+             * Ram Bytes
+             * @description impulse RAM measured on the board
+             */
+            ram_bytes: number | null;
+            /**
+             * Spec
+             * @description the impulse the trial trained
+             */
+            spec: {
+                [key: string]: unknown;
+            };
+            /** Status */
+            status: string;
+            timings: components["schemas"]["TrialTimings"];
+            /** Train Job Id */
+            train_job_id: number | null;
         };
         /** UploadFileResult */
         UploadFileResult: {
@@ -2641,17 +3603,31 @@ export interface components {
             /** Username */
             username: string;
         };
-        /** ValidationError */
-        ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
-            /** Location */
+        /** ValidationDetail */
+        ValidationDetail: {
+            /**
+             * Code
+             * @constant
+             */
+            code: "validation_error";
+            /** Errors */
+            errors: components["schemas"]["ValidationIssue"][];
+            /**
+             * Message
+             * @description every issue in one line
+             */
+            message: string;
+        };
+        /** ValidationIssue */
+        ValidationIssue: {
+            /**
+             * Loc
+             * @description where: `path`, `query` or `body`, then the field
+             */
             loc: (string | number)[];
-            /** Message */
+            /** Msg */
             msg: string;
-            /** Error Type */
+            /** Type */
             type: string;
         };
         /** VersionCreate */
@@ -2795,13 +3771,49 @@ export interface operations {
                     "application/json": components["schemas"]["LoginOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many attempts: wait for the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -2821,6 +3833,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
         };
     };
@@ -2846,13 +3867,40 @@ export interface operations {
                     "application/json": components["schemas"]["LoginOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -2875,6 +3923,24 @@ export interface operations {
                     "application/json": components["schemas"]["BlocksOut"];
                 };
             };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
         };
     };
     boards: {
@@ -2895,6 +3961,24 @@ export interface operations {
                     "application/json": components["schemas"]["BoardOut"][];
                 };
             };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
         };
     };
     device_project: {
@@ -2913,6 +3997,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DeviceProjectOut"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -2959,13 +4061,67 @@ export interface operations {
                     "application/json": components["schemas"]["InvitationOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -2990,13 +4146,67 @@ export interface operations {
                     "application/json": components["schemas"]["InvitationOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3017,6 +4227,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProjectOut"][];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3043,13 +4271,58 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3074,13 +4347,40 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3106,13 +4406,67 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3141,13 +4495,67 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3175,13 +4583,49 @@ export interface operations {
                     "application/json": components["schemas"]["ActivityPage"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3206,13 +4650,49 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKeyOut"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3241,13 +4721,67 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKeyCreated"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3271,13 +4805,67 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3301,13 +4889,40 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3332,13 +4947,40 @@ export interface operations {
                     "application/json": components["schemas"]["VersionOut"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3367,13 +5009,67 @@ export interface operations {
                     "application/json": components["schemas"]["VersionDetail"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3399,13 +5095,40 @@ export interface operations {
                     "application/json": components["schemas"]["VersionDetail"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3430,13 +5153,67 @@ export interface operations {
                     "application/json": components["schemas"]["JobOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3465,13 +5242,85 @@ export interface operations {
                     "application/json": components["schemas"]["JobOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Upload of a type TinyStudio does not read */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3496,13 +5345,40 @@ export interface operations {
                     "application/json": components["schemas"]["DeploymentOut"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3528,13 +5404,40 @@ export interface operations {
                     "application/json": components["schemas"]["DeploymentOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3560,13 +5463,157 @@ export interface operations {
                     "application/json": components["schemas"]["JobOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    keep_device_test_result: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deployment_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceTestResultIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentOut"];
+                };
+            };
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3591,13 +5638,67 @@ export interface operations {
                     "application/json": components["schemas"]["JobOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3622,13 +5723,49 @@ export interface operations {
                     "application/json": components["schemas"]["HmacKeyOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3653,13 +5790,67 @@ export interface operations {
                     "application/json": components["schemas"]["HmacKeyOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3684,13 +5875,40 @@ export interface operations {
                     "application/json": components["schemas"]["ImpulseOut"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3719,13 +5937,125 @@ export interface operations {
                     "application/json": components["schemas"]["ImpulseOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    input_defaults: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InputDefaultsOut"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3754,13 +6084,67 @@ export interface operations {
                     "application/json": components["schemas"]["PreviewOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3786,13 +6170,40 @@ export interface operations {
                     "application/json": components["schemas"]["ImpulseOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3822,13 +6233,67 @@ export interface operations {
                     "application/json": components["schemas"]["ImpulseOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3852,13 +6317,67 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3888,13 +6407,67 @@ export interface operations {
                     "application/json": components["schemas"]["JobOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3924,13 +6497,67 @@ export interface operations {
                     "application/json": components["schemas"]["TrainingRunOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3956,13 +6583,40 @@ export interface operations {
                     "application/json": components["schemas"]["ImpulseVersionOut"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -3987,13 +6641,49 @@ export interface operations {
                     "application/json": components["schemas"]["InvitationOut"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4022,13 +6712,67 @@ export interface operations {
                     "application/json": components["schemas"]["InvitationOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4052,13 +6796,67 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4088,13 +6886,49 @@ export interface operations {
                     "application/json": components["schemas"]["JobPage"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4120,13 +6954,40 @@ export interface operations {
                     "application/json": components["schemas"]["JobOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4152,13 +7013,67 @@ export interface operations {
                     "application/json": components["schemas"]["JobOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4184,13 +7099,40 @@ export interface operations {
                     "text/event-stream": unknown;
                 };
             };
-            /** @description Validation Error */
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4216,13 +7158,40 @@ export interface operations {
                     "application/json": components["schemas"]["JobLog"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4245,13 +7214,67 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4276,13 +7299,40 @@ export interface operations {
                     "application/json": components["schemas"]["MemberOut"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4306,13 +7356,67 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4342,13 +7446,67 @@ export interface operations {
                     "application/json": components["schemas"]["MemberOut"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4383,13 +7541,49 @@ export interface operations {
                     "application/json": components["schemas"]["SamplePage"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4418,13 +7612,67 @@ export interface operations {
                     "application/json": components["schemas"]["BulkResult"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4449,13 +7697,40 @@ export interface operations {
                     "application/json": components["schemas"]["DuplicateGroup"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4484,13 +7759,67 @@ export interface operations {
                     "application/json": components["schemas"]["BulkResult"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4515,13 +7844,67 @@ export interface operations {
                     "application/json": components["schemas"]["RebalanceResult"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4546,13 +7929,40 @@ export interface operations {
                     "application/json": components["schemas"]["DatasetSummary"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4599,13 +8009,85 @@ export interface operations {
                     "application/json": components["schemas"]["UploadResult"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadResult"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadResult"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadResult"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Upload of a type TinyStudio does not read */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadResult"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4631,13 +8113,40 @@ export interface operations {
                     "application/json": components["schemas"]["SampleOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4663,13 +8172,67 @@ export interface operations {
                     "application/json": components["schemas"]["SampleOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4699,13 +8262,67 @@ export interface operations {
                     "application/json": components["schemas"]["SampleOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4731,13 +8348,40 @@ export interface operations {
                     "audio/wav": unknown;
                 };
             };
-            /** @description Validation Error */
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4767,13 +8411,67 @@ export interface operations {
                     "application/json": components["schemas"]["SampleOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4797,13 +8495,40 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4831,13 +8556,49 @@ export interface operations {
                     "application/json": components["schemas"]["PlotValues"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4863,13 +8624,67 @@ export interface operations {
                     "application/json": components["schemas"]["SampleOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4899,20 +8714,79 @@ export interface operations {
                     "application/json": components["schemas"]["SampleOut"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
     };
     raw_values: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description the first row to return */
+                start?: number;
+                /** @description rows to return; a page holds at most 1000000 values (rows x axes), and the most that fit when omitted */
+                count?: number | null;
+            };
             header?: never;
             path: {
                 sample_id: number;
@@ -4931,13 +8805,49 @@ export interface operations {
                     "application/json": components["schemas"]["RawValues"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4964,13 +8874,49 @@ export interface operations {
                     "application/json": components["schemas"]["TrainingRunOut"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4996,13 +8942,40 @@ export interface operations {
                     "application/json": components["schemas"]["TrainingRunOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -5032,13 +9005,67 @@ export interface operations {
                     "application/json": components["schemas"]["DeploymentOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -5064,13 +9091,67 @@ export interface operations {
                     "application/json": components["schemas"]["TrainingRunOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -5099,13 +9180,520 @@ export interface operations {
                     "application/json": components["schemas"]["MemberOut"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    tuner_defaults: {
+        parameters: {
+            query?: {
+                board_id?: string | null;
+                impulse_id?: number | null;
+            };
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TunerDefaults"];
+                };
+            };
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    list_tuner_runs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TunerRunSummary"][];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    start_tuner_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TunerRunCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TunerRunOut"];
+                };
+            };
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    read_tuner_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TunerRunOut"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    cancel_tuner_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TunerRunOut"];
+                };
+            };
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    apply_tuner_trial: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+                trial_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TunerApplyIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TunerApplyOut"];
+                };
+            };
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -5130,13 +9718,40 @@ export interface operations {
                     "application/json": components["schemas"]["VirtualBoardOut"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -5165,13 +9780,67 @@ export interface operations {
                     "application/json": components["schemas"]["VirtualBoardOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -5197,13 +9866,40 @@ export interface operations {
                     "application/json": components["schemas"]["VirtualBoardOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -5227,13 +9923,67 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -5263,13 +10013,67 @@ export interface operations {
                     "application/json": components["schemas"]["VirtualBoardOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -5299,13 +10103,67 @@ export interface operations {
                     "application/json": components["schemas"]["ReplayOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -5326,6 +10184,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -5352,13 +10228,58 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -5379,6 +10300,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["InvitationOut"][];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -5403,13 +10342,58 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -5430,6 +10414,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TokenOut"][];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -5456,13 +10458,58 @@ export interface operations {
                     "application/json": components["schemas"]["TokenCreated"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -5485,13 +10532,67 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -5523,13 +10624,81 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            /** @description Validation Error */
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                    "text/plain": string;
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                    "text/plain": string;
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                    "text/plain": string;
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                    "text/plain": string;
+                };
+            };
+            /** @description Upload of a type TinyStudio does not read */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                    "text/plain": string;
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -5564,13 +10733,85 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Validation Error */
+            /** @description Some files stored, some refused */
+            207: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestionRefusal"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestionRefusal"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestionRefusal"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestionRefusal"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Upload of a type TinyStudio does not read */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestionRefusal"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };

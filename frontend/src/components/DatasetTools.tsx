@@ -5,6 +5,7 @@ import { api, currentCsrfToken, toApiError, unwrap } from "../api/client";
 import { useJobEvents } from "../api/jobs";
 import { JobProgress } from "./JobProgress";
 import { Card, ErrorNote, formatBytes, formatDate } from "./ui";
+import { refresh } from "../api/queries";
 
 function JobWithDownloads({ projectId, jobId, title }: { projectId: number; jobId: number; title: string }) {
   const job = useJobEvents(projectId, jobId);
@@ -59,12 +60,12 @@ export function DatasetTools({ projectId, editor }: { projectId: number; editor:
     mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/dataset-versions", { params: { path }, body: { name: versionName } })),
     onSuccess: () => {
       setVersionName("");
-      void queryClient.invalidateQueries({ queryKey: ["project", projectId, "dataset-versions"] });
+      void refresh(queryClient, ["project", projectId, "dataset-versions"]);
     },
   });
   const purge = useMutation({
     mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/samples/purge", { params: { path }, body: {} })),
-    onSuccess: () => void queryClient.invalidateQueries({ queryKey: ["project", projectId] }),
+    onSuccess: () => void refresh(queryClient, ["project", projectId]),
   });
   const duplicateCount = (duplicates.data ?? []).reduce((n, g) => n + g.samples.length - 1, 0);
   return (

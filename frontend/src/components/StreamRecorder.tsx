@@ -10,6 +10,7 @@ import { uploadFiles } from "../api/upload";
 import type { Device } from "../lib/device/device";
 import { CaptureAbort, captureFile, readingsFor, StreamCapture } from "../lib/device/capture";
 import { ProgressBar } from "./ui";
+import { refresh } from "../api/queries";
 
 type Category = "training" | "testing";
 
@@ -118,7 +119,7 @@ export function StreamRecorder({ projectId, device, streaming, rate, axisNames, 
       // What the studio stored, not what was sent: its readings and interval are the proof.
       const sample = await unwrap(api.GET("/api/projects/{project_id}/samples/{sample_id}", { params: { path: { project_id: projectId, sample_id: result.sampleId } } }));
       setStored({ id: sample.id, name: sample.name, readings: sample.length, intervalMs: sample.interval_ms, label: sample.label ?? cleanLabel, category: sample.category });
-      void queryClient.invalidateQueries({ queryKey: ["project", projectId] });
+      void refresh(queryClient, ["project", projectId]);
     } catch (err) {
       setProblem(`The recording could not be stored: ${errorText(err)}`);
     } finally {

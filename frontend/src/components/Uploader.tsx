@@ -4,6 +4,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { uploadFiles } from "../api/upload";
 import { tally, type FileState } from "../lib/uploadResults";
 import { ProgressBar } from "./ui";
+import { refresh } from "../api/queries";
 
 type Category = "training" | "testing" | "anomaly" | "split";
 // Several files in flight at once keep the link busy without flooding a small server.
@@ -45,7 +46,7 @@ export function Uploader({ projectId }: { projectId: number }) {
     }
     await Promise.all(Array.from({ length: Math.min(PARALLEL, files.length) }, worker));
     setBusy(false);
-    void queryClient.invalidateQueries({ queryKey: ["project", projectId] });
+    void refresh(queryClient, ["project", projectId]);
   }
 
   function onDrop(e: DragEvent) {

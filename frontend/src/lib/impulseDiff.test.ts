@@ -3,7 +3,7 @@ import { describeChange, diffSpecs, formatValue, summarizeSpec, type DiffLabels 
 import type { ImpulseSpec } from "./impulseDraft";
 
 const BASE: ImpulseSpec = {
-  input: { window_ms: 2000, stride_ms: 1000, frequency_hz: 10, zero_pad: true },
+  input: { window_ms: 2000, stride_ms: 1000, frequency_hz: 10, zero_pad: true, padding: "edge" },
   dsp: [{ block: "spectral-analysis", params: { "fft-length": 16, "filter-type": "none" } }],
   learn: [{ block: "classifier-dense", params: { epochs: 12, dense_layers: [20, 10] } }],
 };
@@ -120,7 +120,7 @@ describe("describing changes", () => {
       from: "12",
       to: "15",
     });
-    expect(describeChange({ kind: "input", property: "zero_pad", from: true, to: false }, LABELS)).toEqual({ where: "Input", what: "Zero-pad short samples", from: "on", to: "off" });
+    expect(describeChange({ kind: "input", property: "zero_pad", from: true, to: false }, LABELS)).toEqual({ where: "Input", what: "Pad short samples", from: "on", to: "off" });
     expect(describeChange({ kind: "added", section: "dsp", index: 1, block: { block: "flatten", params: { average: true } } }, LABELS)).toEqual({
       where: "Processing block 2 · Flatten",
       what: "added (average on)",
@@ -141,7 +141,7 @@ describe("describing changes", () => {
 describe("summarizing a first version", () => {
   it("lists the input settings and every block with its settings", () => {
     expect(summarizeSpec(BASE, LABELS)).toEqual([
-      { where: "Input", what: "Window size (ms) 2000, Window increase (ms) 1000, Frequency (Hz) 10, Zero-pad short samples on" },
+      { where: "Input", what: "Window size (ms) 2000, Window increase (ms) 1000, Frequency (Hz) 10, Pad short samples on, Padding edge" },
       { where: "Processing block 1 · Spectral analysis", what: "FFT length 16, filter-type none" },
       { where: "Learning block 1 · Classification (dense)", what: "Training cycles 12, dense_layers 20, 10" },
     ]);

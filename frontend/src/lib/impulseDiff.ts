@@ -10,7 +10,7 @@ export type SpecChange =
   | { kind: "replaced"; section: Section; index: number; from: BlockSpec; to: BlockSpec }
   | { kind: "param"; section: Section; index: number; block: string; property: string; from: unknown; to: unknown };
 
-const INPUT_KEYS: (keyof InputBlock)[] = ["window_ms", "stride_ms", "frequency_hz", "zero_pad"];
+const INPUT_KEYS: (keyof InputBlock)[] = ["window_ms", "stride_ms", "frequency_hz", "zero_pad", "padding"];
 
 /**
  * Pairs the blocks of two lists that are the same block: as many as possible, preferring blocks
@@ -106,7 +106,8 @@ export const INPUT_LABELS: Record<keyof InputBlock, string> = {
   window_ms: "Window size (ms)",
   stride_ms: "Window increase (ms)",
   frequency_hz: "Frequency (Hz)",
-  zero_pad: "Zero-pad short samples",
+  zero_pad: "Pad short samples",
+  padding: "Padding",
 };
 
 export const SECTION_NAMES: Record<Section, string> = { dsp: "Processing block", learn: "Learning block" };

@@ -16,7 +16,7 @@ import {
 } from "./impulseDraft";
 
 const SPEC: ImpulseSpec = {
-  input: { window_ms: 2000, stride_ms: 1000, frequency_hz: 10, zero_pad: true },
+  input: { window_ms: 2000, stride_ms: 1000, frequency_hz: 10, zero_pad: true, padding: "mean" },
   dsp: [
     { block: "spectral-analysis", params: { "fft-length": 16, "filter-type": "none" } },
     { block: "flatten", params: { average: true, rms: false } },
@@ -45,7 +45,9 @@ describe("impulse drafts", () => {
 
   it("reads the loose JSON the API returns, filling what is missing", () => {
     const spec = asSpec({ input: { window_ms: 500 }, dsp: [{ block: "raw" }], learn: "nonsense" });
-    expect(spec.input).toEqual({ window_ms: 500, stride_ms: 500, frequency_hz: 100, zero_pad: true });
+    expect(spec.input).toEqual({ window_ms: 500, stride_ms: 500, frequency_hz: 100, zero_pad: true, padding: "edge" });
+    expect(asSpec({ input: { padding: "zero" } }).input.padding).toBe("zero");
+    expect(asSpec({ input: { padding: "reflect" } }).input.padding).toBe("edge");
     expect(spec.dsp).toEqual([{ block: "raw", params: {} }]);
     expect(spec.learn).toEqual([]);
     expect(asSpec(null).dsp).toEqual([]);

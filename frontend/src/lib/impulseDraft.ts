@@ -2,11 +2,16 @@
 
 export type Section = "dsp" | "learn";
 
+/** What fills a short sample's window: its last value, its mean per axis, or zeros. */
+export type Padding = "edge" | "mean" | "zero";
+const PADDINGS: Padding[] = ["edge", "mean", "zero"];
+
 export interface InputBlock {
   window_ms: number;
   stride_ms: number;
   frequency_hz: number;
   zero_pad: boolean;
+  padding: Padding;
 }
 
 export interface BlockSpec {
@@ -37,7 +42,8 @@ export interface Draft {
 /** The API's limits on the number of blocks in each list. */
 export const MAX_BLOCKS: Record<Section, number> = { dsp: 8, learn: 4 };
 
-const DEFAULT_INPUT: InputBlock = { window_ms: 1000, stride_ms: 500, frequency_hz: 100, zero_pad: true };
+// The server's defaults; a spec stored before padding existed is read as the server reads it.
+const DEFAULT_INPUT: InputBlock = { window_ms: 1000, stride_ms: 500, frequency_hz: 100, zero_pad: true, padding: "edge" };
 
 function asRecord(value: unknown): Record<string, unknown> {
   return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
@@ -61,6 +67,7 @@ export function asSpec(value: unknown): ImpulseSpec {
       stride_ms: typeof input.stride_ms === "number" ? input.stride_ms : DEFAULT_INPUT.stride_ms,
       frequency_hz: typeof input.frequency_hz === "number" ? input.frequency_hz : DEFAULT_INPUT.frequency_hz,
       zero_pad: typeof input.zero_pad === "boolean" ? input.zero_pad : DEFAULT_INPUT.zero_pad,
+      padding: PADDINGS.find((p) => p === input.padding) ?? DEFAULT_INPUT.padding,
     },
     dsp: asBlocks(record.dsp),
     learn: asBlocks(record.learn),

@@ -2,7 +2,7 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap } from "../api/client";
-import { useMe } from "../api/queries";
+import { refresh, useMe } from "../api/queries";
 import { Card, CopyButton, ErrorNote, formatDate } from "../components/ui";
 
 export function AccountPage() {
@@ -16,12 +16,12 @@ export function AccountPage() {
     onSuccess: (token) => {
       setCreated(token.token);
       setName("");
-      void queryClient.invalidateQueries({ queryKey: ["tokens"] });
+      void refresh(queryClient, ["tokens"]);
     },
   });
   const revoke = useMutation({
     mutationFn: (id: number) => unwrap(api.DELETE("/api/users/me/tokens/{token_id}", { params: { path: { token_id: id } } })),
-    onSuccess: () => void queryClient.invalidateQueries({ queryKey: ["tokens"] }),
+    onSuccess: () => void refresh(queryClient, ["tokens"]),
   });
   function submit(e: FormEvent) {
     e.preventDefault();

@@ -3,7 +3,7 @@ import { useEffect, useState } from "react";
 import { Link, useOutletContext } from "react-router-dom";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Project } from "../api/client";
-import { atLeast, useSummary } from "../api/queries";
+import { atLeast, refresh, useSummary } from "../api/queries";
 import { Card, EmptyState, ErrorNote, formatDate, formatDuration, Loading } from "../components/ui";
 import { SplitBar } from "../components/SplitBar";
 import { Uploader } from "../components/Uploader";
@@ -67,12 +67,12 @@ export function DataPage() {
       if (body.action === "delete") setUndo({ ids: body.sample_ids, message: `Moved ${result.changed} sample(s) to the trash.` });
       else if (body.action === "restore") setUndo(null);
       setSelected(new Set());
-      void queryClient.invalidateQueries({ queryKey: ["project", project.id] });
+      void refresh(queryClient, ["project", project.id]);
     },
   });
   const rebalance = useMutation({
     mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/samples/rebalance", { params: { path: { project_id: project.id } } })),
-    onSuccess: () => void queryClient.invalidateQueries({ queryKey: ["project", project.id] }),
+    onSuccess: () => void refresh(queryClient, ["project", project.id]),
   });
 
   const cats = summary.data?.categories ?? {};

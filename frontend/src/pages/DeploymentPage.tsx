@@ -4,8 +4,10 @@ import { Link, useOutletContext } from "react-router-dom";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Project, type Schemas } from "../api/client";
 import { useJobEvents } from "../api/jobs";
-import { atLeast, effectiveStatus, useJobStatuses } from "../api/queries";
+import { atLeast, effectiveStatus, refresh, useJobStatuses } from "../api/queries";
+import { DeviceFigures, figuresView } from "../components/DeviceFigures";
 import { JobProgress } from "../components/JobProgress";
+import { DifferingScores, ScoreStat } from "../components/ScoreComparison";
 import { Card, EmptyState, ErrorNote, formatBytes, formatDate, Loading, StatusBadge } from "../components/ui";
 
 type Deployment = Schemas["DeploymentOut"];
@@ -27,50 +29,6 @@ const TARGETS: { id: Target; title: string; text: string }[] = [
   { id: "firmware", title: "Board firmware", text: "A ready image for a catalogued board, measured in QEMU (flash, RAM, latency)." },
 ];
 
-type Profile = Record<string, Record<string, number> | number | string>;
-
-function ProfileTable({ profile }: { profile: Profile }) {
-  const unit = (key: string, v: number) =>
-    key.startsWith("flash") || key.startsWith("ram") ? formatBytes(v) : key.startsWith("latency") ? `${v.toFixed(2)} ms` : v.toLocaleString();
-  const part = (key: string) => (profile[key] && typeof profile[key] === "object" ? (profile[key] as Record<string, number>) : null);
-  const headline: [string, string, string][] = [];
-  const flash = part("flash");
-  const ram = part("ram");
-  const latency = part("latency_ms");
-  const instructions = part("instructions");
-  if (flash) headline.push(["flash", unit("flash", flash.total), flash.limit ? `flash of ${unit("flash", flash.limit)}` : "flash"]);
-  if (ram) headline.push(["ram", unit("ram", ram.total), ram.limit ? `RAM of ${unit("ram", ram.limit)}` : "RAM"]);
-  if (latency) headline.push(["latency", unit("latency", latency.total), latency.anomaly !== undefined ? "per window (DSP + inference + anomaly)" : "per window (DSP + inference)"]);
-  if (instructions) headline.push(["instructions", unit("instructions", instructions.total), "instructions per window"]);
-  const rows: [string, string][] = [];
-  for (const [key, entry] of [["flash", flash], ["ram", ram], ["latency_ms", latency], ["instructions", instructions]] as const) {
-    if (!entry) continue;
-    for (const [name, v] of Object.entries(entry)) if (typeof v === "number") rows.push([`${key.replace("_ms", "")} ${name}`, unit(key, v)]);
-  }
-  return (
-    <>
-      <div className="metrics">
-        {headline.map(([key, value, label]) => (
-          <div className="stat" key={key} data-profile={key}>
-            <span className="stat-value">{value}</span>
-            <span className="stat-label">{label}</span>
-          </div>
-        ))}
-      </div>
-      <details>
-        <summary>Breakdown</summary>
-        <table className="table compact profile">
-          <tbody>
-            {rows.map(([k, v]) => (
-              <tr key={k}><td>{k}</td><td>{v}</td></tr>
-            ))}
-          </tbody>
-        </table>
-      </details>
-    </>
-  );
-}
-
 function DeploymentView({ deployment, projectId }: { deployment: Deployment; projectId: number }) {
   const queryClient = useQueryClient();
   const job = useJobEvents(projectId, deployment.job_id);
@@ -79,8 +37,10 @@ function DeploymentView({ deployment, projectId }: { deployment: Deployment; pro
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/deployments/{deployment_id}", { params: { path: { project_id: projectId, deployment_id: deployment.id } } })),
     enabled: job?.status === "succeeded",
   });
-  if (fresh.data && fresh.data.status !== deployment.status) void queryClient.invalidateQueries({ queryKey: ["project", projectId, "deployments"] });
-  const report = (fresh.data?.report ?? deployment.report) as { profile?: Profile; anomaly?: AnomalyBlock | null };
+  if (fresh.data && fresh.data.status !== deployment.status) void refresh(queryClient, ["project", projectId, "deployments"]);
+  const report = (fresh.data?.report ?? deployment.report) as { anomaly?: AnomalyBlock | null };
+  const figures = fresh.data?.figures ?? deployment.figures;
+  const deviceTest = fresh.data?.device_test ?? deployment.device_test;
   return (
     <Card title={`Build #${deployment.id}: ${deployment.target}${deployment.board_id ? ` for ${deployment.board_id}` : ""}`}>
       <p className="muted small" data-testid="deployment-anomaly">
@@ -103,10 +63,26 @@ function DeploymentView({ deployment, projectId }: { deployment: Deployment; pro
               </li>
             ))}
           </ul>
-          {report.profile && (
+          {figures && (
             <>
               <h3>Measured on the virtual board</h3>
-              <ProfileTable profile={report.profile} />
+              <DeviceFigures figures={figuresView(figures)} />
+            </>
+          )}
+          {deviceTest && (
+            <>
+              <h3>Last on-device test</h3>
+              <p className="muted small" data-testid="device-test-source">
+                {deviceTest.source === "browser" ? `Tested in the browser on ${deviceTest.board}` : `Tested by the studio on ${deviceTest.board}${deviceTest.job_id != null ? ` (job #${deviceTest.job_id})` : ""}`}
+              </p>
+              <div className="metrics" data-testid="deployment-device-test">
+                <div className="stat" data-metric="agreement">
+                  <span className="stat-value">{deviceTest.agreement == null ? "—" : `${(deviceTest.agreement * 100).toFixed(1)} %`}</span>
+                  <span className="stat-label">labels agree with the studio ({deviceTest.windows} windows)</span>
+                </div>
+                <ScoreStat scores={deviceTest.scores} />
+              </div>
+              <DifferingScores scores={deviceTest.scores} projectId={projectId} />
             </>
           )}
         </>
@@ -153,7 +129,7 @@ export function DeploymentPage() {
       ),
     onSuccess: (d) => {
       setShown(d.id);
-      void queryClient.invalidateQueries({ queryKey: ["project", project.id, "deployments"] });
+      void refresh(queryClient, ["project", project.id, "deployments"]);
     },
   });
   if (runs.isPending || statusesPending) return <Loading what="trained models" />;

@@ -8,6 +8,7 @@ import { LineChart } from "../components/LineChart";
 import { Card, ProgressBar } from "../components/ui";
 import { BAUD_RATES, collectLines, SerialDevice, serialUnavailableReason, type SerialLike } from "../lib/serial/device";
 import { buildAcquisition, countValues, defaultAxisNames, detectStream, ForwarderAbort, parseLine, type StreamInfo } from "../lib/serial/forwarder";
+import { refresh } from "../api/queries";
 
 // Seconds of signal kept for the live plot.
 const LIVE_SECONDS = 5;
@@ -154,7 +155,7 @@ export function DevicesPage() {
     const state = result.get(filename);
     if (state?.state === "stored") {
       setNotice({ text: `Recorded ${values.length} readings and stored "${state.name}".`, sampleId: state.sampleId ?? undefined });
-      void queryClient.invalidateQueries({ queryKey: ["project", project.id] });
+      void refresh(queryClient, ["project", project.id]);
     } else {
       setError(`The studio refused the recording: ${state?.state === "refused" ? state.message : "no answer"}`);
     }

@@ -1,4 +1,4 @@
-/** Impulse design: input window, DSP and learning blocks from their schemas, DSP preview, features, versions. */
+/** Impulse design: input, DSP and learning blocks from their schemas, DSP preview, features, versions. */
 import { useEffect, useMemo, useState } from "react";
 import { Link, useNavigate, useOutletContext, useSearchParams } from "react-router-dom";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -10,6 +10,7 @@ import { LineChart } from "../components/LineChart";
 import { FeatureBars, Scatter, type ScatterPoint } from "../components/Scatter";
 import { blockWithDefaults, ImpulseBlocksCard } from "../components/ImpulseBlocks";
 import { ImpulseHistory } from "../components/ImpulseHistory";
+import { InputBlockCard, useInputDefaults } from "../components/InputBlockCard";
 import { Card, EmptyState, ErrorNote, Loading } from "../components/ui";
 import {
   asSpec,
@@ -64,29 +65,6 @@ export function useImpulses(projectId: number) {
 
 function draftFrom(impulse: Impulse): Draft {
   return draftFromSpec(impulse.name, asSpec(impulse.spec));
-}
-
-function InputFields({ input, onChange, errors, disabled }: { input: InputBlock; onChange: (i: InputBlock) => void; errors: Record<string, string>; disabled: boolean }) {
-  const number = (key: "window_ms" | "stride_ms" | "frequency_hz", label: string, help: string) => (
-    <div className="field" data-field={key}>
-      <label htmlFor={`input-${key}`}>{label}</label>
-      <input id={`input-${key}`} type="number" min={0} step="any" disabled={disabled} value={input[key]} aria-invalid={Boolean(errors[key])}
-        onChange={(e) => onChange({ ...input, [key]: Number(e.target.value) })} />
-      <span className="field-help">{help}</span>
-      {errors[key] && <span className="field-error" role="alert">{errors[key]}</span>}
-    </div>
-  );
-  return (
-    <div className="schema-form">
-      {number("window_ms", "Window size (ms)", "Length of the signal each classification sees.")}
-      {number("stride_ms", "Window increase (ms)", "Distance between window starts when cutting samples.")}
-      {number("frequency_hz", "Frequency (Hz)", "The data is resampled to this rate.")}
-      <div className="field checkbox-field">
-        <input id="input-zero_pad" type="checkbox" disabled={disabled} checked={input.zero_pad} onChange={(e) => onChange({ ...input, zero_pad: e.target.checked })} />
-        <label htmlFor="input-zero_pad">Zero-pad short samples</label>
-      </div>
-    </div>
-  );
 }
 
 function Preview({ projectId, draft, catalog }: { projectId: number; draft: Draft; catalog: Block[] }) {
@@ -228,10 +206,7 @@ export function ImpulsePage() {
   const editor = atLeast(project.role, "editor");
   const blocks = useBlocks();
   const impulses = useImpulses(project.id);
-  const firstSample = useQuery({
-    queryKey: ["project", project.id, "samples", "first"],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/samples", { params: { path: { project_id: project.id }, query: { limit: 1 } } })),
-  });
+  const inputDefaults = useInputDefaults(project.id);
   const { impulse, creating, choose } = useChosenImpulse(impulses.data);
   const [draft, setDraft] = useState<Draft | null>(null);
   const draftKey = creating ? "new" : impulse?.id ?? null;
@@ -243,26 +218,25 @@ export function ImpulsePage() {
   }
   const [errors, setErrors] = useState<{ fields: DraftErrors; other: string | null }>({ fields: NO_ERRORS, other: null });
 
-  // Start from the saved impulse, or from sensible defaults for this project's data.
+  // Start from the saved impulse, or from the input the project's data suggests.
   useEffect(() => {
-    if (draft || !blocks.data || !impulses.data || !firstSample.data) return;
+    if (draft || !blocks.data || !impulses.data || !inputDefaults.data) return;
     if (impulse) {
       setDraft(draftFrom(impulse));
       return;
     }
-    const sample = firstSample.data.items[0];
-    const frequency = sample ? Number(sample.frequency_hz.toFixed(3)) : 100;
-    const audio = frequency >= 4000;
+    const input = asSpec({ input: inputDefaults.data.input }).input;
+    const audio = input.frequency_hz >= 4000;
     const dspName = audio ? "mfcc" : blocks.data.dsp.find((b) => b.name === "spectral-analysis") ? "spectral-analysis" : blocks.data.dsp[0].name;
     const learnName = audio ? "classifier-conv1d" : "classifier-dense";
     setDraft(
       draftFromSpec(`Impulse ${(impulses.data?.length ?? 0) + 1}`, {
-        input: { window_ms: audio ? 1000 : 2000, stride_ms: audio ? 500 : 1000, frequency_hz: frequency, zero_pad: true },
+        input,
         dsp: [blockWithDefaults(blocks.data.dsp, dspName)],
         learn: [blockWithDefaults(blocks.data.learn, learnName)],
       }),
     );
-  }, [draft, blocks.data, impulses.data, firstSample.data, impulse]);
+  }, [draft, blocks.data, impulses.data, inputDefaults.data, impulse]);
 
   const updateImpulseList = (saved: Impulse) =>
     queryClient.setQueryData(["project", project.id, "impulses"], (old: Impulse[] | undefined) =>
@@ -293,9 +267,9 @@ export function ImpulsePage() {
     [impulse, draft],
   );
 
-  if (blocks.isPending || impulses.isPending || firstSample.isPending) return <Loading what="the impulse" />;
-  if (blocks.isError || impulses.isError) return <ErrorNote error={blocks.error || impulses.error} />;
-  if (firstSample.data && firstSample.data.total === 0) {
+  if (blocks.isPending || impulses.isPending || inputDefaults.isPending) return <Loading what="the impulse" />;
+  if (blocks.isError || impulses.isError || inputDefaults.isError) return <ErrorNote error={blocks.error || impulses.error || inputDefaults.error} />;
+  if (inputDefaults.data.samples === 0) {
     return (
       <>
         <h1>Impulse design</h1>
@@ -320,9 +294,7 @@ export function ImpulsePage() {
         </div>
       </header>
       <div className="impulse-flow">
-        <Card title="1 · Time series input">
-          <InputFields input={draft.input} onChange={(input) => set({ input })} errors={errors.fields.input} disabled={!editor} />
-        </Card>
+        <InputBlockCard block={blocks.data.input} input={draft.input} defaults={inputDefaults.data} errors={errors.fields.input} editor={editor} onChange={(input) => set({ input })} />
         <ImpulseBlocksCard section="dsp" step={2} draft={draft} catalog={blocks.data.dsp} errors={errors.fields.blocks} editor={editor} onChange={setDraft}
           note={draft.dsp.length > 1 && <p className="muted small">Each processing block reads every axis of the window; their features are joined into one vector for the learning blocks.</p>} />
         <ImpulseBlocksCard section="learn" step={3} draft={draft} catalog={blocks.data.learn} errors={errors.fields.blocks} editor={editor} onChange={setDraft}

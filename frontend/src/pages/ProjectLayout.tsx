@@ -9,6 +9,7 @@ const SECTIONS = [
   { to: "devices", label: "Devices" },
   { to: "impulse", label: "Impulse design" },
   { to: "training", label: "Training" },
+  { to: "tuner", label: "Tuner" },
   { to: "deployment", label: "Deployment" },
   { to: "virtual-boards", label: "Virtual boards" },
   { to: "flash", label: "Flash a board" },

@@ -3,7 +3,7 @@ import { useState, type FormEvent } from "react";
 import { Link, useNavigate } from "react-router-dom";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap } from "../api/client";
-import { keys } from "../api/queries";
+import { keys, refresh } from "../api/queries";
 import { Card, EmptyState, ErrorNote, formatDate, Loading } from "../components/ui";
 
 function Invitations() {
@@ -20,8 +20,8 @@ function Invitations() {
           : api.POST("/api/invitations/{invitation_id}/decline", { params: { path: { invitation_id: id } } }),
       ),
     onSuccess: () => {
-      void queryClient.invalidateQueries({ queryKey: ["my-invitations"] });
-      void queryClient.invalidateQueries({ queryKey: keys.projects });
+      void refresh(queryClient, ["my-invitations"]);
+      void refresh(queryClient, keys.projects);
     },
   });
   const pending = (invitations.data ?? []).filter((i) => i.status === "pending");
@@ -62,7 +62,7 @@ export function ProjectsPage() {
   const create = useMutation({
     mutationFn: () => unwrap(api.POST("/api/projects", { body: { name, description } })),
     onSuccess: (project) => {
-      void queryClient.invalidateQueries({ queryKey: keys.projects });
+      void refresh(queryClient, keys.projects);
       navigate(`/projects/${project.id}`);
     },
   });

@@ -3,7 +3,7 @@ import { useState } from "react";
 import { Link, useNavigate, useOutletContext, useParams, useSearchParams } from "react-router-dom";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Project, type Sample } from "../api/client";
-import { atLeast } from "../api/queries";
+import { atLeast, refresh } from "../api/queries";
 import { LineChart } from "../components/LineChart";
 import { Card, ErrorNote, formatBytes, formatDate, formatDuration, Loading } from "../components/ui";
 
@@ -28,8 +28,8 @@ function EditForm({ sample, projectId }: { sample: Sample; projectId: number }) 
       ),
     onSuccess: (updated) => {
       queryClient.setQueryData(["project", projectId, "sample", sample.id], updated);
-      void queryClient.invalidateQueries({ queryKey: ["project", projectId, "samples"] });
-      void queryClient.invalidateQueries({ queryKey: ["project", projectId, "summary"] });
+      void refresh(queryClient, ["project", projectId, "samples"]);
+      void refresh(queryClient, ["project", projectId, "summary"]);
     },
   });
   return (
@@ -84,7 +84,7 @@ export function SamplePage() {
   const [range, setRange] = useState<[number, number] | null>(null);
   const [windowMs, setWindowMs] = useState("1000");
   const [strideMs, setStrideMs] = useState("");
-  const refresh = () => void queryClient.invalidateQueries({ queryKey: ["project", project.id] });
+  const reload = () => void refresh(queryClient, ["project", project.id]);
   const crop = useMutation({
     mutationFn: ([start, end]: [number, number]) =>
       unwrap(
@@ -96,7 +96,7 @@ export function SamplePage() {
     onSuccess: () => {
       setRange(null);
       setMode("zoom");
-      refresh();
+      reload();
     },
   });
   const split = useMutation({
@@ -108,17 +108,17 @@ export function SamplePage() {
         }),
       ),
     onSuccess: () => {
-      refresh();
+      reload();
       navigate(`/projects/${project.id}/data`);
     },
   });
   const trash = useMutation({
     mutationFn: () => unwrap(api.DELETE("/api/projects/{project_id}/samples/{sample_id}", { params: { path } })),
-    onSuccess: refresh,
+    onSuccess: reload,
   });
   const restore = useMutation({
     mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/samples/{sample_id}/restore", { params: { path } })),
-    onSuccess: refresh,
+    onSuccess: reload,
   });
 
   const splitMarks = (() => {

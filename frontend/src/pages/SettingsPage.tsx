@@ -3,7 +3,7 @@ import { useState, type FormEvent } from "react";
 import { useNavigate, useOutletContext } from "react-router-dom";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Project, type Role } from "../api/client";
-import { atLeast, keys, useMe } from "../api/queries";
+import { atLeast, keys, refresh, useMe } from "../api/queries";
 import { Card, CopyButton, ErrorNote, formatBytes, formatDate } from "../components/ui";
 import { JobProgress } from "../components/JobProgress";
 import { useJobEvents } from "../api/jobs";
@@ -43,15 +43,15 @@ function ProjectDetails({ project }: { project: Project }) {
     mutationFn: () =>
       unwrap(api.PATCH("/api/projects/{project_id}", { params: { path: { project_id: project.id } }, body: { name, description } })),
     onSuccess: () => {
-      void queryClient.invalidateQueries({ queryKey: keys.project(project.id) });
-      void queryClient.invalidateQueries({ queryKey: keys.projects });
+      void refresh(queryClient, keys.project(project.id));
+      void refresh(queryClient, keys.projects);
     },
   });
   const remove = useMutation({
     mutationFn: () =>
       unwrap(api.DELETE("/api/projects/{project_id}", { params: { path: { project_id: project.id }, query: { confirm_name: confirm } } })),
     onSuccess: () => {
-      void queryClient.invalidateQueries({ queryKey: keys.projects });
+      void refresh(queryClient, keys.projects);
       navigate("/");
     },
   });
@@ -95,28 +95,28 @@ function Members({ project }: { project: Project }) {
     queryKey: keys.members(project.id),
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/members", { params: { path } })),
   });
-  const refresh = () => {
-    void queryClient.invalidateQueries({ queryKey: keys.members(project.id) });
-    void queryClient.invalidateQueries({ queryKey: keys.project(project.id) });
+  const reload = () => {
+    void refresh(queryClient, keys.members(project.id));
+    void refresh(queryClient, keys.project(project.id));
   };
   const change = useMutation({
     mutationFn: ({ userId, role }: { userId: number; role: Role }) =>
       unwrap(api.PATCH("/api/projects/{project_id}/members/{user_id}", { params: { path: { ...path, user_id: userId } }, body: { role } })),
-    onSuccess: refresh,
+    onSuccess: reload,
   });
   const remove = useMutation({
     mutationFn: (userId: number) =>
       unwrap(api.DELETE("/api/projects/{project_id}/members/{user_id}", { params: { path: { ...path, user_id: userId } } })),
-    onSuccess: refresh,
+    onSuccess: reload,
   });
   const transfer = useMutation({
     mutationFn: (userId: number) => unwrap(api.POST("/api/projects/{project_id}/transfer", { params: { path }, body: { user_id: userId } })),
-    onSuccess: refresh,
+    onSuccess: reload,
   });
   const leave = useMutation({
     mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/leave", { params: { path } })),
     onSuccess: () => {
-      void queryClient.invalidateQueries({ queryKey: keys.projects });
+      void refresh(queryClient, keys.projects);
       navigate("/");
     },
   });
@@ -130,7 +130,7 @@ function Members({ project }: { project: Project }) {
             const self = m.user_id === me.data?.id;
             return (
               <tr key={m.user_id}>
-                <td><strong>{m.username}</strong>{self && " (you)"}<div className="muted small">{m.email}</div></td>
+                <td><strong>{m.username}</strong>{self && " (you)"}{m.email && <div className="muted small">{m.email}</div>}</td>
                 <td>
                   {admin && !self && m.role !== "owner" ? (
                     <select aria-label={`Role of ${m.username}`} value={m.role} onChange={(e) => change.mutate({ userId: m.user_id, role: e.target.value as Role })}>
@@ -170,18 +170,18 @@ function Invitations({ project }: { project: Project }) {
     queryKey: ["project", project.id, "invitations"],
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/invitations", { params: { path } })),
   });
-  const refresh = () => void queryClient.invalidateQueries({ queryKey: ["project", project.id, "invitations"] });
+  const reload = () => void refresh(queryClient, ["project", project.id, "invitations"]);
   const invite = useMutation({
     mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/invitations", { params: { path }, body: { invitee, role } })),
     onSuccess: () => {
       setInvitee("");
-      refresh();
+      reload();
     },
   });
   const cancel = useMutation({
     mutationFn: (id: number) =>
       unwrap(api.DELETE("/api/projects/{project_id}/invitations/{invitation_id}", { params: { path: { ...path, invitation_id: id } } })),
-    onSuccess: refresh,
+    onSuccess: reload,
   });
   const pending = (list.data ?? []).filter((i) => i.status === "pending");
   return (
@@ -228,18 +228,18 @@ function ApiKeys({ project }: { project: Project }) {
     queryKey: ["project", project.id, "api-keys"],
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/api-keys", { params: { path } })),
   });
-  const refresh = () => void queryClient.invalidateQueries({ queryKey: ["project", project.id, "api-keys"] });
+  const reload = () => void refresh(queryClient, ["project", project.id, "api-keys"]);
   const create = useMutation({
     mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/api-keys", { params: { path }, body: { name } })),
     onSuccess: (key) => {
       setCreated(key.key);
       setName("");
-      refresh();
+      reload();
     },
   });
   const revoke = useMutation({
     mutationFn: (id: number) => unwrap(api.DELETE("/api/projects/{project_id}/api-keys/{key_id}", { params: { path: { ...path, key_id: id } } })),
-    onSuccess: refresh,
+    onSuccess: reload,
   });
   return (
     <Card title="API keys">

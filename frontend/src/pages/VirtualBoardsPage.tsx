@@ -9,17 +9,20 @@ import { Link, useOutletContext } from "react-router-dom";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, currentCsrfToken, errorText, unwrap, type Project, type Schemas } from "../api/client";
 import { useJobEvents } from "../api/jobs";
-import { atLeast, effectiveStatus, useJobStatuses } from "../api/queries";
+import { atLeast, effectiveStatus, refresh, useJobStatuses } from "../api/queries";
+import { readSampleValues } from "../api/sampleValues";
+import { trainedInput } from "../api/trainedRun";
+import { anomalyBlock, BoardInfoPanel } from "../components/BoardInfo";
+import { DeviceTestCard } from "../components/DeviceTestCard";
 import { JobProgress } from "../components/JobProgress";
 import { LineChart } from "../components/LineChart";
 import { ReplaySource, type ReplayRequest } from "../components/ReplaySource";
 import { StreamRecorder, type StreamRate } from "../components/StreamRecorder";
-import { Card, EmptyState, ErrorNote, formatBytes, Loading, ProgressBar } from "../components/ui";
+import { Card, EmptyState, ErrorNote, Loading } from "../components/ui";
 import { Device, type Classification, type DeviceInfo } from "../lib/device/device";
 import { serialSocketUrl, WebSerialTransport, WebSocketTransport, type Transport } from "../lib/device/transport";
 import { serialUnavailableReason, type SerialLike } from "../lib/serial/device";
-import { cutWindows, type InputBlock } from "../lib/device/windows";
-import { runDeviceTest, type DeviceTestReport, type StudioWindow } from "../lib/device/deviceTest";
+import { cutWindows } from "../lib/device/windows";
 import { measureRate } from "../lib/device/capture";
 import { defaultAxisNames, parseLine } from "../lib/serial/forwarder";
 
@@ -48,22 +51,6 @@ interface Replayed {
   axisNames: string[];
 }
 
-/** The server's on-device test result: the browser's report plus the board and a timing note. */
-interface DeviceTestResult extends DeviceTestReport {
-  board?: string;
-  timing?: string;
-  /** With an anomaly block: the device's K-means scores against the studio's. */
-  anomaly?: { threshold: number; windows: number; max_abs_difference: number | null; device_anomalous: number; studio_anomalous: number; agreement: number | null } | null;
-}
-
-/** The anomaly block the firmware reports in `info`, if it has one. */
-function anomalyBlock(info: DeviceInfo | null): { clusters: number; threshold: number } | null {
-  const block = info?.anomaly as { clusters?: number; threshold?: number } | null | undefined;
-  return block && typeof block.threshold === "number" ? { clusters: block.clusters ?? 0, threshold: block.threshold } : null;
-}
-
-const percent = (v: number | null | undefined) => (v == null ? "—" : `${(v * 100).toFixed(1)} %`);
-
 /** Stops a board on the server; `keepalive` lets the request finish while the page unloads. */
 function stopBoardRequest(projectId: number, boardId: string, keepalive: boolean): Promise<Response> {
   const token = currentCsrfToken();
@@ -73,32 +60,6 @@ function stopBoardRequest(projectId: number, boardId: string, keepalive: boolean
     keepalive,
     headers: token ? { "x-csrf-token": token } : {},
   });
-}
-
-/** The training run of a build and the input block (window size, stride, rate) it was trained with. */
-async function trainedInput(projectId: number, deployment: Deployment) {
-  const run = await unwrap(api.GET("/api/projects/{project_id}/training-runs/{run_id}", { params: { path: { project_id: projectId, run_id: deployment.training_run_id } } }));
-  const versions = await unwrap(api.GET("/api/projects/{project_id}/impulses/{impulse_id}/versions", { params: { path: { project_id: projectId, impulse_id: run.impulse_id } } }));
-  const version = versions.find((v) => v.id === run.impulse_version_id) ?? versions[0];
-  return { run, input: (version.spec as { input: InputBlock }).input };
-}
-
-/** Runs the build's test set through `device` from the browser (any transport). */
-async function testThroughDevice(projectId: number, deployment: Deployment, device: Device, onProgress: (done: number, total: number) => void, cancelled: () => boolean): Promise<DeviceTestReport> {
-  const { run, input } = await trainedInput(projectId, deployment);
-  if (run.job_id == null) throw new Error(`training run #${run.id} has no job with test results`);
-  const job = await unwrap(api.GET("/api/projects/{project_id}/jobs/{job_id}", { params: { path: { project_id: projectId, job_id: run.job_id } } }));
-  const result = (job.result ?? {}) as { classes?: string[]; test_windows?: StudioWindow[] };
-  const studio = result.test_windows ?? [];
-  const classes = result.classes ?? ((run.metrics as { classes?: string[] }).classes ?? []);
-  const ids = [...new Set(studio.map((w) => w.sample_id))];
-  const samples = await Promise.all(
-    ids.map(async (id) => {
-      const raw = await unwrap(api.GET("/api/projects/{project_id}/samples/{sample_id}/values", { params: { path: { project_id: projectId, sample_id: id } } }));
-      return { id, intervalMs: raw.interval_ms, values: raw.values };
-    }),
-  );
-  return runDeviceTest(samples, studio, input, classes, (values) => device.classify(values), onProgress, cancelled);
 }
 
 function BuildFirmware({ project, onBuilt }: { project: Project; onBuilt: (id: number) => void }) {
@@ -119,7 +80,7 @@ function BuildFirmware({ project, onBuilt }: { project: Project; onBuilt: (id: n
       ),
     onSuccess: (d) => {
       onBuilt(d.id);
-      void queryClient.invalidateQueries({ queryKey: ["project", project.id, "deployments"] });
+      void refresh(queryClient, ["project", project.id, "deployments"]);
     },
   });
   if (runs.isPending) return <Loading what="trained models" />;
@@ -137,128 +98,6 @@ function BuildFirmware({ project, onBuilt }: { project: Project; onBuilt: (id: n
 function BuildProgress({ deployment, projectId }: { deployment: Deployment; projectId: number }) {
   const job = useJobEvents(projectId, deployment.job_id);
   return <JobProgress job={job} projectId={projectId} title={`Firmware build #${deployment.id}`} />;
-}
-
-function InfoPanel({ info }: { info: DeviceInfo }) {
-  return (
-    <div className="metrics" data-testid="board-info">
-      <div className="stat"><span className="stat-value">{info.board}</span><span className="stat-label">board</span></div>
-      <div className="stat"><span className="stat-value">{info.model}</span><span className="stat-label">model · {info.labels.length} labels</span></div>
-      {info.flash_bytes != null && <div className="stat"><span className="stat-value">{formatBytes(info.flash_bytes)}</span><span className="stat-label">flash used</span></div>}
-      {info.ram_bytes != null && <div className="stat"><span className="stat-value">{formatBytes(info.ram_bytes)}</span><span className="stat-label">RAM used{info.arena_bytes ? ` (arena ${formatBytes(info.arena_bytes)})` : ""}</span></div>}
-      <div className="stat"><span className="stat-value">{info.signal_values}</span><span className="stat-label">values per window</span></div>
-      {anomalyBlock(info) && <div className="stat" data-metric="anomaly-block"><span className="stat-value">K-means</span><span className="stat-label">anomaly block · {anomalyBlock(info)!.clusters} clusters · threshold {anomalyBlock(info)!.threshold.toFixed(3)}</span></div>}
-    </div>
-  );
-}
-
-function TestReport({ result, projectId }: { result: DeviceTestResult; projectId: number }) {
-  return (
-    <div data-testid="device-test-result">
-      <div className="metrics">
-        <div className="stat" data-metric="device"><span className="stat-value">{percent(result.device_accuracy)}</span><span className="stat-label">device accuracy ({result.windows} windows)</span></div>
-        <div className="stat" data-metric="studio"><span className="stat-value">{percent(result.studio_int8_accuracy)}</span><span className="stat-label">studio int8 accuracy</span></div>
-        <div className="stat" data-metric="agreement"><span className="stat-value">{percent(result.agreement)}</span><span className="stat-label">agreement with the studio</span></div>
-        <div className="stat"><span className="stat-value">{result.mean_inference_us == null ? "—" : `${Math.round(result.mean_inference_us)} µs`}</span><span className="stat-label">mean inference{result.timing?.startsWith("virtual") ? " (virtual time)" : ""}</span></div>
-        {result.anomaly && (
-          <div className="stat" data-metric="anomaly">
-            <span className="stat-value">{result.anomaly.max_abs_difference == null ? "—" : result.anomaly.max_abs_difference.toExponential(1)}</span>
-            <span className="stat-label">largest anomaly score difference · {result.anomaly.device_anomalous} of {result.anomaly.windows} windows anomalous on the device, {result.anomaly.studio_anomalous} in the studio</span>
-          </div>
-        )}
-      </div>
-      <div className="side-by-side">
-        <div>
-          <h3>Confusion matrix on the device</h3>
-          <table className="table confusion" aria-label="Device confusion matrix (rows: true label, columns: predicted)">
-            <thead><tr><th>true \ predicted</th>{result.classes.map((c) => <th key={c}>{c}</th>)}</tr></thead>
-            <tbody>
-              {result.confusion_matrix.map((row, i) => (
-                <tr key={result.classes[i]}>
-                  <th scope="row">{result.classes[i]}</th>
-                  {row.map((count, j) => <td key={j} className={`cell ${i === j ? "diag" : count ? "off" : ""}`}>{count}</td>)}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-        <div>
-          <h3>Windows where the device and the studio disagree</h3>
-          {result.disagreements.length === 0 ? (
-            <p className="success-note" role="status">None: the device agrees with the studio on every window.</p>
-          ) : (
-            <table className="table compact" aria-label="Disagreements">
-              <thead><tr><th>Sample</th><th>Window</th><th>Label</th><th>Device</th><th>Studio int8</th></tr></thead>
-              <tbody>
-                {result.disagreements.map((d) => (
-                  <tr key={`${d.sample_id}-${d.window_start_ms}`}>
-                    <td><Link to={`/projects/${projectId}/data/${d.sample_id}?window=${d.window_start_ms}`}>#{d.sample_id}</Link></td>
-                    <td>{d.window_start_ms} ms</td><td>{d.label ?? "—"}</td><td>{d.device ?? "—"}</td><td>{d.studio_int8 ?? "—"}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
-        </div>
-      </div>
-      {result.timing && <p className="muted small">{result.timing}</p>}
-    </div>
-  );
-}
-
-function DeviceTest({ project, deployment, device, timing }: { project: Project; deployment: Deployment; device: Device | null; timing: string | undefined }) {
-  const [jobId, setJobId] = useState<number | null>(null);
-  const job = useJobEvents(project.id, jobId);
-  const [progress, setProgress] = useState<[number, number] | null>(null);
-  const [browserResult, setBrowserResult] = useState<DeviceTestResult | null>(null);
-  const cancelBrowser = useRef(false);
-  const start = useMutation({
-    mutationFn: () =>
-      unwrap(
-        api.POST("/api/projects/{project_id}/deployments/{deployment_id}/device-test", {
-          params: { path: { project_id: project.id, deployment_id: deployment.id } },
-        }),
-      ),
-    onSuccess: (j) => {
-      setBrowserResult(null);
-      setJobId(j.id);
-    },
-  });
-  const browser = useMutation({
-    mutationFn: async () => {
-      cancelBrowser.current = false;
-      setJobId(null);
-      setBrowserResult(null);
-      setProgress([0, 0]);
-      const report = await testThroughDevice(project.id, deployment, device!, (done, total) => setProgress([done, total]), () => cancelBrowser.current);
-      // The firmware says whether its times are a real clock's or QEMU's virtual time.
-      const info = timing === "hardware" ? "measured on the board's clock" : timing === "virtual" ? "virtual (QEMU time, not a latency)" : "timing as the board reports it";
-      setBrowserResult({ ...report, timing: `${info}; windows sent from this page over ${device!.transport.kind === "websocket" ? "the virtual board's WebSocket" : "Web Serial"}` });
-    },
-  });
-  const jobRunning = job !== null && !["succeeded", "failed", "cancelled"].includes(job.status);
-  const result = browserResult ?? (job?.status === "succeeded" ? (job.result as unknown as DeviceTestResult) : null);
-  return (
-    <Card title="On-device testing">
-      <p className="muted small">
-        Runs the test set of build #{deployment.id} through the firmware's <code>classify</code> command and compares every window with the studio's int8 model: on a fresh virtual {deployment.board_id} in the studio, or from this page through the board connected above.
-      </p>
-      <div className="inline-form">
-        <button className="btn btn-primary" disabled={start.isPending || jobRunning || browser.isPending} onClick={() => start.mutate()}>
-          Run on-device testing
-        </button>
-        <button className="btn" disabled={!device || browser.isPending || jobRunning} onClick={() => browser.mutate()}>
-          {browser.isPending ? "Testing…" : "Test through the connected board"}
-        </button>
-        {browser.isPending && <button className="btn btn-small" onClick={() => { cancelBrowser.current = true; }}>Cancel</button>}
-      </div>
-      <ErrorNote error={start.error || browser.error} />
-      {jobId !== null && <JobProgress job={job} projectId={project.id} title="On-device test" />}
-      {browser.isPending && progress && <ProgressBar value={progress[1] ? progress[0] / progress[1] : 0} label={`Tested ${progress[0]} of ${progress[1]} windows`} />}
-      {browser.isPending && progress && <p className="muted small" role="status">{progress[0]} of {progress[1] || "…"} windows classified on the board</p>}
-      {result && <TestReport result={result} projectId={project.id} />}
-    </Card>
-  );
 }
 
 export function VirtualBoardsPage() {
@@ -510,7 +349,7 @@ export function VirtualBoardsPage() {
         setStreaming(false);
       }
       const { input } = await trainedInput(project.id, chosen);
-      const raw = await unwrap(api.GET("/api/projects/{project_id}/samples/{sample_id}/values", { params: { path: { project_id: project.id, sample_id: sample } } }));
+      const raw = await readSampleValues(project.id, sample);
       const windows = cutWindows(raw.values, raw.interval_ms, input);
       const names = raw.sensors.length ? raw.sensors.map((s) => s.name) : defaultAxisNames(raw.values[0]?.length ?? 0);
       setSignal({ t: raw.values.map((_, i) => i * raw.interval_ms), values: raw.values, names, windowMs: input.window_ms });
@@ -561,6 +400,8 @@ export function VirtualBoardsPage() {
     [info, samples.data],
   );
 
+  // A virtual board is tested against the build it runs.
+  const tested = (board && ready.find((d) => d.id === board.deployment_id)) || chosen;
   if (deployments.isPending || statusesPending) return <Loading what="firmware builds" />;
   const connected = (board !== null || onSerial) && liveDevice !== null && !ended;
   const serialProblem = serialUnavailableReason(window);
@@ -612,7 +453,7 @@ export function VirtualBoardsPage() {
           <p className="muted small" role="status">
             {!connected ? `Disconnected: ${ended ?? "…"}` : board ? `Connected over the serial WebSocket · build #${board.deployment_id} · QEMU ${board.qemu_machine}` : "Connected over Web Serial"}
           </p>
-          {info && <InfoPanel info={info} />}
+          {info && <BoardInfoPanel info={info} figures={firmware.find((d) => d.id === board?.deployment_id)?.figures} />}
           <pre ref={terminalRef} className="log" role="log" aria-label="Serial terminal" data-testid="terminal" style={{ wordBreak: "break-all" }}>
             {log.map((l) => `${l.direction === "out" ? "> " : l.direction === "note" ? "" : "< "}${l.text}\n`).join("")}
           </pre>
@@ -722,7 +563,7 @@ export function VirtualBoardsPage() {
         </Card>
       )}
 
-      {chosen && editor && <DeviceTest key={chosen.id} project={project} deployment={chosen} device={liveDevice} timing={info?.timing} />}
+      {tested && editor && <DeviceTestCard key={tested.id} project={project} deployment={tested} device={liveDevice} timing={info?.timing} boardDescription={board ? `${board.board_name}, virtual board ${board.id}` : `${info?.board ?? "a board"} over Web Serial`} />}
     </>
   );
 }

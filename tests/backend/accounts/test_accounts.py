@@ -140,7 +140,7 @@ def test_change_password(client, make_person) -> None:  # type: ignore[no-untype
         json={"current_password": person.password, "new_password": "short"},
         headers=person.headers,
     )
-    assert weak.status_code == 400 and weak.json()["detail"]["field"] == "new_password"
+    assert weak.status_code == 422 and weak.json()["detail"]["field"] == "new_password"
     ok = client.post(
         "/api/users/me/password",
         json={"current_password": person.password, "new_password": "Brand-new-pass-42"},

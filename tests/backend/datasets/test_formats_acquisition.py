@@ -16,7 +16,7 @@ from backend.datasets.formats import (
     ZERO_SIGNATURE,
     UploadError,
     UploadLimits,
-    acquisition,
+    acquisition_writer,
     format_float32,
     parse_upload,
     to_acquisition_cbor,
@@ -317,7 +317,7 @@ def test_json_writer_round_trips_float32_bit_for_bit(
     block_values: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A tiny block size runs the writer's block joins many times on the same data.
-    monkeypatch.setattr(acquisition, "_WRITE_BLOCK_VALUES", block_values)
+    monkeypatch.setattr(acquisition_writer, "_WRITE_BLOCK_VALUES", block_values)
     values = awkward_float32()
     sensors = [("a", "N/A"), ("b", "N/A"), ("c", "N/A")]
     data = to_acquisition_json(values=values, sensors=sensors, interval_ms=1000 / 3)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from backend.datasets.formats import UploadError, UploadLimits, parse_upload
+from tests.factories import pcm_wav
 
 LIMITS = UploadLimits()
 PCM, FLOAT, EXTENSIBLE = 1, 3, 0xFFFE
@@ -108,21 +109,14 @@ def test_every_encoding_lands_on_the_16_bit_scale(
 def test_channels_rates_and_agreement_with_the_wave_module() -> None:
     rng = np.random.default_rng(3)
     frames = rng.integers(-32768, 32767, size=(441, 3), dtype=np.int16)
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(3)
-        out.setsampwidth(2)
-        out.setframerate(44100)
-        out.writeframes(frames.tobytes())
-    sample = parse_upload(
-        "noise.wav", "audio/wav", io.BytesIO(buffer.getvalue()), hmac_key=None, limits=LIMITS
-    )
+    data = pcm_wav(frames, 44100)
+    sample = parse_upload("noise.wav", "audio/wav", io.BytesIO(data), hmac_key=None, limits=LIMITS)
     assert sample.sensors == [("audio0", "wav"), ("audio1", "wav"), ("audio2", "wav")]
     assert sample.interval_ms == pytest.approx(1000 / 44100)
-    with wave.open(io.BytesIO(buffer.getvalue())) as reference:
+    with wave.open(io.BytesIO(data)) as reference:
         expected = np.frombuffer(reference.readframes(441), dtype="<i2").reshape(441, 3)
     np.testing.assert_array_equal(sample.values, expected.astype(np.float32))
-    assert sample.size_bytes == len(buffer.getvalue()) and sample.original_bytes is None
+    assert sample.size_bytes == len(data) and sample.original_bytes is None
 
 
 def test_odd_sized_chunks_and_trailing_chunks_are_handled() -> None:

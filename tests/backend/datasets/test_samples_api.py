@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 import json
-import wave
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from tests.factories import pcm_wav
 
 DEMO = Path(__file__).resolve().parents[3] / "backend" / "datasets" / "demo_data" / "basic-motions"
 
@@ -24,14 +25,7 @@ def csv_bytes(rows: int = 50, axes: int = 3, interval_ms: float = 10.0, seed: in
 
 
 def wav_bytes(frames: int = 1600, rate: int = 16000, seed: int = 0) -> bytes:
-    rng = np.random.default_rng(seed)
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(rng.integers(-3000, 3000, frames).astype("<i2").tobytes())
-    return out.getvalue()
+    return pcm_wav(np.random.default_rng(seed).integers(-3000, 3000, frames), rate)
 
 
 def acquisition_json(values: list[list[float]], interval_ms: float = 10.0) -> bytes:
@@ -401,6 +395,7 @@ def test_export_import_round_trip_is_identical(client, make_project, make_person
 def test_trash_older_than_30_days_is_purged(client, make_project, db) -> None:  # type: ignore[no-untyped-def]
     from datetime import timedelta
 
+    from backend.core.blobs import get_blob_store
     from backend.core.db import utcnow
     from backend.datasets import service
     from backend.datasets.models import Sample
@@ -412,11 +407,16 @@ def test_trash_older_than_30_days_is_purged(client, make_project, db) -> None:  
     client.post(
         f"/api/projects/{pid}/samples/bulk", json={"sample_ids": ids, "action": "delete"}, headers=h
     )
-    db.get(Sample, ids[0]).deleted_at = utcnow() - timedelta(days=31)
+    old = db.get(Sample, ids[0])
+    old.deleted_at = utcnow() - timedelta(days=31)
+    keys = [old.values_key, old.original_key]
     db.commit()
     assert service.purge_expired(db=db) >= 1
     db.expire_all()
     assert db.get(Sample, ids[0]) is None and db.get(Sample, ids[1]) is not None
+    # The purged sample's files go with its row, once the purge has committed.
+    store = get_blob_store()
+    assert [store.exists(key) for key in keys] == [False, False]
 
 
 def test_bulk_crop_and_split_are_all_or_nothing(client, make_project, db) -> None:  # type: ignore[no-untyped-def]

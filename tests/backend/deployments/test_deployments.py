@@ -43,6 +43,10 @@ def test_deploy_library_arduino_and_firmware(
     library = client.post(base, json={"target": "c-library"}, headers=h).json()
     job = wait_job(client, pid, library["job_id"], h)
     assert job["status"] == "succeeded", job["error"]
+    library_figures = client.get(
+        f"/api/projects/{pid}/deployments/{library['id']}", headers=h
+    ).json()["figures"]
+    assert "virtual-cortex-m4" in library_figures["note"]
     archive = client.get(
         f"/api/projects/{pid}/artifacts/{job['artifacts'][0]['id']}/download", headers=h
     )
@@ -67,10 +71,22 @@ def test_deploy_library_arduino_and_firmware(
     job = wait_job(client, pid, firmware["job_id"], h)
     assert job["status"] == "succeeded", job["error"]
     deployment = client.get(f"/api/projects/{pid}/deployments/{firmware['id']}", headers=h).json()
-    measured = deployment["report"]["profile"]
-    assert measured["instructions"]["total"] > 0 and measured["latency_is_estimate"] is True
-    assert 0 < measured["flash"]["total"] <= measured["flash"]["limit"]
-    assert measured["probe"]["label"] in ("walking", "standing", "running")
+    figures = deployment["figures"]
+    assert figures == deployment["report"]["figures"]  # one figures object, kept in the report
+    assert figures["latency"]["instructions"] > 0 and figures["latency"]["estimate"] is True
+    assert 0 < figures["flash"]["total_bytes"] <= figures["flash_limit_bytes"]
+    ram = figures["ram"]
+    assert ram["total_bytes"] == ram["arena_bytes"] + ram["stack_bytes"] + ram["static_bytes"]
+    assert 0 < ram["stack_bytes"] < ram["stack_reserved_bytes"]
+    assert figures["probe"]["label"] in ("walking", "standing", "running")
+    model = deployment["report"]["model"]
+    assert ram["arena_bytes"] == model["arena_bytes"]
+    below = model["arena_bytes"] < model["lower_bound"]
+    assert (ram["arena_note"] is not None) == below
+    assert "firmware" not in deployment["report"]  # no second, linker-view RAM figure
+    # The C library is measured as the same model + DSP on the same virtual board.
+    for part in ("ram", "flash", "latency"):
+        assert library_figures[part] == figures[part], part
     assert {a["name"] for a in job["artifacts"]} >= {"firmware.elf", "firmware.bin"}
 
     tested = client.post(f"/api/projects/{pid}/deployments/{firmware['id']}/device-test", headers=h)
@@ -82,6 +98,15 @@ def test_deploy_library_arduino_and_firmware(
         :3
     ]
     assert on_device["device_accuracy"] == on_device["studio_int8_accuracy"]
+    # Scores, not only labels: the studio's int8 scores are the device's, window by window.
+    scores = on_device["scores"]
+    print(f"\nscores on the device: {scores['differing']} of {scores['windows']} windows differ")
+    assert scores["windows"] == on_device["windows"] and scores["output_scale"] > 0
+    assert scores["differing"] == 0, scores["first_differing"][:3]
+    assert scores["max_abs_difference"] == 0.0 and scores["max_step_difference"] == 0
+    kept = client.get(f"/api/projects/{pid}/deployments/{firmware['id']}", headers=h).json()
+    assert kept["device_test"]["job_id"] == job["id"]
+    assert kept["device_test"]["scores"] == scores and kept["device_test"]["agreement"] == 1.0
     not_firmware = client.post(
         f"/api/projects/{pid}/deployments/{library['id']}/device-test", headers=h
     )
@@ -180,9 +205,9 @@ def test_deploy_with_an_anomaly_run(client, make_project, upload_demo, worker, w
     report = deployment["report"]
     assert report["anomaly_run_id"] == anomaly["id"]
     assert report["anomaly"]["clusters"] == 4 and report["anomaly"]["block"] == "anomaly-kmeans"
-    measured = report["profile"]
-    assert measured["instructions"]["anomaly"] > 0
-    assert measured["flash"]["anomaly"] > 0 and measured["probe"]["anomaly"] is not None
+    figures = report["figures"]
+    assert figures["latency"]["stage_instructions"]["anomaly"] > 0
+    assert figures["flash"]["parts"]["anomaly"] > 0 and figures["probe"]["anomaly"] is not None
 
     tested = client.post(f"/api/projects/{pid}/deployments/{firmware['id']}/device-test", headers=h)
     job = wait_job(client, pid, tested.json()["id"], h)
@@ -196,3 +221,4 @@ def test_deploy_with_an_anomaly_run(client, make_project, upload_demo, worker, w
     assert compared["max_abs_difference"] <= 1e-3
     assert compared["agreement"] == 1.0, compared["disagreements"][:3]
     assert on_device["agreement"] == 1.0
+    assert on_device["scores"]["differing"] == 0, on_device["scores"]["first_differing"][:3]

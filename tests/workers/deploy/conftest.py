@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from workers.compiler.litert import quantize_input, reference_interpreter
 from workers.deploy.glue import numpy_features
 from workers.dsp import get_block
 from workers.dsp.flatten import enabled_statistics
@@ -162,25 +163,24 @@ def trained_impulse() -> TrainedImpulse:
 
 
 def studio_int8_scores(tflite: bytes, features: np.ndarray) -> np.ndarray:
-    """The studio's int8 pipeline after the DSP: quantize (as workers.learn.predict does),
-    LiteRT with the reference kernels, dequantize. Returns (n, outputs) float32."""
-    return litert_reference(tflite, quantize_like_studio(tflite, features))
+    """The studio's int8 pipeline after the DSP (workers.learn.predict: quantize, LiteRT with
+    the reference kernels, dequantize). Returns (n, outputs) float32."""
+    from workers.learn import predict
+
+    return predict(tflite, features)
 
 
 def input_quantization(tflite: bytes) -> tuple[float, int]:
     """Scale and zero point of the model's input 0."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    detail = Interpreter(model_content=tflite).get_input_details()[0]
+    detail = reference_interpreter(tflite).get_input_details()[0]
     scale, zero_point = detail["quantization"]
     return float(scale), int(zero_point)
 
 
 def quantize_like_studio(tflite: bytes, features: np.ndarray) -> np.ndarray:
-    """x / scale in float64, rounded half to even (numpy), saturated: workers.learn's way."""
-    scale, zero_point = input_quantization(tflite)
-    q = np.round(features.astype(np.float32) / scale) + zero_point
-    return np.clip(q, -128, 127).astype(np.int8)
+    """The studio's quantization of the model's input (workers.compiler.litert)."""
+    detail = reference_interpreter(tflite).get_input_details()[0]
+    return quantize_input(features.reshape(len(features), -1), detail)
 
 
 def quantize_like_device(tflite: bytes, features: np.ndarray) -> np.ndarray:
@@ -193,14 +193,7 @@ def quantize_like_device(tflite: bytes, features: np.ndarray) -> np.ndarray:
 
 def litert_reference(tflite: bytes, q: np.ndarray) -> np.ndarray:
     """Dequantized output 0 of LiteRT's reference kernels for each int8 input row."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-    interpreter = Interpreter(
-        model_content=tflite,
-        experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
-        num_threads=1,
-    )
-    interpreter.allocate_tensors()
+    interpreter = reference_interpreter(tflite)
     source = interpreter.get_input_details()[0]
     target = interpreter.get_output_details()[0]
     scale, zero_point = target["quantization"]
@@ -267,7 +260,7 @@ def tools() -> DeployTools:
 
 HOST_HARNESS = r"""
 /* Runs every window of a file through tinystudio_classify(); writes, per window, the features,
- * the scores, the label index and the anomaly score as float32. */
+ * the scores, the label index and the anomaly score as float32, then the model's raw output. */
 #include <stdio.h>
 
 #include "tinystudio.h"
@@ -288,6 +281,7 @@ int main(int argc, char **argv)
         fwrite(ts_impulse_dsp_features(), sizeof(float), TS_FEATURE_COUNT, out);
         fwrite(result.scores, sizeof(float), TS_SCORE_COUNT, out);
         fwrite(tail, sizeof(float), 2, out);
+        fwrite(ts_model_output(0), 1, TS_MODEL_OUTPUT0_BYTES, out);
     }
     fclose(in);
     fclose(out);
@@ -307,19 +301,42 @@ class HostClassifier:
     n_labels: int
 
     def classify(self, windows: np.ndarray) -> dict[str, np.ndarray]:
-        """features, scores, label and anomaly of each window, computed by the C library."""
+        """features, scores, label, anomaly and int8 model output of each window, computed by
+        the C library."""
         work = self.executable.parent
         np.ascontiguousarray(windows, dtype=np.float32).tofile(work / "windows.bin")
         run([self.executable, work / "windows.bin", work / "results.bin"])
-        rows = np.fromfile(work / "results.bin", dtype=np.float32)
-        rows = rows.reshape(len(windows), self.n_features + self.n_labels + 2)
+        floats = self.n_features + self.n_labels + 2
+        raw = np.fromfile(work / "results.bin", dtype=np.uint8)
+        raw = raw.reshape(len(windows), 4 * floats + self.n_labels)
+        rows = raw[:, : 4 * floats].copy().view(np.float32)
         f, s = self.n_features, self.n_features + self.n_labels
         return {
             "features": rows[:, :f],
             "scores": rows[:, f:s],
             "label": rows[:, s].astype(int),
             "anomaly": rows[:, s + 1],
+            "output": raw[:, 4 * floats :].copy().view(np.int8),
         }
+
+
+def host_classifier_of(report: Any, work: Path) -> HostClassifier:
+    """A C library built by build_c_library, unzipped into `work` and compiled with gcc and
+    HOST_HARNESS."""
+    root = unpack(report.zip_path, work / "unzipped")
+    (work / "harness.c").write_text(HOST_HARNESS)
+    exe = work / "harness"
+    run(
+        ["gcc", "-std=c99", "-O2", "-Wall", f"-I{root / 'src'}", work / "harness.c",
+         *sorted((root / "src").glob("*.c")), "-lm", "-o", exe]
+    )  # fmt: skip
+    return HostClassifier(report, root, exe, report.feature_values, len(report.labels))
+
+
+@pytest.fixture(scope="session")
+def host_library() -> Any:
+    """host_classifier_of: builds any C library report for the host."""
+    return host_classifier_of
 
 
 @pytest.fixture(scope="session")
@@ -340,11 +357,4 @@ def host_classifier(
         example_window=t.windows[example],
         example_label=t.labels[t.y[example]],
     )
-    root = unpack(report.zip_path, work / "unzipped")
-    (work / "harness.c").write_text(HOST_HARNESS)
-    exe = work / "harness"
-    run(
-        ["gcc", "-std=c99", "-O2", "-Wall", f"-I{root / 'src'}", work / "harness.c",
-         *sorted((root / "src").glob("*.c")), "-lm", "-o", exe]
-    )  # fmt: skip
-    return HostClassifier(report, root, exe, report.feature_values, len(t.labels))
+    return host_classifier_of(report, work)

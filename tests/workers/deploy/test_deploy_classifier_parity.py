@@ -1,9 +1,9 @@
 """run_classifier() in the C library gives the studio's int8 results on real windows.
 
-The studio's int8 pipeline is: numpy DSP -> quantize the features (x / scale rounded half to
-even, as workers.learn.predict does) -> LiteRT with the reference kernels -> dequantize. The
-library runs the C DSP (float32, within 1e-4 of numpy), quantizes in float32 with halves away
-from zero (TFLite's QUANTIZE kernel), runs the compiled model and dequantizes. So:
+The studio's int8 pipeline is: numpy DSP -> quantize the features (float32 x / scale, halves
+away from zero, as workers.learn.predict does) -> LiteRT with the reference kernels ->
+dequantize. The library runs the C DSP (float32, within 1e-4 of numpy), quantizes the same way
+(TFLite's QUANTIZE kernel), runs the compiled model and dequantizes. So:
   - the compiled model itself is exact: C features quantized the device's way and run through
     LiteRT give the C scores bit for bit, on every window;
   - where the two int8 inputs agree, the scores are identical; where a feature sits on a

@@ -210,11 +210,18 @@ def test_profile_counts_the_anomaly_blocks_instructions(
         dsp_dirs=[out_dir / "dsp", Path(workers.dsp.__file__).parent / "c"],
         window=t.windows[0].reshape(-1),
     )
-    counts = measured["instructions"]
+    counts = measured["latency"]["stage_instructions"]
     # 36 standardisations + 4 x 36 squared differences: a few hundred instructions at least.
     assert counts["anomaly"] > 4 * 36
-    assert counts["total"] == counts["dsp"] + counts["inference"] + counts["anomaly"]
-    assert measured["latency_ms"]["anomaly"] > 0
-    assert measured["flash"]["anomaly"] == report["firmware"]["flash"]["anomaly"]
+    assert measured["latency"]["instructions"] == sum(counts.values())
+    assert set(counts) == {"dsp", "inference", "anomaly"}
+    assert measured["flash"]["parts"]["anomaly"] == report["firmware"]["flash"]["anomaly"]
+    assert measured["ram"]["static_parts"]["anomaly"] == 4 * 36
+    # The anomaly block is part of the impulse's own cost.
+    ram, flash = report["firmware"]["ram"], report["firmware"]["flash"]
+    impulse_ram = ram["arena"] + ram["dsp_buffers"] + ram["anomaly"]
+    assert measured["ram"]["impulse_bytes"] == impulse_ram + measured["ram"]["stack_bytes"]
+    impulse_flash = flash["model_weights"] + flash["model_code"] + flash["dsp_code"]
+    assert measured["flash"]["impulse_bytes"] == impulse_flash + flash["anomaly"]
     expected = anomaly_scores(t.anomaly, t.features[:1])[0]
     assert abs(measured["probe"]["anomaly"] - expected) <= 1e-3

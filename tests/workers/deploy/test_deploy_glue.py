@@ -182,7 +182,7 @@ def test_glue_refuses_impulses_it_cannot_build(tmp_path: Path) -> None:
 def test_glue_takes_the_studio_spec_objects_as_well_as_dicts(tmp_path: Path) -> None:
     # The API's ImpulseSpec exposes the input block and DSP blocks as attributes.
     spec_input = SimpleNamespace(
-        window_ms=2000.0, stride_ms=1000.0, frequency_hz=10.0, zero_pad=False
+        window_ms=2000.0, stride_ms=1000.0, frequency_hz=10.0, zero_pad=False, padding="mean"
     )
     spec_blocks = [SimpleNamespace(block="flatten", params={"minimum": False})]
     from_objects = write_impulse_dsp(
@@ -197,3 +197,4 @@ def test_glue_takes_the_studio_spec_objects_as_well_as_dicts(tmp_path: Path) -> 
     assert from_objects.source.read_text() == from_dicts.source.read_text()
     assert from_objects.output_values == 6 * 6
     assert from_objects.impulse_input.zero_pad is False
+    assert from_objects.impulse_input.padding == from_dicts.impulse_input.padding == "mean"

@@ -30,7 +30,7 @@ def test_builds_for_every_virtual_board(
     # Weights are the int8 matrix plus the int32 bias, nothing else of the model is constant.
     assert build.flash["model_weights"] == model.inputs * model.outputs + 4 * model.outputs
     assert build.ram["arena"] == model.arena_bytes
-    assert build.ram["dsp_buffers"] == 4 * model.inputs  # the float raw-window buffer
+    assert build.ram["signal_window"] == 4 * model.inputs  # the float raw-window buffer
     assert build.ram["stack"] == build.stack_bytes == 16 * 1024
     # The split accounts for every byte; alignment padding stays small.
     assert sum(build.flash.values()) == build.flash_bytes

@@ -82,7 +82,11 @@ def test_info_and_classify_on_every_virtual_board(
         }
         assert info["outputs"][0]["shape"] == [1, model.outputs]
         assert info["flash_bytes"] == build.flash_bytes
-        assert build.ram_bytes <= info["ram_bytes"] <= build.ram_bytes + 8
+        ram = info["ram"]
+        assert info["ram_bytes"] == ram["total_bytes"]
+        assert ram["total_bytes"] == ram["arena_bytes"] + ram["stack_bytes"] + ram["static_bytes"]
+        assert ram["arena_bytes"] + ram["static_bytes"] == build.data_bss_bytes
+        assert 0 < ram["stack_bytes"] < ram["stack_reserved_bytes"] == build.stack_bytes
         assert info["timing"] == "virtual"
         for i, window in enumerate(_windows(model.inputs, 4, seed=len(board_id))):
             if i % 2:
@@ -397,7 +401,8 @@ def test_dsp_stage_runs_between_window_and_model(tinyfc: tuple[Path, Any], tmp_p
     board = get_board("virtual-cortex-m4")
     build = build_firmware(board, model_dir, tmp_path / "fw", labels=LABELS, dsp_dirs=[glue])
     assert build.flash["dsp_code"] > 0
-    assert build.ram["dsp_buffers"] == 4 * (64 + 32)  # raw window + features
+    assert build.ram["signal_window"] == 4 * 64  # the raw window
+    assert build.ram["dsp_buffers"] == 4 * 32  # the features
     window = _windows(64, 1, seed=21)[0]
     with VirtualBoardSession(board, build.elf) as session:
         assert session.info()["signal_values"] == 64

@@ -19,11 +19,15 @@ describe("cutWindows", () => {
     // 5 Hz → 10 Hz interpolates halfway points.
     expect(resample([[0], [1], [2]], 200, 10).map((r) => r[0])).toEqual([0, 0.5, 1, 1.5, 2]);
   });
-  it("zero-pads a short sample into one window only when asked", () => {
-    const short = [[1], [2], [3]];
+  it("pads a short sample into one window only when asked, as the impulse says", () => {
+    const short = [[1], [2], [6]];
     const padded = cutWindows(short, 100, INPUT);
     expect(padded).toHaveLength(1);
-    expect(Array.from(padded[0].values)).toEqual([1, 2, 3, ...Array(17).fill(0)]);
+    expect(Array.from(padded[0].values)).toEqual([1, 2, 6, ...Array(17).fill(6)]);
+    const fill = (padding: "edge" | "mean" | "zero") => Array.from(cutWindows(short, 100, { ...INPUT, padding })[0].values.slice(3));
+    expect(fill("edge")).toEqual(Array(17).fill(6));
+    expect(fill("mean")).toEqual(Array(17).fill(3));
+    expect(fill("zero")).toEqual(Array(17).fill(0));
     expect(cutWindows(short, 100, { ...INPUT, zero_pad: false })).toEqual([]);
   });
 });

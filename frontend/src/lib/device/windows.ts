@@ -1,6 +1,7 @@
 /**
  * Cuts a sample into the impulse's windows the way the studio does (workers/windowing.py):
- * linear resampling to the impulse rate, then windows of window_ms every stride_ms.
+ * linear resampling to the impulse rate, then windows of window_ms every stride_ms; a sample
+ * shorter than one window is padded as the impulse says.
  */
 
 export interface InputBlock {
@@ -8,6 +9,8 @@ export interface InputBlock {
   stride_ms: number;
   frequency_hz: number;
   zero_pad: boolean;
+  /** Absent in impulses saved before it existed: the studio reads those as "edge" too. */
+  padding?: "edge" | "mean" | "zero";
 }
 
 export interface Window {
@@ -49,11 +52,23 @@ export function cutWindows(values: number[][], intervalMs: number, input: InputB
     return out;
   };
   if (signal.length < size) {
-    return input.zero_pad && signal.length > 0 ? [{ startMs: 0, values: flat(signal) }] : [];
+    return input.zero_pad && signal.length > 0 ? [{ startMs: 0, values: flat(pad(signal, size, input.padding ?? "edge")) }] : [];
   }
   const windows: Window[] = [];
   for (let start = 0; start + size <= signal.length; start += stride) {
     windows.push({ startMs: (start * 1000) / input.frequency_hz, values: flat(signal.slice(start, start + size)) });
   }
   return windows;
+}
+
+/** A signal shorter than `size` readings, lengthened with its last reading, its mean per axis, or zeros. */
+export function pad(signal: number[][], size: number, padding: "edge" | "mean" | "zero"): number[][] {
+  const axes = signal[0].length;
+  const fill =
+    padding === "edge"
+      ? signal[signal.length - 1]
+      : padding === "mean"
+        ? Array.from({ length: axes }, (_, a) => Math.fround(signal.reduce((sum, row) => sum + row[a], 0) / signal.length))
+        : new Array<number>(axes).fill(0);
+  return [...signal, ...Array.from({ length: size - signal.length }, () => fill)];
 }
