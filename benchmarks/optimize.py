@@ -135,6 +135,34 @@ def gunpoint_sets(seeds: list[int]) -> list[dict[str, Any]]:
     return out
 
 
+def targets(results: dict[str, Any]) -> dict[str, bool]:
+    """The issue's targets, each true or false, for the parts that were run."""
+    out: dict[str, bool] = {}
+    if "keywords" in results:
+        rows = results["keywords"]["rows"]
+        base = rows["baseline"]["accuracy"]["int8"]
+        pruned = rows["structured pruning 0.5"]
+        before, after = pruned["device"]["baseline"], pruned["device"]["optimized"]
+        mac_cut = 1 - after["macs"] / before["macs"]
+        instruction_cut = 1 - after["model_instructions"] / before["model_instructions"]
+        out["pruning: >= 40 % fewer MACs"] = mac_cut >= 0.40
+        out["pruning: int8 within 2 points"] = pruned["accuracy"]["int8"] >= base - 0.02
+        out["pruning: instructions fall at least with the MACs"] = instruction_cut >= mac_cut
+        out["QAT int8 >= PTQ int8 (baseline)"] = rows["qat"]["accuracy"]["int8"] >= base
+        distilled = rows["distilled (8, 16)"]
+        out["distillation: <= 50 % of the parameters"] = (
+            distilled["report"]["distillation"]["student_teacher_ratio"] <= 0.5
+        )
+        out["distillation: int8 within 2 points"] = distilled["accuracy"]["int8"] >= base - 0.02
+    if "motion" in results:
+        out["BasicMotions defaults: int8 >= 0.95"] = results["motion"]["accuracy"]["int8"] >= 0.95
+    if results.get("gunpoint"):
+        out["GunPoint-shaped sets: defaults within 2 points of by hand"] = all(
+            row["defaults"] >= row["by hand"] - 0.02 for row in results["gunpoint"]
+        )
+    return out
+
+
 def print_table(results: dict[str, Any]) -> None:
     if "keywords" in results:
         print("\nKeywords, MFCC + 2D-CNN, on virtual-cortex-m4")
@@ -163,6 +191,9 @@ def print_table(results: dict[str, Any]) -> None:
     for row in results.get("gunpoint", []):
         print(f"GunPoint-shaped set {row['seed']}: defaults {row['defaults']:.4f}, "
               f"by hand {row['by hand']:.4f}, window {row['input']['window_ms']} ms")  # fmt: skip
+    print("\nTargets")
+    for name, met in results["targets"].items():
+        print(f"  {'met ' if met else 'MISS'}  {name}")
 
 
 def main() -> None:
@@ -176,6 +207,7 @@ def main() -> None:
         results["keywords"] = keywords(args.kws)
     results["motion"] = motion()
     results["gunpoint"] = gunpoint_sets([int(s) for s in args.gunpoint_seeds.split(",") if s])
+    results["targets"] = targets(results)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2))
     print_table(results)

@@ -283,7 +283,7 @@ def device_test(ctx: JobContext) -> dict[str, Any]:
                 )
                 studio_anomaly = anomaly_scores(anomaly, features).tolist()
             for k, (window, start) in enumerate(zip(windows, starts.tolist(), strict=True)):
-                answer = session.classify(window.reshape(-1))
+                answer = session.classify_file(window.reshape(-1))
                 device_label = answer.get("label")
                 key = (entry["sample_id"], round(float(start), 3))
                 expected = studio.get(key)

@@ -79,22 +79,20 @@ def _move(trial_id: int, from_statuses: frozenset[str], **values: Any) -> None:
 def _measure(
     run: TunerRun,
     trial: TunerTrial,
-    data: DatasetVersion | None,
+    data: DatasetVersion,
     tflite: bytes,
     labels: list[str],
 ) -> dict[str, Any]:
     """The figures of `tflite` in the trial's impulse on the run's board, counted on the same
-    window a deployment's figures are counted on; without `data` (sizing), on the all-zero
-    window the firmware classifies at boot: sizes do not depend on the window, and the
-    instructions of a window barely do, so a size check need not upload one."""
+    window a deployment's figures are counted on (sizing counts the untrained network on it
+    too, so its figures and the trained trial's agree but for the weights' few instructions)."""
     from workers.tuner.measure import measure_candidate
 
-    window = None if data is None else _example_window(data, trial.spec)[0].reshape(-1)
+    window = _example_window(data, trial.spec)[0].reshape(-1)
     with tempfile.TemporaryDirectory(prefix="tinystudio-tuner-") as tmp:
         return measure_candidate(
             board_id=run.board_id, spec=trial.spec, axes=int(run.settings["facts"]["axes"]),
             labels=labels, tflite_int8=tflite, out_dir=Path(tmp), window=window,
-            classify=data is not None,
         )  # fmt: skip
 
 
@@ -107,7 +105,7 @@ def size_task(ctx: JobContext) -> dict[str, Any]:
     trial_id = int(ctx.params["trial_id"])
     with _settles(ctx, trial_id):
         started = time.perf_counter()
-        trial, run, _ = _load(trial_id)
+        trial, run, data = _load(trial_id)
         if trial.status != TrialStatus.sizing:
             raise JobFailed(f"the trial is {trial.status}, not waiting to be sized")
         facts = run.settings["facts"]
@@ -116,7 +114,7 @@ def size_task(ctx: JobContext) -> dict[str, Any]:
         tflite = untrained_int8(
             trial.spec, axes=int(facts["axes"]), n_classes=n_classes, seed=int(run.settings["seed"])
         )
-        figures = _measure(run, trial, None, tflite, [f"class{i}" for i in range(n_classes)])
+        figures = _measure(run, trial, data, tflite, [f"class{i}" for i in range(n_classes)])
         ram = int(figures["ram"]["impulse_bytes"])
         flash = int(figures["flash"]["impulse_bytes"])
         latency = float(figures["latency"]["ms"])

@@ -59,7 +59,6 @@ def measure(
     lower_bound: int | None = None,
     note: str | None = None,
     out_dir: Path | None = None,
-    classify: bool = True,
 ) -> dict[str, Any]:
     """Runs `build` in QEMU and returns its device figures for `target`.
 
@@ -69,9 +68,8 @@ def measure(
     stack and the instruction count come from the same sources built for the virtual board
     into `out_dir`. Latency is an estimate: instructions x the core's cycles per instruction /
     the target's clock. The answer's `probe` is the classification of `window` (a fixed
-    pseudo-random window when None). With `classify` False no window is sent: the instructions
-    are those of the pass over the all-zero window every boot runs to paint the stack (cheaper
-    for long windows, e.g. audio, whose upload dominates a run; `probe` is then None).
+    pseudo-random window when None), handed to the board as a host file (`classify file`):
+    through the emulated UART a 1-s audio window took seconds.
     """
     measured_on = _measure_board(target)
     with tempfile.TemporaryDirectory(prefix="tinystudio-measure-") as tmp:
@@ -88,10 +86,8 @@ def measure(
             measured_on, run_build.elf, count_instructions=True, regions=run_build.profile_symbols
         ) as session:
             info = session.info()
-            answer = None
-            if classify:
-                probe = probe_window(info) if window is None else np.asarray(window, np.float32)
-                answer = session.classify(probe)
+            probe = probe_window(info) if window is None else np.asarray(window, np.float32)
+            answer = session.classify_file(probe)
             counts = session.instruction_counts()
     # The last visit of each region is the probe's; the boot pass measuring the stack ran first.
     instructions = {
@@ -110,7 +106,7 @@ def measure(
         lower_bound=lower_bound,
         note=note,
     )
-    figures["probe"] = answer and {
+    figures["probe"] = {
         "label": answer["label"],
         "scores": answer["scores"],
         "anomaly": answer.get("anomaly"),

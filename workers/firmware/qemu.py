@@ -28,6 +28,8 @@ PLUGIN_SOURCE = Path(__file__).parent / "plugin" / "insncount.c"
 READY_LINE = "OK tinystudio ready"
 _PR_SET_PDEATHSIG = 1
 SERIAL_SOCKET_NAME = "uart0.sock"
+# The window `classify file` reads (workers/firmware/PROTOCOL.md), in the session's directory.
+HOST_WINDOW_FILE = "window.f32"
 # sockaddr_un holds 108 bytes with the final NUL; QEMU also splits its options at commas.
 _MAX_SOCKET_PATH = 107
 
@@ -146,7 +148,7 @@ class VirtualBoardSession:
         if qemu is None:
             raise BoardSessionError("qemu-system-arm not found: install qemu-system-arm")
         self.board = board
-        self.elf = Path(elf)
+        self.elf = Path(elf).resolve()
         self._buffer = b""
         self._sock: socket.socket | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -199,6 +201,8 @@ class VirtualBoardSession:
                 stdout=stderr,
                 stderr=stderr,
                 preexec_fn=pre_exec,  # noqa: PLW1509
+                # Semihosting resolves the firmware's file names here (`classify file`).
+                cwd=self._workdir,
             )
         # Stops QEMU and removes the directories if the session is dropped without close().
         self._finalizer = weakref.finalize(self, _release, self._proc, list(self._dirs))
@@ -345,6 +349,16 @@ class VirtualBoardSession:
         answer = self.read_line(timeout)
         if answer.startswith("ERR"):
             raise BoardSessionError(f"classify: {answer}")
+        return dict(json.loads(answer))
+
+    def classify_file(
+        self, window: Sequence[float] | npt.NDArray[np.float32], timeout: float = 60.0
+    ) -> dict[str, Any]:
+        """Classifies one window handed over as a host file (`classify file`): the same answer
+        and instruction count as classify(), without the upload through the emulated UART."""
+        values = np.asarray(window, dtype="<f4").ravel()
+        (self._workdir / HOST_WINDOW_FILE).write_bytes(values.tobytes())
+        answer = self.request("classify file", timeout)
         return dict(json.loads(answer))
 
     def instruction_counts(self) -> dict[str, list[int]]:

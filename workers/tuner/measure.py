@@ -33,14 +33,12 @@ def measure_candidate(
     tflite_int8: bytes,
     out_dir: Path,
     window: Sequence[float] | npt.NDArray[np.float32] | None = None,
-    classify: bool = True,
 ) -> dict[str, Any]:
     """The device figures (workers.firmware.figures.device_figures) of the impulse `spec` with
     the int8 model `tflite_int8` on `board_id`, built into `out_dir`.
 
     `window` is the raw window (window_samples x axes values, time-major) the instructions are
-    counted on; without it, the profiler's fixed probe window; with `classify` False, the
-    all-zero window of the firmware's boot pass (no upload). The answer adds `timings`
+    counted on; without it, the profiler's fixed probe window. The answer adds `timings`
     {build_s, measure_s}. Raises what the deployment's builders raise: FirmwareUnavailableError
     (no firmware port and no virtual board for the core), FirmwareTooLargeError,
     LibraryBuildError (model and DSP disagree), BoardNotFoundError.
@@ -83,7 +81,6 @@ def measure_candidate(
         lower_bound=report["model"].get("lower_bound"),
         note=note,
         out_dir=out_dir / "measured",
-        classify=classify,
     )
     figures["timings"] = {
         "build_s": round(built - started, 3),

@@ -89,7 +89,9 @@ def test_info_and_classify_on_every_virtual_board(
         assert 0 < ram["stack_bytes"] < ram["stack_reserved_bytes"] == build.stack_bytes
         assert info["timing"] == "virtual"
         for i, window in enumerate(_windows(model.inputs, 4, seed=len(board_id))):
-            if i % 2:
+            if i == 3:
+                answer = session.classify_file(window)  # read from the host
+            elif i % 2:
                 answer = session.classify(window, chunk=10)  # begin / value lines / end
             else:
                 text = ",".join(str(v) for v in window)
@@ -110,6 +112,30 @@ def test_long_window_uploads_in_chunks(make_tinyfc: Any, tmp_path: Path) -> None
         # Saturated inputs exercise the quantizer's clamping.
         loud = np.full(3000, 1e3, dtype=np.float32)
         _assert_matches(session.classify(loud), model, loud)
+
+
+def test_window_from_a_host_file_counts_like_an_upload(make_tinyfc: Any, tmp_path: Path) -> None:
+    model = make_tinyfc(tmp_path / "model", inputs=3000, outputs=4, seed=5)
+    board = get_board("virtual-cortex-m4")
+    build = build_firmware(board, tmp_path / "model", tmp_path / "fw", labels=LABELS)
+    window = _windows(3000, 1, seed=9)[0]
+    with VirtualBoardSession(
+        board, build.elf, count_instructions=True, regions=build.profile_symbols
+    ) as session:
+        uploaded = session.classify(window, chunk=500)
+        from_file = session.classify_file(window)
+        counts = session.instruction_counts()
+        # Without the file, or with one of the wrong size, the board says so and stays usable.
+        (session.counts_file.parent / "window.f32").unlink()
+        with pytest.raises(BoardSessionError, match="ERR classify file: no window.f32"):
+            session.request("classify file")
+        (session.counts_file.parent / "window.f32").write_bytes(b"\0" * 12)
+        with pytest.raises(BoardSessionError, match="ERR classify file"):
+            session.request("classify file")
+        _assert_matches(session.classify(window), model, window)
+    _assert_matches(from_file, model, window)
+    assert from_file["scores"] == uploaded["scores"]
+    assert counts["invoke"][-1] == counts["invoke"][-2] > 0  # the upload, then the file
 
 
 def test_protocol_errors_answer_err_and_leave_the_board_usable(

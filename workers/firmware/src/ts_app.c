@@ -405,8 +405,17 @@ static void dispatch(char *text)
             up.expected = count;
             up.count = 0;
             send_line("OK classify begin");
+        } else if (n == 2u && word_is(w[1], "file")) {
+            /* The window as signal_values little-endian float32 in the host file window.f32:
+             * a virtual board's host hands a long window over at once instead of as text. */
+            if (ts_port_read_host_file("window.f32", ts_window, sizeof ts_window) != 0) {
+                send_err("classify file: no window.f32 of signal_values float32 on the host", 0);
+                return;
+            }
+            up.count = TS_SIGNAL_VALUES;
+            classify_window();
         } else {
-            send_err("usage: classify v1,v2,... | classify begin N", 0);
+            send_err("usage: classify v1,v2,... | classify begin N | classify file", 0);
         }
     } else if (word_is(w[0], "replay")) {
         uint32_t axes = 0;

@@ -36,6 +36,11 @@ uint32_t ts_port_ticks_per_second(void);
 /* Stops the board: under QEMU a semihosting exit ends the emulator; elsewhere it spins. */
 void ts_port_exit(int code) __attribute__((noreturn));
 
+/* Reads exactly `n` bytes of the host file `name` into `buf`: 0 on success; -1 when the board
+ * has no host (only virtual boards reach one, through semihosting), or the file is missing or
+ * not exactly `n` bytes long. */
+int ts_port_read_host_file(const char *name, void *buf, size_t n);
+
 /* Bytes of stack used so far (deepest point reached since reset), from the painted stack. */
 size_t ts_port_stack_used(void);
 size_t ts_port_stack_size(void);

@@ -1,5 +1,7 @@
 /* ts_port_mps2.c - ts_port for Arm MPS2 FPGA images (QEMU mps2-*): CMSDK APB UART0 and timer0,
  * and the core's SysTick to wake from sleep. */
+#include <string.h>
+
 #include "ts_port.h"
 
 #include "ts_build_config.h"
@@ -172,6 +174,43 @@ uint32_t ts_port_ticks(void)
 uint32_t ts_port_ticks_per_second(void)
 {
     return TS_PCLK_HZ;
+}
+
+#if TS_SEMIHOSTING
+/* One semihosting call: `op` with its argument block; QEMU answers in r0. */
+static uint32_t semihost(uint32_t op, const void *args)
+{
+    register uint32_t r0 __asm__("r0") = op;
+    register const void *r1 __asm__("r1") = args;
+    __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
+    return r0;
+}
+#endif
+
+int ts_port_read_host_file(const char *name, void *buf, size_t n)
+{
+#if TS_SEMIHOSTING
+    /* SYS_OPEN (0x01) in mode 1 ("rb"), SYS_FLEN (0x0C), SYS_READ (0x06: answers the bytes it
+     * did not read), SYS_CLOSE (0x02). QEMU resolves the name in its working directory. */
+    uint32_t open_args[3] = {(uint32_t)name, 1u, (uint32_t)strlen(name)};
+    uint32_t handle = semihost(0x01u, open_args);
+    if (handle == 0xFFFFFFFFu) {
+        return -1;
+    }
+    uint32_t handle_args[1] = {handle};
+    int ok = semihost(0x0Cu, handle_args) == (uint32_t)n;
+    if (ok) {
+        uint32_t read_args[3] = {handle, (uint32_t)buf, (uint32_t)n};
+        ok = semihost(0x06u, read_args) == 0u;
+    }
+    semihost(0x02u, handle_args);
+    return ok ? 0 : -1;
+#else
+    (void)name;
+    (void)buf;
+    (void)n;
+    return -1;
+#endif
 }
 
 void ts_port_exit(int code)
