@@ -138,7 +138,7 @@ def tune(api: Api, case: Case, *, sampler: str, trials: int, impulse_id: int) ->
             "board_id": BOARD,
             "budgets": case.budgets,
             "max_trials": trials,
-            "parallel_trials": 2,
+            # No parallel_trials: as many trials at once as the workers take.
             "sampler": sampler,
             "seed": 1,
             "impulse_id": impulse_id,

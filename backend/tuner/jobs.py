@@ -108,6 +108,7 @@ def size_task(ctx: JobContext) -> dict[str, Any]:
         trial, run, data = _load(trial_id)
         if trial.status != TrialStatus.sizing:
             raise JobFailed(f"the trial is {trial.status}, not waiting to be sized")
+        search.advance(run_id=run.id)  # this trial no longer waits: the next may be asked
         facts = run.settings["facts"]
         n_classes = int(facts["n_classes"])
         ctx.progress(0.1, f"sizing the untrained network on {run.board_id}")
@@ -163,6 +164,7 @@ def trial_task(ctx: JobContext) -> dict[str, Any]:
             status=TrialStatus.training, intermediate={},
         )  # fmt: skip
         trial, run, data = _load(trial_id)
+        search.advance(run_id=run.id)
         spec = ImpulseSpec.model_validate(trial.spec)
         with get_sessionmaker()() as db:
             features = load_features(ctx, db, spec, data, None, (0.0, 0.15))
@@ -249,6 +251,7 @@ def measure_task(ctx: JobContext) -> dict[str, Any]:
         trial, run, data = _load(trial_id)
         if trial.status != TrialStatus.measuring:
             raise JobFailed(f"the trial is {trial.status}, not waiting to be measured")
+        search.advance(run_id=run.id)
         tflite, labels = _int8_model(trial)
         ctx.progress(0.1, f"building and measuring the firmware for {run.board_id}")
         figures = _measure(run, trial, data, tflite, labels)

@@ -43,7 +43,11 @@ class TunerRunCreate(BaseModel):
     time_budget_s: int | None = Field(
         default=None, ge=60, le=86_400, description="no new trial starts after this many seconds"
     )
-    parallel_trials: int = Field(default=2, ge=1, le=16, description="trials in flight at once")
+    parallel_trials: int | None = Field(
+        default=None, ge=1, le=16,
+        description="trials in flight at once; by default as many as the connected workers take "
+        "(a new trial is asked whenever none is waiting for a worker)",
+    )  # fmt: skip
     sampler: Sampler = Field(
         default="tpe", description="tpe (constrained TPE) or random (a seeded baseline)"
     )
@@ -66,7 +70,7 @@ class TunerRunCreate(BaseModel):
 class TunerSettings(BaseModel):
     max_trials: int
     time_budget_s: int | None
-    parallel_trials: int
+    parallel_trials: int | None
     sampler: Sampler
     seed: int
     dsp_blocks: list[str]
@@ -163,4 +167,4 @@ class TunerDefaults(BaseModel):
     dsp_blocks: list[str] = Field(description="DSP blocks that fit the project's data")
     learn_blocks: list[str]
     max_trials: int
-    parallel_trials: int
+    parallel_trials: int | None

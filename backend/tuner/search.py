@@ -11,7 +11,7 @@ import warnings
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
@@ -28,6 +28,8 @@ logger = logging.getLogger("tinystudio.tuner")
 
 # Hyperband's rungs grow by this factor (Optuna's default).
 REDUCTION_FACTOR = 3
+# Without a parallel_trials setting, trials in flight follow the workers up to this many.
+MAX_AUTO_IN_FLIGHT = 16
 # TPE samples at random until this many trials exist (fewer for small runs).
 STARTUP_TRIALS = 8
 
@@ -257,8 +259,9 @@ def _finish(run: TunerRun, trials: list[TunerTrial]) -> None:
 
 def advance(*, run_id: int) -> None:
     """Moves a run on, one caller at a time: ends trials whose jobs ended badly, asks new ones
-    until `parallel_trials` are in flight (within max_trials and the time budget), and finishes
-    the run once nothing is in flight and nothing more will be asked."""
+    until `parallel_trials` are in flight, or without that setting until one waits for a worker
+    (within max_trials and the time budget), and finishes the run once nothing is in flight and
+    nothing more will be asked."""
     started: list[Job] = []
     with get_sessionmaker()() as db:
         lock_run(db=db, run_id=run_id)
@@ -271,7 +274,7 @@ def advance(*, run_id: int) -> None:
         settings = run.settings
         in_flight = sum(1 for t in trials if t.status in IN_FLIGHT)
         while (
-            in_flight < int(settings["parallel_trials"])
+            _wants_more(db, settings, trials, in_flight)
             and len(trials) < int(settings["max_trials"])
             and not _time_spent(run)
         ):
@@ -286,6 +289,31 @@ def advance(*, run_id: int) -> None:
         db.commit()
         for job in started:
             jobs.enqueue(db=db, job=job)
+
+
+def _wants_more(
+    db: Session, settings: dict[str, Any], trials: list[TunerTrial], in_flight: int
+) -> bool:
+    """Whether another trial may start: below `parallel_trials`; without it, while no trial
+    waits for a worker, so any number of workers on any hosts stay busy (each task start
+    advances the run) and one trial is always ready for the next free worker."""
+    limit = settings.get("parallel_trials")
+    if limit is not None:
+        return in_flight < int(limit)
+    if in_flight >= MAX_AUTO_IN_FLIGHT:
+        return False
+    # A trial's job waiting in its queue: sizing and measuring use measure_job_id.
+    job_ids = [
+        t.train_job_id if t.status == TrialStatus.queued else t.measure_job_id
+        for t in trials
+        if t.status in IN_FLIGHT and t.status != TrialStatus.training
+    ]
+    waiting = db.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(Job.id.in_([i for i in job_ids if i is not None]), Job.status == JobStatus.queued)
+    )
+    return not waiting
 
 
 def advance_running(*, db: Session) -> int:

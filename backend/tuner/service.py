@@ -36,7 +36,6 @@ from workers.boards import Board, BoardNotFoundError, get_board
 
 DEFAULT_BOARD = "virtual-cortex-m4"
 DEFAULT_MAX_TRIALS = 30
-DEFAULT_PARALLEL_TRIALS = 2
 # Without a base impulse to take the stride from: one decision a second.
 DEFAULT_LATENCY_MS = 1000.0
 # Budgets default to this share of the board's memory (the rest is the application's).
@@ -184,7 +183,7 @@ def defaults(
         board_id=target.id, budgets=_budgets(None, target, base),
         board_ram_bytes=target.ram_bytes, board_flash_bytes=target.flash_bytes,
         dsp_blocks=dsp_blocks, learn_blocks=learn_blocks, max_trials=DEFAULT_MAX_TRIALS,
-        parallel_trials=DEFAULT_PARALLEL_TRIALS,
+        parallel_trials=None,
     )  # fmt: skip
 
 

@@ -3320,7 +3320,7 @@ export interface components {
             /** Max Trials */
             max_trials: number;
             /** Parallel Trials */
-            parallel_trials: number;
+            parallel_trials: number | null;
         };
         /** TunerRunCreate */
         TunerRunCreate: {
@@ -3363,10 +3363,9 @@ export interface components {
             max_trials?: number;
             /**
              * Parallel Trials
-             * @description trials in flight at once
-             * @default 2
+             * @description trials in flight at once; by default as many as the connected workers take (a new trial is asked whenever none is waiting for a worker)
              */
-            parallel_trials?: number;
+            parallel_trials?: number | null;
             /**
              * Sampler
              * @description tpe (constrained TPE) or random (a seeded baseline)
@@ -3479,7 +3478,7 @@ export interface components {
             /** Max Trials */
             max_trials: number;
             /** Parallel Trials */
-            parallel_trials: number;
+            parallel_trials: number | null;
             /**
              * Sampler
              * @enum {string}

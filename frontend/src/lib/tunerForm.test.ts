@@ -13,7 +13,7 @@ const DEFAULTS: TunerDefaults = {
   dsp_blocks: ["spectral-analysis", "flatten", "raw"],
   learn_blocks: ["dense", "conv1d"],
   max_trials: 30,
-  parallel_trials: 2,
+  parallel_trials: null,
 };
 const BOARD = { ram_bytes: DEFAULTS.board_ram_bytes, flash_bytes: DEFAULTS.board_flash_bytes };
 const filled = (patch: Partial<TunerFormValues> = {}): TunerFormValues => ({ ...valuesFromDefaults({ ...INITIAL_VALUES, boardId: "virtual-cortex-m4", impulseId: 7, maxEpochs: "12" }, DEFAULTS), ...patch });
@@ -21,7 +21,7 @@ const filled = (patch: Partial<TunerFormValues> = {}): TunerFormValues => ({ ...
 describe("the tuner form", () => {
   it("takes budgets, blocks and counts from the defaults and keeps what the user typed elsewhere", () => {
     const values = filled();
-    expect(values).toMatchObject({ ramKb: "128", flashKb: "512", latencyMs: "250", maxTrials: "30", parallelTrials: "2", maxEpochs: "12", impulseId: 7 });
+    expect(values).toMatchObject({ ramKb: "128", flashKb: "512", latencyMs: "250", maxTrials: "30", parallelTrials: "", maxEpochs: "12", impulseId: 7 });
     expect(values.dspBlocks).toEqual(DEFAULTS.dsp_blocks);
     expect(validateTunerForm(values, BOARD)).toEqual({});
   });
@@ -32,7 +32,7 @@ describe("the tuner form", () => {
       budgets: { ram_bytes: 131_071, flash_bytes: 524_288, latency_ms: 250 },
       max_trials: 30,
       time_budget_s: null,
-      parallel_trials: 2,
+      parallel_trials: null,
       sampler: "tpe",
       seed: 1,
       dsp_blocks: ["spectral-analysis", "flatten", "raw"],
@@ -44,6 +44,8 @@ describe("the tuner form", () => {
     expect(body.budgets).toEqual({ ram_bytes: 8192, flash_bytes: 33_280, latency_ms: 2.5 });
     expect(body.time_budget_s).toBe(600);
     expect(body.sampler).toBe("random");
+    // Empty: as many trials at once as the workers take; a number caps them.
+    expect(tunerRunBody(filled({ parallelTrials: "3" }), DEFAULTS).parallel_trials).toBe(3);
   });
 
   it("says what to change for each setting out of its limits", () => {

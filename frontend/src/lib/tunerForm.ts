@@ -40,7 +40,7 @@ export const INITIAL_VALUES: TunerFormValues = {
   latencyMs: "",
   maxTrials: "30",
   timeBudgetMin: "",
-  parallelTrials: "2",
+  parallelTrials: "",
   sampler: "tpe",
   seed: "1",
   dspBlocks: [],
@@ -61,7 +61,7 @@ export function valuesFromDefaults(values: TunerFormValues, defaults: TunerDefau
     flashKb: kbText(defaults.budgets.flash_bytes),
     latencyMs: String(Number(defaults.budgets.latency_ms.toFixed(3))),
     maxTrials: String(defaults.max_trials),
-    parallelTrials: String(defaults.parallel_trials),
+    parallelTrials: defaults.parallel_trials == null ? "" : String(defaults.parallel_trials),
     dspBlocks: [...defaults.dsp_blocks],
     learnBlocks: [...defaults.learn_blocks],
   };
@@ -105,7 +105,7 @@ export function validateTunerForm(values: TunerFormValues, board: { ram_bytes: n
   }
   const { max_trials, parallel_trials, max_epochs, time_budget_s, seed } = LIMITS;
   if (!wholeBetween(values.maxTrials, max_trials.min, max_trials.max)) errors.max_trials = `Choose a whole number of trials from ${max_trials.min} to ${max_trials.max}.`;
-  if (!wholeBetween(values.parallelTrials, parallel_trials.min, parallel_trials.max)) errors.parallel_trials = `Run ${parallel_trials.min} to ${parallel_trials.max} trials at once.`;
+  if (values.parallelTrials.trim() !== "" && !wholeBetween(values.parallelTrials, parallel_trials.min, parallel_trials.max)) errors.parallel_trials = `Run ${parallel_trials.min} to ${parallel_trials.max} trials at once.`;
   if (!wholeBetween(values.maxEpochs, max_epochs.min, max_epochs.max)) errors.max_epochs = `Train each trial for ${max_epochs.min} to ${max_epochs.max} epochs.`;
   if (values.timeBudgetMin.trim() !== "") {
     const minutes = parse(values.timeBudgetMin);
@@ -133,7 +133,7 @@ export function tunerRunBody(values: TunerFormValues, defaults: TunerDefaults | 
     },
     max_trials: Number(values.maxTrials),
     time_budget_s: minutes === null ? null : Math.round(minutes * 60),
-    parallel_trials: Number(values.parallelTrials),
+    parallel_trials: values.parallelTrials.trim() === "" ? null : Number(values.parallelTrials),
     sampler: values.sampler,
     seed: Number(values.seed),
     dsp_blocks: values.dspBlocks,

@@ -191,3 +191,30 @@ def test_trials_whose_jobs_ended_behind_the_runs_back_are_ended(make_run) -> Non
     with get_sessionmaker()() as db:
         run = db.get(TunerRun, run_id)
         assert run is not None and run.status == "succeeded"
+
+
+def test_without_a_limit_a_trial_is_asked_whenever_none_waits_for_a_worker(make_run) -> None:  # type: ignore[no-untyped-def]
+    from backend.core.db import get_sessionmaker
+    from backend.jobs.models import Job, JobStatus
+    from backend.tuner import search
+    from backend.tuner.models import TunerRun
+
+    run_id = make_run([{"status": "training"}, {"status": "sizing"}], parallel_trials=None)
+    with get_sessionmaker()() as db:
+        run = db.get(TunerRun, run_id)
+        trials = search._trials(db, run_id)
+        sizing = Job(project_id=run.project_id, kind="tuner.size", status=JobStatus.queued)
+        db.add(sizing)
+        db.flush()
+        trials[1].measure_job_id = sizing.id
+        db.flush()
+        # The sizing job waits in its queue: every worker is busy, so no new trial yet.
+        assert not search._wants_more(db, run.settings, trials, in_flight=2)
+        # A worker took it: another trial may wait for the next free worker.
+        sizing.status = JobStatus.running
+        db.flush()
+        assert search._wants_more(db, run.settings, trials, in_flight=2)
+        assert not search._wants_more(db, run.settings, trials, search.MAX_AUTO_IN_FLIGHT)
+        # A set limit counts trials in flight, whatever their jobs do.
+        assert not search._wants_more(db, {**run.settings, "parallel_trials": 2}, trials, 2)
+        assert search._wants_more(db, {**run.settings, "parallel_trials": 3}, trials, 2)

@@ -89,7 +89,7 @@ def test_defaults_come_from_the_board_the_base_impulse_and_the_data(
     assert "flatten" in defaults["dsp_blocks"] and "classifier-dense" in defaults["learn_blocks"]
     # Audio blocks do not fit six axes of motion at 10 Hz, nor regression a classifier search.
     assert "mfcc" not in defaults["dsp_blocks"] and "regression" not in defaults["learn_blocks"]
-    assert defaults["max_trials"] == 30 and defaults["parallel_trials"] == 2
+    assert defaults["max_trials"] == 30 and defaults["parallel_trials"] is None
     unknown = client.get(
         f"/api/projects/{pid}/tuner-defaults", params={"board_id": "nope"}, headers=h
     )

@@ -42,7 +42,7 @@ function Progress({ run, projectId, editor }: { run: TunerRun; projectId: number
       {running && <ProgressBar value={fraction} label="Search progress" />}
       <p className="muted small">
         {run.board_id} · budgets {formatKb(budgets.ram_bytes)} RAM, {formatKb(budgets.flash_bytes)} flash, {formatMs(budgets.latency_ms)} per window ·{" "}
-        {settings.sampler === "tpe" ? "TPE with constraints" : "random baseline"} (seed {settings.seed}) · {settings.parallel_trials} at once · up to {settings.max_epochs} epochs
+        {settings.sampler === "tpe" ? "TPE with constraints" : "random baseline"} (seed {settings.seed}) · {settings.parallel_trials == null ? "as many at once as the workers take" : `${settings.parallel_trials} at once`} · up to {settings.max_epochs} epochs
         {settings.time_budget_s ? ` · time budget ${formatDuration(settings.time_budget_s * 1000)}` : ""}
       </p>
       {run.message && <p className="small" data-testid="run-message">{run.message}</p>}

@@ -121,7 +121,7 @@ export function TunerForm({ projectId, impulses, blocks, onStarted }: { projectI
         <div className="tuner-grid">
           {text("max_trials", "maxTrials", "Trials", "how many candidates to train and measure")}
           {text("time_budget_s", "timeBudgetMin", "Time budget", "optional: no new trial starts after it", "minutes")}
-          {text("parallel_trials", "parallelTrials", "Trials at once")}
+          {text("parallel_trials", "parallelTrials", "Trials at once", "optional: by default as many as the workers take")}
           {text("max_epochs", "maxEpochs", "Epochs per trial", "poor trials are stopped early")}
           <Field name="sampler" label="Sampler" error={shown.sampler}>
             <select name="sampler" value={values.sampler} onChange={(e) => set({ sampler: e.target.value as TunerFormValues["sampler"] })}>
