@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, create_engine, event, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -88,3 +88,20 @@ def get_db() -> Iterator[Session]:
     """A session per request, closed afterwards."""
     with get_sessionmaker()() as session:
         yield session
+
+
+def lock_row(db: Session, model: Any, row_id: int, *, key_share: bool = True) -> None:
+    """Holds `model`'s row `row_id` locked until commit, so that whoever else locks it waits.
+
+    PostgreSQL locks the row: FOR NO KEY UPDATE with `key_share` (rows whose foreign keys point
+    at it stay free to insert), FOR UPDATE without. SQLite has a single writer, so a no-op write
+    to the row takes its write lock."""
+    if db.get_bind().dialect.name == "sqlite":
+        db.execute(
+            update(model)
+            .where(model.id == row_id)
+            .values(id=model.id)
+            .execution_options(synchronize_session=False)
+        )
+    else:
+        db.execute(select(model.id).where(model.id == row_id).with_for_update(key_share=key_share))

@@ -1,10 +1,10 @@
 """Dataset operations: store parsed uploads, list and summarise, edit, crop and split, trash,
-rebalance, duplicates and dataset versions (reading values for the browser is in reading.py)."""
+rebalance and duplicates (reading values for the browser is in reading.py, dataset versions in
+versions.py)."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -13,15 +13,14 @@ from typing import Any, BinaryIO
 
 import numpy as np
 from sqlalchemy import func, or_, select, true
-from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
 from backend.core import gc
 from backend.core.blobs import get_blob_store
 from backend.core.config import get_settings
-from backend.core.db import utcnow
-from backend.core.errors import ApiError, bad_request, not_found
+from backend.core.db import lock_row, utcnow
+from backend.core.errors import ApiError, not_found
 from backend.datasets.formats import ParsedSample, UploadError, UploadLimits, normalize_label
 from backend.datasets.models import Category, DatasetVersion, Sample
 from backend.projects import service as projects
@@ -109,20 +108,9 @@ def _refuse_duplicate(db: Session, project_id: int, sha256: str, filename: str) 
 def lock_samples(*, db: Session, project_id: int) -> None:
     """Makes uploads to a project that check for duplicates run one at a time until commit.
 
-    A unique index cannot do it, since uploads that allow duplicates may store a file twice.
-    PostgreSQL locks the project's row (FOR NO KEY UPDATE leaves the samples' foreign-key checks
-    free); SQLite has a single writer, so a no-op write to the row takes its write lock."""
-    if db.get_bind().dialect.name == "sqlite":
-        db.execute(
-            sql_update(Project)
-            .where(Project.id == project_id)
-            .values(name=Project.name)
-            .execution_options(synchronize_session=False)
-        )
-    else:
-        db.execute(
-            select(Project.id).where(Project.id == project_id).with_for_update(key_share=True)
-        )
+    A unique index cannot do it, since uploads that allow duplicates may store a file twice:
+    the project's row is locked instead (samples may still be inserted meanwhile)."""
+    lock_row(db, Project, project_id)
 
 
 @dataclass
@@ -441,72 +429,6 @@ def duplicates(*, db: Session, project_id: int) -> list[list[Sample]]:
             )
         )
     return groups
-
-
-def create_version(
-    *, db: Session, project_id: int, name: str, user: User | None, reuse: bool = False
-) -> DatasetVersion:
-    """Snapshots the enabled, live samples with their labels, categories and values; with
-    `reuse`, the newest version holding exactly that snapshot stands for it if there is one."""
-    samples = list(
-        db.scalars(
-            select(Sample)
-            .where(
-                Sample.project_id == project_id,
-                Sample.deleted_at.is_(None),
-                Sample.enabled.is_(True),
-            )
-            .order_by(Sample.id)
-        )
-    )
-    if not name.strip():
-        raise bad_request("invalid_name", "the version name must not be blank", field="name")
-    entries = [
-        {
-            "sample_id": s.id,
-            "name": s.name,
-            "label": s.label,
-            "category": s.category,
-            "values_key": s.values_key,
-            "values_sha256": s.values_sha256,
-            "length": s.length,
-            "axes": s.axes,
-            "interval_ms": s.interval_ms,
-            "sensors": s.sensors,
-        }
-        for s in samples
-    ]
-    fingerprint = hashlib.sha256(
-        json.dumps(
-            [[e["sample_id"], e["label"], e["category"], e["values_sha256"]] for e in entries]
-        ).encode()
-    ).hexdigest()
-    if reuse:
-        # The fingerprint narrows the search; the entries decide (names, rates, sensors too).
-        for same in db.scalars(
-            select(DatasetVersion)
-            .where(
-                DatasetVersion.project_id == project_id, DatasetVersion.fingerprint == fingerprint
-            )
-            .order_by(DatasetVersion.id.desc())
-        ):
-            if same.entries == entries:
-                return same
-    version = DatasetVersion(
-        project_id=project_id,
-        name=name.strip(),
-        entries=entries,
-        sample_count=len(entries),
-        fingerprint=fingerprint,
-        created_by_id=user.id if user else None,
-    )
-    db.add(version)
-    db.flush()
-    projects.record(
-        db=db, project_id=project_id, action="dataset.version_created", user=user,
-        version_id=version.id, samples=len(entries),
-    )  # fmt: skip
-    return version
 
 
 def upload_error_to_api(exc: UploadError) -> ApiError:

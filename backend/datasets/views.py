@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from backend.core.blobs import get_blob_store
 from backend.core.deps import MAX_ID, Id, ProjectEditor, ProjectViewer, SessionDep, access
 from backend.core.errors import bad_request, not_found
-from backend.datasets import editing, reading, service
+from backend.datasets import editing, reading, service, versions
 from backend.datasets.models import Category, DatasetVersion, Sample
 from backend.datasets.schemas import (
     BulkIn,
@@ -400,7 +400,7 @@ def list_versions(ctx: ProjectViewer, db: SessionDep) -> list[VersionOut]:
 @router.post("/dataset-versions", status_code=201, openapi_extra=access("project:editor"))
 def create_version(body: VersionCreate, ctx: ProjectEditor, db: SessionDep) -> VersionDetail:
     """Snapshots which samples, labels, categories and values the dataset holds now."""
-    version = service.create_version(
+    version = versions.create_version(
         db=db, project_id=ctx.project.id, name=body.name, user=ctx.user
     )
     db.commit()

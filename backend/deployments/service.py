@@ -6,10 +6,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
+from backend.core.db import lock_row
 from backend.core.errors import ApiError
 from backend.deployments.models import Deployment
 from backend.deployments.schemas import DeviceTestSummary
@@ -66,18 +67,9 @@ def anomaly_run_id(deployment: Deployment) -> int | None:
 
 def _locked(db: Session, deployment_id: int) -> Deployment | None:
     """The deployment re-read under a write lock held until commit, so that a change to its
-    report starts from what others committed. PostgreSQL locks the row; SQLite has a single
-    writer, so a no-op write takes its write lock."""
+    report starts from what others committed."""
+    lock_row(db, Deployment, deployment_id, key_share=False)
     query = select(Deployment).where(Deployment.id == deployment_id)
-    if db.get_bind().dialect.name == "sqlite":
-        db.execute(
-            update(Deployment)
-            .where(Deployment.id == deployment_id)
-            .values(report=Deployment.report)
-            .execution_options(synchronize_session=False)
-        )
-    else:
-        query = query.with_for_update()
     return db.scalars(query.execution_options(populate_existing=True)).one_or_none()
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import User
 from backend.core.db import get_sessionmaker
 from backend.core.errors import ApiError
-from backend.datasets import service as datasets
+from backend.datasets import versions
 from backend.datasets.models import Category, DatasetVersion
 from backend.impulses import optimization as optimized
 from backend.impulses import service
@@ -39,7 +39,7 @@ def _dataset_version(
             raise refuse("dataset_version_id", f"dataset version {version_id} does not exist")
         return version
     # Unchanged data keeps its version, so runs on the same data say so and share features.
-    return datasets.create_version(db=db, project_id=project_id, name=reason, user=user, reuse=True)
+    return versions.create_version(db=db, project_id=project_id, name=reason, user=user, reuse=True)
 
 
 def _check_data(spec: ImpulseSpec, version: DatasetVersion, learn_index: int) -> None:

@@ -96,6 +96,33 @@ def _measure(
         )  # fmt: skip
 
 
+def _next_job(
+    ctx: JobContext,
+    run: TunerRun,
+    trial_id: int,
+    kind: str,
+    from_status: TrialStatus,
+    *,
+    job_field: str,
+    **values: Any,
+) -> int:
+    """Adds the trial's next job (`kind`), moves the trial on from `from_status` with `values`
+    and the job's id in `job_field`, and enqueues the job once that is committed; its id."""
+    with get_sessionmaker()() as db:
+        row = db.get(TunerTrial, trial_id)
+        assert row is not None
+        owner = db.get(User, run.created_by_id) if run.created_by_id else None
+        job = jobs.add(
+            db=db, project_id=ctx.project_id, kind=kind, params={"trial_id": trial_id}, user=owner
+        )
+        values[job_field] = job.id
+        if not search.transition(db, row, frozenset({from_status}), **values):
+            raise JobFailed(f"the trial was ended meanwhile ({row.status})")
+        db.commit()
+        jobs.enqueue(db=db, job=job)
+        return job.id
+
+
 @job_task("tuner.size", queue=QUEUE_BUILD)
 def size_task(ctx: JobContext) -> dict[str, Any]:
     """Measures the trial's untrained network on the board; a candidate over a budget ends here
@@ -131,22 +158,11 @@ def size_task(ctx: JobContext) -> dict[str, Any]:
             ctx.log(f"untrained: {sized}: over budget, not trained")
             search.advance(run_id=run.id)
             return {"fits": False, "ram_bytes": ram, "flash_bytes": flash, "latency_ms": latency}
-        with get_sessionmaker()() as db:
-            row = db.get(TunerTrial, trial_id)
-            assert row is not None
-            owner = db.get(User, run.created_by_id) if run.created_by_id else None
-            train = jobs.add(
-                db=db, project_id=ctx.project_id, kind="tuner.trial",
-                params={"trial_id": trial_id}, user=owner,
-            )  # fmt: skip
-            if not search.transition(
-                db, row, frozenset({TrialStatus.sizing}), status=TrialStatus.queued,
-                train_job_id=train.id, timings=timings,
-            ):  # fmt: skip
-                raise JobFailed(f"the trial was ended meanwhile ({row.status})")
-            db.commit()
-            jobs.enqueue(db=db, job=train)
-        ctx.log(f"untrained: {sized}: can fit; training job {train.id}")
+        train_id = _next_job(
+            ctx, run, trial_id, "tuner.trial", TrialStatus.sizing, status=TrialStatus.queued,
+            job_field="train_job_id", timings=timings,
+        )  # fmt: skip
+        ctx.log(f"untrained: {sized}: can fit; training job {train_id}")
         return {"fits": True, "ram_bytes": ram, "flash_bytes": flash, "latency_ms": latency}
 
 
@@ -207,24 +223,12 @@ def trial_task(ctx: JobContext) -> dict[str, Any]:
             for split in ("validation", "test")
         }
         timings.update(outcome.timings)
-        with get_sessionmaker()() as db:
-            row = db.get(TunerTrial, trial_id)
-            assert row is not None
-            owner = db.get(User, run.created_by_id) if run.created_by_id else None
-            measure = jobs.add(
-                db=db, project_id=ctx.project_id, kind="tuner.measure",
-                params={"trial_id": trial_id}, user=owner,
-            )  # fmt: skip
-            moved = search.transition(
-                db, row, frozenset({TrialStatus.training}), status=TrialStatus.measuring,
-                accuracy=accuracy, artifacts=outcome.artifacts, timings=timings,
-                measure_job_id=measure.id,
-            )  # fmt: skip
-            if not moved:
-                raise JobFailed(f"the trial was ended meanwhile ({row.status})")
-            db.commit()
-            jobs.enqueue(db=db, job=measure)
-        ctx.log(f"trained; measurement job {measure.id} builds it for {run.board_id}")
+        measure_id = _next_job(
+            ctx, run, trial_id, "tuner.measure", TrialStatus.training,
+            status=TrialStatus.measuring, job_field="measure_job_id", accuracy=accuracy,
+            artifacts=outcome.artifacts, timings=timings,
+        )  # fmt: skip
+        ctx.log(f"trained; measurement job {measure_id} builds it for {run.board_id}")
         return outcome.result
 
 

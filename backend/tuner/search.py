@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
-from backend.core.db import get_sessionmaker, utcnow
+from backend.core.db import get_sessionmaker, lock_row, utcnow
 from backend.core.errors import ApiError
 from backend.impulses import service as impulses
 from backend.impulses.schemas import ImpulseSpec
@@ -128,18 +128,8 @@ def _trials(db: Session, run_id: int) -> list[TunerTrial]:
 
 
 def lock_run(*, db: Session, run_id: int) -> None:
-    """Makes advancing a run happen one at a time until commit: PostgreSQL locks its row (FOR
-    NO KEY UPDATE leaves the trials' foreign-key checks free); SQLite has a single writer, so a
-    no-op write to the row takes its write lock."""
-    if db.get_bind().dialect.name == "sqlite":
-        db.execute(
-            update(TunerRun)
-            .where(TunerRun.id == run_id)
-            .values(status=TunerRun.status)
-            .execution_options(synchronize_session=False)
-        )
-    else:
-        db.execute(select(TunerRun.id).where(TunerRun.id == run_id).with_for_update(key_share=True))
+    """Makes advancing a run happen one at a time until commit (trials may still be added)."""
+    lock_row(db, TunerRun, run_id)
 
 
 def transition(

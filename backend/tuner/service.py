@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import User
 from backend.core.db import utcnow
 from backend.core.errors import ApiError, conflict, not_found
-from backend.datasets import service as datasets
+from backend.datasets import versions
 from backend.datasets.models import Category, DatasetVersion, Sample
 from backend.impulses import service as impulses
 from backend.impulses.models import Impulse, TrainingRun
@@ -201,7 +201,7 @@ def create(*, db: Session, project_id: int, body: TunerRunCreate, user: User) ->
                 "dataset_version_id", f"dataset version {body.dataset_version_id} not found"
             )
     else:
-        data = datasets.create_version(
+        data = versions.create_version(
             db=db, project_id=project_id, name=f"tuner on {target.id}", user=user
         )
     _check_data(data.entries)

@@ -5,51 +5,31 @@
  * results.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { Link, useOutletContext } from "react-router-dom";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useOutletContext } from "react-router-dom";
+import { useQuery } from "@tanstack/react-query";
 import { api, currentCsrfToken, errorText, unwrap, type Project, type Schemas } from "../api/client";
-import { useJobEvents } from "../api/jobs";
-import { atLeast, effectiveStatus, refresh, useJobStatuses } from "../api/queries";
+import { atLeast, effectiveStatus, useJobStatuses } from "../api/queries";
 import { readSampleValues } from "../api/sampleValues";
 import { trainedInput } from "../api/trainedRun";
-import { anomalyBlock, BoardInfoPanel } from "../components/BoardInfo";
+import { BoardInfoPanel } from "../components/BoardInfo";
+import { DEFAULT_BOARD, FirmwareCard } from "../components/boards/FirmwareCard";
+import { LiveClassificationCard, type ClassifiedSignal, type Prediction } from "../components/boards/LivePredictions";
+import { SensorCard, STREAM_SECONDS, type Replayed, type StreamReadings } from "../components/boards/SensorCard";
+import { SerialTerminal, type LogLine } from "../components/boards/SerialTerminal";
 import { DeviceTestCard } from "../components/DeviceTestCard";
-import { JobProgress } from "../components/JobProgress";
-import { LineChart } from "../components/LineChart";
-import { ReplaySource, type ReplayRequest } from "../components/ReplaySource";
+import type { ReplayRequest } from "../components/ReplaySource";
 import { StreamRecorder, type StreamRate } from "../components/StreamRecorder";
-import { Card, EmptyState, ErrorNote, Loading } from "../components/ui";
-import { Device, type Classification, type DeviceInfo } from "../lib/device/device";
+import { Card, Loading } from "../components/ui";
+import { Device, type DeviceInfo } from "../lib/device/device";
 import { serialSocketUrl, WebSerialTransport, WebSocketTransport, type Transport } from "../lib/device/transport";
-import { serialUnavailableReason, type SerialLike } from "../lib/serial/device";
+import type { SerialLike } from "../lib/serial/device";
 import { cutWindows } from "../lib/device/windows";
 import { measureRate } from "../lib/device/capture";
 import { defaultAxisNames, parseLine } from "../lib/serial/forwarder";
 
-type Deployment = Schemas["DeploymentOut"];
 type VirtualBoard = Schemas["VirtualBoardOut"];
 
-const DEFAULT_BOARD = "virtual-cortex-m4";
 const LOG_LINES = 300;
-// The live plot keeps this much of the stream.
-const STREAM_SECONDS = 5;
-
-interface LogLine {
-  n: number;
-  direction: "in" | "out" | "note";
-  text: string;
-}
-
-interface Prediction extends Classification {
-  startMs: number;
-}
-
-/** What the board's replay buffer holds, as the board answered. */
-interface Replayed {
-  text: string;
-  hz: number;
-  axisNames: string[];
-}
 
 /** Stops a board on the server; `keepalive` lets the request finish while the page unloads. */
 function stopBoardRequest(projectId: number, boardId: string, keepalive: boolean): Promise<Response> {
@@ -60,44 +40,6 @@ function stopBoardRequest(projectId: number, boardId: string, keepalive: boolean
     keepalive,
     headers: token ? { "x-csrf-token": token } : {},
   });
-}
-
-function BuildFirmware({ project, onBuilt }: { project: Project; onBuilt: (id: number) => void }) {
-  const queryClient = useQueryClient();
-  const { statuses } = useJobStatuses(project.id);
-  const runs = useQuery({
-    queryKey: ["project", project.id, "training-runs"],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/training-runs", { params: { path: { project_id: project.id } } })),
-  });
-  const run = (runs.data ?? []).find((r) => effectiveStatus(r, statuses) === "succeeded");
-  const build = useMutation({
-    mutationFn: () =>
-      unwrap(
-        api.POST("/api/projects/{project_id}/training-runs/{run_id}/deployments", {
-          params: { path: { project_id: project.id, run_id: run!.id } },
-          body: { target: "firmware", board_id: DEFAULT_BOARD },
-        }),
-      ),
-    onSuccess: (d) => {
-      onBuilt(d.id);
-      void refresh(queryClient, ["project", project.id, "deployments"]);
-    },
-  });
-  if (runs.isPending) return <Loading what="trained models" />;
-  if (!run) return <p className="muted">No trained model yet: <Link to={`/projects/${project.id}/training`}>train one</Link> first.</p>;
-  return (
-    <>
-      <button className="btn" disabled={build.isPending} onClick={() => build.mutate()}>
-        {build.isPending ? "Starting…" : `Build firmware for the virtual Cortex-M4 from run #${run.id}`}
-      </button>
-      <ErrorNote error={build.error} />
-    </>
-  );
-}
-
-function BuildProgress({ deployment, projectId }: { deployment: Deployment; projectId: number }) {
-  const job = useJobEvents(projectId, deployment.job_id);
-  return <JobProgress job={job} projectId={projectId} title={`Firmware build #${deployment.id}`} />;
 }
 
 export function VirtualBoardsPage() {
@@ -132,12 +74,6 @@ export function VirtualBoardsPage() {
   const boardRef = useRef<VirtualBoard | null>(null);
   const lineNo = useRef(0);
   const [command, setCommand] = useState("");
-  const terminalRef = useRef<HTMLPreElement>(null);
-  useEffect(() => {
-    // Follow the newest line, like a terminal.
-    const terminal = terminalRef.current;
-    if (terminal) terminal.scrollTop = terminal.scrollHeight;
-  }, [log]);
 
   const [sampleId, setSampleId] = useState<number | null>(null);
   const sample = sampleId ?? samples.data?.items[0]?.id ?? null;
@@ -145,9 +81,9 @@ export function VirtualBoardsPage() {
   const [streaming, setStreaming] = useState(false);
   // The rate a `stream HZ` command asked for; a plain `stream` plays at the replay's rate.
   const [toldHz, setToldHz] = useState<number | null>(null);
-  const [stream, setStream] = useState<{ t: number[]; values: number[][] }>({ t: [], values: [] });
+  const [stream, setStream] = useState<StreamReadings>({ t: [], values: [] });
   const [predictions, setPredictions] = useState<Prediction[]>([]);
-  const [signal, setSignal] = useState<{ t: number[]; values: number[][]; names: string[]; windowMs: number } | null>(null);
+  const [signal, setSignal] = useState<ClassifiedSignal | null>(null);
   const stopClassifying = useRef(false);
 
   const note = useCallback((direction: LogLine["direction"], text: string) => {
@@ -384,7 +320,6 @@ export function VirtualBoardsPage() {
     return names.map((name, a) => ({ name, values: stream.values.map((v) => v[a] ?? 0) }));
   }, [stream, replayed]);
   const labels = info?.labels ?? [];
-  const latest = predictions[predictions.length - 1];
   // Recorded readings are stored at the rate the board was told, else the replay's rate (a
   // virtual board), else the one measured from their arrival (a board on Web Serial).
   const measuredHz = useMemo(() => measureRate(stream.t), [stream.t]);
@@ -404,49 +339,22 @@ export function VirtualBoardsPage() {
   const tested = (board && ready.find((d) => d.id === board.deployment_id)) || chosen;
   if (deployments.isPending || statusesPending) return <Loading what="firmware builds" />;
   const connected = (board !== null || onSerial) && liveDevice !== null && !ended;
-  const serialProblem = serialUnavailableReason(window);
   return (
     <>
       <h1>Virtual boards</h1>
-      <Card title="Firmware">
-        {ready.length === 0 && building.length === 0 && (
-          <EmptyState title="No firmware for a virtual board yet">
-            <p>A virtual board runs a firmware build of a trained model in QEMU, like a real board on your desk.</p>
-            {editor && <BuildFirmware project={project} onBuilt={setChosenId} />}
-          </EmptyState>
-        )}
-        {building.map((d) => <BuildProgress key={d.id} deployment={d} projectId={project.id} />)}
-        {ready.length > 0 && (
-          <div className="inline-form">
-            <label className="field">
-              <span>Firmware build</span>
-              <select name="deployment" value={chosen?.id ?? ""} onChange={(e) => setChosenId(Number(e.target.value))} disabled={board !== null}>
-                {ready.map((d) => <option key={d.id} value={d.id}>Build #{d.id} · {d.board_id} · run #{d.training_run_id}</option>)}
-              </select>
-            </label>
-            {editor && !board && !onSerial && (
-              <button className="btn btn-primary" disabled={busy !== null || !chosen} onClick={start}>
-                {busy === "Starting" ? "Starting…" : "Start virtual board"}
-              </button>
-            )}
-            {editor && board && (
-              <button className="btn" disabled={busy === "Stopping"} onClick={stop}>Stop virtual board</button>
-            )}
-          </div>
-        )}
-        {!board && (
-          <div className="inline-form">
-            {!onSerial && (
-              <button className="btn" disabled={busy !== null || serialProblem !== null} onClick={connectSerial} title={serialProblem ?? undefined}>
-                {busy === "Connecting" ? "Connecting…" : "Connect a board over Web Serial"}
-              </button>
-            )}
-            {onSerial && <button className="btn" onClick={disconnectSerial}>Disconnect the board</button>}
-            <span className="muted small">{serialProblem ?? "A real board running TinyStudio firmware (or any board speaking its serial protocol) works here too."}</span>
-          </div>
-        )}
-        <ErrorNote error={error || deployments.error} />
-      </Card>
+      <FirmwareCard
+        project={project}
+        editor={editor}
+        ready={ready}
+        building={building}
+        chosen={chosen}
+        onChoose={setChosenId}
+        board={board}
+        onSerial={onSerial}
+        busy={busy}
+        actions={{ start, stop, connectSerial, disconnectSerial }}
+        error={error || deployments.error}
+      />
 
       {(board || onSerial) && (
         <Card title={board ? `Virtual board ${board.board_name}` : "Board on Web Serial"}>
@@ -454,16 +362,7 @@ export function VirtualBoardsPage() {
             {!connected ? `Disconnected: ${ended ?? "…"}` : board ? `Connected over the serial WebSocket · build #${board.deployment_id} · QEMU ${board.qemu_machine}` : "Connected over Web Serial"}
           </p>
           {info && <BoardInfoPanel info={info} figures={firmware.find((d) => d.id === board?.deployment_id)?.figures} />}
-          <pre ref={terminalRef} className="log" role="log" aria-label="Serial terminal" data-testid="terminal" style={{ wordBreak: "break-all" }}>
-            {log.map((l) => `${l.direction === "out" ? "> " : l.direction === "note" ? "" : "< "}${l.text}\n`).join("")}
-          </pre>
-          <form className="inline-form" onSubmit={(e) => { e.preventDefault(); void sendCommand(); }}>
-            <label className="field">
-              <span>Command</span>
-              <input name="command" value={command} onChange={(e) => setCommand(e.target.value)} placeholder="info" disabled={!connected} />
-            </label>
-            <button className="btn" type="submit" disabled={!connected || !command.trim()}>Send</button>
-          </form>
+          <SerialTerminal log={log} command={command} onCommand={setCommand} onSend={() => void sendCommand()} connected={connected} />
           {connected && board && (
             <div className="inline-form">
               <label className="field">
@@ -479,20 +378,17 @@ export function VirtualBoardsPage() {
       )}
 
       {connected && (
-        <Card title="Sensor">
-          {board ? (
-            <ReplaySource samples={samples.data?.items ?? []} disabled={busy !== null} replaying={busy === "Replaying"} onReplay={(request) => void replay(request)} />
-          ) : (
-            <p className="muted small">A board on Web Serial streams from its own sensors (or from what its firmware replays).</p>
-          )}
-          {replayed && <p className="muted small" data-testid="replay-status">Replay buffer: {replayed.text}</p>}
-          <div className="inline-form">
-            <button className="btn" disabled={busy !== null || (board !== null && !replayed)} onClick={toggleStream}>{streaming ? "Stop stream" : "Stream"}</button>
-            {board && !replayed && <span className="muted small">Replay a signal first: the virtual board streams what its sensor replays.</span>}
-          </div>
-          {(streaming || stream.t.length > 0) && (
-            <LineChart t={stream.t} series={streamSeries} live domain={stream.t.length ? [stream.t[stream.t.length - 1] - STREAM_SECONDS * 1000, stream.t[stream.t.length - 1]] : undefined} xFormat={() => ""} label="Stream from the board" height={200} />
-          )}
+        <SensorCard
+          board={board}
+          samples={samples.data?.items ?? []}
+          busy={busy}
+          replayed={replayed}
+          streaming={streaming}
+          stream={stream}
+          series={streamSeries}
+          onReplay={(request) => void replay(request)}
+          onToggleStream={() => void toggleStream()}
+        >
           {editor && (
             <StreamRecorder
               projectId={project.id}
@@ -505,62 +401,22 @@ export function VirtualBoardsPage() {
               disabled={busy !== null}
             />
           )}
-        </Card>
+        </SensorCard>
       )}
 
       {connected && (
-        <Card title="Live classification">
-          <div className="inline-form">
-            <label className="field">
-              <span>Sample</span>
-              <select name="sample" value={sample ?? ""} onChange={(e) => setSampleId(Number(e.target.value))}>
-                {samples.data?.items.map((s) => <option key={s.id} value={s.id}>{s.name} · {s.label ?? "unlabelled"} · {s.category}</option>)}
-              </select>
-            </label>
-            <button className="btn btn-primary" disabled={busy !== null || sample === null} onClick={classify}>{busy === "Classifying" ? "Classifying…" : "Classify sample live"}</button>
-            {busy === "Classifying" && <button className="btn btn-small" onClick={() => { stopClassifying.current = true; }}>Stop</button>}
-          </div>
-          {latest && (
-            <div className="metrics" data-testid="live-prediction">
-              <div className="stat"><span className="stat-value" data-testid="live-label">{latest.label}</span><span className="stat-label">window at {latest.startMs} ms · {predictions.length} classified</span></div>
-              <div className="stat"><span className="stat-value">{latest.dsp_us} µs</span><span className="stat-label">DSP{latest.timing === "virtual" ? " (virtual time)" : ""}</span></div>
-              <div className="stat"><span className="stat-value">{latest.inference_us} µs</span><span className="stat-label">inference{latest.timing === "virtual" ? " (virtual time)" : ""}</span></div>
-              {latest.anomaly != null && (
-                <div className="stat" data-testid="live-anomaly">
-                  <span className="stat-value">{latest.anomaly.toFixed(3)}</span>
-                  <span className="stat-label">anomaly score{anomalyBlock(info) ? (latest.anomaly > anomalyBlock(info)!.threshold ? " · above the threshold: anomalous" : " · below the threshold") : ""}</span>
-                </div>
-              )}
-            </div>
-          )}
-          {signal && (
-            <div className="side-by-side">
-              <div>
-                <h3>Raw signal</h3>
-                <LineChart t={signal.t} series={signal.names.map((name, a) => ({ name, values: signal.values.map((v) => v[a]) }))} highlight={latest ? [latest.startMs, latest.startMs + signal.windowMs] : null} label="Raw signal" height={200} />
-              </div>
-              <div>
-                <h3>Scores over time</h3>
-                {predictions.length > 0 && (
-                  <LineChart t={predictions.map((p) => p.startMs)} series={labels.map((name, i) => ({ name, values: predictions.map((p) => p.scores[i] ?? 0) }))} live label="Scores per window" height={200} />
-                )}
-              </div>
-            </div>
-          )}
-          {predictions.length > 0 && (
-            <details>
-              <summary>Every window ({predictions.length})</summary>
-              <table className="table compact" aria-label="Predictions per window">
-                <thead><tr><th>Window</th><th>Label</th>{labels.map((l) => <th key={l}>{l}</th>)}<th>DSP</th><th>Inference</th></tr></thead>
-                <tbody>
-                  {predictions.map((p) => (
-                    <tr key={p.startMs}><td>{p.startMs} ms</td><td>{p.label}</td>{p.scores.map((s, i) => <td key={i}>{s == null ? "—" : s.toFixed(3)}</td>)}<td>{p.dsp_us} µs</td><td>{p.inference_us} µs</td></tr>
-                  ))}
-                </tbody>
-              </table>
-            </details>
-          )}
-        </Card>
+        <LiveClassificationCard
+          samples={samples.data?.items ?? []}
+          sample={sample}
+          onSample={setSampleId}
+          busy={busy}
+          onClassify={() => void classify()}
+          onStop={() => { stopClassifying.current = true; }}
+          predictions={predictions}
+          labels={labels}
+          signal={signal}
+          info={info}
+        />
       )}
 
       {tested && editor && <DeviceTestCard key={tested.id} project={project} deployment={tested} device={liveDevice} timing={info?.timing} boardDescription={board ? `${board.board_name}, virtual board ${board.id}` : `${info?.board ?? "a board"} over Web Serial`} />}

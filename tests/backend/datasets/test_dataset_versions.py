@@ -9,7 +9,7 @@ def test_reuse_returns_the_newest_version_of_unchanged_data(client, make_project
     from sqlalchemy import select
 
     from backend.accounts.models import User
-    from backend.datasets import service
+    from backend.datasets import versions
     from backend.datasets.models import Sample
 
     pid, people = make_project()
@@ -20,7 +20,7 @@ def test_reuse_returns_the_newest_version_of_unchanged_data(client, make_project
     owner = db.get(User, people["owner"].id)
 
     def version(reuse: bool) -> int:
-        made = service.create_version(db=db, project_id=pid, name="run", user=owner, reuse=reuse)
+        made = versions.create_version(db=db, project_id=pid, name="run", user=owner, reuse=reuse)
         db.commit()
         return made.id
 

@@ -22,14 +22,14 @@ def make_run(make_project):  # type: ignore[no-untyped-def]
     """Factory: a tuner run row (no data needed) with trials of given states."""
     from backend.accounts.models import User
     from backend.core.db import get_sessionmaker
-    from backend.datasets import service as datasets
+    from backend.datasets import versions
     from backend.tuner.models import TunerRun, TunerTrial
 
     def make(trials: list[dict[str, Any]], **settings: Any) -> int:
         pid, people = make_project()
         with get_sessionmaker()() as db:
             owner = db.get(User, people["owner"].id)
-            data = datasets.create_version(db=db, project_id=pid, name="snapshot", user=owner)
+            data = versions.create_version(db=db, project_id=pid, name="snapshot", user=owner)
             run = TunerRun(
                 project_id=pid, created_by_id=people["owner"].id, dataset_version_id=data.id,
                 board_id="virtual-cortex-m4", budgets=BUDGETS,
