@@ -20,6 +20,9 @@ AUDIO_HZ = 4000.0
 AUDIO_WINDOW_MS = 1000.0
 MOTION_WINDOW_MS = 2000.0
 LONGEST_WINDOW_MS = 3_600_000.0
+# Samples up to this many usual windows long are classified whole (BasicMotions' 10 s at 10 Hz
+# is five two-second windows: sliding windows).
+WHOLE_SAMPLE_UP_TO = 2.0
 
 
 def input_block_info() -> BlockInfo:
@@ -61,8 +64,10 @@ def suggest(*, db: Session, project_id: int) -> InputDefaultsOut:
     median = statistics.median(durations)
     frequency = Counter(round(1000.0 / r.interval_ms, 3) for r in rows).most_common(1)[0][0]
     usual = AUDIO_WINDOW_MS if frequency >= AUDIO_HZ else MOTION_WINDOW_MS
-    if median < usual:
-        # Short recordings (one gesture, one word): one window per sample classifies each whole.
+    if median <= WHOLE_SAMPLE_UP_TO * usual:
+        # Short recordings (one gesture, one word, one series of a UCR-style set): a usual
+        # window would cut off the sample's start or end, where its class may show; one window
+        # per sample classifies each whole.
         window, stride = longest, longest
     else:
         window, stride = usual, usual / 2

@@ -56,6 +56,17 @@ def test_input_defaults_follow_the_data(client, make_project, upload_demo) -> No
     assert long["whole_sample_ms"] == 10000 and long["longest_ms"] == 10000
     assert (long["input"]["window_ms"], long["input"]["stride_ms"]) == (2000, 1000)
     assert long["input"]["frequency_hz"] == 10
+    # Series of 3 s, like the UCR archive's GunPoint at 50 Hz: a two-second window would cut
+    # off either end, so each is classified whole.
+    series = make_project()
+    upload_csvs(
+        client, series[0], series[1]["owner"].headers,
+        {f"gun.{n}.csv": csv_sample([0.5 + n] * 150, interval_ms=20) for n in range(3)}, "training",
+    )  # fmt: skip
+    three = client.get(
+        f"/api/projects/{series[0]}/impulses/input-defaults", headers=series[1]["owner"].headers
+    ).json()
+    assert (three["input"]["window_ms"], three["input"]["stride_ms"]) == (3000, 3000)
     other = make_project()[1]["owner"].headers
     assert client.get(url, headers=other).status_code == 404
 
