@@ -20,6 +20,10 @@ import numpy as np
 # Two rates whose relative difference is below this are the same rate: it absorbs the rounding
 # of interval_ms in uploads (e.g. 16 kHz stored as 0.0625 ms) without resampling.
 RATE_TOLERANCE = 1e-6
+# Samples up to this many usual windows long (1 s of audio, 2 s of sensor data) are classified
+# whole: a shorter window would cut off the word or gesture, or the start or end where a class
+# shows. The studio's suggested input and the tuner's windows both follow it.
+WHOLE_SAMPLE_UP_TO = 2.0
 
 # What fills a short sample's window past its end: its last value repeated ("edge", the default:
 # no step the model could learn as a feature), its mean per axis, or 0.0.
@@ -35,6 +39,11 @@ class WindowingError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+def classified_whole(sample_ms: float, usual_window_ms: float) -> bool:
+    """Whether samples of `sample_ms` are best classified whole (WHOLE_SAMPLE_UP_TO)."""
+    return sample_ms <= WHOLE_SAMPLE_UP_TO * usual_window_ms
 
 
 def window_samples(window_ms: float, frequency_hz: float) -> int:

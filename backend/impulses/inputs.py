@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from backend.datasets.models import Sample
 from backend.impulses.schemas import BlockInfo, InputBlock, InputDefaultsOut
 from workers.dsp.base import JSON_SCHEMA_DIALECT
+from workers.windowing import classified_whole
 
 # Without data to go by: a one-second window every half second at 100 Hz (motion-like data).
 GENERIC_INPUT = InputBlock(window_ms=1000, stride_ms=500, frequency_hz=100)
@@ -20,9 +21,6 @@ AUDIO_HZ = 4000.0
 AUDIO_WINDOW_MS = 1000.0
 MOTION_WINDOW_MS = 2000.0
 LONGEST_WINDOW_MS = 3_600_000.0
-# Samples up to this many usual windows long are classified whole (BasicMotions' 10 s at 10 Hz
-# is five two-second windows: sliding windows).
-WHOLE_SAMPLE_UP_TO = 2.0
 
 
 def input_block_info() -> BlockInfo:
@@ -64,7 +62,7 @@ def suggest(*, db: Session, project_id: int) -> InputDefaultsOut:
     median = statistics.median(durations)
     frequency = Counter(round(1000.0 / r.interval_ms, 3) for r in rows).most_common(1)[0][0]
     usual = AUDIO_WINDOW_MS if frequency >= AUDIO_HZ else MOTION_WINDOW_MS
-    if median <= WHOLE_SAMPLE_UP_TO * usual:
+    if classified_whole(median, usual):
         # Short recordings (one gesture, one word, one series of a UCR-style set): a usual
         # window would cut off the sample's start or end, where its class may show; one window
         # per sample classifies each whole.

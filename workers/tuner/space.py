@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from workers import dsp, learn
 from workers.dsp.c_config import c_block_config
 from workers.learn.blocks import KerasBlock
-from workers.windowing import window_samples
+from workers.windowing import classified_whole, window_samples
 
 
 class SearchTrial(Protocol):
@@ -123,11 +123,14 @@ def check_blocks(dsp_blocks: Sequence[str], learn_blocks: Sequence[str]) -> list
 
 
 def window_choices(facts: DataFacts) -> list[float]:
-    """Window lengths (ms): fractions of the shortest sample (capped at 1 s for audio, 2 s
-    otherwise) holding at least FEWEST_WINDOW_SAMPLES samples."""
+    """Window lengths (ms): the whole sample when every sample is short enough to be classified
+    whole (one word, one gesture), else fractions of the shortest sample (capped at 1 s for
+    audio, 2 s otherwise); each holding at least FEWEST_WINDOW_SAMPLES samples."""
     period_ms = 1000.0 / facts.frequency_hz
     longest = LONGEST_AUDIO_WINDOW_MS if facts.audio else LONGEST_SENSOR_WINDOW_MS
     fewest_ms = FEWEST_WINDOW_SAMPLES * period_ms
+    if classified_whole(facts.longest_sample_ms, longest):
+        return [float(max(round(facts.longest_sample_ms), math.ceil(fewest_ms)))]
     span = min(facts.shortest_sample_ms, max(longest, fewest_ms))
     choices = sorted(
         {

@@ -160,9 +160,14 @@ def test_allowed_blocks_follow_the_kind_of_data() -> None:
     assert "classifier-conv2d" in allowed_blocks(vibration)[1]
 
 
-def test_windows_are_fractions_of_the_shortest_sample() -> None:
-    assert window_choices(AUDIO) == [250.0, 500.0, 750.0, 1000.0]
-    assert window_choices(MOTION) == [250.0, 500.0, 750.0, 1000.0]
+def test_windows_are_the_whole_sample_or_fractions_of_the_shortest() -> None:
+    # Keyword clips and 1-s gestures are classified whole: a shorter window cuts the event.
+    assert window_choices(AUDIO) == [1000.0]
+    assert window_choices(MOTION) == [1000.0]
+    # Recordings longer than two usual windows: fractions of the shortest, up to 1 s of audio.
+    assert window_choices(DataFacts(1, 16000.0, 3000.0, 5000.0, 3, audio=True)) == [
+        250.0, 500.0, 750.0, 1000.0,
+    ]  # fmt: skip
     # Long sensor recordings: windows up to 2 s, each of at least 8 samples (10 Hz).
     slow = DataFacts(6, 10.0, 10_000.0, 10_000.0, 4, audio=False)
     assert window_choices(slow) == [1000.0, 1500.0, 2000.0]
