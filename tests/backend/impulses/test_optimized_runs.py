@@ -28,20 +28,32 @@ def _train(client, pid, impulse_id, h, wait_job, **body: Any) -> dict[str, Any]:
     return {"run": stored, "result": job["result"]}
 
 
+FOUR_LABELS = ("walking", "standing", "running", "badminton")
+
+
 def _params(**optimization: Any) -> dict[str, Any]:
     return {**SPEC["learn"][0]["params"], "optimization": optimization}
+
+
+def _motion_impulse(
+    client, make_project, upload_demo, labels: tuple[str, ...]
+) -> tuple[int, dict[str, str], int]:  # type: ignore[no-untyped-def]
+    """A project with BasicMotions samples of `labels` and the motion impulse: (project id,
+    owner headers, impulse id)."""
+    pid, people = make_project()
+    h = people["owner"].headers
+    upload_demo(client, pid, h, count=len(labels), labels=labels)
+    impulse = client.post(
+        f"/api/projects/{pid}/impulses", json={"name": "Motion", "spec": SPEC}, headers=h
+    ).json()
+    return pid, h, impulse["id"]
 
 
 def test_bad_optimization_settings_answer_422_naming_the_field(
     client, make_project, upload_demo
 ) -> None:  # type: ignore[no-untyped-def]
-    pid, people = make_project()
-    h = people["owner"].headers
-    upload_demo(client, pid, h, count=2, labels=("walking", "standing"))
-    impulse = client.post(
-        f"/api/projects/{pid}/impulses", json={"name": "Motion", "spec": SPEC}, headers=h
-    ).json()
-    url = f"/api/projects/{pid}/impulses/{impulse['id']}/train"
+    pid, h, impulse_id = _motion_impulse(client, make_project, upload_demo, ("walking", "standing"))
+    url = f"/api/projects/{pid}/impulses/{impulse_id}/train"
     cases = [
         (_params(pruning="structured", sparsity=1), "params.optimization.sparsity"),
         (_params(distillation=True, temperature=0), "params.optimization.temperature"),
@@ -69,18 +81,13 @@ def test_bad_optimization_settings_answer_422_naming_the_field(
 def test_prune_and_qat_start_from_the_baseline_and_report_measured_savings(
     client, make_project, upload_demo, worker, wait_job
 ) -> None:  # type: ignore[no-untyped-def]
-    pid, people = make_project()
-    h = people["owner"].headers
-    upload_demo(client, pid, h, count=4, labels=("walking", "standing", "running", "badminton"))
-    impulse = client.post(
-        f"/api/projects/{pid}/impulses", json={"name": "Motion", "spec": SPEC}, headers=h
-    ).json()
-    baseline = _train(client, pid, impulse["id"], h, wait_job)
+    pid, h, impulse_id = _motion_impulse(client, make_project, upload_demo, FOUR_LABELS)
+    baseline = _train(client, pid, impulse_id, h, wait_job)
     assert baseline["run"]["baseline_run_id"] is None
     assert baseline["result"].get("optimization") is None
 
     pruned = _train(
-        client, pid, impulse["id"], h, wait_job,
+        client, pid, impulse_id, h, wait_job,
         params=_params(pruning="structured", sparsity=0.5, fine_tune_epochs=4),
     )  # fmt: skip
     assert pruned["run"]["baseline_run_id"] == baseline["run"]["id"]
@@ -98,7 +105,7 @@ def test_prune_and_qat_start_from_the_baseline_and_report_measured_savings(
     assert pruned["result"]["evaluation"]["int8"]["test"]["accuracy"] >= 0.6
 
     qat = _train(
-        client, pid, impulse["id"], h, wait_job,
+        client, pid, impulse_id, h, wait_job,
         params=_params(qat=True, fine_tune_epochs=3), baseline_run_id=baseline["run"]["id"],
     )  # fmt: skip
     assert qat["run"]["baseline_run_id"] == baseline["run"]["id"]
@@ -123,16 +130,11 @@ def test_prune_and_qat_start_from_the_baseline_and_report_measured_savings(
 def test_distillation_reports_teacher_student_alone_and_distilled(
     client, make_project, upload_demo, worker, wait_job
 ) -> None:  # type: ignore[no-untyped-def]
-    pid, people = make_project()
-    h = people["owner"].headers
-    upload_demo(client, pid, h, count=4, labels=("walking", "standing", "running", "badminton"))
-    impulse = client.post(
-        f"/api/projects/{pid}/impulses", json={"name": "Motion", "spec": SPEC}, headers=h
-    ).json()
-    teacher = _train(client, pid, impulse["id"], h, wait_job)
+    pid, h, impulse_id = _motion_impulse(client, make_project, upload_demo, FOUR_LABELS)
+    teacher = _train(client, pid, impulse_id, h, wait_job)
     student = {**_params(distillation=True, temperature=3, alpha=0.7), "dense_layers": [8]}
     distilled = _train(
-        client, pid, impulse["id"], h, wait_job,
+        client, pid, impulse_id, h, wait_job,
         params=student, teacher_run_id=teacher["run"]["id"],
     )  # fmt: skip
     run = distilled["run"]
