@@ -44,19 +44,22 @@ def _alive(pid: int) -> bool:
 def test_up_serves_runs_jobs_and_stops_with_its_worker(tmp_path: Path) -> None:
     port = _free_port()
     env = dict(os.environ)
+    # A file, not a pipe: the API and its worker log for as long as they run, and a pipe
+    # nobody reads any more fills up and blocks whichever of them writes next.
+    log_path = tmp_path / "up.log"
+    log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "backend.cli", "up", "--port", str(port),
-         "--data-dir", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
+         "--data-dir", str(tmp_path / "data")],
+        stdout=log, stderr=subprocess.STDOUT, env=env,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        banner = ""
         deadline = time.monotonic() + 60
-        while base not in banner and time.monotonic() < deadline:
-            banner = process.stdout.readline() if process.stdout else ""
-            assert process.poll() is None, "tinystudio up exited early"
-        assert base in banner
+        while base not in log_path.read_text() and time.monotonic() < deadline:
+            assert process.poll() is None, log_path.read_text()
+            time.sleep(0.2)
+        assert base in log_path.read_text(), log_path.read_text()
         with httpx.Client(base_url=base, timeout=10) as http:
             for _ in range(100):
                 try:
@@ -84,7 +87,7 @@ def test_up_serves_runs_jobs_and_stops_with_its_worker(tmp_path: Path) -> None:
                 if job["status"] in ("succeeded", "failed", "cancelled"):
                     break
                 time.sleep(0.2)
-            assert job["status"] == "succeeded", job
+            assert job["status"] == "succeeded", (job, log_path.read_text()[-4000:])
         workers = _children(process.pid)
         assert workers, "up started no worker process"
         process.send_signal(signal.SIGTERM)
@@ -95,8 +98,7 @@ def test_up_serves_runs_jobs_and_stops_with_its_worker(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
-        if process.stdout:
-            process.stdout.close()
+        log.close()
 
 
 def _tree(pid: int) -> list[int]:
