@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-# Below this many training windows the validation figures rest on a handful of samples: the run
-# says how many, so a user can judge them (or train on all of it with validation_split 0).
-SMALL_DATA_WINDOWS = 200
+# Below this many training windows the validation figures would rest on a handful of samples:
+# the run says how many, so a user can judge them (auto trains on all of them).
+from workers.learn.params import SMALL_DATA_WINDOWS
 
 
 def split_by_sample(
@@ -68,7 +68,7 @@ def split_warnings(
         if fraction <= 0:
             held = (
                 "no validation split: the model trains on all of them and early stopping "
-                "watches the training loss"
+                "watches the training loss (set a validation split to hold some out)"
             )
         elif not validation:
             held = "validation holds no sample (no label has two), so nothing is validated"

@@ -17,6 +17,7 @@ from backend.datasets.models import Category
 from backend.impulses.features import FeatureData
 from backend.impulses.splits import split_by_sample, split_warnings
 from backend.jobs.lifecycle import JobContext, JobFailed
+from workers.learn.params import resolved_training, validation_fraction
 
 
 @dataclass
@@ -93,7 +94,10 @@ def train_and_evaluate(
     train_idx = np.flatnonzero(
         is_training & np.array([lbl is not None or block.kind == "anomaly" for lbl in labels])
     )
-    fraction = float(params.get("validation_split", 0.2))
+    # Auto (None) holds out a fifth only when there are enough windows to judge epochs by.
+    fraction = validation_fraction(params.get("validation_split"), len(train_idx))
+    if "validation_split" in params:
+        params["validation_split"] = fraction
     # Classes are split per label, so that none loses all its training samples; numbers
     # (regression) and K-means' normal windows are drawn as one group.
     split_labels = [labels[i] for i in train_idx] if block.kind == "classification" else None
@@ -101,6 +105,8 @@ def train_and_evaluate(
         features.sample_ids[train_idx], fraction, int(params.get("seed", 1)), split_labels
     )
     fit_idx, val_idx = train_idx[fit_mask], train_idx[val_mask]
+    if "epochs" in params:  # auto epochs and patience, for the progress bar's epoch count
+        params = resolved_training(params, len(fit_idx))
     # K-means has no validation, so only the Keras blocks' splits are worth a warning.
     warnings = (
         []
@@ -126,7 +132,7 @@ def train_and_evaluate(
     def report_epoch(epoch: int, metrics: dict[str, Any]) -> None:
         metrics = {k: float(v) for k, v in metrics.items() if k != "epoch"}
         epochs.append({"epoch": epoch, **metrics})
-        total = max(int(params.get("epochs", 1)), 1)
+        total = max(int(params.get("epochs") or 1), 1)
         ctx.progress(0.15 + 0.6 * min(epoch / total, 1.0), f"epoch {epoch}/{total}", force=True)
         ctx.set_partial_result({"epochs": epochs})
         ctx.log(

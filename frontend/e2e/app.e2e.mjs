@@ -271,9 +271,10 @@ export const tests = [
       assert.equal(await page.locator("select[name=dsp-block]").inputValue(), "spectral-analysis");
       assert.equal(await page.locator("select[name=learn-block]").inputValue(), "classifier-dense");
       assert.equal(await page.locator("[data-field=frequency_hz] input").inputValue(), "10");
-      // Defaults come from the schema: the dense network starts with 30 training cycles.
+      // Defaults come from the schema: the dense network's training cycles start on auto.
       const epochs = page.locator("[data-field=epochs] input");
-      assert.equal(await epochs.inputValue(), "30");
+      assert.equal(await epochs.inputValue(), "");
+      assert.equal(await epochs.getAttribute("placeholder"), "auto");
       // A cut-off above half the sampling rate is refused by the server, next to the field.
       await page.locator("[data-field=filter-type] select").selectOption("low");
       await page.locator("[data-field=filter-cutoff] input").fill("8");

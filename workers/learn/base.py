@@ -38,9 +38,17 @@ class LearnParam(Param):
     max_items: int = 16
     # For kind "object": the declarations of its properties.
     properties: tuple[LearnParam, ...] = ()
+    # Null (the default when it is None) means "auto": the training run works the value out
+    # from the data, see workers.learn.params.
+    nullable: bool = False
 
     def schema(self) -> dict[str, Any]:
         """The JSON schema of this parameter."""
+        if self.nullable:
+            return {**self._plain_schema(), "type": [self.kind, "null"]}
+        return self._plain_schema()
+
+    def _plain_schema(self) -> dict[str, Any]:
         if self.kind == "object":
             return {
                 "type": "object",
@@ -67,6 +75,8 @@ class LearnParam(Param):
 
     def coerce(self, value: Any) -> Any:
         """Check one value against this declaration and return it in its canonical type."""
+        if value is None and self.nullable:
+            return None
         if self.kind == "object":
             return self._coerce_object(value)
         if self.kind == "array":

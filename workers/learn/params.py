@@ -2,26 +2,66 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from workers.learn.base import LearnParam
 
 # Small datasets overfit within a few epochs: stop once the validation loss has not improved
 # for this many epochs and keep the best weights, whatever the epoch count.
 EARLY_STOPPING_PATIENCE = 10
+# "Auto" training settings count optimizer steps, not passes: 40 windows in batches of 32 are
+# 2 steps per epoch, so 30 epochs would be 60 steps, far too few to learn anything, and a
+# patience of 10 epochs would stop on the noise of 20 steps. Auto trains for at least
+# AUTO_STEPS steps (between AUTO_EPOCHS and AUTO_MAX_EPOCHS epochs) and waits at least
+# AUTO_PATIENCE_STEPS steps without improvement; large sets keep 30 epochs and patience 10.
+AUTO_EPOCHS = 30
+AUTO_MAX_EPOCHS = 500
+AUTO_STEPS = 600
+AUTO_PATIENCE_STEPS = 100
+# Auto validation split: with fewer training windows than this, a fifth held out is a handful
+# of samples whose loss picks the stopping epoch by chance (on 50-sample sets it kept epoch 1),
+# so auto trains on all of them and early stopping watches the training loss; above it, 0.2.
+SMALL_DATA_WINDOWS = 200
+AUTO_VALIDATION_SPLIT = 0.2
+
+
+def validation_fraction(setting: float | None, windows: int) -> float:
+    """The validation split a run uses: the setting, or for auto (None) 0.2 from
+    SMALL_DATA_WINDOWS training windows up and none below."""
+    if setting is not None:
+        return float(setting)
+    return AUTO_VALIDATION_SPLIT if windows >= SMALL_DATA_WINDOWS else 0.0
+
+
+def resolved_training(params: dict[str, Any], fit_windows: int) -> dict[str, Any]:
+    """`params` with auto epochs and patience (None) replaced by the numbers for `fit_windows`
+    training windows in batches of params["batch_size"]."""
+    steps = max(math.ceil(fit_windows / max(int(params["batch_size"]), 1)), 1)
+    out = dict(params)
+    if out.get("epochs") is None:
+        out["epochs"] = min(max(AUTO_EPOCHS, math.ceil(AUTO_STEPS / steps)), AUTO_MAX_EPOCHS)
+    if out.get("early_stopping") is None:
+        out["early_stopping"] = max(EARLY_STOPPING_PATIENCE, math.ceil(AUTO_PATIENCE_STEPS / steps))
+    return out
 
 
 def training_params(
-    *, epochs: int = 30, learning_rate: float = 0.005, batch_size: int = 32
+    *, learning_rate: float = 0.005, batch_size: int = 32
 ) -> tuple[LearnParam, ...]:
     """The settings every Keras block shares (training loop, reproducibility, augmentation)."""
     return (
         LearnParam(
             "epochs",
             "integer",
-            epochs,
+            None,
             "Training cycles",
-            "Passes over the training set.",
+            f"Most passes over the training set; empty (auto) gives at least {AUTO_STEPS} "
+            f"optimizer steps, {AUTO_EPOCHS} to {AUTO_MAX_EPOCHS} passes, so small sets "
+            "train long enough. Early stopping usually ends training sooner.",
             minimum=1,
             maximum=2000,
+            nullable=True,
         ),
         LearnParam(
             "learning_rate",
@@ -44,13 +84,16 @@ def training_params(
         LearnParam(
             "validation_split",
             "number",
-            0.2,
+            None,
             "Validation set size",
             "Fraction of the training data held out for validation, drawn per label with the "
             "seed (whole samples in the studio; every label keeps training data); 0 trains on "
-            "all of it and early stopping watches the training loss instead.",
+            "all of it and early stopping watches the training loss instead. Empty (auto) "
+            f"holds out {AUTO_VALIDATION_SPLIT} from {SMALL_DATA_WINDOWS} training windows up "
+            "and nothing below, where a held-out handful would pick the epoch by chance.",
             minimum=0,
             maximum=0.9,
+            nullable=True,
         ),
         LearnParam(
             "class_weighting",
@@ -71,13 +114,16 @@ def training_params(
         LearnParam(
             "early_stopping",
             "integer",
-            EARLY_STOPPING_PATIENCE,
+            None,
             "Early stopping patience",
             "Stops when the validation loss (the training loss without a validation set) has "
             "not improved for this many epochs and keeps the best weights, so the training "
-            "cycles are an upper bound; 0 trains every epoch.",
+            f"cycles are an upper bound; 0 trains every epoch. Empty (auto) waits "
+            f"{EARLY_STOPPING_PATIENCE} epochs, or {AUTO_PATIENCE_STEPS} optimizer steps when "
+            "epochs are shorter than that.",
             minimum=0,
             maximum=1000,
+            nullable=True,
         ),
         LearnParam(
             "augmentation",

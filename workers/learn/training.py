@@ -19,6 +19,7 @@ from workers.learn.base import LearnParamError, TrainingCancelled
 from workers.learn.blocks import KerasBlock, get_learn_block
 from workers.learn.fitting import FitData, FitHooks, best_epoch, compile_model, fit
 from workers.learn.kmeans import fit_kmeans
+from workers.learn.params import resolved_training, validation_fraction
 
 
 @dataclass
@@ -134,6 +135,9 @@ def train(
             f"windows of at least 2 labels (train anomaly detection for one-class data)",
         )
     if x_val is None:
+        checked["validation_split"] = validation_fraction(
+            checked["validation_split"], x_train.shape[0]
+        )
         x_train, y_train, x_val, y_val = _split(
             x_train, y_train, checked["validation_split"], checked["seed"], block.kind
         )
@@ -148,6 +152,8 @@ def train(
             )
         y_val = _targets(y_val, x_val.shape[0], block.kind, n_classes, "y_val")
 
+    # Auto epochs and patience follow the optimizer steps these training windows give.
+    checked = resolved_training(checked, x_train.shape[0])
     tf = import_tensorflow()
     import keras
 

@@ -11,6 +11,7 @@ const schema: JsonSchema = {
     "filter-type": { type: "string", title: "Filter type", enum: ["none", "low", "high"], default: "none" },
     standardize: { type: "boolean", title: "Standardise features", default: true },
     dense_layers: { type: "array", items: { type: "integer" }, default: [20, 10] },
+    early_stopping: { type: ["integer", "null"], title: "Early stopping patience", default: null, minimum: 0 },
   },
 };
 
@@ -33,6 +34,11 @@ describe("SchemaForm", () => {
     expect(options).toEqual(["none", "low", "high"]);
     expect(doc.querySelector<HTMLInputElement>('[data-field="standardize"] input')!.hasAttribute("checked")).toBe(true);
     expect(doc.querySelector<HTMLInputElement>('[data-field="dense_layers"] input')!.getAttribute("value")).toBe("20, 10");
+  });
+  it("leaves a nullable number empty with an auto placeholder", () => {
+    const field = render({}).querySelector<HTMLInputElement>('[data-field="early_stopping"] input')!;
+    expect(field.getAttribute("value")).toBe("");
+    expect(field.getAttribute("placeholder")).toBe("auto");
   });
   it("shows local and server messages next to the field", () => {
     const local = render({ epochs: 0 });

@@ -43,6 +43,7 @@ function FieldInput({ field, value, id, invalid, describedBy, disabled, onValue 
         step={field.kind === "integer" ? 1 : "any"}
         min={field.minimum}
         max={field.maximum}
+        placeholder={field.nullable ? "auto" : undefined}
         value={formatInput(field, value)}
         onChange={(e) => onValue(parseInput(field, e.target.value))}
       />

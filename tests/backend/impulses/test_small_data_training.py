@@ -1,6 +1,7 @@
-"""Training on small data through the API: early stopping on by default, a split that keeps every
-class in training, warnings naming the counts, no validation split as a choice, and one dataset
-version for runs on unchanged data."""
+"""Training on small data through the API: early stopping on by default, auto settings that
+train on all of a small set for enough optimizer steps, a split that keeps every class in
+training when one is chosen, warnings naming the counts, and one dataset version for runs on
+unchanged data."""
 
 from __future__ import annotations
 
@@ -52,26 +53,32 @@ def test_small_data_runs_warn_validate_per_class_and_share_their_dataset_version
         f"/api/projects/{pid}/impulses", json={"name": "Shapes", "spec": SPEC}, headers=h
     ).json()
 
+    # Auto: 16 windows are too few to judge epochs by, so all of them train, early stopping
+    # watches the training loss and waits 100 optimizer steps (one per epoch here).
     run, job = train(client, pid, impulse["id"], h, wait_job)
     result = job["result"]
-    assert result["params"]["early_stopping"] == 10 and result["params"]["validation_split"] == 0.2
-    # 20 % of 8 samples per class, drawn per class: 2 of each validate, 6 of each train.
+    assert result["params"]["validation_split"] == 0 and result["params"]["early_stopping"] == 100
+    assert result["windows"] == {"train": 16, "validation": 0, "test": 4}
+    assert all("val_loss" not in epoch for epoch in result["epochs"])
+    assert set(result["evaluation"]["int8"]) == {"test"}
+    assert result["warnings"] == [
+        "only 16 training windows from 16 samples ('bump' 8, 'ramp' 8): no validation split: "
+        "the model trains on all of them and early stopping watches the training loss (set a "
+        "validation split to hold some out)"
+    ]
+    stored = client.get(f"/api/projects/{pid}/training-runs/{run['id']}", headers=h).json()
+    assert stored["metrics"]["warnings"] == result["warnings"]
+
+    # A validation split as a choice: 20 % of 8 samples per class, drawn per class, so 2 of
+    # each validate and 6 of each train.
+    held, job = train(client, pid, impulse["id"], h, wait_job, {"validation_split": 0.2})
+    result = job["result"]
     assert result["windows"] == {"train": 12, "validation": 4, "test": 4}
     assert result["warnings"] == [
         "only 16 training windows from 16 samples ('bump' 8, 'ramp' 8): validation holds "
         "2 samples per class (4 windows), so its figures are rough"
     ]
-    stored = client.get(f"/api/projects/{pid}/training-runs/{run['id']}", headers=h).json()
-    assert stored["metrics"]["warnings"] == result["warnings"]
-
-    # No validation split: all 16 windows train, early stopping watches the training loss.
-    alone, job = train(client, pid, impulse["id"], h, wait_job, {"validation_split": 0})
-    result = job["result"]
-    assert result["windows"] == {"train": 16, "validation": 0, "test": 4}
-    assert all("val_loss" not in epoch for epoch in result["epochs"])
-    assert set(result["evaluation"]["int8"]) == {"test"}
-    assert "no validation split" in result["warnings"][0]
-    assert alone["dataset_version_id"] == run["dataset_version_id"]
+    assert held["dataset_version_id"] == run["dataset_version_id"]
 
     samples = client.get(
         f"/api/projects/{pid}/samples", params={"category": "training"}, headers=h
@@ -96,8 +103,13 @@ def test_early_stopping_ends_a_long_run_on_its_own(client, make_project, worker,
     impulse = client.post(
         f"/api/projects/{pid}/impulses", json={"name": "Shapes", "spec": SPEC}, headers=h
     ).json()
-    _, job = train(client, pid, impulse["id"], h, wait_job, {"epochs": 2000, "learning_rate": 0.05})
+    _, job = train(
+        client, pid, impulse["id"], h, wait_job,
+        {"epochs": 2000, "learning_rate": 0.05, "validation_split": 0.2},
+    )  # fmt: skip
     epochs = job["result"]["epochs"]
-    # The epoch count is an upper bound: ten epochs without a better validation loss end it.
+    # The epoch count is an upper bound: auto patience ends it once the validation loss has not
+    # improved for 100 optimizer steps (one per epoch for these 8 windows).
     best = int(np.argmin([e["val_loss"] for e in epochs])) + 1
-    assert len(epochs) == best + 10 < 2000
+    assert job["result"]["params"]["early_stopping"] == 100
+    assert len(epochs) == best + 100 < 2000

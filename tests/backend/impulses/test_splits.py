@@ -87,7 +87,8 @@ def test_no_validation_split_and_regression_warnings() -> None:
     _, val = split_by_sample(ids, 0.0, 1, labels)
     assert split_warnings(ids, labels, val, 0.0) == [
         "only 16 training windows from 4 samples ('a' 2, 'b' 2): no validation split: the "
-        "model trains on all of them and early stopping watches the training loss"
+        "model trains on all of them and early stopping watches the training loss (set a "
+        "validation split to hold some out)"
     ]
     _, val = split_by_sample(ids, 0.25, 1)
     assert split_warnings(ids, None, val, 0.25) == [

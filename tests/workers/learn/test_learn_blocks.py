@@ -21,6 +21,7 @@ from workers.learn import (
 )
 from workers.learn.evaluate import classification_metrics, roc_auc, roc_curve
 from workers.learn.kmeans import anomaly_scores, fit_kmeans
+from workers.learn.params import resolved_training, validation_fraction
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -203,3 +204,18 @@ def test_cancellation_before_kmeans_runs() -> None:
         train(
             "anomaly-kmeans", {}, train_x, None, None, None, n_classes=0, should_stop=lambda: True
         )
+
+
+def test_auto_training_settings_count_optimizer_steps() -> None:
+    base = {"batch_size": 32, "epochs": None, "early_stopping": None}
+    # 40 windows: 2 steps per epoch, so 300 epochs give 600 steps and patience is 50 epochs.
+    assert resolved_training(base, 40) == {**base, "epochs": 300, "early_stopping": 50}
+    # 1600 windows: 50 steps per epoch, the usual 30 epochs and patience 10.
+    assert resolved_training(base, 1600) == {**base, "epochs": 30, "early_stopping": 10}
+    # One window per step: never more than 500 epochs.
+    assert resolved_training({**base, "batch_size": 8}, 3)["epochs"] == 500
+    # Settings given by hand stay as they are.
+    given = {**base, "epochs": 7, "early_stopping": 0}
+    assert resolved_training(given, 40) == given
+    assert validation_fraction(None, 199) == 0 and validation_fraction(None, 200) == 0.2
+    assert validation_fraction(0.5, 10) == 0.5

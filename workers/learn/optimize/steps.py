@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from workers.learn.fitting import FitData, FitHooks
+from workers.learn.params import resolved_training
 
 if TYPE_CHECKING:  # blocks.py imports this package for its settings
     from workers.learn.blocks import KerasBlock
@@ -28,6 +29,10 @@ class OptimizeRequest:
     baseline_model: bytes | None = None
     # A chosen teacher run's model for distillation (else a wider teacher is trained).
     teacher_model: bytes | None = None
+
+    def __post_init__(self) -> None:
+        # Auto epochs and patience (None) follow the training windows, as in a plain run.
+        self.params = resolved_training(self.params, self.data.x_fit.shape[0])
 
     @property
     def settings(self) -> dict[str, Any]:
