@@ -215,10 +215,12 @@ class TinyFC:
         return q_out, scores.astype(np.float32), int(np.argmax(scores))
 
 
-def write_tinyfc(out_dir: Path, *, inputs: int = 32, outputs: int = 4, seed: int = 0) -> TinyFC:
+def write_tinyfc(
+    out_dir: Path, *, inputs: int = 32, outputs: int = 4, seed: int = 0, in_scale: float = 0.05
+) -> TinyFC:
     """Writes ts_model.h/ts_model.c for a seeded random tinyfc model into out_dir."""
     rng = np.random.default_rng(seed)
-    in_scale = np.float32(0.05)
+    in_scale = np.float32(in_scale)
     out_scale = np.float32(1.0 / 256.0)
     model = TinyFC(
         inputs=inputs,

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.workers.firmware.conftest import TINYFC_LABELS, write_tinyfc
 from workers.boards import get_board
 from workers.firmware.build import build_firmware
 from workers.firmware.objcache import compile_object, object_key
@@ -47,6 +48,23 @@ def test_a_rebuild_reuses_every_object_and_links_the_same_image(
     relabelled = build_firmware(board, tinyfc[0], tmp_path / "third", labels=["idle", "knock"])
     assert len(list(cache.glob("*.o"))) > len(cached)
     assert b"knock" in relabelled.bin.read_bytes() and b"knock" not in first.bin.read_bytes()
+
+
+def test_another_model_compiles_only_the_files_that_read_it(cache: Path, tmp_path: Path) -> None:
+    """Tuner candidates of one impulse differ in their model: the application's protocol code
+    (ts_app.c) comes from the cache, only the model and the files reading its figures compile."""
+    board = get_board("virtual-cortex-m4")
+    models = [tmp_path / "model-a", tmp_path / "model-b"]
+    for seed, (model, scale) in enumerate(zip(models, (0.05, 0.07), strict=True)):
+        model.mkdir()
+        write_tinyfc(model, seed=seed, in_scale=scale)
+    build_firmware(board, models[0], tmp_path / "a", labels=TINYFC_LABELS)
+    cached = {path.read_bytes() for path in cache.glob("*.o")}
+    build_firmware(board, models[1], tmp_path / "b", labels=TINYFC_LABELS)
+    compiled = {
+        o.name for o in (tmp_path / "b" / "obj").rglob("*.o") if o.read_bytes() not in cached
+    }
+    assert compiled == {"ts_model.o", "ts_info.o", "ts_classifier.o"}
 
 
 def test_headers_and_flags_are_part_of_the_key(cache: Path, tmp_path: Path) -> None:

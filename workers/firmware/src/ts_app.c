@@ -2,26 +2,19 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "ts_build_config.h"
+#include "ts_build_config.h" /* first: it may set TS_REPLAY_CAPACITY */
+#include "ts_app.h"
 #include "ts_classifier.h"
 #include "ts_port.h"
 #include "ts_text.h"
 
-#define TS_PROTOCOL_VERSION 1
 #define CMD_MAX 128u
 #define TOKEN_MAX 48u
 #define OUT_MAX 128u /* answers stream out through this buffer */
 
-#ifndef TS_REPLAY_CAPACITY
-#define TS_REPLAY_CAPACITY 4096
-#endif
-
 #ifdef TS_LABEL_COUNT
 static const char *const ts_labels[TS_LABEL_COUNT] = TS_LABELS;
 #endif
-
-extern char __flash_used__[];
-extern char __data_start__[], __data_end__[], __bss_start__[], __bss_end__[];
 
 /* The raw window being uploaded by `classify`: run_classifier's input. */
 float ts_window[TS_SIGNAL_VALUES];
@@ -54,9 +47,8 @@ static struct {
 
 static char out_buf[OUT_MAX];
 
-/* Stack bytes used by boot plus one DSP + inference pass, read from the painted stack right
- * after that pass (see measure_inference_stack): the stack part of the RAM figure. */
-static uint32_t inference_stack_bytes;
+/* Set by measure_inference_stack(), see ts_app.h. */
+uint32_t ts_app_inference_stack_bytes;
 
 static void send_line(const char *s)
 {
@@ -64,12 +56,12 @@ static void send_line(const char *s)
     ts_port_write("\n", 1u);
 }
 
-static void start_answer(ts_line_t *line)
+void ts_app_start_answer(ts_line_t *line)
 {
     ts_line_init_sink(line, out_buf, OUT_MAX, ts_port_write);
 }
 
-static void send_out(ts_line_t *line)
+void ts_app_send_out(ts_line_t *line)
 {
     ts_line_flush(line);
     ts_port_write("\n", 1u);
@@ -78,53 +70,16 @@ static void send_out(ts_line_t *line)
 static void send_err(const char *reason, const char *detail)
 {
     ts_line_t line;
-    start_answer(&line);
+    ts_app_start_answer(&line);
     ts_line_str(&line, "ERR ");
     ts_line_str(&line, reason);
     if (detail) {
         ts_line_str(&line, detail);
     }
-    send_out(&line);
+    ts_app_send_out(&line);
 }
 
-static const char *type_name(int type)
-{
-    switch (type) {
-    case 0: return "float32";
-    case 2: return "int32";
-    case 3: return "uint8";
-    case 7: return "int16";
-    case 9: return "int8";
-    default: return "unknown";
-    }
-}
-
-static void json_tensor(ts_line_t *line, int type, uint32_t elements, float scale, int32_t zp,
-                        const int32_t *dims, uint32_t rank)
-{
-    ts_line_str(line, "{\"type\":");
-    ts_line_json_str(line, type_name(type));
-    ts_line_str(line, ",\"elements\":");
-    ts_line_uint(line, elements);
-    ts_line_str(line, ",\"shape\":[");
-    if (dims) {
-        for (uint32_t i = 0; i < rank; i++) {
-            if (i) {
-                ts_line_str(line, ",");
-            }
-            ts_line_int(line, dims[i]);
-        }
-    } else {
-        ts_line_uint(line, elements);
-    }
-    ts_line_str(line, "],\"scale\":");
-    ts_line_float(line, scale);
-    ts_line_str(line, ",\"zero_point\":");
-    ts_line_int(line, zp);
-    ts_line_str(line, "}");
-}
-
-static void label_name(ts_line_t *line, int index)
+void ts_app_label_name(ts_line_t *line, int index)
 {
 #ifdef TS_LABEL_COUNT
     if (index >= 0 && index < TS_LABEL_COUNT) {
@@ -138,91 +93,6 @@ static void label_name(ts_line_t *line, int index)
     ts_line_int(&t, index);
     tmp[t.len] = 0;
     ts_line_json_str(line, tmp);
-}
-
-static void cmd_info(void)
-{
-    ts_line_t line;
-    start_answer(&line);
-    ts_line_str(&line, "{\"protocol\":");
-    ts_line_uint(&line, TS_PROTOCOL_VERSION);
-    ts_line_str(&line, ",\"board\":");
-    ts_line_json_str(&line, TS_BOARD_ID);
-    ts_line_str(&line, ",\"model\":");
-    ts_line_json_str(&line, TS_MODEL_NAME);
-    ts_line_str(&line, ",\"arena_bytes\":");
-    ts_line_uint(&line, TS_MODEL_ARENA_BYTES);
-    ts_line_str(&line, ",\"signal_values\":");
-    ts_line_uint(&line, TS_SIGNAL_VALUES);
-    ts_line_str(&line, ",\"labels\":[");
-    for (int i = 0; i < TS_SCORE_COUNT; i++) {
-        if (i) {
-            ts_line_str(&line, ",");
-        }
-        label_name(&line, i);
-    }
-    ts_line_str(&line, "],\"input_count\":");
-    ts_line_uint(&line, TS_MODEL_INPUT_COUNT);
-    ts_line_str(&line, ",\"inputs\":[");
-#if defined(TS_MODEL_INPUT0_DIMS) && defined(TS_MODEL_INPUT0_RANK)
-    static const int32_t in_dims[] = TS_MODEL_INPUT0_DIMS;
-    json_tensor(&line, TS_MODEL_INPUT0_TYPE, TS_MODEL_INPUT0_ELEMENTS, TS_MODEL_INPUT0_SCALE,
-                TS_MODEL_INPUT0_ZERO_POINT, in_dims, TS_MODEL_INPUT0_RANK);
-#else
-    json_tensor(&line, TS_MODEL_INPUT0_TYPE, TS_MODEL_INPUT0_ELEMENTS, TS_MODEL_INPUT0_SCALE,
-                TS_MODEL_INPUT0_ZERO_POINT, 0, 0u);
-#endif
-    ts_line_str(&line, "],\"output_count\":");
-    ts_line_uint(&line, TS_MODEL_OUTPUT_COUNT);
-    ts_line_str(&line, ",\"outputs\":[");
-#if defined(TS_MODEL_OUTPUT0_DIMS) && defined(TS_MODEL_OUTPUT0_RANK)
-    static const int32_t out_dims[] = TS_MODEL_OUTPUT0_DIMS;
-    json_tensor(&line, TS_MODEL_OUTPUT0_TYPE, TS_MODEL_OUTPUT0_ELEMENTS, TS_MODEL_OUTPUT0_SCALE,
-                TS_MODEL_OUTPUT0_ZERO_POINT, out_dims, TS_MODEL_OUTPUT0_RANK);
-#else
-    json_tensor(&line, TS_MODEL_OUTPUT0_TYPE, TS_MODEL_OUTPUT0_ELEMENTS, TS_MODEL_OUTPUT0_SCALE,
-                TS_MODEL_OUTPUT0_ZERO_POINT, 0, 0u);
-#endif
-    /* RAM = arena + stack (painted, one DSP + inference pass) + static (the rest of .data and
-     * .bss), the same figure the studio's build report gives. */
-    uint32_t data_bss = (uint32_t)((uintptr_t)__data_end__ - (uintptr_t)__data_start__) +
-                        (uint32_t)((uintptr_t)__bss_end__ - (uintptr_t)__bss_start__);
-    uint32_t static_bytes = data_bss - (uint32_t)TS_MODEL_ARENA_BYTES;
-    uint32_t ram_total = (uint32_t)TS_MODEL_ARENA_BYTES + inference_stack_bytes + static_bytes;
-    ts_line_str(&line, "],\"flash_bytes\":");
-    ts_line_uint(&line, (uint32_t)(uintptr_t)__flash_used__);
-    ts_line_str(&line, ",\"ram_bytes\":");
-    ts_line_uint(&line, ram_total);
-    ts_line_str(&line, ",\"ram\":{\"total_bytes\":");
-    ts_line_uint(&line, ram_total);
-    ts_line_str(&line, ",\"arena_bytes\":");
-    ts_line_uint(&line, (uint32_t)TS_MODEL_ARENA_BYTES);
-    ts_line_str(&line, ",\"stack_bytes\":");
-    ts_line_uint(&line, inference_stack_bytes);
-    ts_line_str(&line, ",\"static_bytes\":");
-    ts_line_uint(&line, static_bytes);
-    ts_line_str(&line, ",\"stack_reserved_bytes\":");
-    ts_line_uint(&line, (uint32_t)ts_port_stack_size());
-    ts_line_str(&line, "},\"stack_used_bytes\":");
-    ts_line_uint(&line, (uint32_t)ts_port_stack_used());
-    ts_line_str(&line, ",\"replay_capacity\":");
-    ts_line_uint(&line, TS_REPLAY_CAPACITY);
-    ts_line_str(&line, ",\"timing\":");
-    ts_line_json_str(&line, TS_TIMING);
-    ts_line_str(&line, ",\"anomaly\":");
-#ifdef TS_HAVE_ANOMALY
-    ts_line_str(&line, "{\"block\":\"anomaly-kmeans\",\"clusters\":");
-    ts_line_uint(&line, TS_ANOMALY_CLUSTERS);
-    ts_line_str(&line, ",\"features\":");
-    ts_line_uint(&line, TS_ANOMALY_FEATURES);
-    ts_line_str(&line, ",\"threshold\":");
-    ts_line_float(&line, ts_anomaly_threshold);
-    ts_line_str(&line, "}");
-#else
-    ts_line_str(&line, "null"); /* no anomaly block: classify answers "anomaly":null */
-#endif
-    ts_line_str(&line, "}");
-    send_out(&line);
 }
 
 static uint32_t ticks_to_us(uint32_t ticks)
@@ -241,9 +111,9 @@ static void classify_window(void)
         return;
     }
     ts_line_t line;
-    start_answer(&line);
+    ts_app_start_answer(&line);
     ts_line_str(&line, "{\"label\":");
-    label_name(&line, result.label_index);
+    ts_app_label_name(&line, result.label_index);
     ts_line_str(&line, ",\"label_index\":");
     ts_line_int(&line, result.label_index);
     ts_line_str(&line, ",\"scores\":[");
@@ -262,7 +132,7 @@ static void classify_window(void)
     ts_line_str(&line, ",\"timing\":");
     ts_line_json_str(&line, TS_TIMING);
     ts_line_str(&line, "}");
-    send_out(&line);
+    ts_app_send_out(&line);
 }
 
 /* Splits `text` into at most `max` space-separated words; returns the word count. */
@@ -336,7 +206,7 @@ static void cmd_stream(float hz)
             next = now; /* fell more than a second behind: resynchronise instead of bursting */
         }
         ts_line_t line;
-        start_answer(&line);
+        ts_app_start_answer(&line);
         const float *values = &ts_replay[reading * up.replay_axes];
         for (uint32_t a = 0; a < up.replay_axes; a++) {
             if (a) {
@@ -344,7 +214,7 @@ static void cmd_stream(float hz)
             }
             ts_line_float(&line, values[a]);
         }
-        send_out(&line);
+        ts_app_send_out(&line);
         reading = reading + 1u == up.replay_readings ? 0u : reading + 1u;
     }
 }
@@ -378,11 +248,11 @@ static void dispatch(char *text)
             up.replay_readings = up.count / up.replay_axes;
             up.replay_default_hz = up.replay_hz;
             ts_line_t line;
-            start_answer(&line);
+            ts_app_start_answer(&line);
             ts_line_str(&line, "OK replay ");
             ts_line_uint(&line, up.replay_readings);
             ts_line_str(&line, " readings");
-            send_out(&line);
+            ts_app_send_out(&line);
         } else if (n == 1u && word_is(w[0], "abort")) {
             up.mode = MODE_IDLE;
             send_line("OK aborted");
@@ -393,7 +263,7 @@ static void dispatch(char *text)
         return;
     }
     if (n == 1u && word_is(w[0], "info")) {
-        cmd_info();
+        ts_app_info();
     } else if (word_is(w[0], "classify")) {
         uint32_t count;
         if (n == 3u && word_is(w[1], "begin") && ts_parse_uint(w[2], strlen(w[2]), &count) == 0) {
@@ -576,7 +446,7 @@ static void measure_inference_stack(void)
 {
     static ts_result_t result;
     (void)run_classifier(ts_window, TS_SIGNAL_VALUES, &result);
-    inference_stack_bytes = (uint32_t)ts_port_stack_used();
+    ts_app_inference_stack_bytes = (uint32_t)ts_port_stack_used();
 }
 
 int main(void)
