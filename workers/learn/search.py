@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from workers.learn.params import AUTO_VALIDATION_SPLIT
+
 if TYPE_CHECKING:
     from workers.tuner.space import SearchTrial
 
@@ -30,7 +32,8 @@ MOST_DSCNN_BLOCKS = 3
 
 
 def training_settings(trial: SearchTrial, prefix: str, max_epochs: int) -> dict[str, Any]:
-    """The learning rate (log scale) and dropout sampled; epochs = max_epochs, early stopping on."""
+    """The learning rate (log scale) and dropout sampled; epochs = max_epochs, early stopping on,
+    and always a validation split: trials are scored on it, however small the data."""
     low, high, step = DROPOUT_RANGE
     dropout = trial.suggest_float(f"{prefix}.dropout", low, high, step=step)
     rate = trial.suggest_float(f"{prefix}.learning_rate", *LEARNING_RATE_RANGE, log=True)
@@ -39,6 +42,7 @@ def training_settings(trial: SearchTrial, prefix: str, max_epochs: int) -> dict[
         "dropout": round(dropout, 2),
         "epochs": max_epochs,
         "early_stopping": EARLY_STOPPING_PATIENCE,
+        "validation_split": AUTO_VALIDATION_SPLIT,
     }
 
 

@@ -128,6 +128,8 @@ def test_200_random_proposals_are_valid_impulses_for_the_data(facts: DataFacts) 
         checked = block.validate_params(learn_spec["params"], features.shape[1:], facts.n_classes)
         assert checked == learn_spec["params"]  # already complete and canonical
         assert checked["epochs"] == 25 and checked["early_stopping"] > 0
+        # Trials are scored on validation data, so they hold some out even from small data.
+        assert checked["validation_split"] == 0.2
         assert checked["seed"] == 1
         assert spec["input"]["frequency_hz"] == facts.frequency_hz
         assert spec["input"]["stride_ms"] <= spec["input"]["window_ms"]
