@@ -194,8 +194,7 @@ def run_on_cortex_m4(
             _input_header([a.tobytes() for a in inputs], [t.nbytes for t in generated.outputs])
         )
         flags = [*M4_FLAGS, *CFLAGS, "-I", str(work)]
-        if dsp:
-            flags.append("-DTS_KERNELS_USE_DSP=1")
+        flags.append(f"-DTS_KERNELS_USE_DSP={1 if dsp else 0}")
         if per_op:
             (work / "trace.h").write_text(
                 "#include <stdint.h>\nvoid ts_bench_trace(int32_t, const void *, int32_t);\n"

@@ -273,6 +273,13 @@ def _shape_cases() -> dict[str, tuple[Callable[[object], object], tuple[int, ...
             lambda x: layers.DepthwiseConv2D(3, padding="same", activation="relu")(x),
             (5, 6, 10),
         ),
+        # Max pooling four channels a word: 2x2 windows with a channel tail, and 3x3 windows
+        # cut by padding over more channels than the portable group.
+        "max_pool2x2_tail": (lambda x: layers.MaxPooling2D(2)(layers.Conv2D(6, 3)(x)), (9, 8, 2)),
+        "max_pool3x3_same_wide": (
+            lambda x: layers.MaxPooling2D(3, strides=2, padding="same")(layers.Conv2D(70, 1)(x)),
+            (7, 6, 3),
+        ),
         # A 5x3 window with dilation: border tap lists of many shapes.
         "depthwise5x3_dilated": (
             lambda x: layers.DepthwiseConv2D((5, 3), dilation_rate=2, padding="same")(x),

@@ -64,6 +64,12 @@ def _cases() -> dict[str, tuple[Callable[[object], object], tuple[int, ...], str
             (9, 9, 2),
             "MAX_POOL_2D",
         ),
+        # More channels than the portable kernel keeps per group (64), windows cut by padding.
+        "max_pool_wide_same": (
+            lambda x: layers.MaxPooling2D(3, strides=2, padding="same")(layers.Conv2D(70, 1)(x)),
+            (7, 6, 3),
+            "MAX_POOL_2D",
+        ),
         "max_pool1d": (
             lambda x: layers.MaxPooling1D(2)(layers.Conv1D(4, 3)(x)),
             (16, 3),

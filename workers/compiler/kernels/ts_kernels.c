@@ -4,6 +4,13 @@
 #include <math.h>
 #include <string.h>
 
+/* The Cortex-M DSP extension paths are on unless a build turns them off with
+ * -DTS_KERNELS_USE_DSP=0: they are taken only where the core has the extension (Cortex-M4/M7/
+ * M33), so the studio's firmware, its libraries and a user's own build run the same code. */
+#ifndef TS_KERNELS_USE_DSP
+#define TS_KERNELS_USE_DSP 1
+#endif
+
 /* gemmlowp's SaturatingRoundingDoublingHighMul: round(a * b / 2^31), saturating the one
  * overflowing case. */
 static inline int32_t ts_srdhm(int32_t a, int32_t b)
@@ -97,7 +104,7 @@ static inline int8_t ts_clamp_s8(int32_t v, int32_t lo, int32_t hi)
 }
 
 /* Cortex-M DSP extension (SXTB16, SMLAD: two 16-bit multiply-accumulates per instruction),
- * used when the build asks for it with TS_KERNELS_USE_DSP=1 and the core has it. Integer
+ * used when the core has it (unless TS_KERNELS_USE_DSP=0). Integer
  * arithmetic is exact either way, so both builds give the same outputs. */
 #if defined(TS_KERNELS_USE_DSP) && TS_KERNELS_USE_DSP && defined(__ARM_FEATURE_DSP) && \
     defined(__GNUC__)
@@ -552,6 +559,20 @@ static TS_NOINLINE void ts_gather_window(const int8_t *in_batch, int32_t iy0, in
 {
     const int32_t in_row = in_w * in_c;
     int32_t fy, fx, ic;
+    if (dil_w == 1 && iy0 >= 0 && ix0 >= 0 && iy0 + (k_h - 1) * dil_h < in_h &&
+        ix0 + k_w - 1 < in_w) {
+        /* Inside the image (most windows): each filter row is one contiguous run, copied
+         * without a bounds check per tap. */
+        const int32_t run = k_w * in_c;
+        const int8_t *src = in_batch + (size_t)iy0 * in_row + (size_t)ix0 * in_c;
+        for (fy = 0; fy < k_h; ++fy, src += (size_t)dil_h * in_row) {
+            for (ic = 0; ic < run; ++ic) {
+                window[ic] = src[ic];
+            }
+            window += run;
+        }
+        return;
+    }
     for (fy = 0; fy < k_h; ++fy) {
         const int32_t iy = iy0 + fy * dil_h;
         for (fx = 0; fx < k_w; ++fx) {
@@ -1192,6 +1213,37 @@ void ts_average_pool_s8(const ts_pool_params *p, const int8_t *input, int8_t *ou
     }
 }
 
+#if TS_DSP
+/* The larger of each of the four signed bytes of a and b: SSUB8 sets a GE flag per byte where
+ * a >= b, SEL takes those bytes from a and the others from b (one asm: nothing else may touch
+ * the GE flags in between). */
+static inline uint32_t ts_max4_s8(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("ssub8 %0, %1, %2\n\tsel %0, %1, %2" : "=&r"(r) : "r"(a), "r"(b) : "cc");
+    return r;
+}
+
+/* The smaller of each of the four signed bytes of a and b. */
+static inline uint32_t ts_min4_s8(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("ssub8 %0, %1, %2\n\tsel %0, %2, %1" : "=&r"(r) : "r"(a), "r"(b) : "cc");
+    return r;
+}
+
+/* A signed byte in all four lanes of a word. */
+static inline uint32_t ts_splat4(int32_t v)
+{
+    return (uint32_t)(uint8_t)(int8_t)v * 0x01010101u;
+}
+#endif
+
+/* Largest channel group max pooling keeps on the stack (the running maxima of one pixel). */
+#ifndef TS_POOL_CHUNK
+#define TS_POOL_CHUNK 64
+#endif
+
 void ts_max_pool_s8(const ts_pool_params *p, const int8_t *input, int8_t *output)
 {
     /* Fields copied to locals: int8 output stores may alias the parameters, which would
@@ -1209,11 +1261,11 @@ void ts_max_pool_s8(const ts_pool_params *p, const int8_t *input, int8_t *output
     const int32_t pad_left = p->pad_left;
     const int32_t act_min = p->act_min;
     const int32_t act_max = p->act_max;
-    const int32_t channels = p->channels;
-    const int32_t ch = channels;
-    int32_t b, oy, ox, c, fy, fx;
+    const int32_t ch = p->channels;
+    const int32_t in_row = in_w * ch;
+    int32_t b, oy, ox, c, fy, fx, i;
     for (b = 0; b < batches; ++b) {
-        const int8_t *in_batch = input + (size_t)b * in_h * in_w * ch;
+        const int8_t *in_batch = input + (size_t)b * in_h * in_row;
         for (oy = 0; oy < out_h; ++oy) {
             const int32_t iy0 = oy * stride_h - pad_top;
             const int32_t fy0 = iy0 < 0 ? -iy0 : 0;
@@ -1222,19 +1274,63 @@ void ts_max_pool_s8(const ts_pool_params *p, const int8_t *input, int8_t *output
                 const int32_t ix0 = ox * stride_w - pad_left;
                 const int32_t fx0 = ix0 < 0 ? -ix0 : 0;
                 const int32_t fx1 = k_w < in_w - ix0 ? k_w : in_w - ix0;
-                for (c = 0; c < ch; ++c) {
-                    int32_t best = -128;
-                    for (fy = fy0; fy < fy1; ++fy) {
-                        const int8_t *row =
-                            in_batch + ((size_t)(iy0 + fy) * in_w + (size_t)ix0) * ch + c;
-                        for (fx = fx0; fx < fx1; ++fx) {
-                            if (row[fx * ch] > best) {
-                                best = row[fx * ch];
+                /* The window's first tap inside the image; taps step by ch, rows by in_row.
+                 * Channels are innermost (contiguous), in groups whose maxima are written
+                 * once all of the group's taps are read. */
+                const int8_t *origin =
+                    in_batch + (size_t)(iy0 + fy0) * in_row + (size_t)(ix0 + fx0) * ch;
+                c = 0;
+#if TS_DSP
+                {
+                    const uint32_t lo = ts_splat4(act_min), hi = ts_splat4(act_max);
+                    if (fy1 - fy0 == 2 && fx1 - fx0 == 2) {
+                        /* 2x2 windows, the usual pooling: four taps, no loops. */
+                        const int8_t *r0 = origin, *r1 = origin + in_row;
+                        for (; c + 4 <= ch; c += 4) {
+                            uint32_t best = ts_max4_s8(
+                                ts_max4_s8(ts_load4(r0 + c), ts_load4(r0 + ch + c)),
+                                ts_max4_s8(ts_load4(r1 + c), ts_load4(r1 + ch + c)));
+                            best = ts_min4_s8(ts_max4_s8(best, lo), hi);
+                            memcpy(output + c, &best, sizeof best);
+                        }
+                    }
+                    for (; c + 4 <= ch; c += 4) {
+                        uint32_t best = 0x80808080u; /* -128 in every lane */
+                        const int8_t *row = origin + c;
+                        for (fy = fy0; fy < fy1; ++fy, row += in_row) {
+                            const int8_t *tap = row;
+                            for (fx = fx0; fx < fx1; ++fx, tap += ch) {
+                                best = ts_max4_s8(best, ts_load4(tap));
+                            }
+                        }
+                        best = ts_min4_s8(ts_max4_s8(best, lo), hi);
+                        memcpy(output + c, &best, sizeof best);
+                    }
+                }
+#endif
+                while (c < ch) {
+                    const int32_t n = ch - c < TS_POOL_CHUNK ? ch - c : TS_POOL_CHUNK;
+                    int8_t best[TS_POOL_CHUNK];
+                    const int8_t *row = origin + c;
+                    for (i = 0; i < n; ++i) {
+                        best[i] = -128;
+                    }
+                    for (fy = fy0; fy < fy1; ++fy, row += in_row) {
+                        const int8_t *tap = row;
+                        for (fx = fx0; fx < fx1; ++fx, tap += ch) {
+                            for (i = 0; i < n; ++i) {
+                                if (tap[i] > best[i]) {
+                                    best[i] = tap[i];
+                                }
                             }
                         }
                     }
-                    *output++ = ts_clamp_s8(best, act_min, act_max);
+                    for (i = 0; i < n; ++i) {
+                        output[c + i] = ts_clamp_s8(best[i], act_min, act_max);
+                    }
+                    c += n;
                 }
+                output += ch;
             }
         }
     }
