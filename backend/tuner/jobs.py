@@ -222,6 +222,9 @@ def trial_task(ctx: JobContext) -> dict[str, Any]:
             for model in ("float32", "int8")
             for split in ("validation", "test")
         }
+        accuracy["int8_validation_loss"] = (
+            evaluation.get("int8", {}).get("validation", {}).get("log_loss")
+        )
         timings.update(outcome.timings)
         measure_id = _next_job(
             ctx, run, trial_id, "tuner.measure", TrialStatus.training,

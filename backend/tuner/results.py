@@ -3,6 +3,7 @@ response bodies that show them."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,11 +52,23 @@ def fits(ram_bytes: int, flash_bytes: int, latency_ms: float, budgets: dict[str,
 
 
 def best_trial(trials: Sequence[TunerTrial]) -> TunerTrial | None:
-    """The fitting trial with the highest int8 validation accuracy; ties go to less RAM."""
+    """The fitting trial with the highest int8 validation accuracy. Small validation splits
+    often give several trials every window right: among those the lower int8 validation loss
+    (the more confident model) wins, then less RAM."""
     fitting = [t for t in measured(trials) if t.fits]
     if not fitting:
         return None
-    return max(fitting, key=lambda t: (objective(t) or 0.0, -(t.ram_bytes or 0), -t.number))
+
+    def rank(t: TunerTrial) -> tuple[float, float, int, int]:
+        loss = (t.accuracy or {}).get("int8_validation_loss")
+        return (
+            objective(t) or 0.0,
+            -math.inf if loss is None else -float(loss),
+            -(t.ram_bytes or 0),
+            -t.number,
+        )
+
+    return max(fitting, key=rank)
 
 
 def pareto_ids(trials: Sequence[TunerTrial]) -> set[int]:

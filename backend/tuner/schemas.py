@@ -83,6 +83,11 @@ class TrialAccuracy(BaseModel):
     int8_validation: float | None = Field(default=None, description="the search's objective")
     float32_test: float | None = None
     int8_test: float | None = Field(default=None, description="reported, never used to choose")
+    int8_validation_loss: float | None = Field(
+        default=None,
+        description="cross-entropy of the int8 scores on the validation split: among trials "
+        "of equal validation accuracy, the lower wins",
+    )
 
 
 class TrialTimings(BaseModel):

@@ -121,6 +121,20 @@ def classification_metrics(
     }
 
 
+# Scores of int8 models are multiples of 1/256, so a true class can score exactly 0: its loss
+# counts as -log(LOG_LOSS_FLOOR) instead of infinity.
+LOG_LOSS_FLOOR = 1e-7
+
+
+def log_loss(scores: np.ndarray, y: np.ndarray) -> float | None:
+    """Mean cross-entropy of the class scores (probabilities) against the true classes; None
+    without windows. Finer than accuracy where models score every window right."""
+    if not y.size:
+        return None
+    true_scores = np.clip(scores[np.arange(y.size), y].astype(np.float64), LOG_LOSS_FLOOR, 1.0)
+    return float(-np.log(true_scores).mean())
+
+
 def roc_auc(y_true: np.ndarray, score: np.ndarray) -> float | None:
     """Area under the ROC curve of `score` for positives y_true == 1 (ties count one half);
     None when only one class is present."""
@@ -175,6 +189,7 @@ def _evaluate_classification(
     predicted = scores.argmax(axis=1) if scores.size else np.zeros(0, dtype=np.int64)
     out: dict[str, Any] = {"kind": "classification"}
     out.update(classification_metrics(y, predicted, names))
+    out["log_loss"] = log_loss(scores, y)
     out["roc_auc"] = None
     if n_classes == 2:
         out["roc_auc"] = roc_auc(y == 1, scores[:, 1])

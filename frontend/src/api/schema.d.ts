@@ -3261,6 +3261,11 @@ export interface components {
              * @description the search's objective
              */
             int8_validation?: number | null;
+            /**
+             * Int8 Validation Loss
+             * @description cross-entropy of the int8 scores on the validation split: among trials of equal validation accuracy, the lower wins
+             */
+            int8_validation_loss?: number | null;
         };
         /** TrialTimings */
         TrialTimings: {

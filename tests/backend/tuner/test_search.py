@@ -58,9 +58,12 @@ def make_run(make_project):  # type: ignore[no-untyped-def]
     return make
 
 
-def _measured(accuracy: float, ram: int, flash: int = 20_000, latency: float = 2.0) -> dict:  # type: ignore[type-arg]
+def _measured(
+    accuracy: float, ram: int, flash: int = 20_000, latency: float = 2.0, loss: float | None = None
+) -> dict:  # type: ignore[type-arg]
     return {
-        "status": "succeeded", "accuracy": {"int8_validation": accuracy}, "ram_bytes": ram,
+        "status": "succeeded",
+        "accuracy": {"int8_validation": accuracy, "int8_validation_loss": loss}, "ram_bytes": ram,
         "flash_bytes": flash, "latency_ms": latency, "fits": ram <= 8192 and flash <= 65536
         and latency <= 10.0, "intermediate": {"1": accuracy / 2, "3": accuracy},
     }  # fmt: skip
@@ -138,6 +141,26 @@ def test_a_finished_run_names_the_best_fitting_trial_ties_to_less_ram(make_run) 
     assert [t.best for t in out.trials] == [False, False, True, False, False]
     # Trial 0 is the most accurate, trial 2 the smallest: both on the front; trial 1 is not.
     assert [t.pareto for t in out.trials] == [True, False, True, False, False]
+
+
+def test_among_equally_accurate_trials_the_lower_validation_loss_wins(make_run) -> None:  # type: ignore[no-untyped-def]
+    from backend.core.db import get_sessionmaker
+    from backend.tuner import search
+    from backend.tuner.models import TunerRun
+
+    run_id = make_run(
+        [
+            _measured(1.0, 5000, loss=0.30),  # smallest, but least sure of its answers
+            _measured(1.0, 7000, loss=0.05),
+            _measured(1.0, 6000, loss=0.12),
+            _measured(0.95, 4000, loss=0.01),  # surer, but wrong more often
+        ]
+    )
+    search.advance(run_id=run_id)
+    trials = _trials(run_id)
+    with get_sessionmaker()() as db:
+        run = db.get(TunerRun, run_id)
+        assert run is not None and run.best_trial_id == trials[1].id
 
 
 def test_nothing_fits_names_the_closest_trial_and_its_figure(make_run) -> None:  # type: ignore[no-untyped-def]

@@ -19,7 +19,13 @@ from workers.learn import (
     get_learn_block,
     train,
 )
-from workers.learn.evaluate import classification_metrics, roc_auc, roc_curve
+from workers.learn.evaluate import (
+    LOG_LOSS_FLOOR,
+    classification_metrics,
+    log_loss,
+    roc_auc,
+    roc_curve,
+)
 from workers.learn.kmeans import anomaly_scores, fit_kmeans
 from workers.learn.params import resolved_training, validation_fraction
 
@@ -185,6 +191,14 @@ def test_roc_auc_equals_the_pairwise_definition() -> None:
     area = np.trapezoid(curve["tpr"], curve["fpr"])
     assert area == pytest.approx(np.mean(pairs))
     assert roc_auc(np.ones(5), np.arange(5.0)) is None
+
+
+def test_log_loss_of_class_scores() -> None:
+    scores = np.array([[0.9, 0.1], [0.25, 0.75], [1.0, 0.0]])
+    # The third window's true class scores 0: it counts at the floor, not as infinity.
+    expected = -(np.log(0.9) + np.log(0.75) + np.log(LOG_LOSS_FLOOR)) / 3
+    assert log_loss(scores, np.array([0, 1, 1])) == pytest.approx(expected)
+    assert log_loss(scores[:0], np.array([], dtype=np.int64)) is None
 
 
 def test_classification_metrics_on_a_known_confusion() -> None:
