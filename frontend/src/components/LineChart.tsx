@@ -23,6 +23,8 @@ interface Props {
   domain?: [number, number];
   /** How to write an x tick (default: milliseconds or seconds). */
   xFormat?: (value: number) => string;
+  /** The smallest step between x ticks, e.g. 1 when x counts epochs. */
+  xStep?: number;
   /** Times (ms) marked by dashed vertical lines, e.g. where a split would cut. */
   marks?: number[];
   /** A time range shown as a highlighted band (e.g. one window opened from a chart). */
@@ -42,7 +44,7 @@ export function formatTick(v: number): string {
 
 const PAD = { left: 48, right: 28, top: 10, bottom: 24 };
 
-export function LineChart({ t, series, height = 260, dragMode = "zoom", onSelect, selection, live = false, domain, xFormat, width: WIDTH = 800, marks, highlight, label }: Props) {
+export function LineChart({ t, series, height = 260, dragMode = "zoom", onSelect, selection, live = false, domain, xFormat, xStep = 0, width: WIDTH = 800, marks, highlight, label }: Props) {
   const fullRange: [number, number] = domain ?? (t.length ? [t[0], t[t.length - 1] > t[0] ? t[t.length - 1] : t[0] + 1] : [0, 1]);
   const [view, setView] = useState<[number, number] | null>(null);
   const [drag, setDrag] = useState<{ from: number; to: number } | null>(null);
@@ -113,7 +115,7 @@ export function LineChart({ t, series, height = 260, dragMode = "zoom", onSelect
   }
 
   const yTicks = niceTicks(lo, hi, 4);
-  const xTicks = niceTicks(from, to, 6);
+  const xTicks = niceTicks(from, to, 6, xStep);
   const band = drag ? [Math.min(drag.from, drag.to), Math.max(drag.from, drag.to)] : selection;
   return (
     <figure className="chart">

@@ -26,6 +26,8 @@ describe("ranges and ticks", () => {
   it("chooses round ticks", () => {
     expect(niceTicks(0, 10, 5)).toEqual([0, 2, 4, 6, 8, 10]);
     expect(niceTicks(-0.3, 0.3, 3)).toEqual([-0.2, 0, 0.2]);
+    // Whole numbers (epochs) are never labelled twice.
+    expect(niceTicks(1, 4, 6, 1)).toEqual([1, 2, 3, 4]);
   });
   it("finds the visible slice with one point of margin", () => {
     expect(visibleSlice([0, 10, 20, 30, 40], 15, 25)).toEqual([1, 4]);

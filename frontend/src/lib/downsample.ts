@@ -47,10 +47,11 @@ export function valueRange(series: number[][]): [number, number] {
   return [lo, hi];
 }
 
-/** About `count` round tick values covering [lo, hi]. */
-export function niceTicks(lo: number, hi: number, count = 5): number[] {
+/** About `count` round tick values covering [lo, hi], never closer than `minStep` (1 for whole
+ * numbers such as epochs, so that four epochs are not labelled 1, 2, 2, 3, 3, 4). */
+export function niceTicks(lo: number, hi: number, count = 5, minStep = 0): number[] {
   if (!(hi > lo)) return [lo];
-  const raw = (hi - lo) / Math.max(1, count);
+  const raw = Math.max((hi - lo) / Math.max(1, count), minStep);
   const magnitude = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= raw) ?? 10 * magnitude;
   const ticks: number[] = [];

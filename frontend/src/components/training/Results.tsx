@@ -33,9 +33,9 @@ export function Curves({ epochs }: { epochs: NonNullable<TrainResult["epochs"]> 
   const format = (v: number) => `${Math.round(v)}`;
   return (
     <div className="side-by-side">
-      <LineChart label="Loss per epoch" width={440} height={220} t={t} xFormat={format} series={[{ name: "loss", values: pick("loss") }, ...(has("val_loss") ? [{ name: "validation loss", values: pick("val_loss") }] : [])]} />
+      <LineChart label="Loss per epoch" width={440} height={220} t={t} xFormat={format} xStep={1} series={[{ name: "loss", values: pick("loss") }, ...(has("val_loss") ? [{ name: "validation loss", values: pick("val_loss") }] : [])]} />
       {has("accuracy") && (
-        <LineChart label="Accuracy per epoch" width={440} height={220} t={t} xFormat={format} series={[{ name: "accuracy", values: pick("accuracy") }, ...(has("val_accuracy") ? [{ name: "validation accuracy", values: pick("val_accuracy") }] : [])]} />
+        <LineChart label="Accuracy per epoch" width={440} height={220} t={t} xFormat={format} xStep={1} series={[{ name: "accuracy", values: pick("accuracy") }, ...(has("val_accuracy") ? [{ name: "validation accuracy", values: pick("val_accuracy") }] : [])]} />
       )}
     </div>
   );
