@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from workers.compiler.fold import fold_shape_ops
 from workers.compiler.planner import MemoryPlan, PlannedOp, Reuse, check_plan, plan_memory
 from workers.compiler.quantization import (
     activation_range,
@@ -854,6 +855,7 @@ def check_supported(model: Model) -> None:
 
 def generate(model: Model, prefix: str = "ts_model") -> GeneratedModel:
     """Plans memory and emits `<prefix>.h` and `<prefix>.c` for the model."""
+    model = fold_shape_ops(model)
     check_supported(model)
     sizes: dict[int, int] = {}
     alignments: dict[int, int] = {}

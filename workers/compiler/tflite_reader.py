@@ -211,6 +211,15 @@ _OPTION_FIELDS: dict[str, list[tuple[int, str, str, object]]] = {
     "REDUCER": [(0, "keep_dims", "bool", False)],
     "SQUEEZE": [(0, "squeeze_dims", "vec_i32", None)],
     "LEAKY_RELU": [(0, "alpha", "f32", 0.0)],
+    "STRIDED_SLICE": [
+        (0, "begin_mask", "i32", 0),
+        (1, "end_mask", "i32", 0),
+        (2, "ellipsis_mask", "i32", 0),
+        (3, "new_axis_mask", "i32", 0),
+        (4, "shrink_axis_mask", "i32", 0),
+        (5, "offset", "bool", False),
+    ],
+    "PACK": [(0, "values_count", "i32", 0), (1, "axis", "i32", 0)],
 }
 _OPTION_TABLE_OF_OP = {
     "AVERAGE_POOL_2D": "POOL_2D",
