@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workers.compiler.codegen import UnsupportedModelError, generate, write_sources
+from workers.compiler.codegen import KERNEL_FILES, UnsupportedModelError, generate, write_sources
 from workers.compiler.tflite_reader import TfliteFormatError, read_model
 from workers.compiler.verify import VerifyResult
 from workers.compiler.verify import verify as _verify
@@ -42,11 +42,20 @@ class CompileReport:
 
 def compile_model(tflite_bytes: bytes, out_dir: Path, prefix: str = "ts_model") -> CompileReport:
     """Compiles an int8 `.tflite` into `<prefix>.h`, `<prefix>.c` and the kernels in `out_dir`."""
-    if not prefix.isidentifier():
+    if not prefix.isidentifier() or not prefix.isascii():
         raise ValueError(f"prefix {prefix!r} is not a C identifier")
+    if {f"{prefix}.c", f"{prefix}.h"} & set(KERNEL_FILES):
+        raise ValueError(
+            f"prefix {prefix!r} would overwrite the kernel sources {', '.join(KERNEL_FILES)}; "
+            "choose another"
+        )
     model = read_model(tflite_bytes)
     generated = generate(model, prefix)
-    written = write_sources(generated, Path(out_dir))
+    try:
+        written = write_sources(generated, Path(out_dir))
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ValueError(f"cannot write the C sources to {out_dir}: {reason}") from None
     return CompileReport(
         ops=generated.ops,
         arena_bytes=generated.arena_bytes,

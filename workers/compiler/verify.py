@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,9 +80,14 @@ void ts_trace(int32_t op, const void *data, int32_t bytes)
 
 
 def build_host_binary(
-    generated: GeneratedModel, work_dir: Path, prefix: str, trace: bool = False
+    generated: GeneratedModel,
+    work_dir: Path,
+    prefix: str,
+    trace: bool = False,
+    defines: Sequence[str] = (),
 ) -> Path:
-    """Writes the sources and a stdin/stdout harness into `work_dir`, builds it with gcc."""
+    """Writes the sources and a stdin/stdout harness into `work_dir`, builds it with gcc
+    (`defines` such as "TS_POOL_CHUNK=3" set the generated C's build options)."""
     write_sources(generated, work_dir)
     (work_dir / "harness.c").write_text(_harness(prefix, generated.inputs, generated.outputs))
     binary = work_dir / ("harness_trace" if trace else "harness")
@@ -90,14 +96,14 @@ def build_host_binary(
         str(work_dir / f"{prefix}.c"),
         str(work_dir / "ts_kernels.c"),
     ]
-    extra: list[str] = []
+    extra: list[str] = [f"-D{d}" for d in defines]
     if trace:
         (work_dir / "trace.c").write_text(_TRACE_SOURCE)
         (work_dir / "trace.h").write_text(
             "#include <stdint.h>\nvoid ts_trace(int32_t op, const void *data, int32_t bytes);\n"
         )
         sources.append(str(work_dir / "trace.c"))
-        extra = [f"-D{prefix.upper()}_TRACE=ts_trace", "-include", str(work_dir / "trace.h")]
+        extra += [f"-D{prefix.upper()}_TRACE=ts_trace", "-include", str(work_dir / "trace.h")]
     cmd = ["gcc", *HOST_CFLAGS, *extra, "-I", str(work_dir), "-o", str(binary), *sources, "-lm"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -218,11 +224,13 @@ def verify(
     seed: int = 0,
     work_dir: Path | None = None,
     real_inputs: list[np.ndarray] | None = None,
+    defines: Sequence[str] = (),
 ) -> VerifyResult:
     """Compiles the model for the host and compares `n` random inputs with LiteRT's reference.
 
     `real_inputs` (one array per model input, first axis the samples, e.g. quantized windows
-    of a dataset) are checked as well, after the random ones.
+    of a dataset) are checked as well, after the random ones; `defines` set build options of
+    the generated C (see the compiler's README).
     """
     model = read_model(tflite_bytes)
     prefix = "ts_model"
@@ -239,7 +247,7 @@ def verify(
     n = len(samples)
     with tempfile.TemporaryDirectory(prefix="ts-verify-") as tmp:
         directory = work_dir or Path(tmp)
-        binary = build_host_binary(generated, directory, prefix)
+        binary = build_host_binary(generated, directory, prefix, defines=defines)
         # The generated C and LiteRT run at the same time (two processes, two cores).
         with ThreadPoolExecutor(max_workers=1) as pool:
             host = pool.submit(run_host, binary, samples, generated.outputs)
@@ -248,7 +256,7 @@ def verify(
         differing = [i for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) if a != b]
         culprit = None
         if differing:
-            traced = build_host_binary(generated, directory, prefix, trace=True)
+            traced = build_host_binary(generated, directory, prefix, trace=True, defines=defines)
             culprit = first_differing_op(tflite_bytes, generated, traced, samples[differing[0]])
     max_diff = 0.0
     if differing:

@@ -56,3 +56,20 @@ def test_not_a_tflite_file_exits_non_zero(tmp_path: Path) -> None:
     result = CliRunner().invoke(compile_command, [str(bogus), str(tmp_path / "out")])
     assert result.exit_code != 0
     assert "TFL3" in result.output
+
+
+def test_prefixes_and_folders_it_cannot_write_are_refused(tmp_path: Path) -> None:
+    model = str(MODELS_DIR / "ad01_int8.tflite")
+    runner = CliRunner()
+    clash = runner.invoke(compile_command, [model, str(tmp_path / "a"), "--prefix", "ts_kernels"])
+    assert clash.exit_code == 1
+    assert "would overwrite the kernel sources ts_kernels.c, ts_kernels.h" in clash.output
+    assert not (tmp_path / "a").exists()
+    not_c = runner.invoke(compile_command, [model, str(tmp_path / "b"), "--prefix", "model-1"])
+    assert not_c.exit_code == 1 and "is not a C identifier" in not_c.output
+    a_file = tmp_path / "file"
+    a_file.write_text("in the way")
+    blocked = runner.invoke(compile_command, [model, str(a_file / "out")])
+    assert blocked.exit_code == 1
+    assert f"cannot write the C sources to {a_file / 'out'}: Not a directory" in blocked.output
+    assert "Traceback" not in blocked.output

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -256,3 +258,50 @@ def test_expand_dims_and_squeeze_share_bytes(keras_to_tflite: Callable[..., byte
     assert generated.plan.offsets[squeeze.outputs[0]] == generated.plan.offsets[squeeze.inputs[0]]
     result = verify(tflite, INPUTS_PER_MODEL)
     assert result.differing == 0, result.first_differing_op
+
+
+def _conv_pool(keras_to_tflite: Callable[..., bytes]) -> bytes:
+    """A 3x3 convolution over 2 channels (18-byte windows, gathered) and a padded 3x3 pool."""
+    from keras import layers
+
+    return keras_to_tflite(
+        lambda x: layers.MaxPooling2D(3, strides=2, padding="same")(
+            layers.Conv2D(7, 3, padding="same")(x)
+        ),
+        (9, 8, 2),
+    )
+
+
+@pytest.mark.parametrize(
+    "defines",
+    [
+        ("TS_CONV_GATHER_BYTES=18", "TS_POOL_CHUNK=1"),
+        ("TS_CONV_GATHER_BYTES=4096", "TS_POOL_CHUNK=3"),
+    ],
+    ids=["smallest", "large-and-odd"],
+)
+def test_build_options_keep_the_outputs_exact(
+    defines: tuple[str, ...], keras_to_tflite: Callable[..., bytes]
+) -> None:
+    result = verify(_conv_pool(keras_to_tflite), 30, seed=5, defines=defines)
+    assert result.differing == 0
+
+
+def test_a_gather_buffer_smaller_than_the_models_windows_does_not_build(
+    keras_to_tflite: Callable[..., bytes],
+) -> None:
+    from workers.compiler.verify import HostBuildError
+
+    with pytest.raises(HostBuildError, match="gathers convolution windows of 18 bytes"):
+        verify(_conv_pool(keras_to_tflite), 1, defines=("TS_CONV_GATHER_BYTES=17",))
+
+
+@pytest.mark.parametrize("option", ["TS_CONV_GATHER_BYTES", "TS_CONV_PAIR_RUN", "TS_POOL_CHUNK"])
+def test_build_options_that_cannot_work_do_not_compile(option: str) -> None:
+    kernels = Path(__file__).resolve().parents[3] / "workers" / "compiler" / "kernels"
+    proc = subprocess.run(
+        ["gcc", "-fsyntax-only", f"-D{option}=0", f"-I{kernels}", str(kernels / "ts_kernels.c")],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode != 0 and "must be at least 1" in proc.stderr

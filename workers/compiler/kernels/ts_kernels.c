@@ -405,12 +405,6 @@ static TS_NOINLINE void ts_conv_pixel_run(const int8_t *px, int32_t run, const i
 }
 
 #if TS_DSP
-/* Input bytes of a pixel pair widened once for ts_conv_pixel_pair (four words per four input
- * bytes): runs up to this many bytes take the pair path. */
-#ifndef TS_CONV_PAIR_RUN
-#define TS_CONV_PAIR_RUN 128
-#endif
-
 /* Every output channel of two output pixels whose windows are contiguous runs of `run` bytes
  * (pa, pb) against interleaved filters, as ts_conv_pixel_run. Both pixels' inputs are widened
  * to 16-bit pairs once, then each pass takes two filters against both pixels: every weight
@@ -544,11 +538,6 @@ static void ts_conv_pixel(const ts_conv_params *p, const int8_t *px, int32_t row
         output[oc] = ts_clamp_s8(acc, act_min, act_max);
     }
 }
-
-/* Largest convolution window (k_h * k_w * in_c bytes) copied to the stack to be contiguous. */
-#ifndef TS_CONV_GATHER_BYTES
-#define TS_CONV_GATHER_BYTES 256
-#endif
 
 /* Copies the k_h x k_w window at (iy0, ix0) into `window` as one contiguous run, the zero
  * point where it leaves the image. */
@@ -1237,11 +1226,6 @@ static inline uint32_t ts_splat4(int32_t v)
 {
     return (uint32_t)(uint8_t)(int8_t)v * 0x01010101u;
 }
-#endif
-
-/* Largest channel group max pooling keeps on the stack (the running maxima of one pixel). */
-#ifndef TS_POOL_CHUNK
-#define TS_POOL_CHUNK 64
 #endif
 
 void ts_max_pool_s8(const ts_pool_params *p, const int8_t *input, int8_t *output)

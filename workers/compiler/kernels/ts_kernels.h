@@ -9,6 +9,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Stack buffers of the convolution and pooling kernels (see the compiler's README); any value
+ * from 1 up keeps the outputs exact (a model that gathers larger convolution windows refuses
+ * to build with a smaller TS_CONV_GATHER_BYTES); smaller ones take the faster paths less often. */
+#ifndef TS_CONV_PAIR_RUN
+#define TS_CONV_PAIR_RUN 128 /* input bytes of a pixel pair widened for the DSP pair path */
+#endif
+#ifndef TS_CONV_GATHER_BYTES
+#define TS_CONV_GATHER_BYTES 256 /* largest convolution window copied to be contiguous */
+#endif
+#ifndef TS_POOL_CHUNK
+#define TS_POOL_CHUNK 64 /* channels whose running maxima portable max pooling keeps */
+#endif
+#if TS_CONV_PAIR_RUN < 1 || TS_CONV_GATHER_BYTES < 1 || TS_POOL_CHUNK < 1
+#error "TS_CONV_PAIR_RUN, TS_CONV_GATHER_BYTES and TS_POOL_CHUNK must be at least 1"
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
