@@ -225,6 +225,7 @@ def trial_task(ctx: JobContext) -> dict[str, Any]:
         accuracy["int8_validation_loss"] = (
             evaluation.get("int8", {}).get("validation", {}).get("log_loss")
         )
+        accuracy["validation_windows"] = outcome.result["windows"]["validation"]
         timings.update(outcome.timings)
         measure_id = _next_job(
             ctx, run, trial_id, "tuner.measure", TrialStatus.training,

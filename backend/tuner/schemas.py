@@ -86,8 +86,9 @@ class TrialAccuracy(BaseModel):
     int8_validation_loss: float | None = Field(
         default=None,
         description="cross-entropy of the int8 scores on the validation split: among trials "
-        "of equal validation accuracy, the lower wins",
+        "of equal validation accuracy (at most one window apart), the lower wins",
     )
+    validation_windows: int | None = Field(default=None, description="windows validated on")
 
 
 class TrialTimings(BaseModel):

@@ -3263,9 +3263,14 @@ export interface components {
             int8_validation?: number | null;
             /**
              * Int8 Validation Loss
-             * @description cross-entropy of the int8 scores on the validation split: among trials of equal validation accuracy, the lower wins
+             * @description cross-entropy of the int8 scores on the validation split: among trials of equal validation accuracy (at most one window apart), the lower wins
              */
             int8_validation_loss?: number | null;
+            /**
+             * Validation Windows
+             * @description windows validated on
+             */
+            validation_windows?: number | null;
         };
         /** TrialTimings */
         TrialTimings: {

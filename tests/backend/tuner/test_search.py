@@ -59,11 +59,20 @@ def make_run(make_project):  # type: ignore[no-untyped-def]
 
 
 def _measured(
-    accuracy: float, ram: int, flash: int = 20_000, latency: float = 2.0, loss: float | None = None
+    accuracy: float,
+    ram: int,
+    flash: int = 20_000,
+    latency: float = 2.0,
+    loss: float | None = None,
+    windows: int | None = None,
 ) -> dict:  # type: ignore[type-arg]
     return {
         "status": "succeeded",
-        "accuracy": {"int8_validation": accuracy, "int8_validation_loss": loss}, "ram_bytes": ram,
+        "accuracy": {
+            "int8_validation": accuracy, "int8_validation_loss": loss,
+            "validation_windows": windows,
+        },
+        "ram_bytes": ram,
         "flash_bytes": flash, "latency_ms": latency, "fits": ram <= 8192 and flash <= 65536
         and latency <= 10.0, "intermediate": {"1": accuracy / 2, "3": accuracy},
     }  # fmt: skip
@@ -150,10 +159,10 @@ def test_among_equally_accurate_trials_the_lower_validation_loss_wins(make_run) 
 
     run_id = make_run(
         [
-            _measured(1.0, 5000, loss=0.30),  # smallest, but least sure of its answers
-            _measured(1.0, 7000, loss=0.05),
-            _measured(1.0, 6000, loss=0.12),
-            _measured(0.95, 4000, loss=0.01),  # surer, but wrong more often
+            _measured(1.0, 5000, loss=0.30, windows=40),  # smallest, but least sure
+            _measured(1.0, 7000, loss=0.05, windows=40),
+            _measured(1.0, 6000, loss=0.12, windows=40),
+            _measured(0.95, 4000, loss=0.01, windows=40),  # surer, but two windows worse
         ]
     )
     search.advance(run_id=run_id)
@@ -161,6 +170,30 @@ def test_among_equally_accurate_trials_the_lower_validation_loss_wins(make_run) 
     with get_sessionmaker()() as db:
         run = db.get(TunerRun, run_id)
         assert run is not None and run.best_trial_id == trials[1].id
+
+
+def test_one_validation_window_is_within_the_noise(make_run) -> None:  # type: ignore[no-untyped-def]
+    from backend.core.db import get_sessionmaker
+    from backend.tuner import results, search
+    from backend.tuner.models import TunerRun
+
+    run_id = make_run(
+        [
+            _measured(1.0, 5000, loss=0.09, windows=68),
+            _measured(67 / 68, 5000, loss=0.03, windows=68),  # one window fewer, far surer
+            _measured(66 / 68, 5000, loss=0.01, windows=68),  # two fewer: really worse
+        ]
+    )
+    search.advance(run_id=run_id)
+    trials = _trials(run_id)
+    with get_sessionmaker()() as db:
+        run = db.get(TunerRun, run_id)
+        assert run is not None and run.best_trial_id == trials[1].id
+        note = results.result_note(run, trials)
+    assert note is not None and note.startswith(
+        "trial 1 is best: 98.5 % int8 validation accuracy (one validation window from the "
+        "highest, with the lowest validation loss)"
+    )
 
 
 def test_nothing_fits_names_the_closest_trial_and_its_figure(make_run) -> None:  # type: ignore[no-untyped-def]
