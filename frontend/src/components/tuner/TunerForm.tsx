@@ -143,7 +143,7 @@ export function TunerForm({ projectId, impulses, blocks, onStarted }: { projectI
           <button className="btn btn-primary" type="submit" disabled={start.isPending || !filled}>
             {start.isPending ? "Starting…" : "Start search"}
           </button>
-          <span className="muted small">Trials are scored by int8 validation accuracy (ties: the lower validation loss); the test split is only reported.</span>
+          <span className="muted small">Trials are scored by int8 validation accuracy (within one window of the best, the lower validation loss wins); the test split is only reported.</span>
         </div>
       </form>
     </Card>
