@@ -43,7 +43,10 @@ def compile_command(
             err=report,
         )
     if verify_count is not None:
-        result = verify(tflite_bytes, verify_count, seed=seed)
+        try:
+            result = verify(tflite_bytes, verify_count, seed=seed)
+        except (TfliteFormatError, UnsupportedModelError, ValueError) as exc:
+            raise click.ClickException(f"{model}: {exc}") from exc
         message = (
             f"verify: {result.differing} of {result.inputs} inputs differ from LiteRT's reference"
         )

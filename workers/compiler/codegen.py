@@ -10,6 +10,13 @@ from typing import Any
 
 import numpy as np
 
+from workers.compiler.checks import (
+    VIEW_OPS,
+    UnsupportedModelError,
+    check_output_shape,
+    check_window_output,
+    unsupported,
+)
 from workers.compiler.fold import fold_shape_ops
 from workers.compiler.planner import MemoryPlan, PlannedOp, Reuse, check_plan, plan_memory
 from workers.compiler.quantization import (
@@ -19,7 +26,14 @@ from workers.compiler.quantization import (
     quantize_multiplier,
     softmax_scaling,
 )
-from workers.compiler.tflite_reader import ACTIVATIONS, PADDINGS, Model, Operator, Tensor
+from workers.compiler.tflite_reader import (
+    ACTIVATIONS,
+    PADDINGS,
+    Model,
+    Operator,
+    Tensor,
+    TfliteFormatError,
+)
 
 KERNEL_DIR = Path(__file__).parent / "kernels"
 KERNEL_FILES = ("ts_kernels.c", "ts_kernels.h")
@@ -35,12 +49,6 @@ TYPE_MACROS = {
 }
 INT8 = 9
 FLOAT32 = 0
-
-VIEW_OPS = {"RESHAPE", "SQUEEZE", "EXPAND_DIMS"}
-
-
-class UnsupportedModelError(ValueError):
-    """The model uses an operator, type or option the compiler does not handle."""
 
 
 @dataclass
@@ -70,6 +78,27 @@ def _comment_text(text: str, limit: int = 120) -> str:
     """Text safe inside a C comment: printable ASCII, no comment terminator, bounded length."""
     safe = "".join(c if 32 <= ord(c) < 127 else "?" for c in text).replace("*/", "* /")
     return safe if len(safe) <= limit else safe[: limit - 3] + "..."
+
+
+# What each integer C type can hold: a constant outside it would not compile (or would wrap).
+_INT_RANGES = {
+    "int8_t": (-(2**7), 2**7 - 1),
+    "uint8_t": (0, 2**8 - 1),
+    "int16_t": (-(2**15), 2**15 - 1),
+    "int32_t": (-(2**31), 2**31 - 1),
+}
+
+
+def _check_range(name: str, ctype: str, values: np.ndarray) -> None:
+    """UnsupportedModelError when a constant does not fit its C type, as when a damaged or odd
+    model's quantization makes a bias plus its zero-point correction overflow int32."""
+    low, high = _INT_RANGES[ctype]
+    if not np.size(values):
+        return
+    smallest, largest = int(np.min(values)), int(np.max(values))
+    if smallest < low or largest > high:
+        bad = smallest if smallest < low else largest
+        raise UnsupportedModelError(f"{name}: the value {bad} does not fit {ctype}")
 
 
 def _format_values(values: Sequence[str], per_line: int = 24) -> str:
@@ -103,6 +132,7 @@ class _Emitter:
         elif ctype == "double":
             items = [float(v).hex() for v in flat]
         else:
+            _check_range(name, ctype, flat)
             items = [str(int(v)) for v in flat]
             if ctype == "int32_t":
                 items = [v if int(v) != -(2**31) else "INT32_MIN" for v in items]
@@ -121,6 +151,7 @@ class _Emitter:
         symbol = f"{self.prefix}_{name}"
         parts = []
         for key, value in fields.items():
+            _check_range(f"{name}.{key}", "int32_t", np.asarray(value, dtype=object).reshape(-1))
             if isinstance(value, list | tuple):
                 parts.append(f".{key} = {{{', '.join(str(int(v)) for v in value)}}}")
             else:
@@ -203,13 +234,7 @@ class _Context:
         return ACTIVATIONS.get(code, f"ACTIVATION{code}")
 
     def fail(self, reason: str) -> UnsupportedModelError:
-        return _unsupported(self.model, self.op, reason)
-
-
-def _unsupported(model: Model, op: Operator, reason: str) -> UnsupportedModelError:
-    outputs = [model.tensors[i].name for i in op.outputs if i >= 0]
-    layer = outputs[0] if outputs else "?"
-    return UnsupportedModelError(f"operator {op.index} {op.opcode} (layer {layer!r}): {reason}")
+        return unsupported(self.model, self.op, reason)
 
 
 def _require_int8(ctx: _Context, *tensors: Tensor) -> None:
@@ -231,6 +256,11 @@ def _conv_like(ctx: _Context, depthwise: bool) -> None:
     sh, sw = int(opts["stride_h"]), int(opts["stride_w"])
     dh, dw = int(opts["dilation_h_factor"]), int(opts["dilation_w_factor"])
     padding = PADDINGS.get(int(opts["padding"]), "?")
+    check_window_output(
+        ctx.model, ctx.op, (ih, iw), (oh, ow), (kh, kw), (sh, sw), (dh, dw), padding
+    )
+    if len(w.shape) != 4 or w.shape[3 if depthwise else 0] != oc or _shape4(y.shape)[0] != n:
+        raise ctx.fail(f"filter {w.shape} and output {y.shape} disagree on the output channels")
     if padding == "SAME":
         pad_top = _same_padding(ih, oh, kh, sh, dh)
         pad_left = _same_padding(iw, ow, kw, sw, dw)
@@ -446,6 +476,9 @@ def _pool(ctx: _Context, kind: str) -> None:
     kh, kw = int(opts["filter_height"]), int(opts["filter_width"])
     sh, sw = int(opts["stride_h"]), int(opts["stride_w"])
     padding = PADDINGS.get(int(opts["padding"]), "?")
+    check_window_output(ctx.model, ctx.op, (ih, iw), (oh, ow), (kh, kw), (sh, sw), (1, 1), padding)
+    if (n, c) != (_shape4(y.shape)[0], _shape4(y.shape)[3]):
+        raise ctx.fail(f"input {x.shape} and output {y.shape} disagree on batches or channels")
     pad_top = _same_padding(ih, oh, kh, sh, 1) if padding == "SAME" else 0
     pad_left = _same_padding(iw, ow, kw, sw, 1) if padding == "SAME" else 0
     if _quant(x) != _quant(y):
@@ -851,7 +884,7 @@ def check_supported(model: Model) -> None:
     """Raises `UnsupportedModelError` naming the first op the compiler cannot handle."""
     for op in model.operators:
         if op.opcode not in HANDLERS:
-            raise _unsupported(model, op, "operator is not supported")
+            raise unsupported(model, op, "operator is not supported")
     for index in model.inputs + model.outputs:
         t = model.tensors[index]
         if t.type_code not in C_TYPES:
@@ -881,7 +914,23 @@ def generate(model: Model, prefix: str = "ts_model") -> GeneratedModel:
         ctx = _Context(em, op)
         layer = _comment_text(model.tensors[op.outputs[0]].name)
         em.body.append(f"/* {op.index}: {op.opcode} -> {layer} */")
-        HANDLERS[op.opcode](ctx)
+        try:
+            check_output_shape(model, op)
+            HANDLERS[op.opcode](ctx)
+        except (UnsupportedModelError, TfliteFormatError):
+            raise
+        except (
+            AssertionError,
+            IndexError,
+            KeyError,
+            ValueError,
+            TypeError,
+            ZeroDivisionError,
+        ) as exc:
+            # A handler meeting tensors its operator cannot have (a damaged or hand-edited file:
+            # missing quantization, shapes that disagree) refuses the model by the operator.
+            detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            raise unsupported(model, op, f"its tensors do not fit the operator ({detail})") from exc
         out_index = op.outputs[0]
         em.body.append(
             f"{upper}_TRACE({op.index}, {em.tensor_ptr(out_index, 'const void')}, "

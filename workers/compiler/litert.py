@@ -15,13 +15,20 @@ def reference_interpreter(model: bytes, *, preserve_all_tensors: bool = False) -
     """
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    interpreter = Interpreter(
-        model_content=bytes(model),
-        experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
-        experimental_preserve_all_tensors=preserve_all_tensors,
-        num_threads=1,
-    )
-    interpreter.allocate_tensors()
+    from workers.compiler.tflite_reader import TfliteFormatError
+
+    try:
+        interpreter = Interpreter(
+            model_content=bytes(model),
+            experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+            experimental_preserve_all_tensors=preserve_all_tensors,
+            num_threads=1,
+        )
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as exc:
+        # LiteRT verifies the whole flatbuffer (alignment, string ends, ...), which the
+        # compiler's reader does not repeat: a damaged file it reads may still be refused here.
+        raise TfliteFormatError(f"LiteRT refuses the model: {str(exc).strip()}") from None
     return interpreter
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -301,13 +302,43 @@ def builtin_name(code: int) -> str:
     return f"BUILTIN_{code}"
 
 
+# The version of TFLite's flatbuffer schema every converter writes.
+SCHEMA_VERSION = 3
+
+
 def read_model(tflite_bytes: bytes, subgraph_index: int = 0) -> Model:
-    """Parses a .tflite flatbuffer into a `Model` (tensors, operators, inputs, outputs)."""
+    """Parses a .tflite flatbuffer into a `Model` (tensors, operators, inputs, outputs).
+
+    A truncated, corrupt or inconsistent file raises TfliteFormatError naming what is wrong:
+    offsets outside the file, tensor indices out of range, shapes that disagree with their
+    data, dimensions too large for a device."""
     buf = bytearray(tflite_bytes)
     if len(buf) < 8 or GetBufferIdentifier(buf, 0) != b"TFL3":
         raise TfliteFormatError("not a TFLite model (file identifier TFL3 missing)")
+    try:
+        model = _parse(buf, subgraph_index)
+    except TfliteFormatError:
+        raise
+    except (struct.error, IndexError, ValueError, TypeError, OverflowError, MemoryError) as exc:
+        # The flatbuffer runtime reads offsets as given: a cut or damaged file reads past its
+        # end or decodes garbage.
+        raise TfliteFormatError(
+            f"corrupt TFLite file ({len(buf)} bytes): {type(exc).__name__}: {exc}"
+        ) from None
+    # checks.py reads this module's types, so it is imported here rather than at the top.
+    from workers.compiler.checks import check_model
+
+    check_model(model)
+    return model
+
+
+def _parse(buf: bytearray, subgraph_index: int) -> Model:
     root = Table(buf, nt.UOffsetTFlags.py_type(int.from_bytes(buf[0:4], "little")))
     version = int(_scalar(root, 0, "i32", 0))
+    if version != SCHEMA_VERSION:
+        raise TfliteFormatError(
+            f"schema version {version}; TFLite models have version {SCHEMA_VERSION}"
+        )
 
     opcodes: list[tuple[str, int, str | None]] = []
     for code_table in _vector_tables(root, 1):
