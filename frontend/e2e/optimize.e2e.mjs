@@ -24,19 +24,23 @@ export const tests = [
       await experiments.locator("tbody tr").first().waitFor();
       const newest = Number(/#(\d+)/.exec(await experiments.locator("tbody tr").first().textContent())[1]);
 
-      // An optimization is a setting of the run; choosing one offers the run to start from.
-      const optimization = page.locator("[data-field=optimization] input");
-      await optimization.fill('{"pruning": "structured", "sparsity": 1}');
-      await optimization.blur();
+      // An optimization is a group of settings of the run; choosing one offers the run to
+      // start from.
+      const optimization = page.locator("fieldset[data-field=optimization]");
+      await optimization.locator("[data-field=pruning] select").selectOption("structured");
+      const sparsity = optimization.locator("[data-field=sparsity] input");
       const baseline = page.locator("select[name=baseline-run]");
       await baseline.waitFor();
       assert.match(await baseline.locator("option").first().textContent(), /^Automatic: the newest run without optimization/);
-      // A sparsity that would remove every unit is refused, naming the setting.
+      // A sparsity that would remove every unit is flagged beside the field and refused by the
+      // server, naming the setting.
+      await sparsity.fill("1");
+      assert.equal(await optimization.locator("[data-field=sparsity] .field-error").textContent(), "must be at most 0.95");
       await page.getByRole("button", { name: "Start training" }).click();
       await page.getByText(/optimization\.sparsity/).waitFor();
 
-      await optimization.fill('{"pruning": "structured", "sparsity": 0.5, "fine_tune_epochs": 4}');
-      await optimization.blur();
+      await sparsity.fill("0.5");
+      await optimization.locator("[data-field=fine_tune_epochs] input").fill("4");
       await page.getByRole("button", { name: "Start training" }).click();
       const run = newest + 1;
       await page.getByRole("heading", { name: `Training run #${run}` }).waitFor();

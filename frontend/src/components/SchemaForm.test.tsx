@@ -12,6 +12,12 @@ const schema: JsonSchema = {
     standardize: { type: "boolean", title: "Standardise features", default: true },
     dense_layers: { type: "array", items: { type: "integer" }, default: [20, 10] },
     early_stopping: { type: ["integer", "null"], title: "Early stopping patience", default: null, minimum: 0 },
+    optimization: {
+      type: "object",
+      title: "Optimization",
+      properties: { pruning: { type: "string", enum: ["none", "structured"], default: "none" }, sparsity: { type: "number", default: 0.5, maximum: 0.95 } },
+      default: { pruning: "none", sparsity: 0.5 },
+    },
   },
 };
 
@@ -39,6 +45,13 @@ describe("SchemaForm", () => {
     const field = render({}).querySelector<HTMLInputElement>('[data-field="early_stopping"] input')!;
     expect(field.getAttribute("value")).toBe("");
     expect(field.getAttribute("placeholder")).toBe("auto");
+  });
+  it("draws nested settings as a form of their own, with their server messages", () => {
+    const doc = render({ optimization: { pruning: "structured", sparsity: 1 } }, { "optimization.sparsity": "must be at most 0.95" });
+    const group = doc.querySelector('fieldset[data-field="optimization"]')!;
+    expect(group.querySelector("legend")?.textContent).toBe("Optimization");
+    expect(group.querySelector<HTMLSelectElement>('[data-field="pruning"] select option[selected]')?.textContent).toBe("structured");
+    expect(group.querySelector('[data-field="sparsity"] .field-error')?.textContent).toBe("must be at most 0.95");
   });
   it("shows local and server messages next to the field", () => {
     const local = render({ epochs: 0 });

@@ -63,6 +63,13 @@ function FieldInput({ field, value, id, invalid, describedBy, disabled, onValue 
   );
 }
 
+/** The server's messages for the settings nested under `name` ("optimization.sparsity"), keyed
+ * by the nested property. */
+function nestedErrors(errors: Record<string, string>, name: string): Record<string, string> {
+  const prefix = `${name}.`;
+  return Object.fromEntries(Object.entries(errors).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+}
+
 export function SchemaForm({ schema, values, onChange, serverErrors = {}, disabled }: Props) {
   const base = useId();
   const fields = fieldsFromSchema(schema);
@@ -73,6 +80,22 @@ export function SchemaForm({ schema, values, onChange, serverErrors = {}, disabl
         const id = `${base}-${field.name}`;
         const value = values[field.name] !== undefined ? values[field.name] : field.defaultValue;
         const problem = serverErrors[field.name] ?? checkField(field, value);
+        if (field.kind === "object" && field.schema) {
+          // Nested settings (a learning block's optimization, its augmentation): a form of their own.
+          const nested = (value && typeof value === "object" ? value : {}) as Record<string, unknown>;
+          return (
+            <fieldset key={field.name} className="field nested-form" data-field={field.name}>
+              <legend>{field.label}</legend>
+              {field.description && <span className="field-help">{field.description}</span>}
+              <SchemaForm schema={field.schema} values={nested} serverErrors={nestedErrors(serverErrors, field.name)} disabled={disabled} onChange={(v) => onChange({ ...values, [field.name]: v })} />
+              {problem && (
+                <span className="field-error" role="alert">
+                  {problem}
+                </span>
+              )}
+            </fieldset>
+          );
+        }
         const helpId = `${id}-help`;
         const errorId = `${id}-error`;
         const input = (

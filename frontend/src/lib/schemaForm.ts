@@ -25,7 +25,7 @@ export interface JsonSchema {
   definitions?: Record<string, JsonSchema>;
 }
 
-export type FieldKind = "number" | "integer" | "boolean" | "enum" | "string" | "number-list" | "json";
+export type FieldKind = "number" | "integer" | "boolean" | "enum" | "string" | "number-list" | "object" | "json";
 
 export interface FormField {
   name: string;
@@ -40,6 +40,8 @@ export interface FormField {
   exclusiveMinimum?: number;
   exclusiveMaximum?: number;
   defaultValue: unknown;
+  /** For "object" fields: the schema of the nested settings, drawn as a form of their own. */
+  schema?: JsonSchema;
 }
 
 function resolveRef(schema: JsonSchema, root: JsonSchema): JsonSchema {
@@ -90,6 +92,7 @@ export function fieldsFromSchema(schema: JsonSchema): FormField[] {
     else if (s.type === "boolean") kind = "boolean";
     else if (s.type === "string") kind = "string";
     else if (s.type === "array" && s.items && (s.items.type === "number" || s.items.type === "integer")) kind = "number-list";
+    else if (s.type === "object" && s.properties) kind = "object";
     return {
       name,
       label: raw.title ?? s.title ?? humanize(name),
@@ -103,6 +106,7 @@ export function fieldsFromSchema(schema: JsonSchema): FormField[] {
       exclusiveMinimum: s.exclusiveMinimum,
       exclusiveMaximum: s.exclusiveMaximum,
       defaultValue: raw.default !== undefined ? raw.default : s.default,
+      ...(kind === "object" ? { schema: { ...s, $defs: root.$defs, definitions: root.definitions } } : {}),
     };
   });
 }
