@@ -17,7 +17,7 @@ from workers.compiler.checks import (
     check_window_output,
     unsupported,
 )
-from workers.compiler.fold import fold_shape_ops
+from workers.compiler.fold import FOLDED_OPS, fold_shape_ops
 from workers.compiler.planner import MemoryPlan, PlannedOp, Reuse, check_plan, plan_memory
 from workers.compiler.quantization import (
     activation_range,
@@ -880,11 +880,21 @@ def _planned_ops(model: Model) -> list[PlannedOp]:
     return planned
 
 
+def supported_ops() -> list[str]:
+    """The operators the compiler generates code for, plus those it folds away, sorted."""
+    return sorted({*HANDLERS, *FOLDED_OPS})
+
+
 def check_supported(model: Model) -> None:
     """Raises `UnsupportedModelError` naming the first op the compiler cannot handle."""
     for op in model.operators:
         if op.opcode not in HANDLERS:
-            raise unsupported(model, op, "operator is not supported")
+            raise unsupported(
+                model,
+                op,
+                "operator is not supported (the compiler takes "
+                f"{', '.join(supported_ops())}; see workers/compiler/README.md)",
+            )
     for index in model.inputs + model.outputs:
         t = model.tensors[index]
         if t.type_code not in C_TYPES:

@@ -16,6 +16,9 @@ import numpy as np
 
 from workers.compiler.tflite_reader import Model, Operator, Tensor, TfliteFormatError
 
+# Operators evaluated here when their inputs are known at compile time.
+FOLDED_OPS = ("SHAPE", "STRIDED_SLICE", "PACK")
+
 
 def fold_shape_ops(model: Model) -> Model:
     """`model` without the ops whose outputs are known at compile time (SHAPE of a static

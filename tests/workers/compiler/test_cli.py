@@ -73,3 +73,15 @@ def test_prefixes_and_folders_it_cannot_write_are_refused(tmp_path: Path) -> Non
     assert blocked.exit_code == 1
     assert f"cannot write the C sources to {a_file / 'out'}: Not a directory" in blocked.output
     assert "Traceback" not in blocked.output
+
+
+def test_the_readme_lists_the_supported_operators() -> None:
+    import textwrap
+
+    from workers.compiler.codegen import supported_ops
+
+    readme = (
+        Path(__file__).resolve().parents[3] / "workers" / "compiler" / "README.md"
+    ).read_text()
+    block = readme.split("<!-- supported-ops -->\n")[1].split("<!-- /supported-ops -->")[0]
+    assert block == textwrap.fill(", ".join(supported_ops()), width=100) + "\n"

@@ -168,6 +168,8 @@ def test_unsupported_op_names_the_op_and_layer(
     assert re.search(
         r"operator \d+ MUL \(layer '[^']*gate[^']*'\): operator is not supported", message
     ), message
+    # The message lists what the compiler takes and points to the table.
+    assert "CONV_2D, DEPTHWISE_CONV_2D" in message and "workers/compiler/README.md" in message
     assert not (tmp_path / "ts_model.c").exists()
 
 
