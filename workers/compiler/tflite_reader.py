@@ -319,11 +319,15 @@ def read_model(tflite_bytes: bytes, subgraph_index: int = 0) -> Model:
         model = _parse(buf, subgraph_index)
     except TfliteFormatError:
         raise
-    except (struct.error, IndexError, ValueError, TypeError, OverflowError, MemoryError) as exc:
-        # The flatbuffer runtime reads offsets as given: a cut or damaged file reads past its
-        # end or decodes garbage.
+    except (struct.error, IndexError) as exc:
+        # The flatbuffer runtime reads offsets as given: a cut or damaged file points past its
+        # end.
         raise TfliteFormatError(
-            f"corrupt TFLite file ({len(buf)} bytes): {type(exc).__name__}: {exc}"
+            f"the file is cut short or damaged ({len(buf)} bytes): it points past its end ({exc})"
+        ) from None
+    except (ValueError, TypeError, OverflowError, MemoryError) as exc:
+        raise TfliteFormatError(
+            f"the file is damaged ({len(buf)} bytes): {type(exc).__name__}: {exc}"
         ) from None
     # checks.py reads this module's types, so it is imported here rather than at the top.
     from workers.compiler.checks import check_model

@@ -85,3 +85,12 @@ def test_the_readme_lists_the_supported_operators() -> None:
     ).read_text()
     block = readme.split("<!-- supported-ops -->\n")[1].split("<!-- /supported-ops -->")[0]
     assert block == textwrap.fill(", ".join(supported_ops()), width=100) + "\n"
+
+
+def test_a_cut_model_is_refused_by_name(tmp_path: Path) -> None:
+    cut = tmp_path / "cut.tflite"
+    cut.write_bytes((MODELS_DIR / "kws_ref_model.tflite").read_bytes()[:3000])
+    result = CliRunner().invoke(compile_command, [str(cut), str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "the file is cut short or damaged (3000 bytes): it points past its end" in result.output
+    assert "Traceback" not in result.output
