@@ -8,8 +8,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-# Below this many training windows the validation figures would rest on a handful of samples:
-# the run says how many, so a user can judge them (auto trains on all of them).
 from workers.learn.params import SMALL_DATA_WINDOWS
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from workers.compiler.tflite_reader import TfliteFormatError
+
 
 def reference_interpreter(model: bytes, *, preserve_all_tensors: bool = False) -> Any:
     """A LiteRT interpreter of the `.tflite` `model` with its tensors allocated.
@@ -14,8 +16,6 @@ def reference_interpreter(model: bytes, *, preserve_all_tensors: bool = False) -
     byte; the default (XNNPACK / optimized) kernels round some int8 convolutions differently.
     """
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-    from workers.compiler.tflite_reader import TfliteFormatError
 
     try:
         interpreter = Interpreter(

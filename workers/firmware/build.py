@@ -329,24 +329,20 @@ def build_firmware(
         *(f"-I{d}" for d in include_dirs),
     ]
     obj_dir = out_dir / "obj"
-    objects: list[Path] = []
+    jobs: list[tuple[Path, Path]] = []
     obj_groups: dict[str, str] = {}
     for group, src in sources:
         obj = obj_dir / group / (src.stem + ".o")
         obj.parent.mkdir(parents=True, exist_ok=True)
         if obj.name in obj_groups:
             raise FirmwareBuildError(f"two sources compile to {obj.name}; rename one")
-        objects.append(obj)
+        jobs.append((src, obj))
         obj_groups[obj.name] = group
+    objects = [obj for _, obj in jobs]
     # Most objects come from the cache, so a build is mostly a dozen short preprocessor runs:
     # run them side by side (the threads only wait for the compiler processes).
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        list(
-            pool.map(
-                lambda job: compile_object(gcc, cflags, job[0], job[1], _run),
-                [(src, obj) for (_, src), obj in zip(sources, objects, strict=True)],
-            )
-        )
+        list(pool.map(lambda job: compile_object(gcc, cflags, job[0], job[1], _run), jobs))
 
     elf = out_dir / "firmware.elf"
     bin_path = out_dir / "firmware.bin"
