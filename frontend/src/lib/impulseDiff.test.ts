@@ -108,7 +108,7 @@ describe("describing changes", () => {
     expect(formatValue(true)).toBe("on");
     expect(formatValue(false)).toBe("off");
     expect(formatValue(undefined)).toBe("unset");
-    expect(formatValue(null)).toBe("none");
+    expect(formatValue(null)).toBe("auto");
     expect(formatValue({ noise: 0.1 })).toBe('{"noise":0.1}');
     expect(formatValue(0.25)).toBe("0.25");
   });

@@ -89,7 +89,8 @@ export function diffSpecs(before: ImpulseSpec, after: ImpulseSpec): SpecChange[]
 /** How a parameter value reads in a diff. */
 export function formatValue(value: unknown): string {
   if (value === undefined) return "unset";
-  if (value === null) return "none";
+  // Null settings are the ones the run works out from the data, shown "auto" in the forms too.
+  if (value === null) return "auto";
   if (typeof value === "boolean") return value ? "on" : "off";
   if (Array.isArray(value)) return value.length ? value.map((v) => (typeof v === "object" && v !== null ? JSON.stringify(v) : String(v))).join(", ") : "none";
   if (typeof value === "object") return JSON.stringify(value);
