@@ -143,6 +143,8 @@ def trial_out(trial: TunerTrial, *, pareto: bool, best: bool) -> TunerTrialOut:
     latency = (trial.figures or {}).get("latency") or {}
     return TunerTrialOut(
         id=trial.id, number=trial.number, status=trial.status, params=trial.params or {},
+        # Only the starting point is asked without the sampler (every proposal samples a window).
+        starting_point=not trial.params and bool(trial.spec),
         spec=trial.spec or {}, accuracy=TrialAccuracy.model_validate(trial.accuracy or {}),
         ram_bytes=trial.ram_bytes, flash_bytes=trial.flash_bytes, latency_ms=trial.latency_ms,
         instructions=latency.get("instructions"), fits=trial.fits, pareto=pareto, best=best,

@@ -109,6 +109,9 @@ class TunerTrialOut(BaseModel):
     number: int
     status: str
     params: dict[str, Any] = Field(description="the sampler's flat parameters")
+    starting_point: bool = Field(
+        description="the impulse the run started from, trained as every trial is (unsearched)"
+    )
     spec: dict[str, Any] = Field(description="the impulse the trial trained")
     accuracy: TrialAccuracy
     ram_bytes: int | None = Field(description="impulse RAM measured on the board")

@@ -180,9 +180,11 @@ def _ask(db: Session, run: TunerRun, trials: list[TunerTrial]) -> tuple[TunerTri
 
     from workers.tuner.space import DataFacts, propose
 
-    optuna = _optuna()
     settings = run.settings
     number = len(trials)
+    if number == 0 and settings.get("start"):
+        return _start(db, run)
+    optuna = _optuna()
     study = _study(optuna, run, trials, _sampler(optuna, settings, number))
     asked = study.ask()
     facts = DataFacts(**settings["facts"])
@@ -215,13 +217,33 @@ def _ask(db: Session, run: TunerRun, trials: list[TunerTrial]) -> tuple[TunerTri
     db.flush()
     if row.status != TrialStatus.sizing:
         return row, None
+    return row, _size(db, run, row)
+
+
+def _start(db: Session, run: TunerRun) -> tuple[TunerTrial, Job]:
+    """Trial 0 of a run that starts from an impulse: that impulse, unsearched. Its empty params
+    keep it out of TPE's densities, but its score still ranks the searched trials."""
+    spec = ImpulseSpec.model_validate(run.settings["start"])
+    for block in spec.learn:
+        block.params["seed"] = int(run.settings["seed"])
+    row = TunerTrial(
+        run_id=run.id, number=0, status=TrialStatus.sizing, spec=spec.model_dump(mode="json"),
+        params={}, distributions={}, optuna_attrs={},
+    )  # fmt: skip
+    db.add(row)
+    db.flush()
+    return row, _size(db, run, row)
+
+
+def _size(db: Session, run: TunerRun, row: TunerTrial) -> Job:
+    """The trial's sizing job, added (enqueued by the caller after commit)."""
     owner = db.get(User, run.created_by_id) if run.created_by_id else None
     job = jobs.add(
         db=db, project_id=run.project_id, kind="tuner.size", params={"trial_id": row.id},
         user=owner,
     )  # fmt: skip
     row.measure_job_id = job.id
-    return row, job
+    return job
 
 
 def _time_spent(run: TunerRun) -> bool:

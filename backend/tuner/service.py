@@ -189,7 +189,12 @@ def defaults(
 
 def create(*, db: Session, project_id: int, body: TunerRunCreate, user: User) -> TunerRun:
     """Checks a run against the board and the data, stores it and asks for its first trials."""
-    from workers.tuner.space import SearchSpaceError, allowed_blocks, check_blocks
+    from workers.tuner.space import (
+        SearchSpaceError,
+        allowed_blocks,
+        check_blocks,
+        starting_point,
+    )
 
     target = board(body.board_id)
     base = _base_impulse(db, project_id, body.impulse_id)
@@ -220,11 +225,20 @@ def create(*, db: Session, project_id: int, body: TunerRunCreate, user: User) ->
         check_blocks(settings.dsp_blocks, settings.learn_blocks)
     except SearchSpaceError as exc:
         raise invalid(exc.field, exc.message) from None
+    start = None
+    if base is not None:
+        try:
+            start = starting_point(
+                base.model_dump(mode="json"), facts=facts, dsp_blocks=settings.dsp_blocks,
+                learn_blocks=settings.learn_blocks, max_epochs=settings.max_epochs,
+            )  # fmt: skip
+        except SearchSpaceError:
+            start = None  # an impulse this data cannot run is no starting point; search only
     run = TunerRun(
         project_id=project_id, created_by_id=user.id, impulse_id=body.impulse_id,
         dataset_version_id=data.id, board_id=target.id, budgets=budgets.model_dump(),
         # The data's facts are kept with the run: every trial is proposed for the same data.
-        settings={**settings.model_dump(), "facts": dataclasses.asdict(facts)},
+        settings={**settings.model_dump(), "facts": dataclasses.asdict(facts), "start": start},
         status=RunStatus.running,
     )  # fmt: skip
     db.add(run)

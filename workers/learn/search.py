@@ -37,9 +37,12 @@ def training_settings(trial: SearchTrial, prefix: str, max_epochs: int) -> dict[
     low, high, step = DROPOUT_RANGE
     dropout = trial.suggest_float(f"{prefix}.dropout", low, high, step=step)
     rate = trial.suggest_float(f"{prefix}.learning_rate", *LEARNING_RATE_RANGE, log=True)
+    return {"learning_rate": rate, "dropout": round(dropout, 2), **trial_training(max_epochs)}
+
+
+def trial_training(max_epochs: int) -> dict[str, Any]:
+    """How every trial trains, searched or not: so their validation accuracies compare."""
     return {
-        "learning_rate": rate,
-        "dropout": round(dropout, 2),
         "epochs": max_epochs,
         "early_stopping": EARLY_STOPPING_PATIENCE,
         "validation_split": AUTO_VALIDATION_SPLIT,

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from workers import dsp, learn
 from workers.dsp.c_config import c_block_config
 from workers.learn.blocks import KerasBlock
+from workers.learn.search import trial_training
 from workers.windowing import classified_whole, window_samples
 
 
@@ -186,6 +187,29 @@ def propose(
     }
     shapes_of(spec, axes=facts.axes, n_classes=facts.n_classes)
     return spec
+
+
+def starting_point(
+    spec: dict[str, Any],
+    *,
+    facts: DataFacts,
+    dsp_blocks: Sequence[str],
+    learn_blocks: Sequence[str],
+    max_epochs: int,
+) -> dict[str, Any] | None:
+    """The impulse a run starts from, as its first trial: trained like every trial (same epoch
+    bound, early stopping and validation split), so the winner is never worse on validation
+    than what the user had. None when the search could not have proposed its kind of impulse
+    (not one DSP block and one classifier, or blocks outside the run's lists)."""
+    if len(spec["dsp"]) != 1 or len(spec["learn"]) != 1:
+        return None
+    dsp_name, learn_name = spec["dsp"][0]["block"], spec["learn"][0]["block"]
+    if dsp_name not in dsp_blocks or learn_name not in learn_blocks:
+        return None
+    learn_params = {**spec["learn"][0]["params"], **trial_training(max_epochs)}
+    start = {**spec, "learn": [{"block": learn_name, "params": learn_params}]}
+    shapes_of(start, axes=facts.axes, n_classes=facts.n_classes)
+    return start
 
 
 def shapes_of(spec: dict[str, Any], *, axes: int, n_classes: int) -> dict[str, Any]:

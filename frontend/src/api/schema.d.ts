@@ -3563,6 +3563,11 @@ export interface components {
             spec: {
                 [key: string]: unknown;
             };
+            /**
+             * Starting Point
+             * @description the impulse the run started from, trained as every trial is (unsearched)
+             */
+            starting_point: boolean;
             /** Status */
             status: string;
             timings: components["schemas"]["TrialTimings"];

@@ -68,6 +68,14 @@ def test_a_small_run_measures_trials_and_its_best_deploys_with_the_same_figures(
         assert trial["accuracy"]["int8_test"] is not None
         assert trial["spec"]["input"]["frequency_hz"] == 10
         assert all(trial["timings"][k] > 0 for k in ("features_s", "train_s", "measure_s"))
+    # Trial 0 is the impulse the run started from, unsearched but trained as every trial is.
+    start = trials[0]
+    assert start["starting_point"] and start["params"] == {}
+    assert not any(t["starting_point"] for t in trials[1:])
+    assert start["spec"]["input"]["window_ms"] == BASE["input"]["window_ms"]
+    assert start["spec"]["dsp"][0]["block"] == "flatten"
+    learned = start["spec"]["learn"][0]["params"]
+    assert (learned["epochs"], learned["validation_split"], learned["seed"]) == (4, 0.2, 3)
     best = next(t for t in trials if t["best"])
     assert run["best_trial_id"] == best["id"] and best["pareto"]
     assert run["best_accuracy"] == max(t["accuracy"]["int8_validation"] for t in measured)
@@ -126,7 +134,7 @@ def test_budgets_nothing_meets_finish_naming_the_closest_trial(
     assert run["result_note"] == (
         f"no trial fits; closest: trial 0 needs {trial['ram_bytes']:,} B RAM (budget 64 B)"
     )
-    assert run["impulse_id"] is None
+    assert run["impulse_id"] is None and not trial["starting_point"]
     refused = client.post(
         f"/api/projects/{pid}/tuner-runs/{run['id']}/trials/{trial['id']}/apply", json={}, headers=h
     )

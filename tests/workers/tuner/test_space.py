@@ -21,6 +21,7 @@ from workers.tuner.space import (
     check_blocks,
     propose,
     shapes_of,
+    starting_point,
     window_choices,
 )
 from workers.windowing import window_samples
@@ -218,6 +219,29 @@ def test_shapes_of_names_the_field_a_spec_gets_wrong() -> None:
     spec["dsp"][0]["params"]["filter-cutoff"] = 80.0
     with pytest.raises(SearchSpaceError) as exc:
         shapes_of(spec, axes=3, n_classes=2)
+    assert exc.value.field == "dsp[0].params.filter-cutoff"
+
+
+def test_the_starting_impulse_trains_as_every_trial_or_is_left_out() -> None:
+    spec: dict[str, Any] = {
+        "input": {"window_ms": 1000.0, "stride_ms": 100.0, "frequency_hz": 100.0},
+        "dsp": [{"block": "flatten", "params": {}}],
+        "learn": [{"block": "classifier-dense", "params": {"dense_layers": [8], "epochs": 900}}],
+    }
+    lists = {"dsp_blocks": ["flatten"], "learn_blocks": ["classifier-dense"], "max_epochs": 30}
+    start = starting_point(spec, facts=MOTION, **lists)
+    assert start is not None and start["input"] == spec["input"]
+    assert start["learn"][0]["params"] == {
+        "dense_layers": [8], "epochs": 30, "early_stopping": 6, "validation_split": 0.2,
+    }  # fmt: skip
+    assert starting_point(spec, facts=MOTION, **{**lists, "dsp_blocks": ["raw"]}) is None
+    two = {**spec, "dsp": spec["dsp"] * 2}
+    assert starting_point(two, facts=MOTION, **lists) is None
+    # An impulse this data cannot run (a cut-off beyond Nyquist) is refused by name.
+    beyond = {"filter-type": "low", "filter-cutoff": 80.0}
+    spec["dsp"] = [{"block": "spectral-analysis", "params": beyond}]
+    with pytest.raises(SearchSpaceError) as exc:
+        starting_point(spec, facts=MOTION, **{**lists, "dsp_blocks": ["spectral-analysis"]})
     assert exc.value.field == "dsp[0].params.filter-cutoff"
 
 

@@ -17,7 +17,10 @@ function Block({ trial, section }: { trial: TunerTrial; section: Section }) {
 function Candidate({ trial }: { trial: TunerTrial }) {
   return (
     <td className="trial-candidate">
-      <div className="small">window {trialWindow(trial)}</div>
+      <div className="small">
+        window {trialWindow(trial)}
+        {trial.starting_point && <span className="badge" title="the impulse this run started from, trained as every trial is">your impulse</span>}
+      </div>
       <Block trial={trial} section="dsp" />
       <Block trial={trial} section="learn" />
     </td>
