@@ -297,6 +297,7 @@ def _conv_like(ctx: _Context, depthwise: bool) -> None:
     bias_full = bias + (-in_zp) * filter_sums
     act_min, act_max = activation_range(ctx.activation(), out_scale, out_zp)
     gather = interleaved = 0
+    small = False
     filter_values = w.array()
     if not depthwise and groups == 1:
         window = kh * kw * ic
@@ -312,9 +313,12 @@ def _conv_like(ctx: _Context, depthwise: bool) -> None:
             and (oh - 1) * sh + (kh - 1) * dh + 1 <= ih
             and (ow - 1) * sw + (kw - 1) * dw + 1 <= iw
         )
+        # Small windows with right shifts only take their own kernel (ts_conv2d_small_s8).
+        small = bool(gather and window <= SMALL_WINDOW and (shifts < 0).all())
+        gather = 0 if small else gather
         if gather:
             ctx.em.gathered_window = max(ctx.em.gathered_window, window)
-        if gather or never_crosses:
+        if gather or (never_crosses and not small):
             interleaved = 1
             filter_values = interleave_blocks(filter_values.reshape(oc, -1), 1 if gather else kh)
     em = ctx.em
@@ -347,6 +351,16 @@ def _conv_like(ctx: _Context, depthwise: bool) -> None:
             "interleaved": interleaved,
         },
     )
+    taps = kh * kw if depthwise else kh * kw * w.shape[3]
+    em.macs += n * oh * ow * oc * taps
+    if small:
+        records = small_window_records(filter_values.reshape(oc, -1), bias_full, mults, shifts)
+        em.body.append(
+            f"ts_conv2d_small_s8(&{params}, {em.tensor_ptr(ctx.op.inputs[0], 'const int8_t')}, "
+            f"{em.const_array(ctx.name('records'), 'int32_t', records)}, "
+            f"{em.tensor_ptr(ctx.op.outputs[0])});"
+        )
+        return
     if interleaved:
         filt = em.const_array(ctx.name("filter"), "int8_t", filter_values)
     else:
@@ -361,14 +375,42 @@ def _conv_like(ctx: _Context, depthwise: bool) -> None:
         f"{fn}(&{params}, {em.tensor_ptr(ctx.op.inputs[0], 'const int8_t')}, {filt}, {bf}, "
         f"{m}, {s}, {em.tensor_ptr(ctx.op.outputs[0])});"
     )
-    taps = kh * kw if depthwise else kh * kw * w.shape[3]
-    em.macs += n * oh * ow * oc * taps
 
 
 # Windows of at most this many bytes with rows shorter than GATHER_ROW_LIMIT are gathered
 # (TS_CONV_GATHER_BYTES's default in ts_kernels.h; a model's C checks the value it builds with).
 GATHER_WINDOW_LIMIT = 256
 GATHER_ROW_LIMIT = 32
+# Gathered windows of at most this many bytes take ts_conv2d_small_s8 (TS_SMALL_WINDOW).
+SMALL_WINDOW = 12
+
+
+def small_window_records(
+    weights: np.ndarray, bias_full: np.ndarray, mults: np.ndarray, shifts: np.ndarray
+) -> np.ndarray:
+    """The channel records of a small-window convolution (ts_conv2d_small_s8): per output channel
+    bias_full, the multiplier, the rounding constant 2^30 + 2^(30 + e) as low and high words,
+    e - 1 (for the right shift e = -shift), then per four taps the 16-bit pairs (t0, t2) and
+    (t1, t3) as int32 words, zero past the last tap (always SMALL_WINDOW taps' worth)."""
+    out, taps = weights.shape
+    words = SMALL_WINDOW // 4
+    padded = np.zeros((out, words * 4), dtype=np.int64)
+    padded[:, :taps] = weights
+    quads = padded.reshape(out, words, 4)
+
+    def pair(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        word = (low & 0xFFFF) | ((high & 0xFFFF) << 16)
+        return np.where(word >= 1 << 31, word - (1 << 32), word)
+
+    pairs = np.stack([pair(quads[..., 0], quads[..., 2]), pair(quads[..., 1], quads[..., 3])], -1)
+    e = -np.asarray(shifts, dtype=np.int64)
+    rounding = (1 << 30) + (1 << (30 + e))
+    low = rounding & 0xFFFFFFFF
+    head = np.stack(
+        [bias_full, mults, np.where(low >= 1 << 31, low - (1 << 32), low), rounding >> 32, e - 1],
+        axis=1,
+    ).astype(np.int64)
+    return np.concatenate([head, pairs.reshape(out, -1)], axis=1).reshape(-1)
 
 
 def interleave_blocks(weights: np.ndarray, rows: int) -> np.ndarray:

@@ -143,18 +143,24 @@ class CortexMRun:
     per_op_instructions: list[int] = field(default_factory=list)
 
 
-def code_bytes(objects: list[Path]) -> int:
-    """Bytes of machine code (.text sections) in the objects, constants and weights excluded."""
-    total = 0
-    for obj in objects:
-        out = subprocess.run(
-            ["arm-none-eabi-size", "-A", str(obj)], capture_output=True, text=True, check=True
-        ).stdout
-        for line in out.splitlines():
-            parts = line.split()
-            if len(parts) >= 2 and parts[0].startswith(".text") and parts[1].isdigit():
-                total += int(parts[1])
-    return total
+def _functions(path: Path, sizes: bool = False) -> dict[str, int]:
+    """The functions (.text symbols) `path` defines, with their sizes when asked."""
+    command = ["arm-none-eabi-nm", "--defined-only", *(["-S"] if sizes else []), str(path)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    found: dict[str, int] = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == (4 if sizes else 3) and parts[-2] in ("T", "t"):
+            found[parts[-1]] = int(parts[1], 16) if sizes else 0
+    return found
+
+
+def code_bytes(objects: list[Path], elf: Path) -> int:
+    """Bytes of machine code that the linked `elf` holds from `objects` (the model and the
+    kernels): kernels a model does not call are left out by the linker, and so here."""
+    names = set().union(*(_functions(obj) for obj in objects))
+    linked = _functions(elf, sizes=True)
+    return sum(size for name, size in linked.items() if name in names)
 
 
 def _input_header(inputs: list[bytes], output_sizes: list[int]) -> str:
@@ -280,7 +286,7 @@ def run_on_cortex_m4(
         per_op_counts = [b - a for a, b in zip([0, *cumulative], cumulative, strict=False)]
         return CortexMRun(
             instructions=instructions,
-            code_bytes=code_bytes(objects[:2]),
+            code_bytes=code_bytes(objects[:2], elf),
             outputs=outputs,
             per_op_instructions=per_op_counts,
         )

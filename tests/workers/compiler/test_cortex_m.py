@@ -34,3 +34,38 @@ def test_cortex_m4_build_matches_reference(name: str, dsp: bool) -> None:
     assert len(run.per_op_instructions) == len(model.operators)
     assert sum(run.per_op_instructions) <= run.instructions
     assert 0 < run.code_bytes < 16 * 1024
+
+
+# First layers over one channel take ts_conv2d_small_s8: 3x3 over a spectrogram-like image
+# (inside and border pixels), and 5x1 with stride 2 over a signal.
+SMALL_WINDOW_CASES = {
+    "3x3_same": (
+        (12, 9, 1),
+        lambda layers, x: layers.Conv2D(8, 3, padding="same", activation="relu")(x),
+    ),
+    "5x1_stride2": (
+        (21, 1, 1),
+        lambda layers, x: layers.Conv2D(5, (5, 1), strides=2, padding="same")(x),
+    ),
+}
+
+
+@pytest.mark.parametrize("dsp", [False, True], ids=["portable", "dsp"])
+@pytest.mark.parametrize("case", list(SMALL_WINDOW_CASES))
+def test_small_window_convolutions_are_exact_on_the_core(
+    case: str, dsp: bool, keras_to_tflite
+) -> None:  # type: ignore[no-untyped-def]
+    from keras import layers
+
+    from workers.compiler.codegen import generate
+    from workers.compiler.cortex_m import run_on_cortex_m4
+
+    shape, conv = SMALL_WINDOW_CASES[case]
+    tflite = keras_to_tflite(lambda x: layers.MaxPooling2D((2, 1))(conv(layers, x)), shape, seed=4)
+    model = read_model(tflite)
+    assert "ts_conv2d_small_s8(" in "".join(generate(model, "ts_model").files.values())
+    inputs = [model.tensors[i] for i in model.inputs]
+    outputs = [model.tensors[i] for i in model.outputs]
+    for sample in random_inputs(inputs, 3, seed=9):
+        run = run_on_cortex_m4(tflite, sample, dsp=dsp)
+        assert b"".join(run.outputs) == run_reference(tflite, [sample], inputs, outputs)[0]

@@ -36,6 +36,12 @@ def _cases() -> dict[str, tuple[Callable[[object], object], tuple[int, ...], str
             (9, 9, 2),
             "CONV_2D",
         ),
+        # One input channel: a small window (ts_conv2d_small_s8), border pixels included.
+        "conv2d_one_channel": (
+            lambda x: layers.Conv2D(7, 3, strides=(1, 2), padding="same", activation="relu")(x),
+            (8, 11, 1),
+            "CONV_2D",
+        ),
         "conv1d": (
             lambda x: layers.Conv1D(8, 3, padding="same", activation="relu")(x),
             (20, 4),
@@ -148,6 +154,7 @@ CASE_NAMES = (
     "conv2d_same_relu",
     "conv2d_valid_stride2_relu6",
     "conv2d_dilated",
+    "conv2d_one_channel",
     "conv1d",
     "depthwise_multiplier2_stride2",
     "depthwise_relu",

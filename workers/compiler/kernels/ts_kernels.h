@@ -12,6 +12,11 @@
 /* Stack buffers of the convolution and pooling kernels (see the compiler's README); any value
  * from 1 up keeps the outputs exact (a model that gathers larger convolution windows refuses
  * to build with a smaller TS_CONV_GATHER_BYTES); smaller ones take the faster paths less often. */
+/* ts_conv2d_small_s8's window (bytes) and channel record (int32 words: a head of five, then
+ * the weights as 16-bit pairs); fixed, since the compiler lays the records out for them. */
+#define TS_SMALL_WINDOW 12
+#define TS_SMALL_HEAD 5
+#define TS_SMALL_RECORD (TS_SMALL_HEAD + TS_SMALL_WINDOW / 2)
 #ifndef TS_CONV_PAIR_RUN
 #define TS_CONV_PAIR_RUN 128 /* input bytes of a pixel pair widened for the DSP pair path */
 #endif
@@ -52,6 +57,16 @@ typedef struct {
     int32_t gather;
     int32_t interleaved;
 } ts_conv_params;
+
+/* CONV_2D over windows of at most TS_SMALL_WINDOW bytes whose shifts are all negative (a first
+ * layer over one channel: 3x3 over a spectrogram, 5x1 over a signal): each pixel's window is
+ * widened once and stays in registers while the output channels' records stream past.
+ * `records` holds TS_SMALL_RECORD int32 words per output channel: bias_full, the multiplier,
+ * the 64-bit rounding constant 2^30 + 2^(30+e) as low and high words, e - 1 for the right
+ * shift e, then the weights as 16-bit pairs, per four taps (t0, t2) then (t1, t3), zero past
+ * the last tap. */
+void ts_conv2d_small_s8(const ts_conv_params *p, const int8_t *input, const int32_t *records,
+                        int8_t *output);
 
 /* CONV_2D, NHWC input, OHWI filter, per-channel multipliers. `bias_full` is the bias plus
  * input_offset times the sum of each output channel's filter. */
