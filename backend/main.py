@@ -17,12 +17,15 @@ from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+import backend.byo.jobs  # noqa: F401  (registers the uploaded models' jobs)
 import backend.datasets.transfer  # noqa: F401  (registers the dataset jobs)
 import backend.deployments.jobs  # noqa: F401  (registers the build job)
 import backend.impulses.jobs  # noqa: F401  (registers the feature and training jobs)
 import backend.projects.export  # noqa: F401  (registers the export task)
 import backend.tuner.jobs  # noqa: F401  (registers the tuner's trial and measurement jobs)
 from backend.accounts.views import router as accounts_router
+from backend.byo.views import compiler_router
+from backend.byo.views import router as models_router
 from backend.core import gc, openapi
 from backend.core.config import get_settings
 from backend.core.db import get_sessionmaker
@@ -149,6 +152,8 @@ def create_app() -> FastAPI:
     app.include_router(deployments_router)
     app.include_router(devices_router)
     app.include_router(tuner_router)
+    app.include_router(models_router)
+    app.include_router(compiler_router)
     app.include_router(ingestion_router)
 
     mount_browser_app(app)

@@ -1,6 +1,7 @@
 """Every table, imported once so metadata (and Alembic) sees the whole schema."""
 
 from backend.accounts.models import AccessToken, BrowserSession, LoginThrottle, User
+from backend.byo.models import UploadedModel
 from backend.core.db import Base
 from backend.datasets.models import DatasetVersion, Sample
 from backend.deployments.models import Deployment
@@ -13,5 +14,5 @@ __all__ = [
     "AccessToken", "ActivityEvent", "ApiKey", "Artifact", "Base", "BrowserSession",
     "DatasetVersion", "Deployment", "FeatureSet", "Impulse", "ImpulseVersion", "Invitation", "Job",
     "LoginThrottle", "Membership", "Project", "Sample",
-    "TrainingRun", "TunerRun", "TunerTrial", "User",
+    "TrainingRun", "TunerRun", "TunerTrial", "UploadedModel", "User",
 ]  # fmt: skip

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Select, event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
+from backend.byo.models import UploadedModel
 from backend.core.blobs import BlobInfo, BlobStore, get_blob_store
 from backend.core.db import get_sessionmaker, utcnow
 from backend.datasets.models import DatasetVersion, Sample
@@ -100,7 +101,10 @@ def referenced_keys(db: Session, among: set[str] | None = None) -> set[str]:
         return statement if among is None else statement.where(column.in_(among))
 
     found: set[str] = set()
-    for column in (Sample.values_key, Sample.original_key, FeatureSet.blob_key):
+    for column in (
+        Sample.values_key, Sample.original_key, FeatureSet.blob_key, UploadedModel.original_key,
+        UploadedModel.representative_key,
+    ):  # fmt: skip
         found |= set(db.scalars(narrowed(select(column), column)))
     live = select(Artifact.blob_key).join(Job, Job.id == Artifact.job_id)
     found |= set(db.scalars(narrowed(live, Artifact.blob_key).where(Job.status.not_in(_DEAD_JOBS))))

@@ -13,6 +13,7 @@ TASK_MODULES = [
     "backend.projects.export",
     "backend.datasets.transfer",
     "backend.impulses.jobs",
+    "backend.byo.jobs",
     "backend.deployments.jobs",
     "backend.tuner.jobs",
 ]

@@ -105,6 +105,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/compiler/supported-ops": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Supported Ops
+         * @description The TFLite operators the compiler generates C for (or folds away at compile time).
+         */
+        get: operations["supported_ops"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/device/project": {
         parameters: {
             query?: never;
@@ -907,6 +927,92 @@ export interface paths {
          * @description Changes a member's role (never to or from owner: that is a transfer).
          */
         patch: operations["change_member_role"];
+        trace?: never;
+    };
+    "/api/projects/{project_id}/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Models
+         * @description The project's uploaded models, newest first.
+         */
+        get: operations["list_models"];
+        put?: never;
+        /**
+         * Upload Model
+         * @description Stores a model trained elsewhere and starts its import: a float model is quantized to
+         *     int8 with the representative inputs, then the model is described (inputs, outputs, ops,
+         *     parameters, MACs, arena).
+         */
+        post: operations["upload_model"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/models/{model_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Model */
+        get: operations["get_model"];
+        put?: never;
+        post?: never;
+        /** Delete Model */
+        delete: operations["delete_model"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/models/{model_id}/c-library": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Build Library
+         * @description Builds the model's C library (its C, the kernels and a README) as a zip to download.
+         */
+        post: operations["build_library"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/models/{model_id}/profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Profile Model
+         * @description Profiles the int8 model on every board of the catalog: one build per core, run on the
+         *     core's virtual board (arena, painted stack, code, weights, instructions), each board's
+         *     latency from its clock, and whether it fits.
+         */
+        post: operations["profile_model"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/projects/{project_id}/samples": {
@@ -1857,6 +1963,68 @@ export interface components {
             /** Toolchain */
             toolchain: string;
         };
+        /** BoardProfile */
+        BoardProfile: {
+            /** Arena Bytes */
+            arena_bytes?: number | null;
+            /** Board Flash Bytes */
+            board_flash_bytes: number;
+            /** Board Id */
+            board_id: string;
+            /** Board Name */
+            board_name: string;
+            /** Board Ram Bytes */
+            board_ram_bytes: number;
+            /** Clock Hz */
+            clock_hz: number;
+            /** Code Bytes */
+            code_bytes?: number | null;
+            /** Core */
+            core: string;
+            /** Cpi */
+            cpi?: number | null;
+            /**
+             * Fits
+             * @description RAM and flash within the board's
+             */
+            fits?: boolean | null;
+            /**
+             * Flash Bytes
+             * @description model code + weights
+             */
+            flash_bytes?: number | null;
+            /**
+             * Instructions
+             * @description per inference, counted in QEMU
+             */
+            instructions?: number | null;
+            /**
+             * Latency Ms
+             * @description estimate: instructions x cycles per instruction / clock
+             */
+            latency_ms?: number | null;
+            /**
+             * Measured
+             * @description false when no virtual board runs this core
+             */
+            measured: boolean;
+            /** Measured On */
+            measured_on?: string | null;
+            /** Note */
+            note: string | null;
+            /**
+             * Ram Bytes
+             * @description arena + stack
+             */
+            ram_bytes?: number | null;
+            /**
+             * Stack Bytes
+             * @description painted stack of one inference
+             */
+            stack_bytes?: number | null;
+            /** Weights Bytes */
+            weights_bytes?: number | null;
+        };
         /** Body_import_dataset */
         Body_import_dataset: {
             /**
@@ -1872,6 +2040,21 @@ export interface components {
              * @description one or more files
              */
             data: string[];
+        };
+        /** Body_upload_model */
+        Body_upload_model: {
+            /**
+             * File
+             * @description an int8 or float .tflite, a .keras or .h5
+             */
+            file: string;
+            /** Name */
+            name?: string | null;
+            /**
+             * Representative
+             * @description a .npy of inputs shaped [n, ...]: needed to quantize float models
+             */
+            representative?: string | null;
         };
         /** Body_upload_samples */
         Body_upload_samples: {
@@ -1998,6 +2181,30 @@ export interface components {
                     [key: string]: number;
                 };
             };
+        };
+        /** CompilerInfo */
+        CompilerInfo: {
+            /** Arena Bytes */
+            arena_bytes?: number | null;
+            /**
+             * Lower Bound
+             * @description the arena's lower bound
+             */
+            lower_bound?: number | null;
+            /**
+             * Macs
+             * @description multiply-accumulates per inference
+             */
+            macs?: number | null;
+            /**
+             * Reason
+             * @description why the compiler refuses the model
+             */
+            reason?: string | null;
+            /** Supported */
+            supported: boolean;
+            /** Weights Bytes */
+            weights_bytes?: number | null;
         };
         /** CropIn */
         CropIn: {
@@ -2669,6 +2876,59 @@ export interface components {
             /** Username */
             username: string;
         };
+        /** ModelInfo */
+        ModelInfo: {
+            compiler: components["schemas"]["CompilerInfo"];
+            /**
+             * Float
+             * @description whether this (the int8 model) still computes in float
+             */
+            float: boolean;
+            /** Inputs */
+            inputs: components["schemas"]["TensorInfo"][];
+            /** Op Counts */
+            op_counts: {
+                [key: string]: number;
+            };
+            /** Operators */
+            operators: components["schemas"]["OperatorInfo"][];
+            /** Outputs */
+            outputs: components["schemas"]["TensorInfo"][];
+            /**
+             * Parameters
+             * @description trained parameters (weights, biases)
+             */
+            parameters: number;
+            /** Tflite Bytes */
+            tflite_bytes: number;
+        };
+        /** ModelProfile */
+        ModelProfile: {
+            /** Boards */
+            boards: components["schemas"]["BoardProfile"][];
+            /** Job Id */
+            job_id: number;
+        };
+        /** OperatorInfo */
+        OperatorInfo: {
+            /** Index */
+            index: number;
+            /**
+             * Layer
+             * @description the name of the tensor it computes (the layer)
+             */
+            layer: string;
+            /**
+             * Op
+             * @description the TFLite operator, e.g. CONV_2D
+             */
+            op: string;
+            /**
+             * Supported
+             * @description whether the compiler generates code for it
+             */
+            supported: boolean;
+        };
         /** PasswordChangeIn */
         PasswordChangeIn: {
             /** Current Password */
@@ -2798,6 +3058,29 @@ export interface components {
              * @description trashed samples to delete for good; all of the trash if absent
              */
             sample_ids?: number[] | null;
+        };
+        /** QuantizationReport */
+        QuantizationReport: {
+            /** Calibration Inputs */
+            calibration_inputs: number;
+            /** Compared Inputs */
+            compared_inputs: number;
+            /** Float Output Range */
+            float_output_range: number[];
+            /** Max Abs Difference */
+            max_abs_difference: number;
+            /**
+             * Mean Abs Difference
+             * @description between float and int8 first outputs
+             */
+            mean_abs_difference: number;
+            /** Method */
+            method: string;
+            /**
+             * Top1 Agreement
+             * @description share of inputs where int8 and float pick the same top output
+             */
+            top1_agreement: number | null;
         };
         /** RamFigures */
         RamFigures: {
@@ -3109,6 +3392,25 @@ export interface components {
             stride_ms?: number | null;
             /** Window Ms */
             window_ms: number;
+        };
+        /** TensorInfo */
+        TensorInfo: {
+            /** Name */
+            name: string;
+            /**
+             * Scale
+             * @description quantization scale (per-tensor), else null
+             */
+            scale: number | null;
+            /** Shape */
+            shape: number[];
+            /**
+             * Type
+             * @description element type, e.g. int8 or float32
+             */
+            type: string;
+            /** Zero Point */
+            zero_point: number | null;
         };
         /** TokenCreateIn */
         TokenCreateIn: {
@@ -3599,6 +3901,61 @@ export interface components {
             /** Stored */
             stored: number;
         };
+        /** UploadedModelOut */
+        UploadedModelOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Filename */
+            filename: string;
+            /** Id */
+            id: number;
+            /** Import Job Id */
+            import_job_id: number | null;
+            info: components["schemas"]["ModelInfo"] | null;
+            /**
+             * Int8 Artifact Id
+             * @description the int8 .tflite to download
+             */
+            int8_artifact_id: number | null;
+            /**
+             * Library Artifact Id
+             * @description the zipped C library to download
+             */
+            library_artifact_id: number | null;
+            /** Library Job Id */
+            library_job_id: number | null;
+            /** Library Status */
+            library_status: string | null;
+            /** Name */
+            name: string;
+            /** Original Bytes */
+            original_bytes: number;
+            profile: components["schemas"]["ModelProfile"] | null;
+            /** Profile Job Id */
+            profile_job_id: number | null;
+            /**
+             * Profile Status
+             * @description the profile job's status, if one was run
+             */
+            profile_status: string | null;
+            /** @description float vs int8 on the representative inputs (float uploads only) */
+            quantization: components["schemas"]["QuantizationReport"] | null;
+            /**
+             * Source Format
+             * @description tflite, keras or h5
+             */
+            source_format: string;
+            /**
+             * Status
+             * @description importing, ready or failed
+             */
+            status: string;
+        };
         /** UserOut */
         UserOut: {
             /**
@@ -3973,6 +4330,44 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BoardOut"][];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    supported_ops: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string[];
                 };
             };
             /** @description Not authenticated, or the credentials are invalid */
@@ -7458,6 +7853,486 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MemberOut"][];
+                };
+            };
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    list_models: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadedModelOut"][];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    upload_model: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_upload_model"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadedModelOut"];
+                };
+            };
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Upload of a type TinyStudio does not read */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    get_model: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadedModelOut"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    delete_model: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    build_library: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadedModelOut"];
+                };
+            };
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    profile_model: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadedModelOut"];
                 };
             };
             /** @description Bad request: the input is well-formed but cannot be applied */

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 SPECTRAL_CONV1D = {
     "input": {"window_ms": 2000, "stride_ms": 500, "frequency_hz": 10, "zero_pad": True},
@@ -106,6 +107,9 @@ def test_dsp_preview_on_a_sample(client, make_project, upload_demo) -> None:  # 
     assert len(body["features"]) == body["feature_shape"][0]
 
 
+KWS_MODEL = Path(__file__).resolve().parents[2] / "data" / "models" / "kws_ref_model.tflite"
+
+
 def test_tensorflow_never_loads_in_the_api_process(tmp_path) -> None:  # type: ignore[no-untyped-def]
     script = f"""
 import os, sys
@@ -122,6 +126,13 @@ with TestClient(create_app()) as client:
     assert reg.status_code == 201
     assert client.get("/api/blocks").status_code == 200
     client.get("/api/openapi.json")
+    # An uploaded model is read and checked here, without TensorFlow.
+    csrf = {{"x-csrf-token": reg.json()["csrf_token"]}}
+    pid = client.post("/api/projects", json={{"name": "TF"}}, headers=csrf).json()["id"]
+    model = open({str(KWS_MODEL)!r}, "rb").read()
+    answer = client.post(f"/api/projects/{{pid}}/models", headers=csrf,
+                         files={{"file": ("kws.tflite", model)}})
+    assert answer.status_code == 202, answer.text
 heavy = ("tensorflow", "keras", "tf_keras", "ai_edge_litert")
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in heavy)
 print("LOADED", loaded)

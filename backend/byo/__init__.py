@@ -1,0 +1,1 @@
+"""Bring your own model: models trained elsewhere, uploaded, described, quantized and profiled."""
