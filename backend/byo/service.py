@@ -53,6 +53,12 @@ def _format(filename: str, data: bytes) -> str:
         raise invalid(
             "file", "ONNX models are not read yet: convert it with onnx2tf to a .tflite first"
         )
+    if suffix in (".zip", ".pb"):
+        raise invalid(
+            "file",
+            "SavedModels are not read yet: convert it to a float .tflite with "
+            "tf.lite.TFLiteConverter.from_saved_model and upload that with representative inputs",
+        )
     fmt = FORMATS.get(suffix)
     if fmt is None:
         raise invalid(

@@ -178,6 +178,7 @@ def test_float_models_are_quantized_with_the_uploaded_inputs(
     ("name", "data", "field", "words"),
     [
         ("model.onnx", b"\x08\x07", "file", "onnx2tf"),
+        ("saved_model.zip", b"PK\x05\x06" + bytes(18), "file", "from_saved_model"),
         ("notes.txt", b"hello", "file", "is not a model"),
         ("cut.tflite", KWS.read_bytes()[:3000], "file", "not a readable .tflite"),
         ("empty.tflite", b"", "file", "empty"),
