@@ -18,6 +18,7 @@ import re
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -34,9 +35,10 @@ MODELS = (
 )
 
 
-def cortex_m4(tflite: bytes, dsp: bool, per_op: bool) -> tuple[int | None, int, bool | None]:
-    """Instructions per inference on the virtual Cortex-M4, inference code bytes, and whether
-    the Cortex-M4 build's outputs equal LiteRT's reference for a random input."""
+def cortex_m4(tflite: bytes, dsp: bool, per_op: bool) -> tuple[Any, bool | None]:
+    """One inference on the virtual Cortex-M4 (instructions, code bytes, painted stack and its
+    static bound; None without the toolchain), and whether its outputs equal LiteRT's
+    reference for a random input."""
     from workers.compiler.cortex_m import CortexMUnavailable, run_on_cortex_m4
     from workers.compiler.tflite_reader import read_model
     from workers.compiler.verify import random_inputs, run_reference
@@ -48,11 +50,11 @@ def cortex_m4(tflite: bytes, dsp: bool, per_op: bool) -> tuple[int | None, int, 
     try:
         run = run_on_cortex_m4(tflite, sample, dsp=dsp, per_op=per_op)
     except CortexMUnavailable:
-        return None, 0, None
+        return None, None
     if per_op:
         print("  instructions per op:", run.per_op_instructions, file=sys.stderr)
     expected = run_reference(tflite, [sample], ins, outs)[0]
-    return run.instructions, run.code_bytes, b"".join(run.outputs) == expected
+    return run, b"".join(run.outputs) == expected
 
 
 def tflm_arena(tflite: bytes) -> tuple[int | None, int | None, int | None]:
@@ -114,15 +116,20 @@ def main() -> None:
     header = (
         f"{'model':24s} {'arena':>7} {'bound':>7} {'ratio':>5} {'TFLM total':>10} "
         f"{'TFLM head':>9} {'TFLM min':>8} {'code M4':>7} {'weights':>8} {'.tflite':>8} "
-        f"{'MACs':>9} {'insn/MAC':>8} {'DSP':>5} {'M4 ok':>5} {'exact':>9}"
+        f"{'MACs':>9} {'insn/MAC':>8} {'DSP':>5} {'stack':>5} {'bound':>5} {'RAM':>7} "
+        f"{'M4 ok':>5} {'exact':>9}"
     )
     print(header)
     for name in args.models:
         tflite = (MODELS_DIR / f"{name}.tflite").read_bytes()
         with tempfile.TemporaryDirectory(prefix="ts-bench-") as tmp:
             report = compile_model(tflite, Path(tmp))
-        instructions, code, m4_exact = cortex_m4(tflite, False, args.per_op)
-        dsp_instructions, dsp_code, dsp_exact = cortex_m4(tflite, True, args.per_op)
+        portable, m4_exact = cortex_m4(tflite, False, args.per_op)
+        dsp, dsp_exact = cortex_m4(tflite, True, args.per_op)
+        instructions = portable.instructions if portable else None
+        code = portable.code_bytes if portable else 0
+        dsp_instructions = dsp.instructions if dsp else None
+        stack = dsp.stack_bytes if dsp else None
         tflm_total, tflm_head, tflm_min = tflm_arena(tflite)
         result = verify(tflite, args.inputs, seed=7) if args.inputs else None
         row = {
@@ -133,7 +140,11 @@ def main() -> None:
             "tflm_arena_head": tflm_head,
             "tflm_arena_min": tflm_min,
             "code_bytes_m4": code,
-            "code_bytes_m4_dsp": dsp_code,
+            "code_bytes_m4_dsp": dsp.code_bytes if dsp else None,
+            # The DSP build's (the studio's firmware uses it): painted, and bounded statically.
+            "stack_bytes_m4_dsp": stack,
+            "stack_bound_bytes_m4_dsp": dsp.stack_bound_bytes if dsp else None,
+            "ram_bytes_m4_dsp": report.arena_bytes + stack if stack is not None else None,
             "weights_bytes": report.weights_bytes,
             "tflite_bytes": report.tflite_bytes,
             "macs": report.macs,
@@ -157,6 +168,7 @@ def main() -> None:
             f"{tflm_head!s:>9} {tflm_min!s:>8} {code:>7} {report.weights_bytes:>8} "
             f"{report.tflite_bytes:>8} {report.macs:>9} "
             f"{per_mac and round(per_mac, 2)!s:>8} {per_mac_dsp and round(per_mac_dsp, 2)!s:>5} "
+            f"{stack!s:>5} {row['stack_bound_bytes_m4_dsp']!s:>5} {row['ram_bytes_m4_dsp']!s:>7} "
             f"{row['m4_output_matches_reference']!s:>5} {exact:>9}",
             flush=True,
         )

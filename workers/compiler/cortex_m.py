@@ -33,7 +33,10 @@ _BENCH_C = r"""
 #include "bench_input.h"
 
 extern uint32_t __data_load__[], __data_start__[], __data_end__[];
-extern uint32_t __bss_start__[], __bss_end__[], __stack_top__[];
+extern uint32_t __bss_start__[], __bss_end__[], __stack_top__[], __stack_bottom__[];
+/* Painted below the caller's stack pointer before the invoke; the deepest word no longer
+ * holding it is how far the invoke's frames reached. */
+#define TS_BENCH_PAINT 0xC5A3E17Bu
 void Reset_Handler(void);
 static void hang(void) { for (;;) { } }
 
@@ -88,9 +91,25 @@ static void print_output(void)
     }
 }
 
+/* "stack <bytes>" through semihosting. */
+static void print_stack(uint32_t bytes)
+{
+    char line[24] = "stack ";
+    char digits[12];
+    int k = 6, n = 0;
+    do {
+        digits[n++] = (char)('0' + bytes % 10u);
+        bytes /= 10u;
+    } while (bytes);
+    while (n) line[k++] = digits[--n];
+    line[k++] = '\n';
+    line[k] = 0;
+    semihost_write0(line);
+}
+
 void Reset_Handler(void)
 {
-    uint32_t *src = __data_load__, *dst;
+    uint32_t *src = __data_load__, *dst, *sp, *p;
     uint8_t *in;
     int i, k, n;
     for (dst = __data_start__; dst < __data_end__;) *dst++ = *src++;
@@ -104,9 +123,14 @@ void Reset_Handler(void)
         in = (uint8_t *)ts_model_input(k);
         for (i = 0; i < ts_bench_input_bytes[k]; ++i) in[i] = ts_bench_input[n++];
     }
+    __asm__ volatile("mov %0, sp" : "=r"(sp));
+    /* This loop calls nothing, so nothing below sp is in use while it paints. */
+    for (p = __stack_bottom__; p < sp; ++p) *(volatile uint32_t *)p = TS_BENCH_PAINT;
     ts_bench_begin();
     i = ts_model_invoke();
     ts_bench_end();
+    for (p = __stack_bottom__; p < sp && *(volatile uint32_t *)p == TS_BENCH_PAINT; ++p) { }
+    print_stack((uint32_t)((uintptr_t)sp - (uintptr_t)p));
     print_output();
     semihost_exit(i);
 }
@@ -124,7 +148,7 @@ SECTIONS {
   __data_load__ = LOADADDR(.data);
   .bss (NOLOAD) : { . = ALIGN(4); __bss_start__ = .; *(.bss .bss.*) *(COMMON) . = ALIGN(4);
                     __bss_end__ = .; } > RAM
-  .stack (NOLOAD) : { . = ALIGN(8); . = . + 0x4000; __stack_top__ = .; } > RAM
+  .stack (NOLOAD) : { . = ALIGN(8); __stack_bottom__ = .; . = . + 0x4000; __stack_top__ = .; } > RAM
 }
 """
 
@@ -139,8 +163,11 @@ class CortexMRun:
 
     instructions: int
     code_bytes: int  # machine code of the model and kernels (.text), weights excluded
+    stack_bytes: int  # painted: how deep the invoke's frames reached below its caller's
     outputs: list[bytes]
     per_op_instructions: list[int] = field(default_factory=list)
+    # From the compiler's frame sizes and the call graph; None where it cannot be bounded.
+    stack_bound_bytes: int | None = None
 
 
 def _functions(path: Path, sizes: bool = False) -> dict[str, int]:
@@ -161,6 +188,89 @@ def code_bytes(objects: list[Path], elf: Path) -> int:
     names = set().union(*(_functions(obj) for obj in objects))
     linked = _functions(elf, sizes=True)
     return sum(size for name, size in linked.items() if name in names)
+
+
+_FUNCTION = re.compile(r"^[0-9a-f]+ <([\w.]+)>:$")
+_CALL = re.compile(r"\s(bl|b|b\.w|b\.n)\s+[0-9a-f]+ <([\w.]+)>$")
+_PUSH = re.compile(r"\s(?:push|stmdb)(?:\.w)?\s+(?:sp!,\s*)?\{([^}]*)\}")
+_VPUSH = re.compile(r"\svpush\s+\{([^}]*)\}")
+_SUB_SP = re.compile(r"\ssub(?:\.w)?\s+sp,\s*(?:sp,\s*)?#(\d+)")
+
+
+def _register_count(listing: str) -> int:
+    count = 0
+    for part in listing.split(","):
+        bounds = [int(re.sub(r"\D", "", b) or 0) for b in part.split("-")]
+        count += bounds[-1] - bounds[0] + 1 if len(bounds) == 2 else 1
+    return count
+
+
+def _prologue_bytes(lines: list[str]) -> int:
+    """Stack a function without a compiler frame record (libc, libgcc) takes, read from its
+    first instructions: pushed registers and the stack pointer lowered."""
+    total = 0
+    for line in lines[:8]:
+        if match := _PUSH.search(line):
+            total += 4 * _register_count(match.group(1))
+        elif match := _VPUSH.search(line):
+            # d registers are eight bytes, s registers four.
+            size = 8 if match.group(1).lstrip().startswith("d") else 4
+            total += size * _register_count(match.group(1))
+        elif match := _SUB_SP.search(line):
+            total += int(match.group(1))
+    return total
+
+
+def _clone_key(name: str) -> str:
+    """GCC's specialized copies are "f.constprop.0.isra.0" in the image and
+    "f.constprop.isra" in its stack records: one key for both."""
+    return re.sub(r"\.\d+", "", name)
+
+
+def stack_bound(work: Path, elf: Path, entry: str) -> int | None:
+    """The most stack `entry` can use: its frame (GCC's -fstack-usage records in `work`) plus
+    the deepest chain of calls in the linked `elf`. None where no bound exists: a frame of
+    dynamic size, an indirect call or recursion."""
+    frames: dict[str, int | None] = {}
+    for record in work.glob("*.su"):
+        for line in record.read_text().splitlines():
+            where, size, kind = line.rsplit("\t", 2)
+            frames[_clone_key(where.rsplit(":", 1)[-1])] = None if "dynamic" in kind else int(size)
+    listing = subprocess.run(
+        ["arm-none-eabi-objdump", "-d", "--no-show-raw-insn", str(elf)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    bodies: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in listing.splitlines():
+        if match := _FUNCTION.match(line):
+            current = bodies.setdefault(match.group(1), [])
+        elif line.strip():
+            current.append(line)
+    known: dict[str, int | None] = {}
+
+    def depth(name: str, open_calls: frozenset[str]) -> int | None:
+        if name in open_calls or name not in bodies:
+            return None  # recursion, or a call into something not linked
+        if name in known:
+            return known[name]
+        frame = frames.get(_clone_key(name), _prologue_bytes(bodies[name]))
+        deepest = 0
+        for line in bodies[name]:
+            if re.search(r"\sblx\s+r\d+", line):
+                known[name] = None
+                return None
+            match = _CALL.search(line)
+            if match and match.group(2) != name:
+                below = depth(match.group(2), open_calls | {name})
+                if below is None:
+                    known[name] = None
+                    return None
+                deepest = max(deepest, below)
+        known[name] = None if frame is None else frame + deepest
+        return known[name]
+
+    return depth(entry, frozenset())
 
 
 def _input_header(inputs: list[bytes], output_sizes: list[int]) -> str:
@@ -199,7 +309,7 @@ def run_on_cortex_m4(
         (work / "bench_input.h").write_text(
             _input_header([a.tobytes() for a in inputs], [t.nbytes for t in generated.outputs])
         )
-        flags = [*M4_FLAGS, *CFLAGS, "-I", str(work)]
+        flags = [*M4_FLAGS, *CFLAGS, "-fstack-usage", "-I", str(work)]
         flags.append(f"-DTS_KERNELS_USE_DSP={1 if dsp else 0}")
         if per_op:
             (work / "trace.h").write_text(
@@ -280,6 +390,7 @@ def run_on_cortex_m4(
         )
         lines = [x.strip() for x in (proc.stdout + proc.stderr).splitlines()]
         outputs = [bytes.fromhex(x[4:]) for x in lines if x.startswith("out ")]
+        stack = next(int(x.split()[1]) for x in lines if x.startswith("stack "))
         counted = counts.read_text().splitlines()
         instructions = next(int(x.split()[1]) for x in counted if x.startswith("invoke "))
         cumulative = [int(x.split()[1]) for x in counted if x.startswith("op ")]
@@ -287,6 +398,8 @@ def run_on_cortex_m4(
         return CortexMRun(
             instructions=instructions,
             code_bytes=code_bytes(objects[:2], elf),
+            stack_bytes=stack,
+            stack_bound_bytes=stack_bound(work, elf, "ts_model_invoke"),
             outputs=outputs,
             per_op_instructions=per_op_counts,
         )

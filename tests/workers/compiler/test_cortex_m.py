@@ -34,6 +34,8 @@ def test_cortex_m4_build_matches_reference(name: str, dsp: bool) -> None:
     assert len(run.per_op_instructions) == len(model.operators)
     assert sum(run.per_op_instructions) <= run.instructions
     assert 0 < run.code_bytes < 16 * 1024
+    # The painted stack of the invoke, within the static bound from the frames and calls.
+    assert run.stack_bound_bytes is not None and 0 < run.stack_bytes <= run.stack_bound_bytes
 
 
 # First layers over one channel take ts_conv2d_small_s8: 3x3 over a spectrogram-like image
