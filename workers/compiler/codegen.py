@@ -566,16 +566,34 @@ def _broadcast_strides(shape: tuple[int, ...], out_shape: tuple[int, ...]) -> li
     return strides
 
 
-def _add(ctx: _Context) -> None:
+# ts_binary_s8's op codes (TS_BINARY_* in ts_kernels.h).
+BINARY_OPS = {"ADD": 0, "SUB": 1, "MUL": 2, "MAXIMUM": 3, "MINIMUM": 4}
+
+
+def _binary(ctx: _Context) -> None:
+    """ADD, SUB, MUL, MAXIMUM and MINIMUM with broadcasting, as TFLite's reference computes
+    them: ADD/SUB bring both inputs to twice the larger scale after a left shift of 20, MUL
+    requantizes the product of the offset inputs, MAXIMUM/MINIMUM compare int8 values of one
+    quantization."""
+    op = ctx.op.opcode
     a, b, y = ctx.t(0), ctx.t(1), ctx.out()
     _require_int8(ctx, a, b, y)
     (s1, z1), (s2, z2), (so, zo) = _quant(a), _quant(b), _quant(y)
-    left_shift = 20
-    twice_max = 2.0 * float(max(f32(s1), f32(s2)))
-    m1, sh1 = quantize_multiplier(float(f32(s1)) / twice_max)
-    m2, sh2 = quantize_multiplier(float(f32(s2)) / twice_max)
-    mo, sho = quantize_multiplier(twice_max / float(np.float32((1 << left_shift) * f32(so))))
-    act_min, act_max = activation_range(ctx.activation(), so, zo)
+    left_shift = 0
+    m1 = sh1 = m2 = sh2 = mo = sho = 0
+    if op in ("ADD", "SUB"):
+        left_shift = 20
+        twice_max = 2.0 * float(max(f32(s1), f32(s2)))
+        m1, sh1 = quantize_multiplier(float(f32(s1)) / twice_max)
+        m2, sh2 = quantize_multiplier(float(f32(s2)) / twice_max)
+        mo, sho = quantize_multiplier(twice_max / float(np.float32((1 << left_shift) * f32(so))))
+    elif op == "MUL":
+        mo, sho = quantize_multiplier(float(f32(s1)) * float(f32(s2)) / float(f32(so)))
+    elif (s1, z1) != (so, zo) or (s2, z2) != (so, zo):
+        raise ctx.fail("inputs and output must share one quantization (scale and zero point)")
+    act_min, act_max = (
+        activation_range(ctx.activation(), so, zo) if op in ("ADD", "SUB", "MUL") else (-128, 127)
+    )
     rank = 0
     out_dims: list[int] = [0] * 6
     st1: list[int] = [0] * 6
@@ -590,8 +608,9 @@ def _add(ctx: _Context) -> None:
     em = ctx.em
     params = em.const_struct(
         ctx.name("params"),
-        "ts_add_params",
+        "ts_binary_params",
         {
+            "op": BINARY_OPS[op],
             "size": y.elements,
             "input1_offset": -z1,
             "input2_offset": -z2,
@@ -612,7 +631,7 @@ def _add(ctx: _Context) -> None:
         },
     )
     em.body.append(
-        f"ts_add_s8(&{params}, {em.tensor_ptr(ctx.op.inputs[0], 'const int8_t')}, "
+        f"ts_binary_s8(&{params}, {em.tensor_ptr(ctx.op.inputs[0], 'const int8_t')}, "
         f"{em.tensor_ptr(ctx.op.inputs[1], 'const int8_t')}, {em.tensor_ptr(ctx.op.outputs[0])});"
     )
 
@@ -827,7 +846,7 @@ HANDLERS: dict[str, OpHandler] = {
     "FULLY_CONNECTED": _fully_connected,
     "AVERAGE_POOL_2D": lambda ctx: _pool(ctx, "avg"),
     "MAX_POOL_2D": lambda ctx: _pool(ctx, "max"),
-    "ADD": _add,
+    **dict.fromkeys(BINARY_OPS, _binary),
     "SOFTMAX": _softmax,
     "LOGISTIC": _logistic,
     "TANH": _logistic,
@@ -847,7 +866,7 @@ HANDLERS: dict[str, OpHandler] = {
 
 # Ops whose kernel reads element i before writing element i (output may overwrite an input).
 IN_PLACE_OPS: dict[str, tuple[int, ...]] = {
-    "ADD": (0, 1),
+    **dict.fromkeys(BINARY_OPS, (0, 1)),
     "LOGISTIC": (0,),
     "TANH": (0,),
     "RELU": (0,),

@@ -28,7 +28,7 @@ def _npy(array: np.ndarray) -> bytes:
 
 @pytest.fixture(scope="module")
 def float_models() -> dict[str, bytes]:
-    """A small 1-D CNN as a float .tflite, and a gated dense model (MUL) as a .keras file."""
+    """A small 1-D CNN as a float .tflite, and a dense model with a TRANSPOSE as a .keras file."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     import tensorflow as tf
@@ -38,18 +38,16 @@ def float_models() -> dict[str, bytes]:
     x = keras.layers.Conv1D(4, 3, activation="relu")(inputs)
     x = keras.layers.Flatten()(x)
     cnn = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
-    gate_in = keras.Input((6,))
-    gated = keras.layers.Multiply(name="gate")(
-        [keras.layers.Dense(4)(gate_in), keras.layers.Dense(4)(gate_in)]
-    )
-    gate = keras.Model(gate_in, keras.layers.Dense(3)(gated))
+    swap_in = keras.Input((5, 6))
+    swapped = keras.layers.Permute((2, 1), name="swap")(swap_in)
+    gate = keras.Model(swap_in, keras.layers.Dense(3)(keras.layers.Flatten()(swapped)))
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "gate.keras"
+        path = Path(tmp) / "swap.keras"
         gate.save(path)
         keras_bytes = path.read_bytes()
     return {
         "cnn.tflite": bytes(tf.lite.TFLiteConverter.from_keras_model(cnn).convert()),
-        "gate.keras": keras_bytes,
+        "swap.keras": keras_bytes,
     }
 
 
@@ -146,23 +144,23 @@ def test_float_models_are_quantized_with_the_uploaded_inputs(
     assert report["calibration_inputs"] == 64 and report["compared_inputs"] == 64
     assert report["top1_agreement"] >= 0.8 and report["max_abs_difference"] < 0.5
 
-    # A Keras file whose MUL the compiler does not take: quantized, described, the op named.
-    flat = _npy(rng.normal(size=(40, 6)).astype(np.float32))
+    # A Keras file whose TRANSPOSE the compiler does not take: quantized, described, named.
+    flat = _npy(rng.normal(size=(40, 5, 6)).astype(np.float32))
     gate = _ready(
         client,
         pid,
         h,
-        _upload(client, pid, h, "gate.keras", float_models["gate.keras"], flat),
+        _upload(client, pid, h, "swap.keras", float_models["swap.keras"], flat),
         wait_job,
     )
     assert not gate["info"]["compiler"]["supported"]
-    assert "MUL" in gate["info"]["compiler"]["reason"]
-    (mul,) = [op for op in gate["info"]["operators"] if not op["supported"]]
-    assert mul["op"] == "MUL" and "gate" in mul["layer"]
+    assert "TRANSPOSE" in gate["info"]["compiler"]["reason"]
+    (swap,) = [op for op in gate["info"]["operators"] if not op["supported"]]
+    assert swap["op"] == "TRANSPOSE" and "swap" in swap["layer"]
     refused = client.post(f"/api/projects/{pid}/models/{gate['id']}/profile", headers=h)
-    assert refused.status_code == 409 and "MUL" in refused.json()["detail"]["message"]
+    assert refused.status_code == 409 and "TRANSPOSE" in refused.json()["detail"]["message"]
     ops = client.get("/api/compiler/supported-ops", headers=h).json()
-    assert "CONV_2D" in ops and "MUL" not in ops
+    assert "CONV_2D" in ops and "TRANSPOSE" not in ops
 
     # Inputs of the wrong shape fail the import, naming both shapes.
     wrong = _npy(np.zeros((8, 7), np.float32))

@@ -43,11 +43,15 @@ def test_unsupported_model_exits_non_zero(
 ) -> None:
     from keras import layers
 
-    model = tmp_path / "mul.tflite"
-    model.write_bytes(keras_to_tflite(lambda x: layers.Multiply()([layers.Dense(3)(x), x]), (3,)))
+    model = tmp_path / "transpose.tflite"
+    model.write_bytes(
+        keras_to_tflite(
+            lambda x: layers.Dense(3)(layers.Flatten()(layers.Permute((2, 1))(x))), (4, 3)
+        )
+    )
     result = CliRunner().invoke(compile_command, [str(model), str(tmp_path / "out")])
     assert result.exit_code != 0
-    assert "MUL" in result.output
+    assert "TRANSPOSE" in result.output
 
 
 def test_not_a_tflite_file_exits_non_zero(tmp_path: Path) -> None:

@@ -71,3 +71,27 @@ def test_small_window_convolutions_are_exact_on_the_core(
     for sample in random_inputs(inputs, 3, seed=9):
         run = run_on_cortex_m4(tflite, sample, dsp=dsp)
         assert b"".join(run.outputs) == run_reference(tflite, [sample], inputs, outputs)[0]
+
+
+@pytest.mark.parametrize("dsp", [False, True], ids=["portable", "dsp"])
+def test_binary_ops_are_exact_on_the_core(dsp: bool, keras_to_tflite) -> None:  # type: ignore[no-untyped-def]
+    from keras import layers
+
+    from workers.compiler.cortex_m import run_on_cortex_m4
+
+    def build(x):  # type: ignore[no-untyped-def]
+        a, b = layers.Conv2D(4, 1)(x), layers.Conv2D(4, 1)(x)
+        gate = layers.Dense(4, activation="sigmoid")(
+            layers.GlobalAveragePooling2D(keepdims=True)(a)
+        )
+        mixed = layers.Subtract()([layers.Multiply()([a, gate]), layers.Multiply()([b, b])])
+        return layers.Maximum()([layers.Minimum()([mixed, a]), b])
+
+    tflite = keras_to_tflite(build, (5, 6, 3), seed=2)
+    model = read_model(tflite)
+    assert {"MUL", "SUB", "MAXIMUM", "MINIMUM"} <= {op.opcode for op in model.operators}
+    inputs = [model.tensors[i] for i in model.inputs]
+    outputs = [model.tensors[i] for i in model.outputs]
+    for sample in random_inputs(inputs, 3, seed=5):
+        run = run_on_cortex_m4(tflite, sample, dsp=dsp)
+        assert b"".join(run.outputs) == run_reference(tflite, [sample], inputs, outputs)[0]

@@ -142,6 +142,41 @@ def _cases() -> dict[str, tuple[Callable[[object], object], tuple[int, ...], str
             (5, 5, 2),
             "ADD",
         ),
+        "sub_relu": (
+            lambda x: layers.ReLU()(
+                layers.Subtract()([layers.Conv2D(4, 1)(x), layers.Conv2D(4, 1)(x)])
+            ),
+            (6, 6, 3),
+            "SUB",
+        ),
+        # A squeeze-and-excitation gate: per-channel scales broadcast over the pixels.
+        "mul_broadcast": (
+            lambda x: layers.Multiply()(
+                [
+                    layers.Conv2D(4, 1)(x),
+                    layers.Dense(4, activation="sigmoid")(
+                        layers.GlobalAveragePooling2D(keepdims=True)(layers.Conv2D(4, 1)(x))
+                    ),
+                ]
+            ),
+            (5, 5, 2),
+            "MUL",
+        ),
+        "mul_square": (
+            lambda x: (lambda h: layers.Multiply()([h, h]))(layers.Dense(6)(x)),
+            (10,),
+            "MUL",
+        ),
+        "maximum": (
+            lambda x: layers.Maximum()([layers.Dense(6)(x), layers.Dense(6)(x)]),
+            (10,),
+            "MAXIMUM",
+        ),
+        "minimum": (
+            lambda x: layers.Minimum()([layers.Dense(6)(x), layers.Dense(6)(x)]),
+            (10,),
+            "MINIMUM",
+        ),
         "flatten_dense": (
             lambda x: layers.Dense(3)(layers.Flatten()(layers.Conv2D(2, 3)(x))),
             (5, 5, 1),
@@ -172,6 +207,11 @@ CASE_NAMES = (
     "pad",
     "add_relu6",
     "add_broadcast",
+    "sub_relu",
+    "mul_broadcast",
+    "mul_square",
+    "maximum",
+    "minimum",
     "flatten_dense",
 )
 

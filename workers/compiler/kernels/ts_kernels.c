@@ -1448,21 +1448,43 @@ void ts_max_pool_s8(const ts_pool_params *p, const int8_t *input, int8_t *output
     }
 }
 
-static inline int32_t ts_add_one(const ts_add_params *p, int32_t a, int32_t b)
+/* One output of a binary op, unclamped; `op` is a constant where this is inlined. */
+static inline __attribute__((always_inline)) int32_t
+ts_binary_one(const ts_binary_params *p, const int32_t op, int32_t a, int32_t b)
 {
-    const int32_t x1 = (int32_t)((uint32_t)(p->input1_offset + a) << p->left_shift);
-    const int32_t x2 = (int32_t)((uint32_t)(p->input2_offset + b) << p->left_shift);
-    const int32_t s1 = ts_mbqm(x1, p->input1_multiplier, p->input1_shift);
-    const int32_t s2 = ts_mbqm(x2, p->input2_multiplier, p->input2_shift);
-    return ts_mbqm(s1 + s2, p->output_multiplier, p->output_shift) + p->output_offset;
+    if (op == TS_BINARY_MAX) {
+        return a > b ? a : b;
+    }
+    if (op == TS_BINARY_MIN) {
+        return a < b ? a : b;
+    }
+    if (op == TS_BINARY_MUL) {
+        return ts_mbqm((p->input1_offset + a) * (p->input2_offset + b), p->output_multiplier,
+                       p->output_shift) +
+               p->output_offset;
+    }
+    {
+        const int32_t x1 = (int32_t)((uint32_t)(p->input1_offset + a) << p->left_shift);
+        const int32_t x2 = (int32_t)((uint32_t)(p->input2_offset + b) << p->left_shift);
+        const int32_t s1 = ts_mbqm(x1, p->input1_multiplier, p->input1_shift);
+        /* SUB is ADD with the second multiplier negated; both roundings are symmetric about
+         * zero, so that is the first scaled input minus the second. */
+        const int32_t s2 = ts_mbqm(x2, p->input2_multiplier, p->input2_shift);
+        return ts_mbqm(op == TS_BINARY_SUB ? s1 - s2 : s1 + s2, p->output_multiplier,
+                       p->output_shift) +
+               p->output_offset;
+    }
 }
 
-void ts_add_s8(const ts_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output)
+static inline __attribute__((always_inline)) void
+ts_binary_loop(const ts_binary_params *p, const int32_t op, const int8_t *input1,
+               const int8_t *input2, int8_t *output)
 {
     int32_t i;
     if (p->rank == 0) {
         for (i = 0; i < p->size; ++i) {
-            output[i] = ts_clamp_s8(ts_add_one(p, input1[i], input2[i]), p->act_min, p->act_max);
+            output[i] = ts_clamp_s8(ts_binary_one(p, op, input1[i], input2[i]), p->act_min,
+                                    p->act_max);
         }
         return;
     }
@@ -1471,8 +1493,8 @@ void ts_add_s8(const ts_add_params *p, const int8_t *input1, const int8_t *input
         int32_t idx[6] = {0, 0, 0, 0, 0, 0};
         int32_t off1 = 0, off2 = 0, d;
         for (i = 0; i < p->size; ++i) {
-            output[i] = ts_clamp_s8(ts_add_one(p, input1[off1], input2[off2]), p->act_min,
-                                    p->act_max);
+            output[i] = ts_clamp_s8(ts_binary_one(p, op, input1[off1], input2[off2]),
+                                    p->act_min, p->act_max);
             for (d = p->rank - 1; d >= 0; --d) {
                 idx[d]++;
                 off1 += p->in1_strides[d];
@@ -1485,6 +1507,29 @@ void ts_add_s8(const ts_add_params *p, const int8_t *input1, const int8_t *input
                 idx[d] = 0;
             }
         }
+    }
+}
+
+void ts_binary_s8(const ts_binary_params *p, const int8_t *input1, const int8_t *input2,
+                  int8_t *output)
+{
+    /* One loop per op, each with its arithmetic inlined. */
+    switch (p->op) {
+    case TS_BINARY_SUB:
+        ts_binary_loop(p, TS_BINARY_SUB, input1, input2, output);
+        return;
+    case TS_BINARY_MUL:
+        ts_binary_loop(p, TS_BINARY_MUL, input1, input2, output);
+        return;
+    case TS_BINARY_MAX:
+        ts_binary_loop(p, TS_BINARY_MAX, input1, input2, output);
+        return;
+    case TS_BINARY_MIN:
+        ts_binary_loop(p, TS_BINARY_MIN, input1, input2, output);
+        return;
+    default:
+        ts_binary_loop(p, TS_BINARY_ADD, input1, input2, output);
+        return;
     }
 }
 

@@ -102,7 +102,15 @@ typedef struct {
 void ts_average_pool_s8(const ts_pool_params *p, const int8_t *input, int8_t *output);
 void ts_max_pool_s8(const ts_pool_params *p, const int8_t *input, int8_t *output);
 
+/* Element-wise binary ops (`op`): ADD and SUB in TFLite's reference arithmetic (both inputs
+ * shifted left, scaled to a common scale, added or subtracted, requantized); MUL
+ * ((a + offset1) * (b + offset2) requantized by the output multiplier); MAXIMUM and MINIMUM
+ * on the int8 values (the inputs share the output's quantization). */
+enum { TS_BINARY_ADD = 0, TS_BINARY_SUB = 1, TS_BINARY_MUL = 2, TS_BINARY_MAX = 3,
+       TS_BINARY_MIN = 4 };
+
 typedef struct {
+    int32_t op;
     int32_t size;
     int32_t input1_offset, input2_offset, output_offset;
     int32_t left_shift;
@@ -116,10 +124,10 @@ typedef struct {
     int32_t out_dims[6];
     int32_t in1_strides[6];
     int32_t in2_strides[6];
-} ts_add_params;
+} ts_binary_params;
 
-void ts_add_s8(const ts_add_params *p, const int8_t *input1, const int8_t *input2,
-               int8_t *output);
+void ts_binary_s8(const ts_binary_params *p, const int8_t *input1, const int8_t *input2,
+                  int8_t *output);
 
 /* SOFTMAX over the last dimension, int8 in and out (output scale 1/256, zero point -128), in
  * TFLite's reference fixed-point arithmetic (gemmlowp exp and reciprocal). */
