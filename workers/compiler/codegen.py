@@ -17,6 +17,7 @@ from workers.compiler.checks import (
     check_window_output,
     unsupported,
 )
+from workers.compiler.fixedpoint import hard_swish_table, leaky_relu_table
 from workers.compiler.fold import FOLDED_OPS, fold_shape_ops
 from workers.compiler.planner import MemoryPlan, PlannedOp, Reuse, check_plan, plan_memory
 from workers.compiler.quantization import (
@@ -667,6 +668,26 @@ def _logistic(ctx: _Context) -> None:
     )
 
 
+def _table_op(ctx: _Context) -> None:
+    """LEAKY_RELU and HARD_SWISH as 256-entry tables of what LiteRT's reference computes."""
+    x, y = ctx.t(0), ctx.out()
+    _require_int8(ctx, x, y)
+    (si, zi), (so, zo) = _quant(x), _quant(y)
+    if ctx.op.opcode == "LEAKY_RELU":
+        values = leaky_relu_table(float(ctx.op.options.get("alpha", 0.0)), si, zi, so, zo)
+    else:
+        try:
+            values = hard_swish_table(si, zi, so, zo)
+        except ValueError as exc:
+            raise ctx.fail(str(exc)) from None
+    table = ctx.em.const_array(ctx.name("table"), "int8_t", values)
+    ctx.em.body.append(
+        f"ts_lookup_s8({x.elements}, {table}, "
+        f"{ctx.em.tensor_ptr(ctx.op.inputs[0], 'const int8_t')}, "
+        f"{ctx.em.tensor_ptr(ctx.op.outputs[0])});"
+    )
+
+
 def _relu(ctx: _Context, activation: str) -> None:
     x, y = ctx.t(0), ctx.out()
     _require_int8(ctx, x, y)
@@ -795,6 +816,61 @@ def _concatenation(ctx: _Context) -> None:
         offset += block
 
 
+def _transpose(ctx: _Context) -> None:
+    x, perm_t, y = ctx.t(0), ctx.t(1), ctx.out()
+    _require_int8(ctx, x, y)
+    if not perm_t.is_constant:
+        raise ctx.fail("the permutation must be a constant tensor")
+    rank = len(x.shape)
+    perm = [int(p) % max(rank, 1) for p in perm_t.array().reshape(-1)]
+    if rank > 6 or sorted(perm) != list(range(rank)):
+        raise ctx.fail(f"permutation {perm} of {rank} dimensions is not supported")
+    if _quant(x) != _quant(y):
+        raise ctx.fail("input and output must share one quantization")
+    strides = [int(np.prod(x.shape[d + 1 :], dtype=np.int64)) for d in range(rank)]
+    params = ctx.em.const_struct(
+        ctx.name("params"),
+        "ts_transpose_params",
+        {
+            "rank": rank,
+            "size": y.elements,
+            "out_dims": [x.shape[p] for p in perm] + [0] * (6 - rank),
+            "in_strides": [strides[p] for p in perm] + [0] * (6 - rank),
+        },
+    )
+    ctx.em.body.append(
+        f"ts_transpose_s8(&{params}, {ctx.em.tensor_ptr(ctx.op.inputs[0], 'const int8_t')}, "
+        f"{ctx.em.tensor_ptr(ctx.op.outputs[0])});"
+    )
+
+
+def _split(ctx: _Context) -> None:
+    """SPLIT (axis tensor first) and SPLIT_V (sizes and axis after the input): each output is
+    a run of blocks of the input along the axis."""
+    data = 1 if ctx.op.opcode == "SPLIT" else 0
+    axis_t = ctx.t(0) if data == 1 else ctx.t(2)
+    x = ctx.t(data)
+    if not axis_t.is_constant:
+        raise ctx.fail("the axis must be a constant tensor")
+    axis = int(axis_t.array().reshape(-1)[0]) % len(x.shape)
+    eb = x.dtype.itemsize
+    outer = int(np.prod(x.shape[:axis], dtype=np.int64)) if axis else 1
+    in_stride = int(np.prod(x.shape[axis:], dtype=np.int64)) * eb
+    offset = 0
+    em = ctx.em
+    for position, index in enumerate(ctx.op.outputs):
+        y = ctx.model.tensors[index]
+        if y.type_code != x.type_code or (x.type_code == INT8 and _quant(x) != _quant(y)):
+            raise ctx.fail("outputs must share the input's type and quantization")
+        block = int(np.prod(y.shape[axis:], dtype=np.int64)) * eb
+        em.body.append(
+            f"ts_copy_blocks({outer}, {block}, {in_stride}, {block}, "
+            f"{em.tensor_ptr(ctx.op.inputs[data], 'const uint8_t')} + {offset}, "
+            f"{em.tensor_ptr(ctx.op.outputs[position], 'uint8_t')});"
+        )
+        offset += block
+
+
 def _mean(ctx: _Context) -> None:
     x, axes_t, y = ctx.t(0), ctx.t(1), ctx.out()
     _require_int8(ctx, x, y)
@@ -850,6 +926,8 @@ HANDLERS: dict[str, OpHandler] = {
     "SOFTMAX": _softmax,
     "LOGISTIC": _logistic,
     "TANH": _logistic,
+    "LEAKY_RELU": _table_op,
+    "HARD_SWISH": _table_op,
     "RELU": lambda ctx: _relu(ctx, "RELU"),
     "RELU6": lambda ctx: _relu(ctx, "RELU6"),
     "RELU_N1_TO_1": lambda ctx: _relu(ctx, "RELU_N1_TO_1"),
@@ -861,11 +939,16 @@ HANDLERS: dict[str, OpHandler] = {
     "PAD": _pad,
     "PADV2": _pad,
     "CONCATENATION": _concatenation,
+    "TRANSPOSE": _transpose,
+    "SPLIT": _split,
+    "SPLIT_V": _split,
     "MEAN": _mean,
 }
 
 # Ops whose kernel reads element i before writing element i (output may overwrite an input).
 IN_PLACE_OPS: dict[str, tuple[int, ...]] = {
+    "LEAKY_RELU": (0,),
+    "HARD_SWISH": (0,),
     **dict.fromkeys(BINARY_OPS, (0, 1)),
     "LOGISTIC": (0,),
     "TANH": (0,),

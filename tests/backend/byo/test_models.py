@@ -28,7 +28,7 @@ def _npy(array: np.ndarray) -> bytes:
 
 @pytest.fixture(scope="module")
 def float_models() -> dict[str, bytes]:
-    """A small 1-D CNN as a float .tflite, and a dense model with a TRANSPOSE as a .keras file."""
+    """A small 1-D CNN as a float .tflite; a .keras model with a RESIZE_BILINEAR."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     import tensorflow as tf
@@ -38,8 +38,8 @@ def float_models() -> dict[str, bytes]:
     x = keras.layers.Conv1D(4, 3, activation="relu")(inputs)
     x = keras.layers.Flatten()(x)
     cnn = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
-    swap_in = keras.Input((5, 6))
-    swapped = keras.layers.Permute((2, 1), name="swap")(swap_in)
+    swap_in = keras.Input((4, 4, 2))
+    swapped = keras.layers.UpSampling2D(2, interpolation="bilinear", name="grow")(swap_in)
     gate = keras.Model(swap_in, keras.layers.Dense(3)(keras.layers.Flatten()(swapped)))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "swap.keras"
@@ -144,8 +144,8 @@ def test_float_models_are_quantized_with_the_uploaded_inputs(
     assert report["calibration_inputs"] == 64 and report["compared_inputs"] == 64
     assert report["top1_agreement"] >= 0.8 and report["max_abs_difference"] < 0.5
 
-    # A Keras file whose TRANSPOSE the compiler does not take: quantized, described, named.
-    flat = _npy(rng.normal(size=(40, 5, 6)).astype(np.float32))
+    # A Keras file whose RESIZE_BILINEAR the compiler does not take: quantized, described, named.
+    flat = _npy(rng.normal(size=(40, 4, 4, 2)).astype(np.float32))
     gate = _ready(
         client,
         pid,
@@ -154,13 +154,13 @@ def test_float_models_are_quantized_with_the_uploaded_inputs(
         wait_job,
     )
     assert not gate["info"]["compiler"]["supported"]
-    assert "TRANSPOSE" in gate["info"]["compiler"]["reason"]
+    assert "RESIZE_BILINEAR" in gate["info"]["compiler"]["reason"]
     (swap,) = [op for op in gate["info"]["operators"] if not op["supported"]]
-    assert swap["op"] == "TRANSPOSE" and "swap" in swap["layer"]
+    assert swap["op"] == "RESIZE_BILINEAR" and "grow" in swap["layer"]
     refused = client.post(f"/api/projects/{pid}/models/{gate['id']}/profile", headers=h)
-    assert refused.status_code == 409 and "TRANSPOSE" in refused.json()["detail"]["message"]
+    assert refused.status_code == 409 and "RESIZE_BILINEAR" in refused.json()["detail"]["message"]
     ops = client.get("/api/compiler/supported-ops", headers=h).json()
-    assert "CONV_2D" in ops and "TRANSPOSE" not in ops
+    assert "CONV_2D" in ops and "RESIZE_BILINEAR" not in ops
 
     # Inputs of the wrong shape fail the import, naming both shapes.
     wrong = _npy(np.zeros((8, 7), np.float32))

@@ -157,14 +157,17 @@ def test_unsupported_op_names_the_op_and_layer(
     from keras import layers
 
     tflite = keras_to_tflite(
-        lambda x: layers.Dense(3)(layers.Flatten()(layers.Permute((2, 1), name="swap")(x))),
-        (5, 6),
+        lambda x: layers.Dense(3)(
+            layers.Flatten()(layers.UpSampling2D(2, interpolation="bilinear", name="grow")(x))
+        ),
+        (4, 4, 2),
     )
     with pytest.raises(UnsupportedModelError) as error:
         compile_model(tflite, tmp_path)
     message = str(error.value)
     assert re.search(
-        r"operator \d+ TRANSPOSE \(layer '[^']*swap[^']*'\): operator is not supported", message
+        r"operator \d+ RESIZE_BILINEAR \(layer '[^']*grow[^']*'\): operator is not supported",
+        message,
     ), message
     # The message lists what the compiler takes and points to the table.
     assert "CONV_2D, DEPTHWISE_CONV_2D" in message and "workers/compiler/README.md" in message

@@ -177,6 +177,33 @@ def _cases() -> dict[str, tuple[Callable[[object], object], tuple[int, ...], str
             (10,),
             "MINIMUM",
         ),
+        "leaky_relu": (
+            lambda x: layers.LeakyReLU(negative_slope=0.2)(layers.Dense(12)(x)),
+            (10,),
+            "LEAKY_RELU",
+        ),
+        "hard_swish": (
+            lambda x: keras.ops.hard_swish(layers.Conv2D(6, 1)(x)),
+            (5, 5, 2),
+            "HARD_SWISH",
+        ),
+        "transpose": (
+            lambda x: layers.Permute((3, 1, 2))(layers.Conv2D(4, 1)(x)),
+            (3, 5, 2),
+            "TRANSPOSE",
+        ),
+        "split": (
+            lambda x: layers.Subtract()(keras.ops.split(layers.Dense(8)(x), 2, axis=-1)),
+            (10,),
+            "SPLIT",
+        ),
+        "split_v": (
+            lambda x: (lambda parts: layers.Add()([layers.Dense(4)(p) for p in parts]))(
+                keras.ops.split(layers.Dense(8)(x), [3], axis=-1)
+            ),
+            (10,),
+            "SPLIT_V",
+        ),
         "flatten_dense": (
             lambda x: layers.Dense(3)(layers.Flatten()(layers.Conv2D(2, 3)(x))),
             (5, 5, 1),
@@ -212,6 +239,11 @@ CASE_NAMES = (
     "mul_square",
     "maximum",
     "minimum",
+    "leaky_relu",
+    "hard_swish",
+    "transpose",
+    "split",
+    "split_v",
     "flatten_dense",
 )
 

@@ -1733,6 +1733,25 @@ void ts_pad(const ts_pad_params *p, const void *input, void *output, const void 
     }
 }
 
+void ts_transpose_s8(const ts_transpose_params *p, const int8_t *input, int8_t *output)
+{
+    /* Odometer over the output index; the input offset follows with the permuted strides. */
+    int32_t idx[6] = {0, 0, 0, 0, 0, 0};
+    int32_t off = 0, i, d;
+    for (i = 0; i < p->size; ++i) {
+        output[i] = input[off];
+        for (d = p->rank - 1; d >= 0; --d) {
+            idx[d]++;
+            off += p->in_strides[d];
+            if (idx[d] < p->out_dims[d]) {
+                break;
+            }
+            off -= p->in_strides[d] * p->out_dims[d];
+            idx[d] = 0;
+        }
+    }
+}
+
 void ts_copy_blocks(int32_t count, int32_t bytes, int32_t in_stride, int32_t out_stride,
                     const uint8_t *input, uint8_t *output)
 {

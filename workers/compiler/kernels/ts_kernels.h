@@ -160,6 +160,17 @@ typedef struct {
 
 void ts_pad(const ts_pad_params *p, const void *input, void *output, const void *pad_value);
 
+/* TRANSPOSE of int8 data over up to 6 dims: output element i (row-major over out_dims) is
+ * the input element at the sum of its indices times in_strides (elements). */
+typedef struct {
+    int32_t rank;
+    int32_t size;
+    int32_t out_dims[6];
+    int32_t in_strides[6];
+} ts_transpose_params;
+
+void ts_transpose_s8(const ts_transpose_params *p, const int8_t *input, int8_t *output);
+
 /* Copies `count` blocks of `bytes` from input (stride in_stride) to output (stride out_stride):
  * the building block of CONCATENATION. */
 void ts_copy_blocks(int32_t count, int32_t bytes, int32_t in_stride, int32_t out_stride,
