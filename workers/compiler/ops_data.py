@@ -1,0 +1,185 @@
+"""Op handlers that move or reduce data: views, padding, concatenation, transpose, split and
+mean."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workers.compiler.emit import FLOAT32, INT8, OpContext, quant, require_int8, shape4
+from workers.compiler.quantization import f32, quantize_multiplier
+
+
+def view(ctx: OpContext) -> None:
+    src, dst = ctx.op.inputs[0], ctx.op.outputs[0]
+    em = ctx.em
+    if em.plan.shared.get(dst) == src or (
+        not ctx.t(0).is_constant and em.plan.offsets.get(src) == em.plan.offsets.get(dst)
+    ):
+        em.body.append(f"/* {ctx.op.opcode}: output shares the input's bytes */")
+        return
+    em.body.append(
+        f"memmove({em.tensor_ptr(dst, 'uint8_t')}, {em.tensor_ptr(src, 'const uint8_t')}, "
+        f"{ctx.out().nbytes});"
+    )
+
+
+def pad(ctx: OpContext) -> None:
+    x, paddings, y = ctx.t(0), ctx.t(1), ctx.out()
+    if not paddings.is_constant:
+        raise ctx.fail("paddings must be a constant tensor")
+    if x.type_code not in (INT8, FLOAT32):
+        raise ctx.fail(f"tensor type {x.type_name} is not supported")
+    pads = paddings.array().astype(np.int64).reshape(-1, 2)
+    rank = len(x.shape)
+    if rank > 4:
+        raise ctx.fail("more than 4 dimensions are not supported")
+    before = [0] * (4 - rank) + [int(p) for p in pads[:, 0]]
+    em = ctx.em
+    if x.type_code == INT8:
+        if ctx.op.opcode == "PADV2" and ctx.has_input(2):
+            value = int(ctx.t(2).array().reshape(-1)[0])
+        else:
+            value = quant(y)[1]
+        pad_value = em.const_array(ctx.name("pad_value"), "int8_t", np.array([value]))
+    else:
+        value_f = float(ctx.t(2).array().reshape(-1)[0]) if ctx.has_input(2) else 0.0
+        pad_value = em.const_array(ctx.name("pad_value"), "float", np.array([value_f]))
+    params = em.const_struct(
+        ctx.name("params"),
+        "ts_pad_params",
+        {
+            "in_dims": list(shape4(x.shape)),
+            "out_dims": list(shape4(y.shape)),
+            "before": before,
+            "elem_bytes": x.dtype.itemsize,
+        },
+    )
+    em.body.append(
+        f"ts_pad(&{params}, {em.tensor_ptr(ctx.op.inputs[0], 'const void')}, "
+        f"{em.tensor_ptr(ctx.op.outputs[0], 'void')}, {pad_value});"
+    )
+
+
+def concatenation(ctx: OpContext) -> None:
+    y = ctx.out()
+    axis = int(ctx.op.options.get("axis", 0))
+    if axis < 0:
+        axis += len(y.shape)
+    if ctx.activation() != "NONE":
+        raise ctx.fail("fused activation on concatenation is not supported")
+    eb = y.dtype.itemsize
+    outer = int(np.prod(y.shape[:axis], dtype=np.int64)) if axis else 1
+    out_stride = int(np.prod(y.shape[axis:], dtype=np.int64)) * eb
+    offset = 0
+    em = ctx.em
+    for position in range(len(ctx.op.inputs)):
+        x = ctx.t(position)
+        if x.type_code != y.type_code:
+            raise ctx.fail("inputs and output must have the same type")
+        if y.type_code == INT8 and quant(x) != quant(y):
+            raise ctx.fail("inputs must share the output's quantization")
+        block = int(np.prod(x.shape[axis:], dtype=np.int64)) * eb
+        em.body.append(
+            f"ts_copy_blocks({outer}, {block}, {block}, {out_stride}, "
+            f"{em.tensor_ptr(ctx.op.inputs[position], 'const uint8_t')}, "
+            f"{em.tensor_ptr(ctx.op.outputs[0], 'uint8_t')} + {offset});"
+        )
+        offset += block
+
+
+def transpose(ctx: OpContext) -> None:
+    x, perm_t, y = ctx.t(0), ctx.t(1), ctx.out()
+    require_int8(ctx, x, y)
+    if not perm_t.is_constant:
+        raise ctx.fail("the permutation must be a constant tensor")
+    rank = len(x.shape)
+    perm = [int(p) % max(rank, 1) for p in perm_t.array().reshape(-1)]
+    if rank > 6 or sorted(perm) != list(range(rank)):
+        raise ctx.fail(f"permutation {perm} of {rank} dimensions is not supported")
+    if quant(x) != quant(y):
+        raise ctx.fail("input and output must share one quantization")
+    strides = [int(np.prod(x.shape[d + 1 :], dtype=np.int64)) for d in range(rank)]
+    params = ctx.em.const_struct(
+        ctx.name("params"),
+        "ts_transpose_params",
+        {
+            "rank": rank,
+            "size": y.elements,
+            "out_dims": [x.shape[p] for p in perm] + [0] * (6 - rank),
+            "in_strides": [strides[p] for p in perm] + [0] * (6 - rank),
+        },
+    )
+    ctx.em.body.append(
+        f"ts_transpose_s8(&{params}, {ctx.em.tensor_ptr(ctx.op.inputs[0], 'const int8_t')}, "
+        f"{ctx.em.tensor_ptr(ctx.op.outputs[0])});"
+    )
+
+
+def split(ctx: OpContext) -> None:
+    """SPLIT (axis tensor first) and SPLIT_V (sizes and axis after the input): each output is
+    a run of blocks of the input along the axis."""
+    data = 1 if ctx.op.opcode == "SPLIT" else 0
+    axis_t = ctx.t(0) if data == 1 else ctx.t(2)
+    x = ctx.t(data)
+    if not axis_t.is_constant:
+        raise ctx.fail("the axis must be a constant tensor")
+    axis = int(axis_t.array().reshape(-1)[0]) % len(x.shape)
+    eb = x.dtype.itemsize
+    outer = int(np.prod(x.shape[:axis], dtype=np.int64)) if axis else 1
+    in_stride = int(np.prod(x.shape[axis:], dtype=np.int64)) * eb
+    offset = 0
+    em = ctx.em
+    for position, index in enumerate(ctx.op.outputs):
+        y = ctx.model.tensors[index]
+        if y.type_code != x.type_code or (x.type_code == INT8 and quant(x) != quant(y)):
+            raise ctx.fail("outputs must share the input's type and quantization")
+        block = int(np.prod(y.shape[axis:], dtype=np.int64)) * eb
+        em.body.append(
+            f"ts_copy_blocks({outer}, {block}, {in_stride}, {block}, "
+            f"{em.tensor_ptr(ctx.op.inputs[data], 'const uint8_t')} + {offset}, "
+            f"{em.tensor_ptr(ctx.op.outputs[position], 'uint8_t')});"
+        )
+        offset += block
+
+
+def mean(ctx: OpContext) -> None:
+    x, axes_t, y = ctx.t(0), ctx.t(1), ctx.out()
+    require_int8(ctx, x, y)
+    if not axes_t.is_constant:
+        raise ctx.fail("axes must be a constant tensor")
+    rank = len(x.shape)
+    if rank > 6:
+        raise ctx.fail("more than 6 dimensions are not supported")
+    axes = sorted({int(a) % rank for a in axes_t.array().reshape(-1)})
+    strides = [int(np.prod(x.shape[d + 1 :], dtype=np.int64)) for d in range(rank)]
+    kept = [d for d in range(rank) if d not in axes]
+    count = int(np.prod([x.shape[d] for d in axes], dtype=np.int64)) if axes else 1
+    (si, zi), (so, zo) = quant(x), quant(y)
+    multiplier, shift = quantize_multiplier(float(f32(si)) / float(f32(so)))
+    if count > 0:
+        # QuantizedMeanOrSum folds 1/count into the multiplier with a bounded extra shift.
+        extra = min(count.bit_length() - 1, 32, 31 + shift)
+        multiplier = ((multiplier << extra) // count) if extra >= 0 else multiplier
+        shift -= extra
+    em = ctx.em
+    params = em.const_struct(
+        ctx.name("params"),
+        "ts_mean_params",
+        {
+            "kept_rank": len(kept),
+            "kept_dims": [x.shape[d] for d in kept] + [0] * (6 - len(kept)),
+            "kept_strides": [strides[d] for d in kept] + [0] * (6 - len(kept)),
+            "reduced_rank": len(axes),
+            "reduced_dims": [x.shape[d] for d in axes] + [0] * (6 - len(axes)),
+            "reduced_strides": [strides[d] for d in axes] + [0] * (6 - len(axes)),
+            "count": count,
+            "input_zero_point": zi,
+            "output_zero_point": zo,
+            "multiplier": multiplier,
+            "shift": shift,
+        },
+    )
+    em.body.append(
+        f"ts_mean_s8(&{params}, {em.tensor_ptr(ctx.op.inputs[0], 'const int8_t')}, "
+        f"{em.tensor_ptr(ctx.op.outputs[0])});"
+    )
