@@ -18,8 +18,16 @@ from workers.compiler.emit import (
     same_padding,
 )
 from workers.compiler.fold import FOLDED_OPS, fold_shape_ops
-from workers.compiler.ops_conv import conv2d, depthwise, fully_connected, pool
-from workers.compiler.ops_data import concatenation, mean, pad, split, transpose, view
+from workers.compiler.ops_conv import conv2d, depthwise, fully_connected, pool, transpose_conv
+from workers.compiler.ops_data import (
+    concatenation,
+    mean,
+    pad,
+    resize_nearest,
+    split,
+    transpose,
+    view,
+)
 from workers.compiler.ops_math import (
     BINARY_OPS,
     binary,
@@ -77,6 +85,8 @@ HANDLERS: dict[str, OpHandler] = {
     "PADV2": pad,
     "CONCATENATION": concatenation,
     "TRANSPOSE": transpose,
+    "TRANSPOSE_CONV": transpose_conv,
+    "RESIZE_NEAREST_NEIGHBOR": resize_nearest,
     "SPLIT": split,
     "SPLIT_V": split,
     "MEAN": mean,

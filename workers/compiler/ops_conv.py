@@ -328,3 +328,60 @@ def pool(ctx: OpContext, kind: str) -> None:
         f"{fn}(&{params}, {em.tensor_ptr(ctx.op.inputs[0], 'const int8_t')}, "
         f"{em.tensor_ptr(ctx.op.outputs[0])});"
     )
+
+
+def transpose_conv(ctx: OpContext) -> None:
+    """TRANSPOSE_CONV (inputs: output shape, OHWI filter, input, optional bias), computed per
+    output as the sum over the input pixels whose strided footprint covers it."""
+    w, x, y = ctx.t(1), ctx.t(2), ctx.out()
+    require_int8(ctx, x, w, y)
+    if not w.is_constant:
+        raise ctx.fail("filter must be a constant tensor")
+    n, ih, iw, ic = shape4(x.shape)
+    _, oh, ow, oc = shape4(y.shape)
+    if len(w.shape) != 4 or w.shape[0] != oc or w.shape[3] != ic:
+        raise ctx.fail(f"filter {w.shape} disagrees with input {x.shape} and output {y.shape}")
+    kh, kw = w.shape[1], w.shape[2]
+    opts = ctx.op.options
+    sh, sw = int(opts["stride_h"]), int(opts["stride_w"])
+    if sh < 1 or sw < 1:
+        raise ctx.fail(f"strides {sh}x{sw} are not supported")
+    padding = PADDINGS.get(int(opts["padding"]), "?")
+    if padding == "SAME":
+        # As LiteRT computes it: the padding of a convolution from the output to the input.
+        pad_top, pad_left = same_padding(oh, ih, kh, sh, 1), same_padding(ow, iw, kw, sw, 1)
+    elif padding == "VALID":
+        pad_top = pad_left = 0
+    else:
+        raise ctx.fail(f"padding {padding} is not supported")
+    in_scale, in_zp = quant(x)
+    out_scale, out_zp = quant(y)
+    assert w.quantization is not None
+    if np.any(w.quantization.zero_points != 0):
+        raise ctx.fail("filter zero points must be 0")
+    mults, shifts = per_channel_multipliers(in_scale, w.quantization.scales, out_scale, oc)
+    has_bias = ctx.has_input(3)
+    if has_bias and ctx.t(3).type_code != 2:
+        raise ctx.fail(f"bias type {ctx.t(3).type_name} is not supported (INT32 only)")
+    bias = ctx.t(3).array().reshape(-1) if has_bias else np.zeros(oc, dtype=np.int64)
+    act_min, act_max = activation_range(ctx.activation(), out_scale, out_zp)
+    em = ctx.em
+    params = em.const_struct(
+        ctx.name("params"),
+        "ts_transpose_conv_params",
+        {
+            "batches": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow,
+            "out_c": oc, "k_h": kh, "k_w": kw, "stride_h": sh, "stride_w": sw,
+            "pad_top": pad_top, "pad_left": pad_left, "input_offset": -in_zp,
+            "output_offset": out_zp, "act_min": act_min, "act_max": act_max,
+        },
+    )  # fmt: skip
+    em.body.append(
+        f"ts_transpose_conv_s8(&{params}, {em.tensor_ptr(ctx.op.inputs[2], 'const int8_t')}, "
+        f"{em.tensor_ptr(ctx.op.inputs[1], 'const int8_t')}, "
+        f"{em.const_array(ctx.name('bias'), 'int32_t', bias)}, "
+        f"{em.const_array(ctx.name('multiplier'), 'int32_t', mults)}, "
+        f"{em.const_array(ctx.name('shift'), 'int32_t', shifts)}, "
+        f"{em.tensor_ptr(ctx.op.outputs[0])});"
+    )
+    em.macs += n * ih * iw * kh * kw * ic * oc

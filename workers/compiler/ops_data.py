@@ -3,10 +3,12 @@ mean."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from workers.compiler.emit import FLOAT32, INT8, OpContext, quant, require_int8, shape4
-from workers.compiler.quantization import f32, quantize_multiplier
+from workers.compiler.quantization import f32, quantize_multiplier, tflite_round
 
 
 def view(ctx: OpContext) -> None:
@@ -183,3 +185,45 @@ def mean(ctx: OpContext) -> None:
         f"ts_mean_s8(&{params}, {em.tensor_ptr(ctx.op.inputs[0], 'const int8_t')}, "
         f"{em.tensor_ptr(ctx.op.outputs[0])});"
     )
+
+
+def _nearest(out_size: int, in_size: int, align_corners: bool, half_pixel: bool) -> list[int]:
+    """LiteRT's GetNearestNeighbor for every output index, in single precision as it computes."""
+    if align_corners and out_size > 1:
+        scale = np.float32(np.float32(in_size - 1) / np.float32(out_size - 1))
+    else:
+        scale = np.float32(np.float32(in_size) / np.float32(out_size))
+    offset = np.float32(0.5 if half_pixel else 0.0)
+    found = []
+    for index in range(out_size):
+        position = float(np.float32(np.float32(np.float32(index) + offset) * scale))
+        value = tflite_round(position) if align_corners else math.floor(position)
+        value = min(value, in_size - 1)
+        found.append(max(0, value) if half_pixel else value)
+    return found
+
+
+def resize_nearest(ctx: OpContext) -> None:
+    x, size_t, y = ctx.t(0), ctx.t(1), ctx.out()
+    require_int8(ctx, x, y)
+    if not size_t.is_constant:
+        raise ctx.fail("the output size must be a constant tensor")
+    if quant(x) != quant(y):
+        raise ctx.fail("input and output must share one quantization")
+    n, ih, iw, depth = shape4(x.shape)
+    _, oh, ow, _ = shape4(y.shape)
+    align = bool(ctx.op.options.get("align_corners", False))
+    half = bool(ctx.op.options.get("half_pixel_centers", False))
+    em = ctx.em
+    params = em.const_struct(
+        ctx.name("params"),
+        "ts_resize_params",
+        {"batches": n, "in_h": ih, "in_w": iw, "depth": depth, "out_h": oh, "out_w": ow},
+    )
+    ymap = em.const_array(ctx.name("ymap"), "int32_t", np.array(_nearest(oh, ih, align, half)))
+    xmap = em.const_array(ctx.name("xmap"), "int32_t", np.array(_nearest(ow, iw, align, half)))
+    em.body.append(
+        f"ts_resize_nearest_s8(&{params}, {ymap}, {xmap}, "
+        f"{em.tensor_ptr(ctx.op.inputs[0], 'const int8_t')}, {em.tensor_ptr(ctx.op.outputs[0])});"
+    )
+

@@ -221,6 +221,16 @@ _OPTION_FIELDS: dict[str, list[tuple[int, str, str, object]]] = {
         (5, "offset", "bool", False),
     ],
     "PACK": [(0, "values_count", "i32", 0), (1, "axis", "i32", 0)],
+    "TRANSPOSE_CONV": [
+        (0, "padding", "i8", 0),
+        (1, "stride_w", "i32", 0),
+        (2, "stride_h", "i32", 0),
+        (3, "fused_activation_function", "i8", 0),
+    ],
+    "RESIZE_NEAREST_NEIGHBOR": [
+        (0, "align_corners", "bool", False),
+        (1, "half_pixel_centers", "bool", False),
+    ],
 }
 _OPTION_TABLE_OF_OP = {
     "AVERAGE_POOL_2D": "POOL_2D",

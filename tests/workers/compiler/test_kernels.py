@@ -204,6 +204,26 @@ def _cases() -> dict[str, tuple[Callable[[object], object], tuple[int, ...], str
             (10,),
             "SPLIT_V",
         ),
+        "transpose_conv_same_stride2": (
+            lambda x: layers.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu")(x),
+            (4, 5, 3),
+            "TRANSPOSE_CONV",
+        ),
+        "transpose_conv_valid": (
+            lambda x: layers.Conv2DTranspose(3, (2, 3), padding="valid")(x),
+            (3, 4, 2),
+            "TRANSPOSE_CONV",
+        ),
+        "resize_nearest": (
+            lambda x: layers.Resizing(6, 8, interpolation="nearest")(layers.Conv2D(3, 1)(x)),
+            (3, 4, 2),
+            "RESIZE_NEAREST_NEIGHBOR",
+        ),
+        "resize_nearest_half_pixel": (
+            lambda x: layers.Resizing(7, 5, interpolation="nearest")(layers.Conv2D(3, 1)(x)),
+            (3, 4, 2),
+            "RESIZE_NEAREST_NEIGHBOR",
+        ),
         "flatten_dense": (
             lambda x: layers.Dense(3)(layers.Flatten()(layers.Conv2D(2, 3)(x))),
             (5, 5, 1),
@@ -244,6 +264,10 @@ CASE_NAMES = (
     "transpose",
     "split",
     "split_v",
+    "transpose_conv_same_stride2",
+    "transpose_conv_valid",
+    "resize_nearest",
+    "resize_nearest_half_pixel",
     "flatten_dense",
 )
 

@@ -1752,6 +1752,66 @@ void ts_transpose_s8(const ts_transpose_params *p, const int8_t *input, int8_t *
     }
 }
 
+void ts_resize_nearest_s8(const ts_resize_params *p, const int32_t *ymap, const int32_t *xmap,
+                          const int8_t *input, int8_t *output)
+{
+    const int32_t depth = p->depth;
+    int32_t b, y, x, c;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *in_batch = input + (size_t)b * p->in_h * p->in_w * depth;
+        for (y = 0; y < p->out_h; ++y) {
+            const int8_t *row = in_batch + (size_t)ymap[y] * p->in_w * depth;
+            for (x = 0; x < p->out_w; ++x) {
+                const int8_t *src = row + (size_t)xmap[x] * depth;
+                for (c = 0; c < depth; ++c) {
+                    *output++ = src[c];
+                }
+            }
+        }
+    }
+}
+
+void ts_transpose_conv_s8(const ts_transpose_conv_params *p, const int8_t *input,
+                          const int8_t *filter, const int32_t *bias, const int32_t *multiplier,
+                          const int32_t *shift, int8_t *output)
+{
+    const int32_t in_c = p->in_c;
+    const int32_t input_offset = p->input_offset;
+    int32_t b, oy, ox, oc, fy, fx;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *in_batch = input + (size_t)b * p->in_h * p->in_w * in_c;
+        for (oy = 0; oy < p->out_h; ++oy) {
+            for (ox = 0; ox < p->out_w; ++ox) {
+                for (oc = 0; oc < p->out_c; ++oc) {
+                    int32_t acc = bias[oc];
+                    for (fy = 0; fy < p->k_h; ++fy) {
+                        /* Input row iy reaches output row iy * stride - pad + fy. */
+                        const int32_t ny = oy + p->pad_top - fy;
+                        const int32_t iy = ny / p->stride_h;
+                        if (ny < 0 || ny % p->stride_h != 0 || iy >= p->in_h) {
+                            continue;
+                        }
+                        for (fx = 0; fx < p->k_w; ++fx) {
+                            const int32_t nx = ox + p->pad_left - fx;
+                            const int32_t ix = nx / p->stride_w;
+                            const int8_t *f;
+                            if (nx < 0 || nx % p->stride_w != 0 || ix >= p->in_w) {
+                                continue;
+                            }
+                            f = filter + (((size_t)oc * p->k_h + fy) * p->k_w + fx) * in_c;
+                            acc = ts_dot_s8(in_batch + ((size_t)iy * p->in_w + ix) * in_c, f,
+                                            in_c, acc) +
+                                  input_offset * ts_sum_s8(f, in_c);
+                        }
+                    }
+                    *output++ = ts_output_s8(acc, multiplier[oc], shift[oc], p->output_offset,
+                                             p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+}
+
 void ts_copy_blocks(int32_t count, int32_t bytes, int32_t in_stride, int32_t out_stride,
                     const uint8_t *input, uint8_t *output)
 {

@@ -171,6 +171,27 @@ typedef struct {
 
 void ts_transpose_s8(const ts_transpose_params *p, const int8_t *input, int8_t *output);
 
+/* RESIZE_NEAREST_NEIGHBOR (int8, NHWC): output pixel (y, x) copies input pixel (ymap[y],
+ * xmap[x]); the compiler computes the maps as LiteRT does (align corners, half-pixel centers). */
+typedef struct {
+    int32_t batches, in_h, in_w, depth, out_h, out_w;
+} ts_resize_params;
+
+void ts_resize_nearest_s8(const ts_resize_params *p, const int32_t *ymap, const int32_t *xmap,
+                          const int8_t *input, int8_t *output);
+
+/* TRANSPOSE_CONV, NHWC input, OHWI filter, per-channel multipliers: each output sums the
+ * input pixels whose strided footprint covers it, (x + input_offset) * w, plus the bias. */
+typedef struct {
+    int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c;
+    int32_t k_h, k_w, stride_h, stride_w, pad_top, pad_left;
+    int32_t input_offset, output_offset, act_min, act_max;
+} ts_transpose_conv_params;
+
+void ts_transpose_conv_s8(const ts_transpose_conv_params *p, const int8_t *input,
+                          const int8_t *filter, const int32_t *bias, const int32_t *multiplier,
+                          const int32_t *shift, int8_t *output);
+
 /* Copies `count` blocks of `bytes` from input (stride in_stride) to output (stride out_stride):
  * the building block of CONCATENATION. */
 void ts_copy_blocks(int32_t count, int32_t bytes, int32_t in_stride, int32_t out_stride,
