@@ -224,6 +224,19 @@ def _cases() -> dict[str, tuple[Callable[[object], object], tuple[int, ...], str
             (3, 4, 2),
             "RESIZE_NEAREST_NEIGHBOR",
         ),
+        # A Dense layer on a sequence: FULLY_CONNECTED with keep_num_dims.
+        "dense_keep_num_dims": (
+            lambda x: layers.Dense(4, activation="relu")(x),
+            (5, 6),
+            "FULLY_CONNECTED",
+        ),
+        "pad_value": (
+            lambda x: keras.ops.pad(
+                layers.Conv2D(3, 1)(x), [[0, 0], [1, 2], [2, 0], [0, 0]], constant_values=0.75
+            ),
+            (4, 5, 2),
+            "PADV2",
+        ),
         "flatten_dense": (
             lambda x: layers.Dense(3)(layers.Flatten()(layers.Conv2D(2, 3)(x))),
             (5, 5, 1),
@@ -268,6 +281,8 @@ CASE_NAMES = (
     "transpose_conv_valid",
     "resize_nearest",
     "resize_nearest_half_pixel",
+    "dense_keep_num_dims",
+    "pad_value",
     "flatten_dense",
 )
 
