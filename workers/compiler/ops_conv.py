@@ -15,7 +15,7 @@ from workers.compiler.emit import (
     shape4,
 )
 from workers.compiler.quantization import activation_range, f32, quantize_multiplier
-from workers.compiler.tflite_reader import PADDINGS
+from workers.compiler.tflite_reader import PADDINGS, Tensor
 
 # Windows of at most this many bytes with rows shorter than GATHER_ROW_LIMIT are gathered
 # (TS_CONV_GATHER_BYTES's default in ts_kernels.h; a model's C checks the value it builds with).
@@ -24,6 +24,42 @@ GATHER_ROW_LIMIT = 32
 
 # Gathered windows of at most this many bytes take ts_conv2d_small_s8 (TS_SMALL_WINDOW).
 SMALL_WINDOW = 12
+
+
+def _padding(
+    ctx: OpContext,
+    padding: str,
+    size: tuple[int, int],
+    out: tuple[int, int],
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+) -> tuple[int, int]:
+    """(top, left) padding of a window sliding over `size` to give `out` positions."""
+    if padding == "SAME":
+        top, left = (
+            same_padding(size[i], out[i], kernel[i], stride[i], dilation[i]) for i in (0, 1)
+        )
+        return top, left
+    if padding == "VALID":
+        return 0, 0
+    raise ctx.fail(f"padding {padding} is not supported")
+
+
+def _requantization(
+    ctx: OpContext, x: Tensor, w: Tensor, y: Tensor, out_channels: int
+) -> tuple[int, float, int, np.ndarray, np.ndarray]:
+    """(input zero point, output scale, output zero point, per-channel multipliers, shifts) of
+    a layer with symmetric int8 filters."""
+    in_scale, in_zp = quant(x)
+    out_scale, out_zp = quant(y)
+    assert w.quantization is not None
+    if np.any(w.quantization.zero_points != 0):
+        raise ctx.fail("filter zero points must be 0")
+    mults, shifts = per_channel_multipliers(
+        in_scale, w.quantization.scales, out_scale, out_channels
+    )
+    return in_zp, out_scale, out_zp, mults, shifts
 
 
 def _conv_like(ctx: OpContext, depthwise: bool) -> None:
@@ -44,19 +80,8 @@ def _conv_like(ctx: OpContext, depthwise: bool) -> None:
     )
     if len(w.shape) != 4 or w.shape[3 if depthwise else 0] != oc or shape4(y.shape)[0] != n:
         raise ctx.fail(f"filter {w.shape} and output {y.shape} disagree on the output channels")
-    if padding == "SAME":
-        pad_top = same_padding(ih, oh, kh, sh, dh)
-        pad_left = same_padding(iw, ow, kw, sw, dw)
-    elif padding == "VALID":
-        pad_top = pad_left = 0
-    else:
-        raise ctx.fail(f"padding {padding} is not supported")
-    in_scale, in_zp = quant(x)
-    out_scale, out_zp = quant(y)
-    assert w.quantization is not None
-    if np.any(w.quantization.zero_points != 0):
-        raise ctx.fail("filter zero points must be 0")
-    mults, shifts = per_channel_multipliers(in_scale, w.quantization.scales, out_scale, oc)
+    pad_top, pad_left = _padding(ctx, padding, (ih, iw), (oh, ow), (kh, kw), (sh, sw), (dh, dw))
+    in_zp, out_scale, out_zp, mults, shifts = _requantization(ctx, x, w, y, oc)
     bias = (
         ctx.t(2).array().astype(np.int64).reshape(-1)
         if ctx.has_input(2)
@@ -347,19 +372,9 @@ def transpose_conv(ctx: OpContext) -> None:
     if sh < 1 or sw < 1:
         raise ctx.fail(f"strides {sh}x{sw} are not supported")
     padding = PADDINGS.get(int(opts["padding"]), "?")
-    if padding == "SAME":
-        # As LiteRT computes it: the padding of a convolution from the output to the input.
-        pad_top, pad_left = same_padding(oh, ih, kh, sh, 1), same_padding(ow, iw, kw, sw, 1)
-    elif padding == "VALID":
-        pad_top = pad_left = 0
-    else:
-        raise ctx.fail(f"padding {padding} is not supported")
-    in_scale, in_zp = quant(x)
-    out_scale, out_zp = quant(y)
-    assert w.quantization is not None
-    if np.any(w.quantization.zero_points != 0):
-        raise ctx.fail("filter zero points must be 0")
-    mults, shifts = per_channel_multipliers(in_scale, w.quantization.scales, out_scale, oc)
+    # As LiteRT computes it: the padding of a convolution from the output back to the input.
+    pad_top, pad_left = _padding(ctx, padding, (oh, ow), (ih, iw), (kh, kw), (sh, sw), (1, 1))
+    in_zp, out_scale, out_zp, mults, shifts = _requantization(ctx, x, w, y, oc)
     has_bias = ctx.has_input(3)
     if has_bias and ctx.t(3).type_code != 2:
         raise ctx.fail(f"bias type {ctx.t(3).type_name} is not supported (INT32 only)")

@@ -62,6 +62,34 @@ def pad(ctx: OpContext) -> None:
     )
 
 
+def _axis_copies(ctx: OpContext, whole: int, parts: list[int], axis: int, gather: bool) -> None:
+    """Copies between the tensor `whole` and its `parts` along `axis`, each part a run of
+    blocks of the whole: into the whole (`gather`, CONCATENATION) or out of it (SPLIT)."""
+    em = ctx.em
+    big = ctx.model.tensors[whole]
+    eb = big.dtype.itemsize
+    outer = int(np.prod(big.shape[:axis], dtype=np.int64)) if axis else 1
+    stride = int(np.prod(big.shape[axis:], dtype=np.int64)) * eb
+    offset = 0
+    for index in parts:
+        part = ctx.model.tensors[index]
+        if part.type_code != big.type_code:
+            raise ctx.fail("inputs and outputs must have the same type")
+        if big.type_code == INT8 and quant(part) != quant(big):
+            raise ctx.fail("inputs and outputs must share one quantization")
+        block = int(np.prod(part.shape[axis:], dtype=np.int64)) * eb
+        if gather:
+            source = em.tensor_ptr(index, "const uint8_t")
+            target = f"{em.tensor_ptr(whole, 'uint8_t')} + {offset}"
+            strides = f"{block}, {stride}"
+        else:
+            source = f"{em.tensor_ptr(whole, 'const uint8_t')} + {offset}"
+            target = em.tensor_ptr(index, "uint8_t")
+            strides = f"{stride}, {block}"
+        em.body.append(f"ts_copy_blocks({outer}, {block}, {strides}, {source}, {target});")
+        offset += block
+
+
 def concatenation(ctx: OpContext) -> None:
     y = ctx.out()
     axis = int(ctx.op.options.get("axis", 0))
@@ -69,24 +97,7 @@ def concatenation(ctx: OpContext) -> None:
         axis += len(y.shape)
     if ctx.activation() != "NONE":
         raise ctx.fail("fused activation on concatenation is not supported")
-    eb = y.dtype.itemsize
-    outer = int(np.prod(y.shape[:axis], dtype=np.int64)) if axis else 1
-    out_stride = int(np.prod(y.shape[axis:], dtype=np.int64)) * eb
-    offset = 0
-    em = ctx.em
-    for position in range(len(ctx.op.inputs)):
-        x = ctx.t(position)
-        if x.type_code != y.type_code:
-            raise ctx.fail("inputs and output must have the same type")
-        if y.type_code == INT8 and quant(x) != quant(y):
-            raise ctx.fail("inputs must share the output's quantization")
-        block = int(np.prod(x.shape[axis:], dtype=np.int64)) * eb
-        em.body.append(
-            f"ts_copy_blocks({outer}, {block}, {block}, {out_stride}, "
-            f"{em.tensor_ptr(ctx.op.inputs[position], 'const uint8_t')}, "
-            f"{em.tensor_ptr(ctx.op.outputs[0], 'uint8_t')} + {offset});"
-        )
-        offset += block
+    _axis_copies(ctx, ctx.op.outputs[0], list(ctx.op.inputs), axis, gather=True)
 
 
 def transpose(ctx: OpContext) -> None:
@@ -122,26 +133,10 @@ def split(ctx: OpContext) -> None:
     a run of blocks of the input along the axis."""
     data = 1 if ctx.op.opcode == "SPLIT" else 0
     axis_t = ctx.t(0) if data == 1 else ctx.t(2)
-    x = ctx.t(data)
     if not axis_t.is_constant:
         raise ctx.fail("the axis must be a constant tensor")
-    axis = int(axis_t.array().reshape(-1)[0]) % len(x.shape)
-    eb = x.dtype.itemsize
-    outer = int(np.prod(x.shape[:axis], dtype=np.int64)) if axis else 1
-    in_stride = int(np.prod(x.shape[axis:], dtype=np.int64)) * eb
-    offset = 0
-    em = ctx.em
-    for position, index in enumerate(ctx.op.outputs):
-        y = ctx.model.tensors[index]
-        if y.type_code != x.type_code or (x.type_code == INT8 and quant(x) != quant(y)):
-            raise ctx.fail("outputs must share the input's type and quantization")
-        block = int(np.prod(y.shape[axis:], dtype=np.int64)) * eb
-        em.body.append(
-            f"ts_copy_blocks({outer}, {block}, {in_stride}, {block}, "
-            f"{em.tensor_ptr(ctx.op.inputs[data], 'const uint8_t')} + {offset}, "
-            f"{em.tensor_ptr(ctx.op.outputs[position], 'uint8_t')});"
-        )
-        offset += block
+    axis = int(axis_t.array().reshape(-1)[0]) % len(ctx.t(data).shape)
+    _axis_copies(ctx, ctx.op.inputs[data], list(ctx.op.outputs), axis, gather=False)
 
 
 def mean(ctx: OpContext) -> None:
@@ -226,4 +221,3 @@ def resize_nearest(ctx: OpContext) -> None:
         f"ts_resize_nearest_s8(&{params}, {ymap}, {xmap}, "
         f"{em.tensor_ptr(ctx.op.inputs[0], 'const int8_t')}, {em.tensor_ptr(ctx.op.outputs[0])});"
     )
-

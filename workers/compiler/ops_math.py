@@ -24,7 +24,7 @@ from workers.compiler.quantization import (
 )
 
 # ts_binary_s8's op codes (TS_BINARY_* in ts_kernels.h).
-BINARY_OPS = {"ADD": 0, "SUB": 1, "MUL": 2, "MAXIMUM": 3, "MINIMUM": 4}
+BINARY_OPS = {"ADD": 0, "SUB": 1, "MUL": 2, "MAXIMUM": 3, "MINIMUM": 4, "PRELU": 5}
 
 
 def binary(ctx: OpContext) -> None:
@@ -46,6 +46,10 @@ def binary(ctx: OpContext) -> None:
         mo, sho = quantize_multiplier(twice_max / float(np.float32((1 << left_shift) * f32(so))))
     elif op == "MUL":
         mo, sho = quantize_multiplier(float(f32(s1)) * float(f32(s2)) / float(f32(so)))
+    elif op == "PRELU":
+        # As LiteRT's prepare computes them, in single precision.
+        m1, sh1 = quantize_multiplier(float(np.float32(f32(s1) / f32(so))))
+        mo, sho = quantize_multiplier(float(np.float32(np.float32(f32(s1) * f32(s2)) / f32(so))))
     elif (s1, z1) != (so, zo) or (s2, z2) != (so, zo):
         raise ctx.fail("inputs and output must share one quantization (scale and zero point)")
     act_min, act_max = (
@@ -110,26 +114,15 @@ def softmax(ctx: OpContext) -> None:
     )
 
 
-def logistic(ctx: OpContext) -> None:
-    x, y = ctx.t(0), ctx.out()
-    require_int8(ctx, x, y)
-    (si, zi), (so, zo) = quant(x), quant(y)
-    table = ctx.em.const_array(
-        ctx.name("table"), "int8_t", activation_table(ctx.op.opcode, si, zi, so, zo)
-    )
-    ctx.em.body.append(
-        f"ts_lookup_s8({x.elements}, {table}, "
-        f"{ctx.em.tensor_ptr(ctx.op.inputs[0], 'const int8_t')}, "
-        f"{ctx.em.tensor_ptr(ctx.op.outputs[0])});"
-    )
-
-
 def table_op(ctx: OpContext) -> None:
-    """LEAKY_RELU and HARD_SWISH as 256-entry tables of what LiteRT's reference computes."""
+    """LOGISTIC, TANH, LEAKY_RELU and HARD_SWISH as 256-entry tables of what LiteRT's reference
+    computes for each input byte."""
     x, y = ctx.t(0), ctx.out()
     require_int8(ctx, x, y)
     (si, zi), (so, zo) = quant(x), quant(y)
-    if ctx.op.opcode == "LEAKY_RELU":
+    if ctx.op.opcode in ("LOGISTIC", "TANH"):
+        values = activation_table(ctx.op.opcode, si, zi, so, zo)
+    elif ctx.op.opcode == "LEAKY_RELU":
         values = leaky_relu_table(float(ctx.op.options.get("alpha", 0.0)), si, zi, so, zo)
     else:
         try:

@@ -237,6 +237,13 @@ def _cases() -> dict[str, tuple[Callable[[object], object], tuple[int, ...], str
             (4, 5, 2),
             "PADV2",
         ),
+        "prelu": (
+            lambda x: layers.PReLU(
+                alpha_initializer=keras.initializers.RandomUniform(0.05, 0.6), shared_axes=[1, 2]
+            )(layers.Conv2D(4, 1)(x)),
+            (4, 5, 2),
+            "PRELU",
+        ),
         "flatten_dense": (
             lambda x: layers.Dense(3)(layers.Flatten()(layers.Conv2D(2, 3)(x))),
             (5, 5, 1),
@@ -283,6 +290,7 @@ CASE_NAMES = (
     "resize_nearest_half_pixel",
     "dense_keep_num_dims",
     "pad_value",
+    "prelu",
     "flatten_dense",
 )
 

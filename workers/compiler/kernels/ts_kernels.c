@@ -1458,6 +1458,14 @@ ts_binary_one(const ts_binary_params *p, const int32_t op, int32_t a, int32_t b)
     if (op == TS_BINARY_MIN) {
         return a < b ? a : b;
     }
+    if (op == TS_BINARY_PRELU) {
+        const int32_t x = p->input1_offset + a;
+        if (x >= 0) {
+            return ts_mbqm(x, p->input1_multiplier, p->input1_shift) + p->output_offset;
+        }
+        return ts_mbqm(x * (p->input2_offset + b), p->output_multiplier, p->output_shift) +
+               p->output_offset;
+    }
     if (op == TS_BINARY_MUL) {
         return ts_mbqm((p->input1_offset + a) * (p->input2_offset + b), p->output_multiplier,
                        p->output_shift) +
@@ -1526,6 +1534,9 @@ void ts_binary_s8(const ts_binary_params *p, const int8_t *input1, const int8_t 
         return;
     case TS_BINARY_MIN:
         ts_binary_loop(p, TS_BINARY_MIN, input1, input2, output);
+        return;
+    case TS_BINARY_PRELU:
+        ts_binary_loop(p, TS_BINARY_PRELU, input1, input2, output);
         return;
     default:
         ts_binary_loop(p, TS_BINARY_ADD, input1, input2, output);

@@ -105,9 +105,11 @@ void ts_max_pool_s8(const ts_pool_params *p, const int8_t *input, int8_t *output
 /* Element-wise binary ops (`op`): ADD and SUB in TFLite's reference arithmetic (both inputs
  * shifted left, scaled to a common scale, added or subtracted, requantized); MUL
  * ((a + offset1) * (b + offset2) requantized by the output multiplier); MAXIMUM and MINIMUM
- * on the int8 values (the inputs share the output's quantization). */
+ * on the int8 values (the inputs share the output's quantization); PRELU (input 2 the slopes:
+ * a non-negative a + offset1 requantized by the input 1 multiplier, a negative one times
+ * b + offset2 by the output multiplier). */
 enum { TS_BINARY_ADD = 0, TS_BINARY_SUB = 1, TS_BINARY_MUL = 2, TS_BINARY_MAX = 3,
-       TS_BINARY_MIN = 4 };
+       TS_BINARY_MIN = 4, TS_BINARY_PRELU = 5 };
 
 typedef struct {
     int32_t op;
