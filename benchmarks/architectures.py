@@ -6,6 +6,8 @@ post-training quantizer on random representative inputs): the compiler benchmark
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -166,3 +168,19 @@ def build_int8(name: str, seed: int = 0) -> bytes:
         model.save(path)
         int8, _ = quantize(path.read_bytes(), "keras", inputs)
     return int8
+
+
+def build_all(names: list[str], out_dir: Path) -> dict[str, bytes]:
+    """Every named architecture as int8 `.tflite` bytes, built in a child process: TensorFlow
+    loaded beside the TFLM interpreter (the benchmark's arena comparison) crashes the process."""
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.architectures", str(out_dir), *names],
+        check=True, cwd=Path(__file__).resolve().parents[1],
+    )  # fmt: skip
+    return {name: (out_dir / f"{name}.tflite").read_bytes() for name in names}
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1])
+    for arch in sys.argv[2:]:
+        (target / f"{arch}.tflite").write_bytes(build_int8(arch))
