@@ -14,6 +14,7 @@ import { ImpulsePage } from "./pages/ImpulsePage";
 import { TrainingPage } from "./pages/TrainingPage";
 import { TunerPage } from "./pages/TunerPage";
 import { DeploymentPage } from "./pages/DeploymentPage";
+import { ModelsPage } from "./pages/ModelsPage";
 import { VirtualBoardsPage } from "./pages/VirtualBoardsPage";
 import { FlashPage } from "./pages/FlashPage";
 import { AccountPage } from "./pages/AccountPage";
@@ -49,6 +50,7 @@ export function App() {
                 <Route path="training" element={<TrainingPage />} />
                 <Route path="tuner" element={<TunerPage />} />
                 <Route path="deployment" element={<DeploymentPage />} />
+                <Route path="models" element={<ModelsPage />} />
                 <Route path="virtual-boards" element={<VirtualBoardsPage />} />
                 <Route path="flash" element={<FlashPage />} />
                 <Route path="settings" element={<SettingsPage />} />

@@ -72,6 +72,15 @@ export function Card({ title, actions, children }: { title?: string; actions?: R
   );
 }
 
+/** The "Show" button of a row in a list whose chosen row is shown below; says "Shown" on that row. */
+export function ShowButton({ shown, onShow }: { shown: boolean; onShow: () => void }) {
+  return (
+    <button type="button" className="btn btn-small" onClick={onShow} disabled={shown}>
+      {shown ? "Shown" : "Show"}
+    </button>
+  );
+}
+
 export function StatusBadge({ status }: { status: string }) {
   return <span className={`badge badge-${status}`}>{status}</span>;
 }

@@ -11,6 +11,7 @@ const SECTIONS = [
   { to: "training", label: "Training" },
   { to: "tuner", label: "Tuner" },
   { to: "deployment", label: "Deployment" },
+  { to: "models", label: "Models" },
   { to: "virtual-boards", label: "Virtual boards" },
   { to: "flash", label: "Flash a board" },
   { to: "settings", label: "Settings" },

@@ -5,7 +5,7 @@ import { atLeast, useSummary } from "../api/queries";
 import { useTunerRuns, type TunerRunSummary } from "../api/tuner";
 import { RunView } from "../components/tuner/RunView";
 import { TunerForm } from "../components/tuner/TunerForm";
-import { Card, EmptyState, ErrorNote, formatDate, Loading, StatusBadge } from "../components/ui";
+import { Card, EmptyState, ErrorNote, formatDate, Loading, ShowButton, StatusBadge } from "../components/ui";
 import { percent } from "../lib/tuner";
 import { useBlocks, useImpulses } from "./ImpulsePage";
 import "../components/tuner/tuner.css";
@@ -28,9 +28,7 @@ function PastRuns({ runs, shownId, onShow }: { runs: TunerRunSummary[]; shownId:
               <td><StatusBadge status={r.status} /></td>
               <td className="muted small nowrap">{formatDate(r.created_at)}</td>
               <td>
-                <button type="button" className="btn btn-small" onClick={() => onShow(r.id)} disabled={shownId === r.id}>
-                  {shownId === r.id ? "Shown" : "Show"}
-                </button>
+                <ShowButton shown={shownId === r.id} onShow={() => onShow(r.id)} />
               </td>
             </tr>
           ))}

@@ -2,6 +2,7 @@
 import { useState } from "react";
 import type { TunerBudgets, TunerTrial } from "../../api/tuner";
 import { formatKb, formatMs, keyParams, percent, sortTrials, trialStatusDetail, trialWindow, type Section, type TrialSortKey } from "../../lib/tuner";
+import { ShowButton } from "../ui";
 
 function Block({ trial, section }: { trial: TunerTrial; section: Section }) {
   const { block, params } = keyParams(trial, section);
@@ -87,9 +88,7 @@ export function TrialTable({ trials, budgets, chosenId, onChoose, prunedAt }: { 
               {t.status === "succeeded" && t.ram_bytes !== null ? <Check value={t.pareto} yes="on the Pareto front" no="dominated by another trial" /> : <td className="muted">—</td>}
               <td>
                 {t.status === "succeeded" && (
-                  <button type="button" className="btn btn-small" onClick={() => onChoose(t)} disabled={chosenId === t.id}>
-                    {chosenId === t.id ? "Shown" : "Show"}
-                  </button>
+                  <ShowButton shown={chosenId === t.id} onShow={() => onChoose(t)} />
                 )}
               </td>
             </tr>

@@ -1,0 +1,76 @@
+// End-to-end scenario for bringing your own model: a file that is no model refused beside its
+// field, the KWS reference model uploaded, imported and described, profiled on every board of the
+// catalog, built as a C library, downloaded and deleted. Works in its own corner of the project
+// (the Models page), so run.mjs may run it after any other scenario.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { openSection as nav, shot } from "./helpers.mjs";
+
+const KWS = resolve(import.meta.dirname, "../../tests/data/models/kws_ref_model.tflite");
+
+export const tests = [
+  {
+    name: "models: upload the KWS model, profile it on every board, build its C library",
+    async fn(ctx) {
+      const page = ctx.shared.page;
+      await page.goto(ctx.shared.projectUrl);
+      await nav(page, "Models");
+      await page.getByRole("heading", { name: "Models", exact: true }).waitFor();
+      await page.getByText("No models yet").waitFor();
+      const form = page.getByRole("form", { name: "Upload a model" });
+      const upload = form.getByRole("button", { name: "Upload model" });
+
+      // The form asks for a file; the server's refusal of one that is no model sits beside it.
+      await upload.click();
+      assert.match(await form.locator("[data-field=file] .field-error").textContent(), /^Choose a model file/);
+      await form.locator("input[name=file]").setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("hello") });
+      await upload.click();
+      const fileError = form.locator("[data-field=file] .field-error");
+      await fileError.filter({ hasText: "is not a model" }).waitFor();
+      assert.equal(await form.locator("input[name=file]").getAttribute("aria-invalid"), "true");
+      await shot(ctx, page, "35-models-refused");
+
+      // The int8 KWS model: imported, then described.
+      await form.locator("input[name=file]").setInputFiles(KWS);
+      await form.locator("input[name=name]").fill("Keyword spotting");
+      await upload.click();
+      await page.getByRole("heading", { name: "Keyword spotting" }).waitFor();
+      await page.locator("[data-testid=model-source] .badge", { hasText: "ready" }).waitFor({ timeout: 120_000 });
+      assert.equal(await page.locator("[data-metric=macs] .stat-value").textContent(), "2.66 M");
+      assert.equal(await page.locator("tr[data-tensor=input] td:nth-child(3)").textContent(), "1 × 49 × 10 × 1");
+      assert.equal(await page.locator("li[data-op=DEPTHWISE_CONV_2D]").textContent(), "DEPTHWISE_CONV_2D × 4");
+      assert.equal(await page.getByTestId("compiler-refusal").count(), 0);
+
+      // Every board of the catalog: the virtual Cortex-M4 measured, fitting, its latency estimated.
+      await page.getByRole("button", { name: "Profile on every board" }).click();
+      const m4 = page.locator("tr[data-board=virtual-cortex-m4]");
+      await m4.waitFor({ timeout: 300_000 });
+      const cells = await m4.locator("td").allTextContents();
+      assert.match(cells[0], /cortex-m4 · 25 MHz$/);
+      assert.equal(cells[1], "virtual-cortex-m4");
+      assert.match(cells[2], /^\d+\.\d KB [\d.]+ % of 4\.0 MBarena [\d.]+ KB \+ stack [\d.]+ KB$/);
+      assert.match(cells[3], /^\d+\.\d KB [\d.]+ % of 4\.0 MBcode [\d.]+ KB \+ weights [\d.]+ KB$/);
+      assert.match(cells[5], /^≈ \d+ ms$/);
+      assert.equal(await m4.getByLabel("fits").textContent(), "✓");
+      assert.match(await page.locator("tr[data-board=esp32-s3-devkitc-1]").textContent(), /Xtensa/);
+      assert.match(await page.getByTestId("profile-summary").textContent(), /^Fits \d+ of \d+ boards measured; 1 board cannot be measured\.$/);
+      await shot(ctx, page, "36-models-profiled");
+
+      // The int8 model downloads as uploaded; the C library once built.
+      const [int8] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download int8 .tflite" }).click()]);
+      assert.deepEqual(readFileSync(await int8.path()), readFileSync(KWS));
+      await page.getByRole("button", { name: "Build C library" }).click();
+      const library = page.getByRole("link", { name: "Download C library" });
+      await library.waitFor({ timeout: 120_000 });
+      const [zip] = await Promise.all([page.waitForEvent("download"), library.click()]);
+      assert.equal(zip.suggestedFilename(), "Keyword spotting-c-library.zip");
+      assert.equal(readFileSync(await zip.path()).subarray(0, 2).toString(), "PK");
+
+      // Deleting asks first.
+      page.once("dialog", (dialog) => dialog.accept());
+      await page.getByRole("button", { name: "Delete" }).click();
+      await page.getByText("No models yet").waitFor();
+    },
+  },
+];
