@@ -25,8 +25,10 @@ def _mobilenet_v1(keras: Any) -> Any:
     for filters, stride in ((16, 1), (32, 2), (32, 1), (64, 2), (64, 1), (128, 2)):
         x = layers.ReLU(6.0)(layers.DepthwiseConv2D(3, strides=stride, padding="same")(x))
         x = layers.ReLU(6.0)(layers.Conv2D(filters, 1)(x))
-    x = layers.GlobalAveragePooling2D()(x)
-    return keras.Model(inputs, layers.Softmax()(layers.Dense(2)(x)))
+    # Average pooling over the last 6 x 6 map, as the original does; logits out: with random
+    # weights their range is wide enough that LiteRT's reference SOFTMAX aborts in its prepare.
+    x = layers.Flatten()(layers.AveragePooling2D(6)(x))
+    return keras.Model(inputs, layers.Dense(2)(x))
 
 
 def _inverted_residual(keras: Any, x: Any, expand: int, out: int, stride: int) -> Any:
