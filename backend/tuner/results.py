@@ -176,6 +176,7 @@ def run_out(run: TunerRun, trials: Sequence[TunerTrial]) -> TunerRunOut:
         impulse_id=run.impulse_id,
         dataset_version_id=run.dataset_version_id,
         result_note=result_note(run, trials),
+        starting_point_note=run.settings.get("start_note"),
         trials=[
             trial_out(t, pareto=t.id in front, best=best is not None and t.id == best.id)
             for t in trials

@@ -151,6 +151,9 @@ class TunerRunOut(TunerRunSummary):
     impulse_id: int | None
     dataset_version_id: int
     result_note: str | None = Field(description="what the run found, in a sentence")
+    starting_point_note: str | None = Field(
+        description="why the impulse the run started from is not one of its trials, if so"
+    )
     trials: list[TunerTrialOut]
 
 

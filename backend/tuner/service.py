@@ -225,20 +225,22 @@ def create(*, db: Session, project_id: int, body: TunerRunCreate, user: User) ->
         check_blocks(settings.dsp_blocks, settings.learn_blocks)
     except SearchSpaceError as exc:
         raise invalid(exc.field, exc.message) from None
-    start = None
+    start, start_note = None, None
     if base is not None:
         try:
             start = starting_point(
                 base.model_dump(mode="json"), facts=facts, dsp_blocks=settings.dsp_blocks,
                 learn_blocks=settings.learn_blocks, max_epochs=settings.max_epochs,
             )  # fmt: skip
-        except SearchSpaceError:
-            start = None  # an impulse this data cannot run is no starting point; search only
+        except SearchSpaceError as exc:
+            # The search still runs; the page says why the user's impulse is not a trial.
+            start_note = f"Your impulse is not one of the trials: {exc.message}."
     run = TunerRun(
         project_id=project_id, created_by_id=user.id, impulse_id=body.impulse_id,
         dataset_version_id=data.id, board_id=target.id, budgets=budgets.model_dump(),
         # The data's facts are kept with the run: every trial is proposed for the same data.
-        settings={**settings.model_dump(), "facts": dataclasses.asdict(facts), "start": start},
+        settings={**settings.model_dump(), "facts": dataclasses.asdict(facts), "start": start,
+                  "start_note": start_note},
         status=RunStatus.running,
     )  # fmt: skip
     db.add(run)

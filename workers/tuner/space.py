@@ -196,16 +196,24 @@ def starting_point(
     dsp_blocks: Sequence[str],
     learn_blocks: Sequence[str],
     max_epochs: int,
-) -> dict[str, Any] | None:
+) -> dict[str, Any]:
     """The impulse a run starts from, as its first trial: trained like every trial (same epoch
     bound, early stopping and validation split), so the winner is never worse on validation
-    than what the user had. None when the search could not have proposed its kind of impulse
-    (not one DSP block and one classifier, or blocks outside the run's lists)."""
+    than what the user had. SearchSpaceError saying why when the search could not have
+    proposed its kind of impulse (not one DSP block and one classifier, blocks outside the
+    run's lists) or the data cannot run it."""
     if len(spec["dsp"]) != 1 or len(spec["learn"]) != 1:
-        return None
+        raise SearchSpaceError(
+            "impulse_id",
+            f"it has {len(spec['dsp'])} processing and {len(spec['learn'])} learning blocks; "
+            "the tuner searches impulses of one of each",
+        )
     dsp_name, learn_name = spec["dsp"][0]["block"], spec["learn"][0]["block"]
-    if dsp_name not in dsp_blocks or learn_name not in learn_blocks:
-        return None
+    for name, searched in ((dsp_name, dsp_blocks), (learn_name, learn_blocks)):
+        if name not in searched:
+            raise SearchSpaceError(
+                "impulse_id", f"its block {name} is not among the blocks this run searches"
+            )
     learn_params = {**spec["learn"][0]["params"], **trial_training(max_epochs)}
     start = {**spec, "learn": [{"block": learn_name, "params": learn_params}]}
     shapes_of(start, axes=facts.axes, n_classes=facts.n_classes)

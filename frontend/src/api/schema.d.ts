@@ -3734,6 +3734,11 @@ export interface components {
              */
             sampler: "tpe" | "random";
             settings: components["schemas"]["TunerSettings"];
+            /**
+             * Starting Point Note
+             * @description why the impulse the run started from is not one of its trials, if so
+             */
+            starting_point_note: string | null;
             /** Status */
             status: string;
             /** Trials */

@@ -71,6 +71,7 @@ def test_a_small_run_measures_trials_and_its_best_deploys_with_the_same_figures(
     # Trial 0 is the impulse the run started from, unsearched but trained as every trial is.
     start = trials[0]
     assert start["starting_point"] and start["params"] == {}
+    assert run["starting_point_note"] is None
     assert not any(t["starting_point"] for t in trials[1:])
     assert start["spec"]["input"]["window_ms"] == BASE["input"]["window_ms"]
     assert start["spec"]["dsp"][0]["block"] == "flatten"
@@ -253,3 +254,22 @@ def test_a_trial_behind_at_its_rung_stops_training_and_is_pruned(
         assert row is not None and list(row.intermediate) == ["1"]
         assert row.optuna_attrs["completed_rung_0"] == row.intermediate["1"]
     assert run["status"] == "succeeded" and run["message"] == "2 trials: 1 succeeded, 1 pruned"
+
+
+def test_an_impulse_the_run_does_not_search_is_no_trial_and_the_run_says_why(
+    client, make_project, upload_demo, worker
+) -> None:  # type: ignore[no-untyped-def]
+    pid, h, impulse_id = _setup(client, make_project, upload_demo)
+    started = client.post(
+        f"/api/projects/{pid}/tuner-runs",
+        json={**QUICK, "impulse_id": impulse_id, "dsp_blocks": ["spectral-analysis"],
+              "max_trials": 1},
+        headers=h,
+    )  # fmt: skip
+    assert started.status_code == 202, started.text
+    run = _wait_run(client, pid, started.json()["id"], h)
+    assert run["starting_point_note"] == (
+        "Your impulse is not one of the trials: its block flatten is not among the blocks this "
+        "run searches."
+    )
+    assert not any(t["starting_point"] for t in run["trials"])

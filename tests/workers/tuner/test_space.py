@@ -222,7 +222,7 @@ def test_shapes_of_names_the_field_a_spec_gets_wrong() -> None:
     assert exc.value.field == "dsp[0].params.filter-cutoff"
 
 
-def test_the_starting_impulse_trains_as_every_trial_or_is_left_out() -> None:
+def test_the_starting_impulse_trains_as_every_trial_or_is_refused_saying_why() -> None:
     spec: dict[str, Any] = {
         "input": {"window_ms": 1000.0, "stride_ms": 100.0, "frequency_hz": 100.0},
         "dsp": [{"block": "flatten", "params": {}}],
@@ -234,9 +234,11 @@ def test_the_starting_impulse_trains_as_every_trial_or_is_left_out() -> None:
     assert start["learn"][0]["params"] == {
         "dense_layers": [8], "epochs": 30, "early_stopping": 6, "validation_split": 0.2,
     }  # fmt: skip
-    assert starting_point(spec, facts=MOTION, **{**lists, "dsp_blocks": ["raw"]}) is None
+    with pytest.raises(SearchSpaceError, match="its block flatten is not among the blocks"):
+        starting_point(spec, facts=MOTION, **{**lists, "dsp_blocks": ["raw"]})
     two = {**spec, "dsp": spec["dsp"] * 2}
-    assert starting_point(two, facts=MOTION, **lists) is None
+    with pytest.raises(SearchSpaceError, match="2 processing and 1 learning blocks"):
+        starting_point(two, facts=MOTION, **lists)
     # An impulse this data cannot run (a cut-off beyond Nyquist) is refused by name.
     beyond = {"filter-type": "low", "filter-cutoff": 80.0}
     spec["dsp"] = [{"block": "spectral-analysis", "params": beyond}]

@@ -69,6 +69,11 @@ export function RunView({ projectId, runId, editor }: { projectId: number; runId
             {run.result_note}
           </p>
         )}
+        {run.starting_point_note && (
+          <p className="muted small" data-testid="starting-point-note">
+            {run.starting_point_note}
+          </p>
+        )}
         {/* A poll that fails keeps the last answer on screen and says so. */}
         <ErrorNote error={query.error} />
       </Card>
