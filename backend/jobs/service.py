@@ -48,10 +48,22 @@ def add(
     return job
 
 
+def _send(task_name: str, queue: str, job_id: int) -> None:
+    try:
+        celery_app.send_task(task_name, args=[job_id], queue=queue)
+    except Exception:
+        # A pooled channel can be left without its connection (seen once with the embedded
+        # SQLAlchemy transport while the upkeep thread also publishes): once more on a
+        # connection of its own before calling the broker unreachable.
+        logger.warning("enqueuing job %s on a pooled connection failed; retrying", job_id)
+        with celery_app.connection_for_write() as connection:
+            celery_app.send_task(task_name, args=[job_id], queue=queue, connection=connection)
+
+
 def enqueue(*, db: Session, job: Job) -> None:
     spec = TASKS[job.kind]
     try:
-        celery_app.send_task(spec.task_name, args=[job.id], queue=spec.queue)
+        _send(spec.task_name, spec.queue, job.id)
     except Exception as exc:  # the broker is unreachable: say so on the job, lose nothing
         logger.exception("could not enqueue job %s", job.id)
         job.status = JobStatus.failed
