@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from workers.compiler.checks import UnsupportedModelError
 from workers.compiler.codegen import generate, supported_ops
 from workers.compiler.tflite_reader import Model, Tensor, TfliteFormatError, read_model
@@ -98,8 +96,3 @@ def describe(tflite: bytes) -> dict[str, Any]:
         "tflite_bytes": len(tflite),
         "compiler": compiler,
     }
-
-
-def input_elements(info: dict[str, Any]) -> int:
-    """Elements of the model's one input."""
-    return int(np.prod(info["inputs"][0]["shape"], dtype=np.int64))

@@ -50,7 +50,7 @@ def _core_figures(figures: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def board_row(board: Board, core: dict[str, Any] | None, reason: str | None) -> dict[str, Any]:
+def _board_row(board: Board, core: dict[str, Any] | None, reason: str | None) -> dict[str, Any]:
     """One board's line of the table: its core's figures with its clock and limits."""
     row: dict[str, Any] = {
         "board_id": board.id, "board_name": board.name, "core": board.core,
@@ -104,9 +104,9 @@ def profile_model(
     for board in boards:
         stand_in = board.core_info.profile_on
         if stand_in is None:
-            rows.append(board_row(board, None, board.core_info.profile_note))
+            rows.append(_board_row(board, None, board.core_info.profile_note))
         elif stand_in in failures:
-            rows.append(board_row(board, None, f"on {stand_in}: {failures[stand_in]}"))
+            rows.append(_board_row(board, None, f"on {stand_in}: {failures[stand_in]}"))
         else:
-            rows.append(board_row(board, cores[stand_in], None))
+            rows.append(_board_row(board, cores[stand_in], None))
     return {"measured_on": cores, "boards": rows}
