@@ -18,6 +18,7 @@ from backend.byo.models import ModelStatus, UploadedModel
 from backend.byo.schemas import UploadedModelOut
 from backend.core import gc
 from backend.core.blobs import get_blob_store
+from backend.core.db import lock_row
 from backend.core.errors import ApiError, conflict, not_found
 from backend.jobs import service as jobs
 from backend.jobs.models import Job, JobStatus
@@ -191,6 +192,9 @@ def status(db: Session, row: UploadedModel) -> tuple[str, str | None]:
 def start_job(*, db: Session, row: UploadedModel, kind: str, user: User) -> Job:
     """Starts the profile ("model.profile") or C library ("model.library") job of a ready
     model that the compiler takes; 409 otherwise, or while the same job still runs."""
+    # Two requests at once: the second waits here and then sees the first one's job.
+    lock_row(db, UploadedModel, row.id)
+    db.refresh(row)
     current, _ = status(db, row)
     if current != ModelStatus.ready:
         raise conflict("model_not_ready", f"model {row.id} is {current}: wait for its import")
@@ -216,6 +220,9 @@ def start_job(*, db: Session, row: UploadedModel, kind: str, user: User) -> Job:
 def delete(*, db: Session, row: UploadedModel, user: User) -> None:
     """Deletes the model row; its original and representative files go with it (its jobs'
     artifacts go with the jobs)."""
+    lock_row(db, UploadedModel, row.id)
+    if db.scalar(select(UploadedModel.id).where(UploadedModel.id == row.id)) is None:
+        raise not_found("model")  # deleted meanwhile by another request
     for key in (row.original_key, row.representative_key):
         if key is not None:
             gc.released(db, key)

@@ -235,3 +235,24 @@ def test_viewers_read_editors_upload_outsiders_see_nothing(
         client.delete(f"/api/projects/{pid}/models/{model['id']}", headers=owner).status_code == 204
     )
     assert client.get(f"/api/projects/{pid}/models/{model['id']}", headers=owner).status_code == 404
+
+
+def test_twice_at_once_and_wrong_ids_are_4xx(client, make_project, worker, wait_job) -> None:  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    pid, people = make_project()
+    h = people["owner"].headers
+    assert client.get(f"/api/projects/{pid}/models/999999", headers=h).status_code == 404
+    assert client.get(f"/api/projects/{pid}/models/abc", headers=h).status_code == 422
+    assert client.post(f"/api/projects/{pid}/models/999999/profile", headers=h).status_code == 404
+    model = _ready(
+        client, pid, h, _upload(client, pid, h, "kws.tflite", KWS.read_bytes()), wait_job
+    )
+    base = f"/api/projects/{pid}/models/{model['id']}"
+    with ThreadPoolExecutor(2) as pool:
+        started = list(pool.map(lambda _: client.post(f"{base}/profile", headers=h), range(2)))
+    # One profile job; the other request is told it still runs.
+    assert sorted(a.status_code for a in started) == [202, 409]
+    with ThreadPoolExecutor(2) as pool:
+        deleted = list(pool.map(lambda _: client.delete(base, headers=h), range(2)))
+    assert sorted(a.status_code for a in deleted) == [204, 404]
