@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 import backend.byo.jobs  # noqa: F401  (registers the uploaded models' jobs)
+import backend.byo.runs  # noqa: F401  (registers the uploaded models' evaluation job)
 import backend.datasets.transfer  # noqa: F401  (registers the dataset jobs)
 import backend.deployments.jobs  # noqa: F401  (registers the build job)
 import backend.impulses.jobs  # noqa: F401  (registers the feature and training jobs)

@@ -56,8 +56,32 @@ def _import_fails_the_model(model_id: int) -> Iterator[None]:
         raise
 
 
-def _int8_model(ctx: JobContext, row: UploadedModel) -> tuple[bytes, dict[str, Any] | None]:
-    """The int8 model and the quantization report (None when it was int8 already)."""
+def _impulse_inputs(ctx: JobContext, calibration: dict[str, Any]) -> np.ndarray:
+    """The training windows of the project's data through the impulse's DSP: the inputs the
+    model will see on the device, to calibrate it with."""
+    from backend.datasets.models import Category, DatasetVersion
+    from backend.impulses.features import load_features
+    from backend.impulses.models import ImpulseVersion
+    from backend.impulses.schemas import ImpulseSpec
+
+    with get_sessionmaker()() as db:
+        version = db.get(ImpulseVersion, calibration["impulse_version_id"])
+        data = db.get(DatasetVersion, calibration["dataset_version_id"])
+        if version is None or data is None:
+            raise JobFailed("the impulse or dataset version to calibrate with no longer exists")
+        spec = ImpulseSpec.model_validate(version.spec)
+        features = load_features(ctx, db, spec, data, version.id, (0.05, 0.4))
+    training = np.asarray(features.categories) == Category.training
+    if not training.any():
+        raise JobFailed("the dataset has no training windows to calibrate with")
+    return features.features[training]
+
+
+def _int8_model(
+    ctx: JobContext, row: UploadedModel
+) -> tuple[bytes, bytes | None, dict[str, Any] | None]:
+    """The int8 model, the float one it was quantized from and the quantization report (both
+    None when the upload was int8 already)."""
     from workers.byo.describe import is_float
     from workers.byo.quantize import quantize
     from workers.compiler.tflite_reader import read_model
@@ -66,12 +90,22 @@ def _int8_model(ctx: JobContext, row: UploadedModel) -> tuple[bytes, dict[str, A
     original = store.get(row.original_key)
     if row.source_format == "tflite" and not is_float(read_model(original)):
         ctx.log("the model is int8 already")
-        return original, None
-    if row.representative_key is None:
+        return original, None, None
+    calibration = ctx.params.get("calibration")
+    if row.representative_key is not None:
+        inputs = np.load(io.BytesIO(store.get(row.representative_key)), allow_pickle=False)
+        source = "the uploaded .npy inputs"
+    elif calibration:
+        inputs = _impulse_inputs(ctx, calibration)
+        source = (
+            f"{len(inputs)} training windows through impulse {calibration['impulse_name']!r} "
+            f"(dataset version {calibration['dataset_version_id']})"
+        )
+    else:
         raise JobFailed("a float model needs representative inputs to be quantized with")
-    inputs = np.load(io.BytesIO(store.get(row.representative_key)), allow_pickle=False)
-    ctx.progress(0.1, f"quantizing the float model to int8 with {len(inputs)} inputs")
-    return quantize(original, row.source_format, inputs)
+    ctx.progress(0.5, f"quantizing the float model to int8 with {len(inputs)} inputs")
+    int8, float_model, report = quantize(original, row.source_format, inputs)
+    return int8, float_model, {**report, "calibration_source": source}
 
 
 @job_task("model.import", queue=QUEUE_TRAINING)
@@ -82,12 +116,15 @@ def import_model(ctx: JobContext) -> dict[str, Any]:
     model_id = int(ctx.params["model_id"])
     row = _row(model_id)
     with _import_fails_the_model(model_id):
-        int8, quantization = _int8_model(ctx, row)
+        int8, float_model, quantization = _int8_model(ctx, row)
         ctx.progress(0.8, "reading the int8 model")
         info = describe(int8)
         if info["float"]:
             raise JobFailed("the int8 conversion still computes in float; it cannot run here")
     artifact_id = ctx.put_artifact("model-int8.tflite", "model", int8)
+    if float_model is not None:
+        # Kept so that a run of the model in an impulse scores float32 beside int8.
+        ctx.put_artifact("model-float32.tflite", "tflite-float32", float_model)
     _update(
         model_id, status=ModelStatus.ready, error=None, info=info, quantization=quantization,
         int8_artifact_id=artifact_id,

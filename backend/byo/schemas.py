@@ -44,6 +44,9 @@ class ModelInfo(BaseModel):
 
 class QuantizationReport(BaseModel):
     method: str
+    calibration_source: str | None = Field(
+        default=None, description="what the model was calibrated on: the .npy or an impulse"
+    )
     calibration_inputs: int
     compared_inputs: int
     mean_abs_difference: float = Field(description="between float and int8 first outputs")
@@ -81,6 +84,17 @@ class BoardProfile(BaseModel):
 class ModelProfile(BaseModel):
     job_id: int
     boards: list[BoardProfile]
+
+
+class ModelRunIn(BaseModel):
+    """Runs an uploaded model as an impulse's model."""
+
+    impulse_id: int = Field(description="the impulse whose windows and DSP feed the model")
+    labels: list[str] | None = Field(
+        default=None,
+        max_length=1000,
+        description="the model's classes in output order; default: the training labels sorted",
+    )
 
 
 class UploadedModelOut(BaseModel):

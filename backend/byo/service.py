@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
+from backend.byo import runs
 from backend.byo.models import ModelStatus, UploadedModel
 from backend.byo.schemas import UploadedModelOut
 from backend.core import gc
@@ -85,6 +86,14 @@ def _tflite_is_float(data: bytes, filename: str) -> bool:
         raise invalid("file", f"{filename!r} is not a readable .tflite model: {exc}") from None
 
 
+def _tflite_input_shape(data: bytes) -> list[int] | None:
+    """The first input's shape of a readable .tflite (checked against an impulse's features)."""
+    from workers.compiler.tflite_reader import read_model
+
+    model = read_model(data)
+    return list(model.tensors[model.inputs[0]].shape) if len(model.inputs) == 1 else None
+
+
 def _representative(data: bytes) -> None:
     """Refuses a representative file that is not a numeric .npy array."""
     try:
@@ -112,9 +121,11 @@ def upload(
     stream: BinaryIO,
     name: str | None,
     representative: tuple[str, BinaryIO] | None,
+    impulse_id: int | None = None,
 ) -> UploadedModel:
     """Checks and stores an uploaded model (and its representative inputs), then starts its
-    import job. A float model needs representative inputs to be quantized with."""
+    import job. A float model needs inputs to be quantized with: a .npy of them, or an impulse
+    whose features of the project's training samples stand for them."""
     data = _read_capped(stream, MAX_MODEL_BYTES, "file")
     fmt = _format(filename, data)
     needs_inputs = fmt != "tflite" or _tflite_is_float(data, filename)
@@ -122,12 +133,21 @@ def upload(
     if representative is not None:
         inputs = _read_capped(representative[1], MAX_REPRESENTATIVE_BYTES, "representative")
         _representative(inputs)
-    if needs_inputs and inputs is None:
+    if representative is not None and impulse_id is not None:
+        raise invalid("impulse_id", "give representative inputs or an impulse, not both")
+    if needs_inputs and inputs is None and impulse_id is None:
         raise invalid(
             "representative",
             "a float model is quantized to int8 with inputs like the ones it will see: upload "
-            "them as a .npy array shaped [n, ...input shape] (at least a few dozen)",
+            "them as a .npy array shaped [n, ...input shape] (at least a few dozen), or name "
+            "an impulse whose features of the training samples the model takes",
         )
+    calibration = None
+    if needs_inputs and impulse_id is not None:
+        calibration = runs.calibration(
+            db=db, project_id=project_id, impulse_id=impulse_id, user=user,
+            model_input=_tflite_input_shape(data) if fmt == "tflite" else None,
+        )  # fmt: skip
     digest = hashlib.sha256(data).hexdigest()
     folder = f"projects/{project_id}/models/{digest}"
     row = UploadedModel(
@@ -144,8 +164,9 @@ def upload(
     db.add(row)
     db.flush()
     job = jobs.add(
-        db=db, project_id=project_id, kind="model.import", params={"model_id": row.id}, user=user
-    )
+        db=db, project_id=project_id, kind="model.import", user=user,
+        params={"model_id": row.id, **({"calibration": calibration} if calibration else {})},
+    )  # fmt: skip
     row.import_job_id = job.id
     projects.record(
         db=db, project_id=project_id, action="model.uploaded", user=user, model_id=row.id,

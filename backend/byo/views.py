@@ -6,9 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Response, UploadFile
 
-from backend.byo import service
-from backend.byo.schemas import UploadedModelOut
+from backend.byo import runs, service
+from backend.byo.schemas import ModelRunIn, UploadedModelOut
 from backend.core.deps import CurrentUser, Id, ProjectEditor, ProjectViewer, SessionDep, access
+from backend.impulses.schemas import TrainingRunOut
+from backend.impulses.views import run_out
 
 router = APIRouter(prefix="/api/projects/{project_id}", tags=["models"])
 compiler_router = APIRouter(prefix="/api/compiler", tags=["models"])
@@ -29,16 +31,21 @@ def upload_model(
     file: Annotated[UploadFile, File(description="an int8 or float .tflite, a .keras or .h5")],
     representative: Annotated[
         UploadFile | None,
-        File(description="a .npy of inputs shaped [n, ...]: needed to quantize float models"),
+        File(description="a .npy of inputs shaped [n, ...] to quantize a float model with"),
+    ] = None,
+    impulse_id: Annotated[
+        int | None,
+        Form(description="or quantize it with this impulse's features of the training samples"),
     ] = None,
     name: Annotated[str | None, Form(max_length=200)] = None,
 ) -> UploadedModelOut:
     """Stores a model trained elsewhere and starts its import: a float model is quantized to
-    int8 with the representative inputs, then the model is described (inputs, outputs, ops,
-    parameters, MACs, arena)."""
+    int8 with representative inputs (an uploaded .npy, or the project's training windows
+    through an impulse's DSP), then the model is described (inputs, outputs, ops, parameters,
+    MACs, arena)."""
     row = service.upload(
         db=db, project_id=ctx.project.id, user=ctx.user, filename=file.filename or "",
-        stream=file.file, name=name,
+        stream=file.file, name=name, impulse_id=impulse_id,
         representative=(
             (representative.filename or "", representative.file) if representative else None
         ),
@@ -75,6 +82,20 @@ def build_library(model_id: Id, ctx: ProjectEditor, db: SessionDep) -> UploadedM
     row = service.get(db=db, project_id=ctx.project.id, model_id=model_id)
     service.start_job(db=db, row=row, kind="model.library", user=ctx.user)
     return service.out(db, row)
+
+
+@router.post("/models/{model_id}/runs", status_code=202, openapi_extra=access("project:editor"))
+def run_in_impulse(
+    model_id: Id, body: ModelRunIn, ctx: ProjectEditor, db: SessionDep
+) -> TrainingRunOut:
+    """Makes the model an impulse's model: a training run of the impulse whose job scores the
+    model (float32 and int8) on the project's windows through the impulse's DSP. The run then
+    deploys, is tested on the device and classifies live like a run the studio trained."""
+    row = service.get(db=db, project_id=ctx.project.id, model_id=model_id)
+    run = runs.start_run(
+        db=db, row=row, impulse_id=body.impulse_id, labels=body.labels, user=ctx.user
+    )
+    return run_out(db, run)
 
 
 @router.delete("/models/{model_id}", status_code=204, openapi_extra=access("project:editor"))

@@ -205,6 +205,13 @@ def _launch(
 
 
 def retrain(*, db: Session, run: TrainingRun, user: User) -> TrainingRun:
+    uploaded = (run.metrics or {}).get("uploaded_model")
+    if uploaded:
+        raise refuse(
+            "run_id",
+            f"this run scores the uploaded model {uploaded['name']!r}, which was trained "
+            "elsewhere: run it in the impulse again from the Models page instead",
+        )
     impulse = db.get(Impulse, run.impulse_id)
     version = db.get(ImpulseVersion, run.impulse_version_id)
     data = db.get(DatasetVersion, run.dataset_version_id)

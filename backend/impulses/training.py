@@ -188,11 +188,8 @@ def train_and_evaluate(
                 if len(idx)
             }
         timings["evaluate_s"] = time.perf_counter() - evaluating
-        result["evaluation"] = {
-            name: {split: _summary(metrics) for split, metrics in by_split.items()}
-            for name, by_split in evaluation.items()
-        }
-        result["test_windows"] = _per_window(evaluation, test_idx, features, classes, block.kind)
+        result["evaluation"] = evaluation_summary(evaluation)
+        result["test_windows"] = per_window(evaluation, test_idx, features, classes, block.kind)
         result["model_bytes"] = {
             "float32_tflite": len(trained.float_tflite),
             "int8_tflite": len(int8),
@@ -284,17 +281,30 @@ def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in metrics.items() if k != "predictions"}
 
 
-def _per_window(
+def evaluation_summary(evaluation: dict[str, Any]) -> dict[str, Any]:
+    """{precision: {split: metrics}} without the per-window arrays, as a run keeps it."""
+    return {
+        name: {split: _summary(metrics) for split, metrics in by_split.items()}
+        for name, by_split in evaluation.items()
+    }
+
+
+def per_window(
     evaluation: dict[str, Any],
     test_idx: np.ndarray,
     features: FeatureData,
     classes: list[str],
     kind: str,
 ) -> list[dict[str, Any]]:
-    test_float = evaluation.get("float32", {}).get("test")
+    """Each test window's int8 (and float32, when there is a float model) result: what the
+    device test compares the device's answers with."""
     test_int8 = evaluation.get("int8", {}).get("test")
-    if test_float is None or test_int8 is None:
+    if test_int8 is None:
         return []
+    # An uploaded int8 model has no float twin: its float32 column stays empty.
+    test_float = evaluation.get("float32", {}).get("test") or {
+        "predictions": [{"predicted": None}] * len(test_idx)
+    }
     rows = []
     for position, index in enumerate(test_idx.tolist()):
         by_float = test_float["predictions"][position]
@@ -305,8 +315,10 @@ def _per_window(
             "label": features.labels[index],
         }
         if kind == "classification":
+            predicted = by_float["predicted"]
             row.update(
-                float32=classes[by_float["predicted"]], int8=classes[by_int8["predicted"]],
+                float32=None if predicted is None else classes[predicted],
+                int8=classes[by_int8["predicted"]],
                 correct_int8=by_int8["correct"], scores_int8=by_int8["scores"],
             )  # fmt: skip
         else:

@@ -14,6 +14,7 @@ TASK_MODULES = [
     "backend.datasets.transfer",
     "backend.impulses.jobs",
     "backend.byo.jobs",
+    "backend.byo.runs",
     "backend.deployments.jobs",
     "backend.tuner.jobs",
 ]

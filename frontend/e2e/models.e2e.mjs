@@ -1,11 +1,13 @@
 // End-to-end scenario for bringing your own model: a file that is no model refused beside its
 // field, the KWS reference model uploaded, imported and described, profiled on every board of the
 // catalog, built as a C library, downloaded and deleted. Works in its own corner of the project
-// (the Models page), so run.mjs may run it after any other scenario.
+// (the Models page), so run.mjs may run it after any other scenario. The second brings back the
+// int8 model of a run the studio trained (as if it came from elsewhere), runs it in the impulse
+// and opens its deployment: it needs a trained run, as the earlier scenarios leave one.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { openSection as nav, shot } from "./helpers.mjs";
+import { callApi, openSection as nav, shot } from "./helpers.mjs";
 
 const KWS = resolve(import.meta.dirname, "../../tests/data/models/kws_ref_model.tflite");
 
@@ -71,6 +73,49 @@ export const tests = [
       page.once("dialog", (dialog) => dialog.accept());
       await page.getByRole("button", { name: "Delete" }).click();
       await page.getByText("No models yet").waitFor();
+    },
+  },
+  {
+    name: "models: a model that fits an impulse runs in it, is scored on the test set and deploys",
+    async fn(ctx) {
+      const page = ctx.shared.page;
+      await page.goto(ctx.shared.projectUrl);
+      const projectId = Number(new URL(page.url()).pathname.split("/")[2]);
+      const runs = await callApi(page, "GET", `/api/projects/${projectId}/training-runs`);
+      const trained = runs.find((r) => r.artifacts?.["model-int8.tflite"] && r.metrics?.kind === "classification");
+      assert.ok(trained, "an earlier scenario trained a classifier");
+      const bytes = await page.evaluate(async (url) => {
+        const answer = await fetch(url);
+        return Array.from(new Uint8Array(await answer.arrayBuffer()));
+      }, `/api/projects/${projectId}/artifacts/${trained.artifacts["model-int8.tflite"]}/download`);
+
+      await nav(page, "Models");
+      const form = page.getByRole("form", { name: "Upload a model" });
+      await form.locator("input[name=file]").setInputFiles({ name: "motion-int8.tflite", mimeType: "application/octet-stream", buffer: Buffer.from(bytes) });
+      await form.locator("input[name=name]").fill("Motion from elsewhere");
+      await form.getByRole("button", { name: "Upload model" }).click();
+      await page.getByRole("heading", { name: "Motion from elsewhere" }).waitFor();
+      await page.locator("[data-testid=model-source] .badge", { hasText: "ready" }).waitFor({ timeout: 120_000 });
+
+      const use = page.getByRole("form", { name: "Use in an impulse" });
+      await use.locator("select[name=impulse]").selectOption(String(trained.impulse_id));
+      // Labels that do not match the model's outputs are refused, in words.
+      await use.locator("input[name=labels]").fill("only-one");
+      await use.getByRole("button", { name: "Run in impulse" }).click();
+      await page.getByText(/scores \d+ classes; 1 labels given/).waitFor();
+      await use.locator("input[name=labels]").fill("");
+      await use.getByRole("button", { name: "Run in impulse" }).click();
+      const result = page.getByTestId("model-run-result");
+      await result.waitFor({ timeout: 180_000 });
+      // An int8 upload has no float twin: only its int8 accuracy is given.
+      const [, runId] = (await result.textContent()).match(/^Run #(\d+): int8 test accuracy \d+\.\d %\.\s/) ?? [];
+      assert.ok(runId, await result.textContent());
+      await shot(ctx, page, "37-models-in-impulse");
+
+      // Its deployment page opens with that run chosen.
+      await result.getByRole("link", { name: "Deploy it" }).click();
+      await page.getByRole("heading", { name: "Deployment", exact: true }).waitFor();
+      assert.equal(await page.locator("select[name=run]").inputValue(), runId);
     },
   },
 ];

@@ -76,8 +76,9 @@ def _calibration(inputs: np.ndarray) -> Callable[[], Iterator[list[np.ndarray]]]
     return generate
 
 
-def quantize(source: bytes, fmt: str, data: np.ndarray) -> tuple[bytes, dict[str, Any]]:
-    """(int8 `.tflite`, report) for a float model in `fmt` ("tflite", "keras" or "h5"),
+def quantize(source: bytes, fmt: str, data: np.ndarray) -> tuple[bytes, bytes, dict[str, Any]]:
+    """(int8 `.tflite`, float `.tflite`, report) for a float model in `fmt` ("tflite", "keras" or
+    "h5"),
     calibrated on `data` (any array of whole inputs, see representative_inputs). A Keras model
     is converted as the studio converts its own; a float `.tflite` is calibrated and quantized
     by LiteRT's post-training quantizer directly (no converter takes flatbuffers in)."""
@@ -108,11 +109,15 @@ def quantize(source: bytes, fmt: str, data: np.ndarray) -> tuple[bytes, dict[str
         raise
     except Exception as exc:  # LiteRT's refusals come as many plain kinds
         raise QuantizeError(f"the model could not be quantized to int8: {exc}") from None
-    return int8, {
-        "method": "post-training int8 (LiteRT), int8 inputs and outputs",
-        "calibration_inputs": int(min(len(inputs), CALIBRATION_INPUTS)),
-        **agreement(float_model, int8, inputs[:AGREEMENT_INPUTS]),
-    }
+    return (
+        int8,
+        float_model,
+        {
+            "method": "post-training int8 (LiteRT), int8 inputs and outputs",
+            "calibration_inputs": int(min(len(inputs), CALIBRATION_INPUTS)),
+            **agreement(float_model, int8, inputs[:AGREEMENT_INPUTS]),
+        },
+    )
 
 
 def _run(model: bytes, rows: np.ndarray) -> np.ndarray:

@@ -43,6 +43,8 @@ export function useSupportedOps() {
 export interface ModelUpload {
   file: File;
   representative: File | null;
+  /** Or calibrate a float model with this impulse's features of the training samples. */
+  impulseId: number | null;
   name: string;
 }
 
@@ -50,6 +52,7 @@ export function uploadModel(projectId: number, upload: ModelUpload) {
   const form = new FormData();
   form.append("file", upload.file, upload.file.name);
   if (upload.representative) form.append("representative", upload.representative, upload.representative.name);
+  if (upload.impulseId !== null) form.append("impulse_id", String(upload.impulseId));
   if (upload.name.trim()) form.append("name", upload.name.trim());
   return unwrap(
     api.POST("/api/projects/{project_id}/models", {
@@ -66,6 +69,11 @@ export function profileModel(projectId: number, modelId: number) {
 
 export function buildModelLibrary(projectId: number, modelId: number) {
   return unwrap(api.POST("/api/projects/{project_id}/models/{model_id}/c-library", { params: { path: { project_id: projectId, model_id: modelId } } }));
+}
+
+/** Starts a training run of the impulse with the model: scored on the project's windows, then deployable. */
+export function runModelInImpulse(projectId: number, modelId: number, body: Schemas["ModelRunIn"]) {
+  return unwrap(api.POST("/api/projects/{project_id}/models/{model_id}/runs", { params: { path: { project_id: projectId, model_id: modelId } }, body }));
 }
 
 export function deleteModel(projectId: number, modelId: number) {

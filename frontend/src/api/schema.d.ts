@@ -945,8 +945,9 @@ export interface paths {
         /**
          * Upload Model
          * @description Stores a model trained elsewhere and starts its import: a float model is quantized to
-         *     int8 with the representative inputs, then the model is described (inputs, outputs, ops,
-         *     parameters, MACs, arena).
+         *     int8 with representative inputs (an uploaded .npy, or the project's training windows
+         *     through an impulse's DSP), then the model is described (inputs, outputs, ops, parameters,
+         *     MACs, arena).
          */
         post: operations["upload_model"];
         delete?: never;
@@ -1009,6 +1010,28 @@ export interface paths {
          *     latency from its clock, and whether it fits.
          */
         post: operations["profile_model"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/models/{model_id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run In Impulse
+         * @description Makes the model an impulse's model: a training run of the impulse whose job scores the
+         *     model (float32 and int8) on the project's windows through the impulse's DSP. The run then
+         *     deploys, is tested on the device and classifies live like a run the studio trained.
+         */
+        post: operations["run_in_impulse"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2048,11 +2071,16 @@ export interface components {
              * @description an int8 or float .tflite, a .keras or .h5
              */
             file: string;
+            /**
+             * Impulse Id
+             * @description or quantize it with this impulse's features of the training samples
+             */
+            impulse_id?: number | null;
             /** Name */
             name?: string | null;
             /**
              * Representative
-             * @description a .npy of inputs shaped [n, ...]: needed to quantize float models
+             * @description a .npy of inputs shaped [n, ...] to quantize a float model with
              */
             representative?: string | null;
         };
@@ -2909,6 +2937,22 @@ export interface components {
             /** Job Id */
             job_id: number;
         };
+        /**
+         * ModelRunIn
+         * @description Runs an uploaded model as an impulse's model.
+         */
+        ModelRunIn: {
+            /**
+             * Impulse Id
+             * @description the impulse whose windows and DSP feed the model
+             */
+            impulse_id: number;
+            /**
+             * Labels
+             * @description the model's classes in output order; default: the training labels sorted
+             */
+            labels?: string[] | null;
+        };
         /** OperatorInfo */
         OperatorInfo: {
             /** Index */
@@ -3063,6 +3107,11 @@ export interface components {
         QuantizationReport: {
             /** Calibration Inputs */
             calibration_inputs: number;
+            /**
+             * Calibration Source
+             * @description what the model was calibrated on: the .npy or an impulse
+             */
+            calibration_source?: string | null;
             /** Compared Inputs */
             compared_inputs: number;
             /** Float Output Range */
@@ -8338,6 +8387,96 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UploadedModelOut"];
+                };
+            };
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    run_in_impulse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelRunIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingRunOut"];
                 };
             };
             /** @description Bad request: the input is well-formed but cannot be applied */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ApiError, toApiError } from "../api/client";
-import { barPercent, formatCount, formatScale, formatShape, jobActive, modelBusy, notBuildable, operatorCounts, percentOf, profileSummary, shareOfRange, sourceFormatName, uploadFieldError } from "./models";
+import { barPercent, formatCount, formatScale, formatShape, jobActive, modelBusy, notBuildable, operatorCounts, parseLabels, percentOf, profileSummary, shareOfRange, sourceFormatName, uploadFieldError } from "./models";
 import { boardRow, ESP32_ROW, GATE_INFO, KWS_INFO, uploadedModel } from "./modelsTestData";
 
 describe("upload errors", () => {
@@ -18,7 +18,7 @@ describe("upload errors", () => {
 
   it("leaves errors about no field of the form to the form's general note", () => {
     expect(uploadFieldError(new ApiError(403, "forbidden", "editors only"))).toBeNull();
-    expect(uploadFieldError(new ApiError(422, "x", "impulse_id: gone", "impulse_id"))).toBeNull();
+    expect(uploadFieldError(new ApiError(422, "x", "board_id: gone", "board_id"))).toBeNull();
     expect(uploadFieldError(new Error("file: offline"))).toBeNull();
     expect(uploadFieldError(null)).toBeNull();
   });
@@ -85,5 +85,14 @@ describe("usage against a board's limits", () => {
     expect(profileSummary([boardRow(), boardRow({ fits: false }), ESP32_ROW])).toBe("Fits 1 of 2 boards measured; 1 board cannot be measured.");
     expect(profileSummary([boardRow()])).toBe("Fits 1 of 1 board measured.");
     expect(profileSummary([ESP32_ROW])).toBe("No board could be measured: see each board's note.");
+  });
+});
+
+describe("labels of a model's outputs", () => {
+  it("reads a comma-separated list in output order, trimmed, and empty as the default", () => {
+    expect(parseLabels(" walking, running ,idle")).toEqual(["walking", "running", "idle"]);
+    expect(parseLabels("a,,b,")).toEqual(["a", "b"]);
+    expect(parseLabels("  ")).toBeNull();
+    expect(parseLabels("")).toBeNull();
   });
 });

@@ -3,8 +3,8 @@ import { ApiError } from "../api/client";
 import type { BoardProfile, ModelInfo, UploadedModel } from "../api/models";
 import { fieldMessage } from "./tunerForm";
 
-export type UploadField = "file" | "representative" | "name";
-const UPLOAD_FIELDS = new Set<string>(["file", "representative", "name"]);
+export type UploadField = "file" | "representative" | "impulse_id" | "name";
+const UPLOAD_FIELDS = new Set<string>(["file", "representative", "impulse_id", "name"]);
 const ACTIVE_JOB = new Set(["queued", "running"]);
 
 /** The upload form's field a server error names, with the message as it reads beside that field. */
@@ -93,4 +93,10 @@ export function profileSummary(boards: Pick<BoardProfile, "measured" | "fits">[]
   const fits = `Fits ${measured.filter((b) => b.fits).length} of ${count(measured.length)} measured`;
   const unmeasured = boards.length - measured.length;
   return unmeasured > 0 ? `${fits}; ${count(unmeasured)} cannot be measured.` : `${fits}.`;
+}
+
+/** The model's classes typed as "walking, running": in output order; null when left empty (the training labels, sorted). */
+export function parseLabels(text: string): string[] | null {
+  const labels = text.split(",").map((label) => label.trim()).filter((label) => label !== "");
+  return labels.length ? labels : null;
 }

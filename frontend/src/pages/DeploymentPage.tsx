@@ -1,6 +1,6 @@
 /** Deployment: build a trained model as a C library, an Arduino library or board firmware; download it. */
 import { useState } from "react";
-import { Link, useOutletContext } from "react-router-dom";
+import { Link, useOutletContext, useSearchParams } from "react-router-dom";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Project, type Schemas } from "../api/client";
 import { useJobEvents } from "../api/jobs";
@@ -104,7 +104,9 @@ export function DeploymentPage() {
     queryKey: ["project", project.id, "deployments"],
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/deployments", { params: { path: { project_id: project.id } } })),
   });
-  const [runId, setRunId] = useState<number | null>(null);
+  // A link may name the run to deploy (`?run=`), e.g. an uploaded model's run from the Models page.
+  const [search] = useSearchParams();
+  const [runId, setRunId] = useState<number | null>(Number(search.get("run")) || null);
   const [target, setTarget] = useState<Target>("c-library");
   const [boardId, setBoardId] = useState<string>("");
   const [anomalyChoice, setAnomalyChoice] = useState<{ runId: number; anomalyRunId: number } | null>(null);

@@ -1,6 +1,6 @@
 /** Training: start a run, follow it live (curves, log), then read its results; compare experiments. */
 import { useMemo, useState } from "react";
-import { Link, useOutletContext } from "react-router-dom";
+import { Link, useOutletContext, useSearchParams } from "react-router-dom";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Job, type Project, type Schemas } from "../api/client";
 import { isFinished, useJobEvents } from "../api/jobs";
@@ -46,7 +46,8 @@ function RunView({ run, baseline, projectId, windowMs }: { run: Run; baseline: R
 
 /** Which learning block a run trained (known once it has run): its number and kind. */
 function runBlock(run: Run): string {
-  const metrics = run.metrics as { learn_index?: number; kind?: string; anomaly?: { test?: { roc_auc?: number | null } } | null };
+  const metrics = run.metrics as { learn_index?: number; kind?: string; anomaly?: { test?: { roc_auc?: number | null } } | null; uploaded_model?: { name: string } };
+  if (metrics.uploaded_model) return `uploaded model "${metrics.uploaded_model.name}"`;
   if (metrics.learn_index === undefined) return "—";
   const auc = metrics.anomaly?.test?.roc_auc;
   const kind = metrics.kind === "anomaly" ? `anomaly${auc != null ? `, AUC ${auc.toFixed(3)}` : ""}` : (metrics.kind ?? "");
@@ -85,7 +86,9 @@ export function TrainingPage() {
     setBaselineRun(null);
     setTeacherRun(null);
   }
-  const [selectedRun, setSelectedRun] = useState<number | null>(null);
+  // A link may name the run to show (`?run=`), e.g. an uploaded model's run from the Models page.
+  const [search] = useSearchParams();
+  const [selectedRun, setSelectedRun] = useState<number | null>(Number(search.get("run")) || null);
   const runs = useQuery({
     queryKey: ["project", project.id, "training-runs"],
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/training-runs", { params: { path: { project_id: project.id } } })),

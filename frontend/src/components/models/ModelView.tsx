@@ -7,6 +7,7 @@ import { sourceFormatName } from "../../lib/models";
 import { JobProgress } from "../JobProgress";
 import { Card, ErrorNote, formatBytes, formatDate, StatusBadge } from "../ui";
 import { DownloadsCard } from "./DownloadsCard";
+import { ImpulseRunCard } from "./ImpulseRunCard";
 import { ModelDetails } from "./ModelDetails";
 import { ProfileCard } from "./ProfileCard";
 import { QuantizationReport } from "./QuantizationReport";
@@ -56,6 +57,7 @@ export function ModelView({ projectId, model, editor, onDeleted }: { projectId: 
         <>
           <ProfileCard projectId={projectId} model={model} editor={editor} />
           <DownloadsCard projectId={projectId} model={model} editor={editor} />
+          <ImpulseRunCard projectId={projectId} model={model} editor={editor} />
         </>
       )}
     </>

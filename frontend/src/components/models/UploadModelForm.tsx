@@ -5,6 +5,7 @@ import { modelKeys, uploadModel, type ModelUpload, type UploadedModel } from "..
 import { refresh } from "../../api/queries";
 import { uploadFieldError, type UploadField } from "../../lib/models";
 import { Card, ErrorNote } from "../ui";
+import { useImpulses } from "../../pages/ImpulsePage";
 
 function Field({ name, label, help, error, children }: { name: UploadField; label: string; help: ReactNode; error?: string; children: ReactNode }) {
   return (
@@ -27,6 +28,8 @@ export function UploadModelForm({ projectId, onUploaded }: { projectId: number; 
   const form = useRef<HTMLFormElement>(null);
   const [file, setFile] = useState<File | null>(null);
   const [representative, setRepresentative] = useState<File | null>(null);
+  const [impulseId, setImpulseId] = useState<number | null>(null);
+  const impulses = useImpulses(projectId);
   const [name, setName] = useState("");
   const [fileMissing, setFileMissing] = useState(false);
   const upload = useMutation({
@@ -36,6 +39,7 @@ export function UploadModelForm({ projectId, onUploaded }: { projectId: number; 
       form.current?.reset();
       setFile(null);
       setRepresentative(null);
+      setImpulseId(null);
       setName("");
       void refresh(queryClient, modelKeys.list(projectId));
       onUploaded(model);
@@ -52,7 +56,7 @@ export function UploadModelForm({ projectId, onUploaded }: { projectId: number; 
 
   function submit(e: FormEvent) {
     e.preventDefault();
-    if (file) upload.mutate({ file, representative, name });
+    if (file) upload.mutate({ file, representative, impulseId, name });
     else setFileMissing(true);
   }
 
@@ -66,6 +70,14 @@ export function UploadModelForm({ projectId, onUploaded }: { projectId: number; 
           <Field name="representative" label="Representative inputs (optional)" help="Float models need them to be quantized to int8: a .npy shaped [n, …input shape]." error={errors.representative}>
             <input name="representative" type="file" accept=".npy" onChange={(e) => { setRepresentative(e.target.files?.[0] ?? null); edited(); }} {...invalid(errors, "representative")} />
           </Field>
+          {!!impulses.data?.length && (
+            <Field name="impulse_id" label="Or calibrate with an impulse (optional)" help="Float models are quantized with the project's training samples through this impulse's DSP." error={errors.impulse_id}>
+              <select name="impulse_id" value={impulseId ?? ""} onChange={(e) => { setImpulseId(e.target.value ? Number(e.target.value) : null); edited(); }} {...invalid(errors, "impulse_id")}>
+                <option value="">none</option>
+                {impulses.data.map((i) => <option key={i.id} value={i.id}>{i.name} (v{i.version})</option>)}
+              </select>
+            </Field>
+          )}
           <Field name="name" label="Name (optional)" help="The file's name when left empty." error={errors.name}>
             <input name="name" type="text" maxLength={200} value={name} onChange={(e) => { setName(e.target.value); edited(); }} {...invalid(errors, "name")} />
           </Field>
