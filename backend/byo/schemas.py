@@ -101,7 +101,7 @@ class UploadedModelOut(BaseModel):
     id: int
     name: str
     filename: str
-    source_format: str = Field(description="tflite, keras or h5")
+    source_format: str = Field(description="tflite, keras, h5 or savedmodel")
     original_bytes: int
     status: str = Field(description="importing, ready or failed")
     error: str | None

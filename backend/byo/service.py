@@ -29,7 +29,9 @@ from backend.projects import service as projects
 MAX_MODEL_BYTES = 64 * 1024 * 1024
 # Largest representative .npy taken.
 MAX_REPRESENTATIVE_BYTES = 256 * 1024 * 1024
-FORMATS = {".tflite": "tflite", ".keras": "keras", ".h5": "h5"}
+FORMATS = {".tflite": "tflite", ".keras": "keras", ".h5": "h5", ".zip": "savedmodel"}
+# A SavedModel zip unpacks to at most this much (weights of a TinyML model are far less).
+MAX_SAVED_MODEL_BYTES = 512 * 1024 * 1024
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 
@@ -55,24 +57,37 @@ def _format(filename: str, data: bytes) -> str:
         raise invalid(
             "file", "ONNX models are not read yet: convert it with onnx2tf to a .tflite first"
         )
-    if suffix in (".zip", ".pb"):
+    if suffix == ".pb":
         raise invalid(
             "file",
-            "SavedModels are not read yet: convert it to a float .tflite with "
-            "tf.lite.TFLiteConverter.from_saved_model and upload that with representative inputs",
+            "a SavedModel is a folder, not its saved_model.pb alone: zip the whole folder "
+            "(saved_model.pb with variables/) and upload the .zip",
         )
     fmt = FORMATS.get(suffix)
     if fmt is None:
         raise invalid(
             "file",
             f"{filename!r} is not a model TinyStudio reads: upload a .tflite (int8 or float), "
-            "a Keras .keras or an .h5 file",
+            "a Keras .keras or .h5 file, or a SavedModel folder zipped",
         )
     if fmt == "keras" and not zipfile.is_zipfile(io.BytesIO(data)):
         raise invalid("file", f"{filename!r} is not a Keras .keras file (not a zip archive)")
     if fmt == "h5" and not data.startswith(_HDF5_MAGIC):
         raise invalid("file", f"{filename!r} is not an HDF5 (.h5) file")
+    if fmt == "savedmodel":
+        _saved_model_zip(filename, data)
     return fmt
+
+
+def _saved_model_zip(filename: str, data: bytes) -> None:
+    """Refuses a zip that is not one SavedModel, or that would unpack outside its folder or to
+    more than the cap (the worker unpacks it)."""
+    from workers.byo.saved_model import SavedModelError, check_zip
+
+    try:
+        check_zip(data, MAX_SAVED_MODEL_BYTES)
+    except SavedModelError as exc:
+        raise invalid("file", f"{filename!r}: {exc}") from None
 
 
 def _tflite_is_float(data: bytes, filename: str) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,26 @@ def _keras_model(source: bytes, fmt: str) -> Any:
             raise QuantizeError(f"Keras cannot load this .{fmt} file: {exc}") from None
 
 
+@contextmanager
+def _converter_source(source: bytes, fmt: str) -> Iterator[Callable[[], Any]]:
+    """A maker of fresh converters of a Keras model ("keras", "h5") or of a zipped SavedModel
+    ("savedmodel", unpacked for as long as the converters need it)."""
+    tf = _tf()
+    if fmt == "savedmodel":
+        from workers.byo.saved_model import unpack
+
+        with tempfile.TemporaryDirectory(prefix="tinystudio-savedmodel-") as tmp:
+            folder = unpack(source, Path(tmp))
+            try:
+                tf.lite.TFLiteConverter.from_saved_model(str(folder))
+            except Exception as exc:  # TensorFlow raises many kinds for a folder it cannot load
+                raise QuantizeError(f"TensorFlow cannot load this SavedModel: {exc}") from None
+            yield lambda: tf.lite.TFLiteConverter.from_saved_model(str(folder))
+        return
+    model = _keras_model(source, fmt)
+    yield lambda: tf.lite.TFLiteConverter.from_keras_model(model)
+
+
 def _input_shape(float_model: bytes) -> list[int]:
     detail = _tf().lite.Interpreter(model_content=float_model).get_input_details()
     if len(detail) != 1:
@@ -77,11 +98,11 @@ def _calibration(inputs: np.ndarray) -> Callable[[], Iterator[list[np.ndarray]]]
 
 
 def quantize(source: bytes, fmt: str, data: np.ndarray) -> tuple[bytes, bytes, dict[str, Any]]:
-    """(int8 `.tflite`, float `.tflite`, report) for a float model in `fmt` ("tflite", "keras" or
-    "h5"),
-    calibrated on `data` (any array of whole inputs, see representative_inputs). A Keras model
-    is converted as the studio converts its own; a float `.tflite` is calibrated and quantized
-    by LiteRT's post-training quantizer directly (no converter takes flatbuffers in)."""
+    """(int8 `.tflite`, float `.tflite`, report) for a float model in `fmt` ("tflite", "keras",
+    "h5" or "savedmodel", a zipped SavedModel folder), calibrated on `data` (any array of whole
+    inputs, see representative_inputs). A Keras model or SavedModel is converted as the studio
+    converts its own; a float `.tflite` is calibrated and quantized by LiteRT's post-training
+    quantizer directly (no converter takes flatbuffers in)."""
     tf = _tf()
     try:
         if fmt == "tflite":
@@ -95,16 +116,16 @@ def quantize(source: bytes, fmt: str, data: np.ndarray) -> tuple[bytes, bytes, d
                 )
             )
         else:
-            model = _keras_model(source, fmt)
-            float_model = bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
-            inputs = representative_inputs(data, _input_shape(float_model))
-            converter = tf.lite.TFLiteConverter.from_keras_model(model)
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.representative_dataset = _calibration(inputs)
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            converter.inference_input_type = tf.int8
-            converter.inference_output_type = tf.int8
-            int8 = bytes(converter.convert())
+            with _converter_source(source, fmt) as make:
+                float_model = bytes(make().convert())
+                inputs = representative_inputs(data, _input_shape(float_model))
+                converter = make()
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]
+                converter.representative_dataset = _calibration(inputs)
+                converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+                converter.inference_input_type = tf.int8
+                converter.inference_output_type = tf.int8
+                int8 = bytes(converter.convert())
     except QuantizeError:
         raise
     except Exception as exc:  # LiteRT's refusals come as many plain kinds

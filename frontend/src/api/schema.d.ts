@@ -2068,7 +2068,7 @@ export interface components {
         Body_upload_model: {
             /**
              * File
-             * @description an int8 or float .tflite, a .keras or .h5
+             * @description an int8 or float .tflite, a .keras or .h5, or a zipped SavedModel
              */
             file: string;
             /**
@@ -4001,7 +4001,7 @@ export interface components {
             quantization: components["schemas"]["QuantizationReport"] | null;
             /**
              * Source Format
-             * @description tflite, keras or h5
+             * @description tflite, keras, h5 or savedmodel
              */
             source_format: string;
             /**

@@ -32,7 +32,7 @@ export function notBuildable(model: Pick<UploadedModel, "status" | "info">): str
   return null;
 }
 
-const FORMAT_NAMES: Record<string, string> = { tflite: "TFLite", keras: "Keras .keras", h5: "Keras .h5" };
+const FORMAT_NAMES: Record<string, string> = { tflite: "TFLite", keras: "Keras .keras", h5: "Keras .h5", savedmodel: "SavedModel (zip)" };
 
 /** "TFLite", "Keras .keras": the format a model was uploaded in. */
 export function sourceFormatName(format: string): string {

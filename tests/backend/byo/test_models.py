@@ -20,6 +20,14 @@ from workers.boards import list_boards
 KWS = Path(__file__).resolve().parents[2] / "data" / "models" / "kws_ref_model.tflite"
 
 
+def _zip(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
 def _npy(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, array)
@@ -45,9 +53,16 @@ def float_models() -> dict[str, bytes]:
         path = Path(tmp) / "swap.keras"
         gate.save(path)
         keras_bytes = path.read_bytes()
+        cnn.export(Path(tmp) / "exported", verbose=False)
+        saved = {
+            f"cnn/{p.relative_to(Path(tmp) / 'exported').as_posix()}": p.read_bytes()
+            for p in sorted((Path(tmp) / "exported").rglob("*"))
+            if p.is_file()
+        }
     return {
         "cnn.tflite": bytes(tf.lite.TFLiteConverter.from_keras_model(cnn).convert()),
         "swap.keras": keras_bytes,
+        "cnn.zip": _zip(saved),
     }
 
 
@@ -144,6 +159,13 @@ def test_float_models_are_quantized_with_the_uploaded_inputs(
     assert report["calibration_inputs"] == 64 and report["compared_inputs"] == 64
     assert report["top1_agreement"] >= 0.8 and report["max_abs_difference"] < 0.5
 
+    # The same network as a zipped SavedModel folder: converted, quantized and described alike.
+    answer = _upload(client, pid, h, "cnn.zip", float_models["cnn.zip"], inputs)
+    saved = _ready(client, pid, h, answer, wait_job)
+    assert saved["source_format"] == "savedmodel" and saved["info"]["compiler"]["supported"]
+    assert saved["info"]["inputs"][0]["shape"] == [1, 20, 3]
+    assert saved["quantization"]["top1_agreement"] >= 0.8
+
     # A Keras file whose RESIZE_BILINEAR the compiler does not take: quantized, described, named.
     flat = _npy(rng.normal(size=(40, 4, 4, 2)).astype(np.float32))
     gate = _ready(
@@ -176,7 +198,10 @@ def test_float_models_are_quantized_with_the_uploaded_inputs(
     ("name", "data", "field", "words"),
     [
         ("model.onnx", b"\x08\x07", "file", "onnx2tf"),
-        ("saved_model.zip", b"PK\x05\x06" + bytes(18), "file", "from_saved_model"),
+        ("saved_model.zip", b"PK\x05\x06" + bytes(18), "file", "holds no saved_model.pb"),
+        ("saved_model.pb", b"\x08\x01", "file", "zip the whole folder"),
+        ("sneaky.zip", _zip({"../saved_model.pb": b"x"}), "file", "lands outside its folder"),
+        ("two.zip", _zip({"a/saved_model.pb": b"", "b/x/saved_model.pb": b""}), "file", "2 Saved"),
         ("notes.txt", b"hello", "file", "is not a model"),
         ("cut.tflite", KWS.read_bytes()[:3000], "file", "not a readable .tflite"),
         ("empty.tflite", b"", "file", "empty"),

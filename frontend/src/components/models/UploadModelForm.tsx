@@ -47,7 +47,7 @@ export function UploadModelForm({ projectId, onUploaded }: { projectId: number; 
   });
   const server = uploadFieldError(upload.error);
   const errors: Partial<Record<UploadField, string>> = {};
-  if (fileMissing) errors.file = "Choose a model file: an int8 or float .tflite, a .keras or an .h5.";
+  if (fileMissing) errors.file = "Choose a model file: an int8 or float .tflite, a .keras or .h5, or a zipped SavedModel.";
   if (server) errors[server.field] = server.message;
   const edited = () => {
     setFileMissing(false);
@@ -64,8 +64,8 @@ export function UploadModelForm({ projectId, onUploaded }: { projectId: number; 
     <Card title="Upload a model">
       <form ref={form} onSubmit={submit} noValidate aria-label="Upload a model">
         <div className="model-upload-grid">
-          <Field name="file" label="Model file" help="An int8 or float .tflite, a Keras .keras or an .h5 file." error={errors.file}>
-            <input name="file" type="file" accept=".tflite,.keras,.h5" onChange={(e) => { setFile(e.target.files?.[0] ?? null); edited(); }} {...invalid(errors, "file")} />
+          <Field name="file" label="Model file" help="An int8 or float .tflite, a Keras .keras or .h5 file, or a SavedModel folder zipped." error={errors.file}>
+            <input name="file" type="file" accept=".tflite,.keras,.h5,.zip" onChange={(e) => { setFile(e.target.files?.[0] ?? null); edited(); }} {...invalid(errors, "file")} />
           </Field>
           <Field name="representative" label="Representative inputs (optional)" help="Float models need them to be quantized to int8: a .npy shaped [n, …input shape]." error={errors.representative}>
             <input name="representative" type="file" accept=".npy" onChange={(e) => { setRepresentative(e.target.files?.[0] ?? null); edited(); }} {...invalid(errors, "representative")} />
