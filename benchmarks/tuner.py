@@ -4,10 +4,11 @@ the winner against its deployed firmware, the wall time with one and two workers
 overhead over its own training.
 
 Usage: python -m benchmarks.tuner [--trials N] [--kws DIR] [--datasets motion,kws]
-                                  [--samplers tpe,random] [--parallel N] [--scaling-trials N]
-                                  [--json PATH]
+                                  [--samplers tpe,random] [--seeds 1,2,3] [--parallel N]
+                                  [--scaling-trials N] [--json PATH]
 --kws DIR is a keyword set made by `make-kws-dataset DIR 100`. Prints a table and writes JSON
-(default benchmarks/results/tuner.json).
+(default benchmarks/results/tuner.json). Each sampler runs once per seed: one run's best is
+one draw, and TPE against random is compared on the mean over the seeds.
 """
 
 from __future__ import annotations
@@ -131,7 +132,14 @@ def train_default(api: Api, case: Case) -> dict[str, Any]:
 
 
 def tune(
-    api: Api, case: Case, *, sampler: str, trials: int, impulse_id: int, parallel: int | None = None
+    api: Api,
+    case: Case,
+    *,
+    sampler: str,
+    trials: int,
+    impulse_id: int,
+    seed: int = 1,
+    parallel: int | None = None,
 ) -> dict[str, Any]:
     """One tuner run to its end; its summary and trials."""
     run = api.call(
@@ -144,7 +152,7 @@ def tune(
             # Without parallel_trials: as many trials at once as the workers take.
             "parallel_trials": parallel,
             "sampler": sampler,
-            "seed": 1,
+            "seed": seed,
             "impulse_id": impulse_id,
         },  # fmt: skip
     )
@@ -159,6 +167,7 @@ def tune(
     return {
         "run_id": run["id"],
         "sampler": sampler,
+        "seed": seed,
         "status": run["status"],
         "result_note": run.get("result_note"),
         "wall_s": round(wall, 1),
@@ -244,25 +253,47 @@ def check_winner(api: Api, winner: dict[str, Any], tuner_run_id: int) -> dict[st
     }
 
 
+def _best_int8_test(run: dict[str, Any]) -> float | None:
+    return run["best"]["accuracy"]["int8_test"] if run["best"] else None
+
+
+def _sampler_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """A sampler's runs over the seeds; a seed with no fitting trial counts as 0."""
+    bests = [_best_int8_test(run) or 0.0 for run in runs]
+    return {"runs": runs, "best_int8_test": bests, "mean_best_int8_test": statistics.fmean(bests)}
+
+
 def run_case(
-    case: Case, *, samplers: list[str], trials: int, parallel: int | None = None
+    case: Case,
+    *,
+    samplers: list[str],
+    trials: int,
+    seeds: list[int],
+    parallel: int | None = None,
 ) -> dict[str, Any]:
     with Studio(worker=True, env={"TINYSTUDIO_WORKER_CONCURRENCY": "2"}) as studio:
         api = Api(studio, make_owner(studio, case.name))
         files = upload(api, case)
         default = train_default(api, case)
-        runs = {
-            sampler: tune(
-                api,
-                case,
-                sampler=sampler,
-                trials=trials,
-                impulse_id=default["impulse_id"],
-                parallel=parallel,
-            )  # fmt: skip
+        by_sampler = {
+            sampler: _sampler_summary(
+                [
+                    tune(
+                        api,
+                        case,
+                        sampler=sampler,
+                        trials=trials,
+                        impulse_id=default["impulse_id"],
+                        seed=seed,
+                        parallel=parallel,
+                    )
+                    for seed in seeds
+                ]
+            )
             for sampler in samplers
         }
-        tpe = runs.get("tpe")
+        # The first seed's TPE winner is deployed: its figures must be the firmware's.
+        tpe = by_sampler["tpe"]["runs"][0] if "tpe" in by_sampler else None
         winner_check = (
             check_winner(api, tpe["best"], tpe["run_id"]) if tpe and tpe["best"] else None
         )
@@ -272,7 +303,7 @@ def run_case(
             "budgets": case.budgets,
             "target": case.target,
             "default": default,
-            "runs": runs,
+            "samplers": by_sampler,
             "winner_check": winner_check,
             "server_errors": studio.server_errors(),
         }
@@ -304,38 +335,39 @@ def scaling(case: Case, trials: int) -> dict[str, Any]:
     return out
 
 
-def _accuracy(run: dict[str, Any] | None) -> str:
-    if not run or not run["best"]:
+def _accuracy(run: dict[str, Any]) -> str:
+    if not run["best"]:
         return "no fit"
     acc = run["best"]["accuracy"]
     return f"{acc['int8_test']:.4f} (val {acc['int8_validation']:.4f})"
 
 
 def print_table(results: dict[str, Any]) -> None:
-    print(f"\nTuner on {BOARD}, {results['trials']} trials per run\n")
-    head = f"{'dataset':<13} {'default int8':>12} {'tpe best int8 test':>26} "
-    print(head + f"{'random best int8 test':>26} {'fit':>7} {'winner = deployed':>18}")
+    print(f"\nTuner on {BOARD}, {results['trials']} trials per run, seeds {results['seeds']}\n")
+    head = f"{'dataset':<13} {'default int8':>12} {'tpe mean best int8 test':>24} "
+    print(head + f"{'random mean best int8 test':>27} {'winner = deployed':>18}")
     for case in results["cases"]:
-        runs = case["runs"]
-        tpe, rnd = runs.get("tpe"), runs.get("random")
+        means = {k: v["mean_best_int8_test"] for k, v in case["samplers"].items()}
         check = case["winner_check"]
         same = "-"
         if check:
             same = "yes" if check["ram_equal"] and check["flash_equal"] else "NO"
-        fit = f"{tpe['fitting'] if tpe else 0}/{tpe['trials'] if tpe else 0}"
         print(
             f"{case['case']:<13} {case['default']['int8_test_accuracy']:>12.4f} "
-            f"{_accuracy(tpe):>26} {_accuracy(rnd):>26} {fit:>7} {same:>18}"
+            f"{means.get('tpe', float('nan')):>24.4f} {means.get('random', float('nan')):>27.4f} "
+            f"{same:>18}"
         )
-        for sampler, run in runs.items():
-            overhead = run["overhead"]
-            print(
-                f"  {sampler:<7} wall {run['wall_s']:>7.1f} s  trials {run['by_status']}  "
-                f"overhead median {overhead['median'] if overhead else '-'}  "
-                f"note: {run['result_note'] or '-'}"
-            )
-            if overhead:
-                print(f"          median stage seconds: {overhead['median_stage_s']}")
+        for sampler, summary in case["samplers"].items():
+            for run in summary["runs"]:
+                overhead = run["overhead"]
+                print(
+                    f"  {sampler:<7} seed {run['seed']}  best {_accuracy(run)}  "
+                    f"fit {run['fitting']}/{run['trials']}  wall {run['wall_s']:>7.1f} s  "
+                    f"overhead median {overhead['median'] if overhead else '-'}"
+                )
+                print(f"          trials {run['by_status']}  note: {run['result_note'] or '-'}")
+                if overhead:
+                    print(f"          median stage seconds: {overhead['median_stage_s']}")
     if results.get("scaling"):
         s = results["scaling"]
         print(f"\nwall time, {s['trials']} trials, 1 and 2 worker processes (target: ratio <= 0.6)")
@@ -353,6 +385,7 @@ def main() -> None:
     parser.add_argument("--kws", type=Path, help="keyword set made by make-kws-dataset DIR 100")
     parser.add_argument("--datasets", default="motion,kws")
     parser.add_argument("--samplers", default="tpe,random")
+    parser.add_argument("--seeds", default="1,2,3", help="one run per sampler and seed")
     parser.add_argument(
         "--parallel", type=int, help="parallel_trials (default: as many as the workers take)"
     )
@@ -367,11 +400,16 @@ def main() -> None:
         if args.kws is None:
             parser.error("--kws DIR is needed for the keyword set (make-kws-dataset DIR 100)")
         cases.append(Case(**{**KWS.__dict__, "data": args.kws}))
-    results: dict[str, Any] = {"board": BOARD, "trials": args.trials, "cases": []}
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    results: dict[str, Any] = {"board": BOARD, "trials": args.trials, "seeds": seeds, "cases": []}
     for case in cases:
         results["cases"].append(
             run_case(
-                case, samplers=args.samplers.split(","), trials=args.trials, parallel=args.parallel
+                case,
+                samplers=args.samplers.split(","),
+                trials=args.trials,
+                seeds=seeds,
+                parallel=args.parallel,
             )
         )
     if args.scaling_trials:
