@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import wave
+import zipfile
 
 import numpy as np
 
@@ -17,6 +18,15 @@ def pcm_wav(frames: np.ndarray, rate: int) -> bytes:
         wav.setsampwidth(2)
         wav.setframerate(rate)
         wav.writeframes(pcm.tobytes())
+    return out.getvalue()
+
+
+def zip_bytes(files: dict[str, bytes]) -> bytes:
+    """A zip archive holding `files` (name: content)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
     return out.getvalue()
 
 

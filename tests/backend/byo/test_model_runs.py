@@ -50,14 +50,20 @@ def _impulse(client, pid: int, h, spec: dict[str, Any]) -> dict[str, Any]:  # ty
     return answer.json()  # type: ignore[no-any-return]
 
 
+def _project_with_impulse(client, make_project, upload_demo, count: int):  # type: ignore[no-untyped-def]
+    """A project with BasicMotions samples of three labels and the flatten impulse; its id, the
+    owner's headers, the impulse and the shape of one window's features."""
+    pid, people = make_project()
+    h = people["owner"].headers
+    upload_demo(client, pid, h, count=count, labels=LABELS)
+    impulse = _impulse(client, pid, h, SPEC)
+    return pid, h, impulse, impulse["shapes"]["learn_input_shape"]
+
+
 def test_an_uploaded_model_runs_in_an_impulse_deploys_and_matches_the_device(
     client, make_project, upload_demo, worker, wait_job
 ) -> None:  # type: ignore[no-untyped-def]
-    pid, people = make_project()
-    h = people["owner"].headers
-    upload_demo(client, pid, h, count=3, labels=LABELS)
-    impulse = _impulse(client, pid, h, SPEC)
-    features = impulse["shapes"]["learn_input_shape"]
+    pid, h, impulse, features = _project_with_impulse(client, make_project, upload_demo, 3)
     keras_file = _keras_classifier(features, len(LABELS))
 
     # Quantized with the project's training windows through the impulse's DSP.
@@ -160,11 +166,7 @@ def test_a_model_that_does_not_fit_the_impulse_is_refused_by_field(
     field: str | None,
     words: str,
 ) -> None:  # type: ignore[no-untyped-def]
-    pid, people = make_project()
-    h = people["owner"].headers
-    upload_demo(client, pid, h, count=1, labels=LABELS)
-    impulse = _impulse(client, pid, h, SPEC)
-    features = impulse["shapes"]["learn_input_shape"]
+    pid, h, impulse, features = _project_with_impulse(client, make_project, upload_demo, 1)
     upload = client.post(
         f"/api/projects/{pid}/models", headers=h, data={"impulse_id": str(impulse["id"])},
         files=[("file", ("m.keras", _keras_classifier(features, 3), "application/octet-stream"))],

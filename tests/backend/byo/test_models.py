@@ -15,17 +15,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.factories import zip_bytes
 from workers.boards import list_boards
 
 KWS = Path(__file__).resolve().parents[2] / "data" / "models" / "kws_ref_model.tflite"
-
-
-def _zip(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, content in files.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
 
 
 def _npy(array: np.ndarray) -> bytes:
@@ -62,7 +55,7 @@ def float_models() -> dict[str, bytes]:
     return {
         "cnn.tflite": bytes(tf.lite.TFLiteConverter.from_keras_model(cnn).convert()),
         "swap.keras": keras_bytes,
-        "cnn.zip": _zip(saved),
+        "cnn.zip": zip_bytes(saved),
     }
 
 
@@ -200,8 +193,8 @@ def test_float_models_are_quantized_with_the_uploaded_inputs(
         ("model.onnx", b"\x08\x07", "file", "onnx2tf"),
         ("saved_model.zip", b"PK\x05\x06" + bytes(18), "file", "holds no saved_model.pb"),
         ("saved_model.pb", b"\x08\x01", "file", "zip the whole folder"),
-        ("sneaky.zip", _zip({"../saved_model.pb": b"x"}), "file", "lands outside its folder"),
-        ("two.zip", _zip({"a/saved_model.pb": b"", "b/x/saved_model.pb": b""}), "file", "2 Saved"),
+        ("sneaky.zip", zip_bytes({"../saved_model.pb": b"x"}), "file", "lands outside its folder"),
+        ("two.zip", zip_bytes({"a/saved_model.pb": b"", "b/saved_model.pb": b""}), "file", "2 Sa"),
         ("notes.txt", b"hello", "file", "is not a model"),
         ("cut.tflite", KWS.read_bytes()[:3000], "file", "not a readable .tflite"),
         ("empty.tflite", b"", "file", "empty"),

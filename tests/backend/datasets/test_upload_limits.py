@@ -3,12 +3,12 @@ takes uploads, refuse with a status and a message naming the limit, and store no
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from collections.abc import Callable, Iterator
 
 import pytest
+
+from tests.factories import zip_bytes
 
 
 def _csv(rows: int, axes: int) -> bytes:
@@ -32,14 +32,6 @@ def _document(axes: int, rows: int = 3) -> bytes:
             },
         }
     ).encode()
-
-
-def _zip(entries: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return out.getvalue()
 
 
 @pytest.fixture()
@@ -133,7 +125,7 @@ def test_files_over_the_byte_limit_are_refused(client, studio, limits) -> None: 
     )  # fmt: skip
     assert body.status_code == 413 and "limit of 2000 bytes" in body.text
 
-    archive = _zip({f"s{i}.json": _document(1, 40) for i in range(4)})
+    archive = zip_bytes({f"s{i}.json": _document(1, 40) for i in range(4)})
     assert len(archive) > 2000
     imported = client.post(
         f"/api/projects/{pid}/dataset/import", headers=owner,
@@ -169,7 +161,7 @@ def test_samples_with_more_axes_than_the_limit_are_refused(  # type: ignore[no-u
     )  # fmt: skip
     assert body.status_code == 413 and "limit of 2" in body.text
 
-    archive = _zip({"narrow.json": _document(2), "wide.json": _document(3)})
+    archive = zip_bytes({"narrow.json": _document(2), "wide.json": _document(3)})
     job = client.post(
         f"/api/projects/{pid}/dataset/import", headers=owner,
         files={"file": ("dataset.zip", archive, "application/zip")},
