@@ -34,7 +34,7 @@ from backend.core.errors import ApiError, bad_request, conflict, not_found
 from backend.core.security import hash_token
 from backend.datasets import service as datasets
 from backend.deployments.models import Deployment
-from backend.devices import virtual
+from backend.devices import board_errors, serial_lines, virtual, virtual_board
 from backend.devices.schemas import FlashIn, ReplayIn, ReplayOut, VirtualBoardIn, VirtualBoardOut
 from backend.jobs.models import Artifact, Job, JobStatus
 from backend.projects import service as projects
@@ -65,7 +65,7 @@ router = APIRouter(
 BoardManagerDep = Annotated[virtual.VirtualBoardManager, Depends(virtual.get_board_manager)]
 
 
-def _out(vb: virtual.VirtualBoard, limits: virtual.VirtualBoardLimits) -> VirtualBoardOut:
+def _out(vb: virtual_board.VirtualBoard, limits: virtual.VirtualBoardLimits) -> VirtualBoardOut:
     return VirtualBoardOut(
         id=vb.id, project_id=vb.project_id, board_id=vb.board.id, board_name=vb.board.name,
         qemu_machine=vb.board.qemu_machine or "", state=vb.state,
@@ -165,17 +165,17 @@ def _firmware_image(
 
 def _find(
     manager: virtual.VirtualBoardManager, project_id: int, virtual_board_id: str
-) -> virtual.VirtualBoard:
+) -> virtual_board.VirtualBoard:
     found = manager.find(project_id, virtual_board_id)
     if found is None:
         raise not_found("virtual board")
     return found
 
 
-def _board_error(exc: virtual.VirtualBoardError) -> ApiError:
-    if isinstance(exc, virtual.BoardStopped):
+def _board_error(exc: board_errors.VirtualBoardError) -> ApiError:
+    if isinstance(exc, board_errors.BoardStopped):
         return conflict("virtual_board_stopped", f"the virtual board is not running: {exc}")
-    if isinstance(exc, virtual.BoardBusy):
+    if isinstance(exc, board_errors.BoardBusy):
         return conflict("virtual_board_busy", str(exc))
     return ApiError(502, "virtual_board_failed", str(exc))
 
@@ -196,11 +196,11 @@ def start_virtual_board(
             board=board, project_id=ctx.project.id, elf=elf, deployment_id=deployment.id,
             started_by_id=ctx.user.id,
         )  # fmt: skip
-    except virtual.BoardLimitReached as exc:
+    except board_errors.BoardLimitReached as exc:
         raise ApiError(
             429, "virtual_board_limit", str(exc), limit=manager.limits.max_boards
         ) from None
-    except virtual.VirtualBoardError as exc:
+    except board_errors.VirtualBoardError as exc:
         raise _board_error(exc) from None
     projects.record(
         db=db, project_id=ctx.project.id, action="virtual_board.started", user=ctx.user,
@@ -250,7 +250,7 @@ def flash_virtual_board(
     deployment, elf = _firmware_image(db, ctx.project.id, vb.board, body.deployment_id)
     try:
         vb.flash(elf, deployment.id)
-    except virtual.VirtualBoardError as exc:
+    except board_errors.VirtualBoardError as exc:
         raise _board_error(exc) from None
     return _out(vb, manager.limits)
 
@@ -286,7 +286,7 @@ def replay_on_virtual_board(
         hz = body.hz
     try:
         result = vb.replay(values, hz)
-    except virtual.VirtualBoardError as exc:
+    except board_errors.VirtualBoardError as exc:
         raise _board_error(exc) from None
     return ReplayOut(
         sample_id=body.sample_id, axes=result.axes, hz=result.hz, readings=result.readings,
@@ -366,16 +366,16 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
             await websocket.close(code, reason)
 
 
-async def _board_to_browser(websocket: WebSocket, listener: virtual.SerialListener) -> None:
+async def _board_to_browser(websocket: WebSocket, listener: serial_lines.SerialListener) -> None:
     while True:
         item = await listener.queue.get()
-        if isinstance(item, virtual.Closure):
+        if isinstance(item, serial_lines.Closure):
             await _close(websocket, item.code, item.reason)
             return
         await websocket.send_text(item)
 
 
-async def _browser_to_board(websocket: WebSocket, vb: virtual.VirtualBoard) -> str:
+async def _browser_to_board(websocket: WebSocket, vb: virtual_board.VirtualBoard) -> str:
     """Forwards frames until the browser leaves ("left") or the board stops ("stopped")."""
     while True:
         message = await websocket.receive()
@@ -389,14 +389,14 @@ async def _browser_to_board(websocket: WebSocket, vb: virtual.VirtualBoard) -> s
             await _close(websocket, CLOSE_TOO_BIG, f"frames hold at most {MAX_FRAME_CHARS} chars")
             return "left"
         try:
-            lines = virtual.browser_lines(text)
+            lines = serial_lines.browser_lines(text)
         except ValueError as exc:
             await _close(websocket, CLOSE_INVALID, str(exc))
             return "left"
         for line in lines:
             try:
                 await run_in_threadpool(vb.send_line, line)
-            except virtual.BoardStopped:
+            except board_errors.BoardStopped:
                 return "stopped"
 
 
@@ -419,11 +419,11 @@ async def virtual_board_serial(
     if vb is None:
         await _close(websocket, CLOSE_POLICY, "virtual board not found")
         return
-    listener = virtual.SerialListener(asyncio.get_running_loop())
+    listener = serial_lines.SerialListener(asyncio.get_running_loop())
     try:
         vb.attach(listener)
-    except virtual.BoardStopped as exc:
-        ending = vb.ending or virtual.Closure(virtual.CLOSE_GOING_AWAY, str(exc))
+    except board_errors.BoardStopped as exc:
+        ending = vb.ending or serial_lines.Closure(serial_lines.CLOSE_GOING_AWAY, str(exc))
         await _close(websocket, ending.code, ending.reason)
         return
     outgoing = asyncio.create_task(_board_to_browser(websocket, listener))
@@ -441,7 +441,7 @@ async def virtual_board_serial(
             try:
                 await asyncio.wait_for(asyncio.shield(outgoing), CLOSURE_WAIT_SECONDS)
             except TimeoutError:
-                await _close(websocket, virtual.CLOSE_BOARD_FAILED, "the board stopped")
+                await _close(websocket, serial_lines.CLOSE_BOARD_FAILED, "the board stopped")
     finally:
         # Detach before any await: the handler itself may be cancelled while it cleans up.
         vb.detach(listener)

@@ -28,7 +28,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from backend.devices import virtual
+from backend.devices import board_errors, serial_lines, virtual
 from backend.devices.virtual import VirtualBoardLimits, VirtualBoardManager
 from workers.boards import get_board
 from workers.firmware.build import build_firmware
@@ -350,15 +350,15 @@ def _pid(manager: VirtualBoardManager, world: World, virtual_board_id: str) -> i
 
 
 def test_serial_lines_are_split_and_garbage_is_refused() -> None:
-    lines, rest = virtual.split_lines(b'OK tinystudio ready\r\n{"a":1}\n0.5,1')
+    lines, rest = serial_lines.split_lines(b'OK tinystudio ready\r\n{"a":1}\n0.5,1')
     assert lines == ["OK tinystudio ready", '{"a":1}'] and rest == b"0.5,1"
-    with pytest.raises(virtual.GarbledLine, match="garbled"):
-        virtual.split_lines(b"OK\n\x00\xff\x13junk\n")
-    with pytest.raises(virtual.GarbledLine, match="longer than"):
-        virtual.split_lines(b"1" * (virtual.MAX_LINE_BYTES + 1))
-    assert virtual.browser_lines("classify 1,2,3\r\n") == ["classify 1,2,3"]
+    with pytest.raises(board_errors.GarbledLine, match="garbled"):
+        serial_lines.split_lines(b"OK\n\x00\xff\x13junk\n")
+    with pytest.raises(board_errors.GarbledLine, match="longer than"):
+        serial_lines.split_lines(b"1" * (serial_lines.MAX_LINE_BYTES + 1))
+    assert serial_lines.browser_lines("classify 1,2,3\r\n") == ["classify 1,2,3"]
     with pytest.raises(ValueError, match="printable ASCII"):
-        virtual.browser_lines("info\x07")
+        serial_lines.browser_lines("info\x07")
 
 
 def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
