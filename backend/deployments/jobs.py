@@ -255,7 +255,7 @@ def device_test(ctx: JobContext) -> dict[str, Any]:
         classes = run.metrics.get("classes") or []
         spec, board = version.spec, get_board(deployment.board_id)
         entries = [e for e in data.entries if e["category"] == Category.testing]
-        elf_path = store.path(elf.blob_key)
+        elf_key = elf.blob_key
         anomaly_id = anomaly_run_id(deployment)
         anomaly = _anomaly_state(db, anomaly_id)
     if board.kind != "virtual":
@@ -266,7 +266,7 @@ def device_test(ctx: JobContext) -> dict[str, Any]:
     inference_us: list[float] = []
     scored: list[dict[str, Any]] = []
     total = sum(1 for _ in entries)
-    with VirtualBoardSession(board, elf_path) as session:
+    with store.local_copy(elf_key) as elf_path, VirtualBoardSession(board, elf_path) as session:
         output = (session.info().get("outputs") or [{}])[0]
         for done, entry in enumerate(entries, start=1):
             values = np.frombuffer(store.get(entry["values_key"]), dtype="<f4").reshape(
