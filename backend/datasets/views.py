@@ -277,6 +277,7 @@ def raw_values(
         db=db, project_id=ctx.project.id, sample_id=sample_id, include_deleted=True
     )
     page = reading.values_page(sample, start, count)
+    page.blob.check()
     head = {
         "sample_id": sample.id,
         "interval_ms": sample.interval_ms,
@@ -297,6 +298,7 @@ def sample_audio(sample_id: Id, ctx: ProjectViewer, db: SessionDep) -> Streaming
         db=db, project_id=ctx.project.id, sample_id=sample_id, include_deleted=True
     )
     audio = reading.AudioStream(reading.ValuesBlob.of(sample))
+    audio.blob.check()
     return StreamingResponse(
         audio.chunks(), media_type="audio/wav", headers={"content-length": str(audio.size)}
     )

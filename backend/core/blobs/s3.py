@@ -149,9 +149,10 @@ class S3BlobStore(BlobStore):
                     f"cannot be used: the bucket {self.bucket!r} does not exist at {where}",
                 )
             if code in CREDENTIAL_CODES:
+                # A HEAD request's refusal has no body: only its status tells.
+                said = f"HTTP {code}" if code.isdigit() else code
                 return BlobStoreUnavailable(
-                    self.location,
-                    f"refused our credentials ({code}): check {CREDENTIAL_SETTINGS}",
+                    self.location, f"refused our credentials ({said}): check {CREDENTIAL_SETTINGS}"
                 )
             if status >= 500 or code in ("SlowDown", "ServiceUnavailable", "RequestTimeout"):
                 return BlobStoreUnavailable(
