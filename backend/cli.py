@@ -258,6 +258,58 @@ def collect_garbage(dry_run: bool, grace_hours: float) -> None:
         click.echo(line)
 
 
+@admin.command("migrate-blobs")
+@click.option(
+    "--to", "url", required=True, metavar="s3://BUCKET/PREFIX",
+    help="The bucket (and folder) to copy into; reached with the TINYSTUDIO_BLOB_S3_* settings.",
+)  # fmt: skip
+@click.option(
+    "--from", "source_dir", type=click.Path(file_okay=False, path_type=Path),
+    help="The local blob directory to copy (default: TINYSTUDIO_BLOB_DIR or <data dir>/blobs).",
+)  # fmt: skip
+@click.option(
+    "--verify-only", is_flag=True, help="Copy nothing; list blobs whose copy is missing or differs."
+)
+def migrate_blobs(url: str, source_dir: Path | None, verify_only: bool) -> None:
+    """Copy the local blob store into an S3-compatible bucket, checking every copy's sha256.
+
+    A rerun skips blobs already there with the same bytes. Exits 1 listing any blob whose copy
+    differs. Then set TINYSTUDIO_BLOB_URL to the same s3:// URL.
+    """
+    from backend.core.blobs import BlobStoreUnavailable, LocalBlobStore, store_for
+    from backend.core.blobs.migrate import blobs_to_copy, migrate
+
+    settings = _settings()
+    if not url.startswith("s3://"):
+        raise click.BadParameter("give an s3://bucket/prefix URL", param_hint="--to")
+    source = LocalBlobStore(source_dir or settings.resolved_blob_dir)
+    if not source.root.is_dir():
+        raise click.ClickException(f"no blob directory at {source.root}")
+    try:
+        target = store_for(settings, url)
+        blobs = blobs_to_copy(source)
+        label = "verifying" if verify_only else "copying"
+        with click.progressbar(
+            length=sum(b.size_bytes for b in blobs), label=f"{label} {len(blobs)} blobs",
+            show_pos=True, file=sys.stderr,
+        ) as bar:  # fmt: skip
+            outcome = migrate(
+                source, target, blobs, verify_only=verify_only,
+                done=lambda blob: bar.update(blob.size_bytes),
+            )  # fmt: skip
+    except (BlobStoreUnavailable, ValueError) as exc:
+        detail = getattr(exc, "detail", None)
+        raise click.ClickException(detail["message"] if detail else str(exc)) from exc
+    click.echo(
+        f"{target.location}: {outcome.copied} copied ({outcome.bytes_copied} bytes), "
+        f"{outcome.skipped} already there, {len(outcome.mismatched)} missing or differing"
+    )
+    if outcome.mismatched:
+        for key in outcome.mismatched:
+            click.echo(f"differs: {key}", err=True)
+        raise SystemExit(1)
+
+
 @main.command()
 def openapi() -> None:
     """Print the API's OpenAPI schema (the browser app's client is generated from it)."""

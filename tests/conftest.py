@@ -239,3 +239,35 @@ def wait_job():  # type: ignore[no-untyped-def]
         raise AssertionError(f"job {job_id} did not finish within {timeout} s")
 
     return wait
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator:  # type: ignore[type-arg]
+    """moto's S3-compatible server in its own process, for the whole run."""
+    from tests.s3server import start_s3_server
+
+    server = start_s3_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def s3_blobs(s3_server, tmp_path: Path) -> Iterator:  # type: ignore[no-untyped-def, type-arg]
+    """The studio keeps its blobs in a fresh folder of a bucket on moto's server."""
+    from tests.s3server import studio_blobs, unique_url
+
+    with studio_blobs(s3_server.settings(unique_url()), tmp_path / "blob-cache"):
+        yield s3_server
+
+
+@pytest.fixture(params=["local", "s3"])
+def blob_backend(request, tmp_path: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """Runs a test with the local blob directory, then with an S3 bucket on moto's server."""
+    if request.param == "local":
+        yield "local"
+        return
+    from tests.s3server import studio_blobs, unique_url
+
+    server = request.getfixturevalue("s3_server")
+    with studio_blobs(server.settings(unique_url()), tmp_path / "blob-cache"):
+        yield "s3"

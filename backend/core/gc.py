@@ -59,7 +59,10 @@ def _after_commit(session: Session) -> None:
     session.info.pop(_WRITTEN, None)
     keys = session.info.pop(_RELEASED, set())
     for prefix in session.info.pop(_FOLDERS, set()):
-        get_blob_store().delete_prefix(prefix)
+        try:
+            get_blob_store().delete_prefix(prefix)
+        except Exception:  # the rows are gone already; collect() removes the blobs later
+            logger.exception("could not delete the blob folder %s", prefix)
     if keys:
         _discard_quietly(session, keys)
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend.core.config import Settings, get_settings
 
 # The browser app loads only its own bundle; the virtual board console is a WebSocket.
 APP_POLICY = "; ".join(
@@ -49,9 +53,23 @@ COMMON_HEADERS = {
 }
 
 
+def download_origin(settings: Settings) -> str | None:
+    """Where presigned downloads come from, when the API redirects the browser's fetches there."""
+    if not settings.blob_presigned_downloads or settings.blob_url is None:
+        return None
+    endpoint = settings.blob_s3_public_endpoint_url or settings.blob_s3_endpoint_url
+    if endpoint is None:
+        return "https://*.amazonaws.com"
+    parts = urlsplit(endpoint)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def security_headers(path: str) -> dict[str, str]:
     """The headers every response to `path` carries."""
     policy = DOCS_POLICY if path.startswith(DOCS_PATH) else APP_POLICY
+    origin = download_origin(get_settings())
+    if origin is not None and policy is APP_POLICY:
+        policy = policy.replace("connect-src 'self'", f"connect-src 'self' {origin}")
     return {"content-security-policy": policy, **COMMON_HEADERS}
 
 

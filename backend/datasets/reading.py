@@ -36,6 +36,11 @@ class ValuesBlob:
     def of(cls, sample: Sample) -> ValuesBlob:
         return cls(sample.values_key, sample.length, sample.axes, sample.interval_ms)
 
+    def check(self) -> None:
+        """Fails now (a 503 when the store cannot serve) rather than in the middle of a
+        streamed answer, whose status is already sent."""
+        get_blob_store().size(self.key)
+
     def blocks(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
         """(first row, rows x axes block) pairs covering rows [start, stop), one read each."""
         stop = self.length if stop is None else min(stop, self.length)

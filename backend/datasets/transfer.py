@@ -50,8 +50,7 @@ def _write_sample(archive: zipfile.ZipFile, path: str, sample: Sample) -> None:
 @job_task("dataset.export", queue=QUEUE_LIGHT)
 def export_dataset(ctx: JobContext) -> dict[str, Any]:
     """Writes every live sample as an Edge Impulse JSON file, with a manifest, into one zip."""
-    scratch = get_blob_store().scratch_dir() / f"dataset-{ctx.job_id}-{ctx.attempt}.zip"
-    with get_sessionmaker()() as db:
+    with get_sessionmaker()() as db, get_blob_store().scratch_file(".zip") as scratch:
         project = db.get(Project, ctx.project_id)
         if project is None:
             raise JobFailed("the project no longer exists")
@@ -64,36 +63,33 @@ def export_dataset(ctx: JobContext) -> dict[str, Any]:
         )
         ctx.log(f"exporting {len(ids)} samples of {project.name!r}")
         entries = []
-        try:
-            # Level 1 deflates sample JSON ~8x faster than the default for ~20% more bytes.
-            with zipfile.ZipFile(
-                scratch, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1
-            ) as archive:
-                for done, sample_id in enumerate(ids, start=1):
-                    sample = db.get(Sample, sample_id)
-                    assert sample is not None
-                    path = _entry_path(sample)
-                    _write_sample(archive, path, sample)
-                    entries.append(
-                        ManifestEntry(
-                            path=path,
-                            name=sample.name,
-                            label=sample.label,
-                            category=sample.category,
-                            enabled=sample.enabled,
-                            metadata={
-                                str(k): str(v) for k, v in (sample.sample_metadata or {}).items()
-                            },
-                            device_type=sample.device_type,
-                            device_type_given=True,
-                        )  # fmt: skip
-                    )
-                    ctx.progress(done / max(len(ids), 1) * 0.95, f"{done}/{len(ids)} samples")
-                archive.writestr(MANIFEST_NAME, build_manifest(entries))
-            name = f"dataset-{project.id}.zip"
-            artifact_id = ctx.put_artifact(name, "dataset-export", scratch, "application/zip")
-        finally:
-            scratch.unlink(missing_ok=True)
+        # Level 1 deflates sample JSON ~8x faster than the default for ~20% more bytes.
+        with zipfile.ZipFile(
+            scratch, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1
+        ) as archive:
+            for done, sample_id in enumerate(ids, start=1):
+                sample = db.get(Sample, sample_id)
+                assert sample is not None
+                path = _entry_path(sample)
+                _write_sample(archive, path, sample)
+                entries.append(
+                    ManifestEntry(
+                        path=path,
+                        name=sample.name,
+                        label=sample.label,
+                        category=sample.category,
+                        enabled=sample.enabled,
+                        metadata={
+                            str(k): str(v) for k, v in (sample.sample_metadata or {}).items()
+                        },
+                        device_type=sample.device_type,
+                        device_type_given=True,
+                    )  # fmt: skip
+                )
+                ctx.progress(done / max(len(ids), 1) * 0.95, f"{done}/{len(ids)} samples")
+            archive.writestr(MANIFEST_NAME, build_manifest(entries))
+        name = f"dataset-{project.id}.zip"
+        artifact_id = ctx.put_artifact(name, "dataset-export", scratch, "application/zip")
     return {"artifact_id": artifact_id, "file": name, "samples": len(entries)}
 
 
@@ -110,7 +106,8 @@ def import_dataset(ctx: JobContext) -> dict[str, Any]:
             project = db.get(Project, ctx.project_id)
             if project is None:
                 raise JobFailed("the project no longer exists")
-            with store.path(key).open("rb") as handle:
+            # A zip is read by seeking to its entries: from a local file, not over the network.
+            with store.local_copy(key) as path, path.open("rb") as handle:
                 total = len(zipfile.ZipFile(handle).namelist()) if zipfile.is_zipfile(handle) else 0
                 handle.seek(0)
                 try:

@@ -8,11 +8,13 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import func, select
+from starlette.responses import Response
 
 from backend.core.blobs import get_blob_store
 from backend.core.deps import MAX_ID, Id, ProjectEditor, ProjectViewer, SessionDep, access
+from backend.core.downloads import blob_download
 from backend.core.errors import bad_request, not_found
 from backend.datasets import editing, reading, service, versions
 from backend.datasets.models import Category, DatasetVersion, Sample
@@ -275,6 +277,7 @@ def raw_values(
         db=db, project_id=ctx.project.id, sample_id=sample_id, include_deleted=True
     )
     page = reading.values_page(sample, start, count)
+    page.blob.check()
     head = {
         "sample_id": sample.id,
         "interval_ms": sample.interval_ms,
@@ -295,6 +298,7 @@ def sample_audio(sample_id: Id, ctx: ProjectViewer, db: SessionDep) -> Streaming
         db=db, project_id=ctx.project.id, sample_id=sample_id, include_deleted=True
     )
     audio = reading.AudioStream(reading.ValuesBlob.of(sample))
+    audio.blob.check()
     return StreamingResponse(
         audio.chunks(), media_type="audio/wav", headers={"content-length": str(audio.size)}
     )
@@ -303,14 +307,15 @@ def sample_audio(sample_id: Id, ctx: ProjectViewer, db: SessionDep) -> Streaming
 @router.get(
     "/samples/{sample_id}/original",
     openapi_extra=access("project:viewer"),
-    response_class=FileResponse,
+    response_class=StreamingResponse,
+    responses={307: {"description": "A redirect to a short-lived download URL of the blob store"}},
 )
-def sample_original(sample_id: Id, ctx: ProjectViewer, db: SessionDep) -> FileResponse:
+def sample_original(sample_id: Id, ctx: ProjectViewer, db: SessionDep) -> Response:
     """The file exactly as it was uploaded, streamed from the blob store."""
     sample = service.get(
         db=db, project_id=ctx.project.id, sample_id=sample_id, include_deleted=True
     )
-    return FileResponse(get_blob_store().path(sample.original_key), filename=sample.original_name)
+    return blob_download(sample.original_key, filename=sample.original_name)
 
 
 @router.patch("/samples/{sample_id}", openapi_extra=access("project:editor"))

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from backend.core.blobs import get_blob_store
+from backend.core.blobs.cache import read_cached
 from backend.core.db import get_sessionmaker
 from backend.datasets.models import Category, DatasetVersion
 from backend.deployments.models import Deployment
@@ -30,10 +31,9 @@ def _example_window(data: DatasetVersion, spec: dict[str, Any]) -> tuple[np.ndar
     """The first window of the first testing sample (else training): baked into the example."""
     from workers.windowing import make_windows
 
-    store = get_blob_store()
     entries = sorted(data.entries, key=lambda e: e["category"] != Category.testing)
     for entry in entries:
-        values = np.frombuffer(store.get(entry["values_key"]), dtype="<f4").reshape(
+        values = np.frombuffer(read_cached(entry["values_key"]), dtype="<f4").reshape(
             entry["length"], entry["axes"]
         )
         windows = make_windows(values, entry["interval_ms"], **spec["input"])
@@ -255,7 +255,7 @@ def device_test(ctx: JobContext) -> dict[str, Any]:
         classes = run.metrics.get("classes") or []
         spec, board = version.spec, get_board(deployment.board_id)
         entries = [e for e in data.entries if e["category"] == Category.testing]
-        elf_path = store.path(elf.blob_key)
+        elf_key = elf.blob_key
         anomaly_id = anomaly_run_id(deployment)
         anomaly = _anomaly_state(db, anomaly_id)
     if board.kind != "virtual":
@@ -266,10 +266,10 @@ def device_test(ctx: JobContext) -> dict[str, Any]:
     inference_us: list[float] = []
     scored: list[dict[str, Any]] = []
     total = sum(1 for _ in entries)
-    with VirtualBoardSession(board, elf_path) as session:
+    with store.local_copy(elf_key) as elf_path, VirtualBoardSession(board, elf_path) as session:
         output = (session.info().get("outputs") or [{}])[0]
         for done, entry in enumerate(entries, start=1):
-            values = np.frombuffer(store.get(entry["values_key"]), dtype="<f4").reshape(
+            values = np.frombuffer(read_cached(entry["values_key"]), dtype="<f4").reshape(
                 entry["length"], entry["axes"]
             )
             windows, starts = make_windows_with_starts(

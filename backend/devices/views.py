@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -93,8 +92,8 @@ def _virtual_board(board_id: str) -> Board:
 
 def _firmware_image(
     db: Session, project_id: int, board: Board, deployment_id: int | None
-) -> tuple[Deployment, Path]:
-    """The deployment to run on `board` and the path of its firmware ELF in the blob store."""
+) -> tuple[Deployment, str]:
+    """The deployment to run on `board` and the blob key of its firmware ELF."""
     if deployment_id is None:
         deployment = db.scalar(
             select(Deployment)
@@ -155,12 +154,11 @@ def _firmware_image(
         raise conflict(
             "firmware_missing", f"deployment {deployment.id} has no firmware.elf artifact"
         )
-    path = get_blob_store().path(artifact.blob_key)
-    if not path.is_file():
+    if not get_blob_store().exists(artifact.blob_key):
         raise conflict(
             "firmware_missing", f"the firmware image of deployment {deployment.id} is gone"
         )
-    return deployment, path
+    return deployment, artifact.blob_key
 
 
 def _find(
@@ -190,12 +188,14 @@ def start_virtual_board(
     boards as it allows. Connect to `serial_url` within the grace period, or the board stops.
     """
     board = _virtual_board(body.board_id)
-    deployment, elf = _firmware_image(db, ctx.project.id, board, body.deployment_id)
+    deployment, elf_key = _firmware_image(db, ctx.project.id, board, body.deployment_id)
     try:
-        vb = manager.start(
-            board=board, project_id=ctx.project.id, elf=elf, deployment_id=deployment.id,
-            started_by_id=ctx.user.id,
-        )  # fmt: skip
+        # QEMU reads the image while it boots, and start() returns once it has booted.
+        with get_blob_store().local_copy(elf_key) as elf:
+            vb = manager.start(
+                board=board, project_id=ctx.project.id, elf=elf, deployment_id=deployment.id,
+                started_by_id=ctx.user.id,
+            )  # fmt: skip
     except board_errors.BoardLimitReached as exc:
         raise ApiError(
             429, "virtual_board_limit", str(exc), limit=manager.limits.max_boards
@@ -247,9 +247,10 @@ def flash_virtual_board(
     new image does not start, the old one keeps running and the answer says why (502).
     """
     vb = _find(manager, ctx.project.id, virtual_board_id)
-    deployment, elf = _firmware_image(db, ctx.project.id, vb.board, body.deployment_id)
+    deployment, elf_key = _firmware_image(db, ctx.project.id, vb.board, body.deployment_id)
     try:
-        vb.flash(elf, deployment.id)
+        with get_blob_store().local_copy(elf_key) as elf:
+            vb.flash(elf, deployment.id)
     except board_errors.VirtualBoardError as exc:
         raise _board_error(exc) from None
     return _out(vb, manager.limits)

@@ -3,6 +3,7 @@ in the blob store for the feature, training and tuner jobs."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.core.blobs import get_blob_store
+from backend.core.blobs.cache import put_cached, read_cached
 from backend.datasets.models import Category, DatasetVersion
 from backend.impulses import service
 from backend.impulses.models import FeatureSet
@@ -39,16 +40,17 @@ def load_features(
     span: tuple[float, float],
 ) -> FeatureData:
     """The features of every window of a dataset version, from the cache when it has them."""
-    store = get_blob_store()
     key = service.feature_cache_key(data.fingerprint, spec.model_dump(mode="json"))
     cached = db.scalar(
         select(FeatureSet).where(
             FeatureSet.project_id == data.project_id, FeatureSet.cache_key == key
         )
     )
-    if cached is not None and store.exists(cached.blob_key):
-        ctx.log(f"features from cache ({cached.windows} windows)")
-        return unpack(store.get(cached.blob_key), cache_hit=True)
+    if cached is not None:
+        with contextlib.suppress(FileNotFoundError):  # else computed and stored again
+            raw = read_cached(cached.blob_key)
+            ctx.log(f"features from cache ({cached.windows} windows)")
+            return unpack(raw, cache_hit=True)
     blocks: list[np.ndarray] = []
     labels: list[str | None] = []
     sample_ids: list[int] = []
@@ -60,7 +62,7 @@ def load_features(
         if e["category"] in (Category.training, Category.testing, Category.anomaly)
     ]
     for done, entry in enumerate(entries, start=1):
-        values = np.frombuffer(store.get(entry["values_key"]), dtype="<f4").reshape(
+        values = np.frombuffer(read_cached(entry["values_key"]), dtype="<f4").reshape(
             entry["length"], entry["axes"]
         )
         _, window_starts, features = service.features_of(values, entry["interval_ms"], spec)
@@ -85,7 +87,7 @@ def load_features(
         cache_hit=False,
     )
     blob_key = f"projects/{data.project_id}/features/{key}.npz"
-    store.put(blob_key, pack(result))
+    put_cached(blob_key, pack(result))
     if cached is None:
         try:
             # A savepoint: if another job recorded the same features first (they ran at the

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from backend.core import gc
 from backend.core.blobs import get_blob_store
+from backend.core.blobs.cache import CacheStats, cache_stats
 from backend.core.config import get_settings
 from backend.core.db import get_sessionmaker, utcnow
 from backend.core.errors import ApiError
@@ -234,6 +235,16 @@ class _Heartbeat(threading.Thread):
                 logger.exception("heartbeat for job %s failed", self.job_id)
 
 
+def _log_blob_cache(ctx: JobContext, before: CacheStats) -> None:
+    """How the job's reads of immutable blobs went, when it made any through the cache."""
+    used = cache_stats().since(before)
+    if used.hits or used.misses:
+        ctx.log(
+            f"blob cache: {used.hits} hits, {used.misses} misses, "
+            f"{used.bytes_fetched} bytes downloaded"
+        )
+
+
 def run_job(job_id: int, fn: Callable[[JobContext], dict[str, Any] | None]) -> str:
     """Runs `fn` for job `job_id` through the lifecycle; returns the final status."""
     job = _claim(job_id)
@@ -243,8 +254,12 @@ def run_job(job_id: int, fn: Callable[[JobContext], dict[str, Any] | None]) -> s
     ctx = JobContext(job)
     heartbeat = _Heartbeat(job_id, get_settings().job_heartbeat_seconds)
     heartbeat.start()
+    cache_before = cache_stats()
     try:
-        result = fn(ctx) or {}
+        try:
+            result = fn(ctx) or {}
+        finally:
+            _log_blob_cache(ctx, cache_before)
     except JobCancelled:
         _finish(job_id, JobStatus.cancelled, error="cancelled")
         return JobStatus.cancelled

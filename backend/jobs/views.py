@@ -8,14 +8,15 @@ import time
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
-from backend.core.blobs import get_blob_store
 from backend.core.db import get_sessionmaker
 from backend.core.deps import MAX_ID, Id, ProjectEditor, ProjectViewer, SessionDep, access
+from backend.core.downloads import blob_download
 from backend.core.errors import not_found
 from backend.jobs import service
 from backend.jobs.models import TERMINAL_STATUSES, Artifact, Job, JobStatus
@@ -124,18 +125,16 @@ async def job_events(job_id: Id, request: Request, ctx: ProjectViewer) -> Stream
 @router.get(
     "/artifacts/{artifact_id}/download",
     openapi_extra=access("project:viewer"),
-    response_class=FileResponse,
+    response_class=StreamingResponse,
+    responses={307: {"description": "A redirect to a short-lived download URL of the blob store"}},
 )
-def download_artifact(artifact_id: Id, ctx: ProjectViewer, db: SessionDep) -> FileResponse:
-    """Downloads an artifact of a job that succeeded."""
+def download_artifact(artifact_id: Id, ctx: ProjectViewer, db: SessionDep) -> Response:
+    """Downloads an artifact of a job that succeeded (with presigned downloads on, a large one
+    from the blob store itself, through a redirect)."""
     artifact = db.get(Artifact, artifact_id)
     job = db.get(Job, artifact.job_id) if artifact else None
     if artifact is None or artifact.project_id != ctx.project.id or job is None:
         raise not_found("artifact")
     if job.status != JobStatus.succeeded:
         raise not_found("artifact")
-    return FileResponse(
-        get_blob_store().path(artifact.blob_key),
-        media_type=artifact.media_type,
-        filename=artifact.name,
-    )
+    return blob_download(artifact.blob_key, filename=artifact.name, media_type=artifact.media_type)

@@ -222,3 +222,54 @@ def test_admin_gc_dry_run_lists_then_removes_old_unreferenced_blobs(db) -> None:
     assert f"removed {orphan} (123 bytes)" in removed.output
     assert not store.exists(orphan) and store.exists(young)
     store.delete(young)
+
+
+def test_admin_migrate_blobs_copies_checks_skips_and_lists_differences(  # type: ignore[no-untyped-def]
+    s3_server, tmp_path: Path
+) -> None:
+    import hashlib
+
+    from backend.core.blobs import LocalBlobStore
+    from tests.s3server import BUCKET, studio_blobs, unique_url
+
+    local = LocalBlobStore(tmp_path / "blobs")
+    values = os.urandom(4000)
+    blobs = {
+        f"projects/1/values/{hashlib.sha256(values).hexdigest()}.f32": values,
+        "projects/1/jobs/3/firmware.elf": os.urandom(6 * 1024 * 1024),  # above one part
+        "projects/2/originals/empty.csv": b"",
+    }
+    for key, data in blobs.items():
+        local.put(key, data)
+    with local.scratch_file(".zip") as scratch:  # a job's unfinished file is not a blob
+        scratch.write_bytes(b"half")
+        url = unique_url()
+        argv = ["admin", "migrate-blobs", "--to", url, "--from", str(local.root)]
+        runner = CliRunner()
+        parts = {"TINYSTUDIO_BLOB_S3_MULTIPART_BYTES": str(5 * 1024 * 1024)}
+        with studio_blobs(s3_server.settings("s3://unused-bucket", **parts), tmp_path / "cache"):
+            first = runner.invoke(main, argv)
+            assert first.exit_code == 0, first.output
+            assert (
+                "3 copied (6295456 bytes), 0 already there, 0 missing or differing" in first.output
+            )
+            again = runner.invoke(main, argv)
+            assert "0 copied (0 bytes), 3 already there" in again.output and again.exit_code == 0
+
+            prefix = url.removeprefix(f"s3://{BUCKET}/")
+            raw = s3_server.client()
+            listed = raw.list_objects_v2(Bucket=BUCKET, Prefix=f"{prefix}/")["Contents"]
+            assert {item["Key"].removeprefix(f"{prefix}/") for item in listed} == set(blobs)
+            raw.put_object(Bucket=BUCKET, Key=f"{prefix}/projects/1/jobs/3/firmware.elf", Body=b"x")
+            checked = runner.invoke(main, [*argv, "--verify-only"])
+            assert checked.exit_code == 1
+            assert "differs: projects/1/jobs/3/firmware.elf" in checked.output
+            assert "0 copied (0 bytes), 0 already there, 1 missing or differing" in checked.output
+            mended = runner.invoke(main, argv)
+            assert mended.exit_code == 0 and "1 copied (6291456 bytes), 2 already there" in (
+                mended.output
+            )
+
+            missing = runner.invoke(main, [*argv[:2], "--to", "s3://no-such-bucket", *argv[4:]])
+            assert missing.exit_code == 1
+            assert "the bucket 'no-such-bucket' does not exist" in missing.output

@@ -330,7 +330,8 @@ export interface paths {
         };
         /**
          * Download Artifact
-         * @description Downloads an artifact of a job that succeeded.
+         * @description Downloads an artifact of a job that succeeded (with presigned downloads on, a large one
+         *     from the blob store itself, through a redirect).
          */
         get: operations["download_artifact"];
         put?: never;
@@ -5352,6 +5353,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description A redirect to a short-lived download URL of the blob store */
+            307: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Not authenticated, or the credentials are invalid */
             401: {
                 headers: {
@@ -9523,6 +9531,13 @@ export interface operations {
         responses: {
             /** @description Successful Response */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A redirect to a short-lived download URL of the blob store */
+            307: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -50,7 +50,9 @@ def _upload(client, pid, headers, files, **form):  # type: ignore[no-untyped-def
     )
 
 
-def test_upload_many_formats_and_read_them_back(client, make_project) -> None:  # type: ignore[no-untyped-def]
+def test_upload_many_formats_and_read_them_back(  # type: ignore[no-untyped-def]
+    blob_backend, client, make_project
+) -> None:
     pid, people = make_project("viewer")
     owner = people["owner"]
     files = [
@@ -311,7 +313,9 @@ def test_plot_downsampling_keeps_peaks(client, make_project) -> None:  # type: i
     assert max(plot["axes"][0]["values"]) == 1000.0 and 7777.0 in plot["t_ms"]
 
 
-def test_export_import_round_trip_is_identical(client, make_project, make_person, worker) -> None:  # type: ignore[no-untyped-def]
+def test_export_import_round_trip_is_identical(  # type: ignore[no-untyped-def]
+    blob_backend, client, make_project, make_person, worker
+) -> None:
     import time
 
     pid, people = make_project()

@@ -59,7 +59,9 @@ def _events(client, url: str, headers) -> list[tuple[str, dict]]:  # type: ignor
     return events
 
 
-def test_export_runs_streams_progress_and_keeps_its_zip(client, make_project, worker) -> None:  # type: ignore[no-untyped-def]
+def test_export_runs_streams_progress_and_keeps_its_zip(  # type: ignore[no-untyped-def]
+    blob_backend, client, make_project, worker
+) -> None:
     pid, people = make_project("viewer", name="Export me")
     owner = people["owner"]
     for n in range(30):
