@@ -13,35 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.services import (
+    POSTGRES_ADMIN_URL,
+    REDIS_URL,
+    create_postgres_database,
+    drop_postgres_database,
+)
+
 _DATA_DIR = Path(tempfile.mkdtemp(prefix="tinystudio-test-"))
-POSTGRES_ADMIN_URL = os.environ.get("TINYSTUDIO_TEST_POSTGRES_URL")
-REDIS_URL = os.environ.get("TINYSTUDIO_TEST_REDIS_URL")
 TEST_DB_NAME = f"tinystudio_test_{uuid.uuid4().hex[:10]}"
-
-
-def _postgres_url(database: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(POSTGRES_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
-
-
-def _create_postgres_database(name: str) -> str:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")  # type: ignore[arg-type]
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return _postgres_url(name)
-
-
-def _drop_postgres_database(name: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")  # type: ignore[arg-type]
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 # Settings are read from the environment, so it is set before any backend module is imported.
@@ -57,7 +37,7 @@ os.environ.update(
 os.environ.pop("TINYSTUDIO_DATABASE_URL", None)
 os.environ.pop("TINYSTUDIO_BROKER_URL", None)
 if POSTGRES_ADMIN_URL:
-    os.environ["TINYSTUDIO_DATABASE_URL"] = _create_postgres_database(TEST_DB_NAME)
+    os.environ["TINYSTUDIO_DATABASE_URL"] = create_postgres_database(TEST_DB_NAME)
 if REDIS_URL:
     os.environ["TINYSTUDIO_BROKER_URL"] = REDIS_URL
 
@@ -77,7 +57,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         from backend.core.db import get_engine
 
         get_engine().dispose()
-        _drop_postgres_database(TEST_DB_NAME)
+        drop_postgres_database(TEST_DB_NAME)
 
 
 @pytest.fixture(scope="session")

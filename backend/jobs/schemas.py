@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ArtifactOut(BaseModel):
@@ -35,6 +35,9 @@ class JobOut(BaseModel):
     error: str | None
     timings: dict[str, Any]
     attempts: int
+    worker: str | None = Field(
+        default=None, description="the worker (name@host) that ran the job's last attempt"
+    )
     cancel_requested: bool
     created_at: datetime
     started_at: datetime | None
