@@ -2813,6 +2813,11 @@ export interface components {
             timings: {
                 [key: string]: unknown;
             };
+            /**
+             * Worker
+             * @description the worker (name@host) that ran the job's last attempt
+             */
+            worker?: string | null;
         };
         /** JobPage */
         JobPage: {
