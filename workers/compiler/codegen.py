@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from workers.compiler.emit import (
     same_padding,
 )
 from workers.compiler.fold import FOLDED_OPS, fold_shape_ops
+from workers.compiler.kernel_files import copy_kernels
 from workers.compiler.ops_conv import conv2d, depthwise, fully_connected, pool, transpose_conv
 from workers.compiler.ops_data import (
     concatenation,
@@ -39,9 +39,6 @@ from workers.compiler.ops_math import (
 )
 from workers.compiler.planner import MemoryPlan, PlannedOp, Reuse, check_plan, plan_memory
 from workers.compiler.tflite_reader import PADDINGS, Model, Operator, Tensor, TfliteFormatError
-
-KERNEL_DIR = Path(__file__).parent / "kernels"
-KERNEL_FILES = ("ts_kernels.c", "ts_kernels.h")
 
 
 @dataclass
@@ -415,8 +412,4 @@ def write_sources(generated: GeneratedModel, out_dir: Path) -> list[Path]:
         path = out_dir / name
         path.write_text(text)
         written.append(path)
-    for name in KERNEL_FILES:
-        path = out_dir / name
-        shutil.copyfile(KERNEL_DIR / name, path)
-        written.append(path)
-    return written
+    return written + copy_kernels(out_dir)

@@ -121,7 +121,13 @@ def test_an_int8_model_is_described_profiled_on_every_board_and_packaged(
         f"/api/projects/{pid}/artifacts/{model['library_artifact_id']}/download", headers=h
     )
     names = set(zipfile.ZipFile(io.BytesIO(archive.content)).namelist())
-    assert {"kws/ts_model.c", "kws/ts_model.h", "kws/ts_kernels.c", "kws/README.md"} <= names
+    assert {
+        "kws/ts_model.c",
+        "kws/ts_model.h",
+        "kws/ts_kernels.h",
+        "kws/ts_kernels_conv.c",
+        "kws/README.md",
+    } <= names
 
 
 def test_float_models_are_quantized_with_the_uploaded_inputs(

@@ -9,6 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from workers.compiler.cli import compile_command
+from workers.compiler.kernel_files import KERNEL_FILES
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "data" / "models"
 
@@ -70,8 +71,12 @@ def test_prefixes_and_folders_it_cannot_write_are_refused(tmp_path: Path) -> Non
     runner = CliRunner()
     clash = runner.invoke(compile_command, [model, str(tmp_path / "a"), "--prefix", "ts_kernels"])
     assert clash.exit_code == 1
-    assert "would overwrite the kernel sources ts_kernels.c, ts_kernels.h" in clash.output
+    assert "prefix 'ts_kernels' would overwrite the kernel file ts_kernels.h" in clash.output
     assert not (tmp_path / "a").exists()
+    for name in KERNEL_FILES:
+        prefix = name.rsplit(".", 1)[0]
+        refused = runner.invoke(compile_command, [model, str(tmp_path / "k"), "--prefix", prefix])
+        assert refused.exit_code == 1 and f"overwrite the kernel file {name};" in refused.output
     not_c = runner.invoke(compile_command, [model, str(tmp_path / "b"), "--prefix", "model-1"])
     assert not_c.exit_code == 1 and "is not a C identifier" in not_c.output
     a_file = tmp_path / "file"
