@@ -28,7 +28,7 @@ def _npy(array: np.ndarray) -> bytes:
 
 @pytest.fixture(scope="module")
 def float_models() -> dict[str, bytes]:
-    """A small 1-D CNN as a float .tflite; a .keras model with a RESIZE_BILINEAR."""
+    """A small 1-D CNN as a float .tflite; a .keras model with an EXP."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     import tensorflow as tf
@@ -39,7 +39,7 @@ def float_models() -> dict[str, bytes]:
     x = keras.layers.Flatten()(x)
     cnn = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
     swap_in = keras.Input((4, 4, 2))
-    swapped = keras.layers.UpSampling2D(2, interpolation="bilinear", name="grow")(swap_in)
+    swapped = keras.layers.Activation("exponential", name="grow")(swap_in)
     gate = keras.Model(swap_in, keras.layers.Dense(3)(keras.layers.Flatten()(swapped)))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "swap.keras"
@@ -150,7 +150,7 @@ def test_float_models_are_quantized_with_the_uploaded_inputs(
     assert report["calibration_inputs"] == 64 and report["compared_inputs"] == 64
     assert report["top1_agreement"] >= 0.8 and report["max_abs_difference"] < 0.5
 
-    # A Keras file whose RESIZE_BILINEAR the compiler does not take: quantized, described, named.
+    # A Keras file whose EXP the compiler does not take: quantized, described, named.
     flat = _npy(rng.normal(size=(40, 4, 4, 2)).astype(np.float32))
     gate = _ready(
         client,
@@ -160,13 +160,13 @@ def test_float_models_are_quantized_with_the_uploaded_inputs(
         wait_job,
     )
     assert not gate["info"]["compiler"]["supported"]
-    assert "RESIZE_BILINEAR" in gate["info"]["compiler"]["reason"]
+    assert " EXP (layer" in gate["info"]["compiler"]["reason"]
     (swap,) = [op for op in gate["info"]["operators"] if not op["supported"]]
-    assert swap["op"] == "RESIZE_BILINEAR" and "grow" in swap["layer"]
+    assert swap["op"] == "EXP" and "grow" in swap["layer"]
     refused = client.post(f"/api/projects/{pid}/models/{gate['id']}/profile", headers=h)
-    assert refused.status_code == 409 and "RESIZE_BILINEAR" in refused.json()["detail"]["message"]
+    assert refused.status_code == 409 and " EXP (layer" in refused.json()["detail"]["message"]
     ops = client.get("/api/compiler/supported-ops", headers=h).json()
-    assert "CONV_2D" in ops and "RESIZE_BILINEAR" not in ops
+    assert "CONV_2D" in ops and "EXP" not in ops
 
     # Inputs of the wrong shape fail the import, naming both shapes.
     wrong = _npy(np.zeros((8, 7), np.float32))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -52,3 +53,21 @@ def keras_to_tflite() -> Callable[..., bytes]:
         return quantize_keras_model(model, input_shape, int8_io=int8_io, seed=seed)
 
     return factory
+
+
+@pytest.fixture(scope="session")
+def rewrite_tflite() -> Callable[..., bytes]:
+    """Applies `edit(model, graph)` to a .tflite's object form (TFLite's schema classes) and
+    returns the rewritten bytes: hand-edited models the converter would not write."""
+
+    def rewrite(tflite: bytes, edit: Callable[[Any, Any], None]) -> bytes:
+        import flatbuffers
+        from tensorflow.lite.python import schema_py_generated as schema
+
+        model = schema.ModelT.InitFromPackedBuf(bytearray(tflite), 0)
+        edit(model, model.subgraphs[0])
+        builder = flatbuffers.Builder(len(tflite) + 1024)
+        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+        return bytes(builder.Output())
+
+    return rewrite

@@ -44,18 +44,16 @@ def test_unsupported_model_exits_non_zero(
 ) -> None:
     from keras import layers
 
-    model = tmp_path / "resize.tflite"
+    model = tmp_path / "exp.tflite"
     model.write_bytes(
         keras_to_tflite(
-            lambda x: layers.Dense(3)(
-                layers.Flatten()(layers.UpSampling2D(2, interpolation="bilinear")(x))
-            ),
+            lambda x: layers.Dense(3)(layers.Flatten()(layers.Activation("exponential")(x))),
             (4, 4, 2),
         )
     )
     result = CliRunner().invoke(compile_command, [str(model), str(tmp_path / "out")])
     assert result.exit_code != 0
-    assert "RESIZE_BILINEAR" in result.output
+    assert "operator 0 EXP (layer" in result.output
 
 
 def test_not_a_tflite_file_exits_non_zero(tmp_path: Path) -> None:

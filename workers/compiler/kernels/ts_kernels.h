@@ -182,6 +182,13 @@ typedef struct {
 void ts_resize_nearest_s8(const ts_resize_params *p, const int32_t *ymap, const int32_t *xmap,
                           const int8_t *input, int8_t *output);
 
+/* RESIZE_BILINEAR (int8, NHWC) in LiteRT's integer arithmetic: output row y blends input rows
+ * ymap[3y] and ymap[3y + 1] with the weight ymap[3y + 2] / 1024 of the second (columns likewise
+ * from xmap); the blend of the four pixels is rounded half away from zero. The compiler computes
+ * the maps as the reference does (align corners, half-pixel centers). */
+void ts_resize_bilinear_s8(const ts_resize_params *p, const int32_t *ymap, const int32_t *xmap,
+                           const int8_t *input, int8_t *output);
+
 /* TRANSPOSE_CONV, NHWC input, OHWI filter, per-channel multipliers: each output sums the
  * input pixels whose strided footprint covers it, (x + input_offset) * w, plus the bias. */
 typedef struct {

@@ -65,6 +65,36 @@ void ts_resize_nearest_s8(const ts_resize_params *p, const int32_t *ymap, const 
     }
 }
 
+void ts_resize_bilinear_s8(const ts_resize_params *p, const int32_t *ymap, const int32_t *xmap,
+                           const int8_t *input, int8_t *output)
+{
+    const int32_t depth = p->depth;
+    const int32_t in_row = p->in_w * depth;
+    int32_t b, y, x, c;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *in_batch = input + (size_t)b * p->in_h * in_row;
+        for (y = 0; y < p->out_h; ++y) {
+            const int8_t *row0 = in_batch + (size_t)ymap[3 * y] * in_row;
+            const int8_t *row1 = in_batch + (size_t)ymap[3 * y + 1] * in_row;
+            const int32_t wy = ymap[3 * y + 2];
+            for (x = 0; x < p->out_w; ++x) {
+                const int32_t x0 = xmap[3 * x] * depth, x1 = xmap[3 * x + 1] * depth;
+                const int32_t wx = xmap[3 * x + 2];
+                /* The reference multiplies in 64 bits, but the weights' magnitudes sum to at most
+                 * 2048 * 2048 (a weight leaves [0, 1024] only where both rows or columns are
+                 * one), so 128 times that fits 32 bits and the sums are the same. */
+                const int32_t w00 = (1024 - wy) * (1024 - wx), w10 = wy * (1024 - wx);
+                const int32_t w01 = (1024 - wy) * wx, w11 = wy * wx;
+                for (c = 0; c < depth; ++c) {
+                    const int32_t sum = row0[x0 + c] * w00 + row1[x0 + c] * w10 +
+                                        row0[x1 + c] * w01 + row1[x1 + c] * w11;
+                    *output++ = (int8_t)((sum + (sum > 0 ? (1 << 19) : -(1 << 19))) / (1 << 20));
+                }
+            }
+        }
+    }
+}
+
 void ts_copy_blocks(int32_t count, int32_t bytes, int32_t in_stride, int32_t out_stride,
                     const uint8_t *input, uint8_t *output)
 {
