@@ -37,6 +37,7 @@ from workers.compiler.ops_math import (
     softmax,
     table_op,
 )
+from workers.compiler.ops_matmul import batch_matmul
 from workers.compiler.planner import MemoryPlan, PlannedOp, Reuse, check_plan, plan_memory
 from workers.compiler.tflite_reader import PADDINGS, Model, Operator, Tensor, TfliteFormatError
 
@@ -61,6 +62,7 @@ HANDLERS: dict[str, OpHandler] = {
     "CONV_2D": conv2d,
     "DEPTHWISE_CONV_2D": depthwise,
     "FULLY_CONNECTED": fully_connected,
+    "BATCH_MATMUL": batch_matmul,
     "AVERAGE_POOL_2D": lambda ctx: pool(ctx, "avg"),
     "MAX_POOL_2D": lambda ctx: pool(ctx, "max"),
     **dict.fromkeys(BINARY_OPS, binary),

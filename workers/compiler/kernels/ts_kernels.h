@@ -93,6 +93,25 @@ void ts_fully_connected_s8(const ts_fc_params *p, const int8_t *input, const int
                            const int32_t *bias_full, const int32_t *multiplier,
                            const int32_t *shift, int8_t *output);
 
+/* BATCH_MATMUL: `batches` output matrices of rows x cols, each the product of a matrix of the
+ * left operand (rows x depth) and one of the right (depth x cols), which start at the element
+ * offsets lhs_batches[b] and rhs_batches[b] (broadcast batches repeat an offset). Strides are in
+ * elements, so either operand may be stored transposed. Requantized as LiteRT's reference does
+ * (MultiplyByQuantizedMultiplier, one multiplier). */
+typedef struct {
+    int32_t batches, rows, cols, depth;
+    int32_t lhs_row_stride, lhs_depth_stride;
+    int32_t rhs_col_stride, rhs_depth_stride;
+    int32_t lhs_offset, rhs_offset; /* -zero points */
+    int32_t output_offset;
+    int32_t multiplier, shift;
+    int32_t act_min, act_max;
+} ts_batch_matmul_params;
+
+void ts_batch_matmul_s8(const ts_batch_matmul_params *p, const int32_t *lhs_batches,
+                        const int32_t *rhs_batches, const int8_t *lhs, const int8_t *rhs,
+                        int8_t *output);
+
 typedef struct {
     int32_t batches, in_h, in_w, channels, out_h, out_w;
     int32_t k_h, k_w, stride_h, stride_w, pad_top, pad_left;

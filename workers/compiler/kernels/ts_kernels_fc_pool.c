@@ -1,4 +1,4 @@
-/* FULLY_CONNECTED, AVERAGE_POOL_2D and MAX_POOL_2D. */
+/* FULLY_CONNECTED, BATCH_MATMUL, AVERAGE_POOL_2D and MAX_POOL_2D. */
 #include "ts_kernels_internal.h"
 
 void ts_fully_connected_s8(const ts_fc_params *p, const int8_t *input, const int8_t *filter,
@@ -59,6 +59,37 @@ void ts_fully_connected_s8(const ts_fc_params *p, const int8_t *input, const int
             }
             acc = ts_mbqm_single(acc, multiplier[idx], shift[idx]) + output_offset;
             *output++ = ts_clamp_s8(acc, act_min, act_max);
+        }
+    }
+}
+
+void ts_batch_matmul_s8(const ts_batch_matmul_params *p, const int32_t *lhs_batches,
+                        const int32_t *rhs_batches, const int8_t *lhs, const int8_t *rhs,
+                        int8_t *output)
+{
+    /* Fields copied to locals: int8 output stores may alias the parameters. */
+    const int32_t rows = p->rows, cols = p->cols, depth = p->depth;
+    const int32_t lhs_row = p->lhs_row_stride, lhs_step = p->lhs_depth_stride;
+    const int32_t rhs_col = p->rhs_col_stride, rhs_step = p->rhs_depth_stride;
+    const int32_t lhs_offset = p->lhs_offset, rhs_offset = p->rhs_offset;
+    const int32_t multiplier = p->multiplier, shift = p->shift;
+    const int32_t output_offset = p->output_offset;
+    const int32_t act_min = p->act_min, act_max = p->act_max;
+    int32_t b, m, n, k;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *x = lhs + lhs_batches[b];
+        const int8_t *y = rhs + rhs_batches[b];
+        for (m = 0; m < rows; ++m) {
+            const int8_t *xr = x + (size_t)m * lhs_row;
+            for (n = 0; n < cols; ++n) {
+                const int8_t *yc = y + (size_t)n * rhs_col;
+                int32_t acc = 0;
+                for (k = 0; k < depth; ++k) {
+                    acc += ((int32_t)xr[k * lhs_step] + lhs_offset) *
+                           ((int32_t)yc[k * rhs_step] + rhs_offset);
+                }
+                *output++ = ts_output_s8(acc, multiplier, shift, output_offset, act_min, act_max);
+            }
         }
     }
 }
