@@ -16,6 +16,7 @@ KERNEL_SOURCES = (
     "ts_kernels_fc_pool.c",
     "ts_kernels_math.c",
     "ts_kernels_data.c",
+    "ts_kernels_int16.c",
 )
 KERNEL_FILES = KERNEL_HEADERS + KERNEL_SOURCES
 

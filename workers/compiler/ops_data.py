@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from workers.compiler.emit import FLOAT32, INT8, OpContext, quant, require_int8, shape4
+from workers.compiler.emit import FLOAT32, INT8, INT16, OpContext, quant, require_int8, shape4
 from workers.compiler.quantization import f32, quantize_multiplier, tflite_round
 
 
@@ -75,7 +75,7 @@ def _axis_copies(ctx: OpContext, whole: int, parts: list[int], axis: int, gather
         part = ctx.model.tensors[index]
         if part.type_code != big.type_code:
             raise ctx.fail("inputs and outputs must have the same type")
-        if big.type_code == INT8 and quant(part) != quant(big):
+        if big.type_code in (INT8, INT16) and quant(part) != quant(big):
             raise ctx.fail("inputs and outputs must share one quantization")
         block = int(np.prod(part.shape[axis:], dtype=np.int64)) * eb
         if gather:
@@ -140,8 +140,13 @@ def split(ctx: OpContext) -> None:
 
 
 def mean(ctx: OpContext) -> None:
+    """MEAN of int8 or int16 (16x8 models) over constant axes, as QuantizedMeanOrSum."""
     x, axes_t, y = ctx.t(0), ctx.t(1), ctx.out()
-    require_int8(ctx, x, y)
+    wide = x.type_code == INT16
+    if not wide:
+        require_int8(ctx, x, y)
+    elif y.type_code != INT16:
+        raise ctx.fail(f"output {y.name!r} has type {y.type_name}; its input is INT16")
     if not axes_t.is_constant:
         raise ctx.fail("axes must be a constant tensor")
     rank = len(x.shape)
@@ -176,8 +181,10 @@ def mean(ctx: OpContext) -> None:
             "shift": shift,
         },
     )
+    ctype = "int16_t" if wide else "int8_t"
     em.body.append(
-        f"ts_mean_s8(&{params}, {em.tensor_ptr(ctx.op.inputs[0], 'const int8_t')}, "
+        f"ts_mean_s{16 if wide else 8}(&{params}, "
+        f"{em.tensor_ptr(ctx.op.inputs[0], f'const {ctype}')}, "
         f"{em.tensor_ptr(ctx.op.outputs[0])});"
     )
 

@@ -11,9 +11,15 @@ import pytest
 
 
 def quantize_keras_model(
-    model: object, input_shape: tuple[int, ...], int8_io: bool = True, seed: int = 0
+    model: object,
+    input_shape: tuple[int, ...],
+    int8_io: bool = True,
+    seed: int = 0,
+    int16: bool = False,
 ) -> bytes:
-    """Converts a Keras model to full-integer int8 TFLite with a random representative set."""
+    """Converts a Keras model to full-integer int8 TFLite with a random representative set;
+    with `int16`, to int16 activations and int8 weights (16x8), int16 in and out unless not
+    `int8_io` (then float)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
@@ -26,10 +32,14 @@ def quantize_keras_model(
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.target_spec.supported_ops = [
+        tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        if int16
+        else tf.lite.OpsSet.TFLITE_BUILTINS_INT8
+    ]
     if int8_io:
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
+        converter.inference_input_type = tf.int16 if int16 else tf.int8
+        converter.inference_output_type = tf.int16 if int16 else tf.int8
     return bytes(converter.convert())
 
 
@@ -42,6 +52,7 @@ def keras_to_tflite() -> Callable[..., bytes]:
         input_shape: tuple[int, ...],
         int8_io: bool = True,
         seed: int = 0,
+        int16: bool = False,
     ) -> bytes:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         import keras
@@ -50,7 +61,7 @@ def keras_to_tflite() -> Callable[..., bytes]:
         inputs = keras.Input(shape=input_shape, batch_size=1)
         outputs = build(inputs)
         model = keras.Model(inputs, outputs)
-        return quantize_keras_model(model, input_shape, int8_io=int8_io, seed=seed)
+        return quantize_keras_model(model, input_shape, int8_io=int8_io, seed=seed, int16=int16)
 
     return factory
 

@@ -88,7 +88,7 @@ def test_prefixes_and_folders_it_cannot_write_are_refused(tmp_path: Path) -> Non
 def test_the_readme_lists_the_supported_operators() -> None:
     import textwrap
 
-    from workers.compiler.codegen import supported_ops
+    from workers.compiler.op_table import supported_ops
 
     readme = (
         Path(__file__).resolve().parents[3] / "workers" / "compiler" / "README.md"

@@ -104,8 +104,12 @@ void ts_copy_blocks(int32_t count, int32_t bytes, int32_t in_stride, int32_t out
     }
 }
 
-void ts_mean_s8(const ts_mean_params *p, const int8_t *input, int8_t *output)
+/* MEAN over int8 (`wide` 0) or int16 (`wide` 1) data: a constant where this is inlined, so each
+ * caller gets its own loop. Outputs are clamped to the type's range. */
+static inline void ts_mean(const ts_mean_params *p, int32_t wide, const void *input, void *output)
 {
+    const int8_t *narrow_in = (const int8_t *)input;
+    const int16_t *wide_in = (const int16_t *)input;
     int32_t kept_idx[6] = {0, 0, 0, 0, 0, 0};
     int32_t base = 0;
     int32_t total = 1, o, d;
@@ -117,7 +121,7 @@ void ts_mean_s8(const ts_mean_params *p, const int8_t *input, int8_t *output)
         int32_t offset = base;
         int32_t sum = 0, r, v;
         for (r = 0; r < p->count; ++r) {
-            sum += input[offset];
+            sum += wide ? wide_in[offset] : narrow_in[offset];
             for (d = p->reduced_rank - 1; d >= 0; --d) {
                 red_idx[d]++;
                 offset += p->reduced_strides[d];
@@ -130,7 +134,11 @@ void ts_mean_s8(const ts_mean_params *p, const int8_t *input, int8_t *output)
         }
         v = ts_mbqm(sum - p->input_zero_point * p->count, p->multiplier, p->shift) +
             p->output_zero_point;
-        output[o] = ts_clamp_s8(v, -128, 127);
+        if (wide) {
+            ((int16_t *)output)[o] = (int16_t)(v < -32768 ? -32768 : v > 32767 ? 32767 : v);
+        } else {
+            ((int8_t *)output)[o] = ts_clamp_s8(v, -128, 127);
+        }
         for (d = p->kept_rank - 1; d >= 0; --d) {
             kept_idx[d]++;
             base += p->kept_strides[d];
@@ -141,4 +149,14 @@ void ts_mean_s8(const ts_mean_params *p, const int8_t *input, int8_t *output)
             kept_idx[d] = 0;
         }
     }
+}
+
+void ts_mean_s8(const ts_mean_params *p, const int8_t *input, int8_t *output)
+{
+    ts_mean(p, 0, input, output);
+}
+
+void ts_mean_s16(const ts_mean_params *p, const int16_t *input, int16_t *output)
+{
+    ts_mean(p, 1, input, output);
 }

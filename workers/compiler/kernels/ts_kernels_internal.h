@@ -276,6 +276,53 @@ static inline int8_t ts_output_s8(int32_t acc, int32_t multiplier, int32_t shift
     return ts_clamp_s8(ts_mbqm(acc, multiplier, shift) + offset, act_min, act_max);
 }
 
+static inline int32_t ts_count_leading_zeros(uint32_t x)
+{
+    int32_t n = 0;
+    if (x == 0) {
+        return 32;
+    }
+    while (!(x & 0x80000000u)) {
+        x <<= 1;
+        ++n;
+    }
+    return n;
+}
+
+/* ADD (or SUB) of two inputs in TFLite's reference arithmetic, unclamped: both offset and
+ * shifted left, scaled to a common scale, added, requantized. SUB is ADD with the second
+ * multiplier negated; both roundings are symmetric about zero, so that is the first scaled
+ * input minus the second. */
+static inline int32_t ts_add_sub(const ts_binary_params *p, int32_t subtract, int32_t a,
+                                 int32_t b)
+{
+    const int32_t x1 = (int32_t)((uint32_t)(p->input1_offset + a) << p->left_shift);
+    const int32_t x2 = (int32_t)((uint32_t)(p->input2_offset + b) << p->left_shift);
+    const int32_t s1 = ts_mbqm(x1, p->input1_multiplier, p->input1_shift);
+    const int32_t s2 = ts_mbqm(x2, p->input2_multiplier, p->input2_shift);
+    return ts_mbqm(subtract ? s1 - s2 : s1 + s2, p->output_multiplier, p->output_shift) +
+           p->output_offset;
+}
+
+/* One step of the odometer over a broadcasting binary op's output index: the inputs' element
+ * offsets follow with their strides (0 where an input is broadcast). */
+static inline void ts_broadcast_step(const ts_binary_params *p, int32_t *idx, int32_t *off1,
+                                     int32_t *off2)
+{
+    int32_t d;
+    for (d = p->rank - 1; d >= 0; --d) {
+        idx[d]++;
+        *off1 += p->in1_strides[d];
+        *off2 += p->in2_strides[d];
+        if (idx[d] < p->out_dims[d]) {
+            return;
+        }
+        *off1 -= p->in1_strides[d] * p->out_dims[d];
+        *off2 -= p->in2_strides[d] * p->out_dims[d];
+        idx[d] = 0;
+    }
+}
+
 /* Blocks of four outputs against interleaved filters (ts_kernels_conv.c): convolutions and
  * fully connected layers. */
 const int8_t *ts_blocks4_interleaved(const int8_t *px, int32_t row_step, int32_t rows,

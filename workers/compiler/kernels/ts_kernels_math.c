@@ -31,17 +31,7 @@ ts_binary_one(const ts_binary_params *p, const int32_t op, int32_t a, int32_t b)
                        p->output_shift) +
                p->output_offset;
     }
-    {
-        const int32_t x1 = (int32_t)((uint32_t)(p->input1_offset + a) << p->left_shift);
-        const int32_t x2 = (int32_t)((uint32_t)(p->input2_offset + b) << p->left_shift);
-        const int32_t s1 = ts_mbqm(x1, p->input1_multiplier, p->input1_shift);
-        /* SUB is ADD with the second multiplier negated; both roundings are symmetric about
-         * zero, so that is the first scaled input minus the second. */
-        const int32_t s2 = ts_mbqm(x2, p->input2_multiplier, p->input2_shift);
-        return ts_mbqm(op == TS_BINARY_SUB ? s1 - s2 : s1 + s2, p->output_multiplier,
-                       p->output_shift) +
-               p->output_offset;
-    }
+    return ts_add_sub(p, op == TS_BINARY_SUB, a, b);
 }
 
 static inline __attribute__((always_inline)) void
@@ -57,23 +47,12 @@ ts_binary_loop(const ts_binary_params *p, const int32_t op, const int8_t *input1
         return;
     }
     {
-        /* Odometer over the output index with per-input strides (0 where broadcast). */
         int32_t idx[6] = {0, 0, 0, 0, 0, 0};
-        int32_t off1 = 0, off2 = 0, d;
+        int32_t off1 = 0, off2 = 0;
         for (i = 0; i < p->size; ++i) {
             output[i] = ts_clamp_s8(ts_binary_one(p, op, input1[off1], input2[off2]),
                                     p->act_min, p->act_max);
-            for (d = p->rank - 1; d >= 0; --d) {
-                idx[d]++;
-                off1 += p->in1_strides[d];
-                off2 += p->in2_strides[d];
-                if (idx[d] < p->out_dims[d]) {
-                    break;
-                }
-                off1 -= p->in1_strides[d] * p->out_dims[d];
-                off2 -= p->in2_strides[d] * p->out_dims[d];
-                idx[d] = 0;
-            }
+            ts_broadcast_step(p, idx, &off1, &off2);
         }
     }
 }
@@ -169,19 +148,6 @@ static int32_t ts_one_over_one_plus_x(int32_t a)
         x = x + ts_sat_left_shift(ts_srdhm(x, one_minus), 2);
     }
     return ts_sat_left_shift(x, 1);
-}
-
-static int32_t ts_count_leading_zeros(uint32_t x)
-{
-    int32_t n = 0;
-    if (x == 0) {
-        return 32;
-    }
-    while (!(x & 0x80000000u)) {
-        x <<= 1;
-        ++n;
-    }
-    return n;
 }
 
 void ts_softmax_s8(int32_t outer, int32_t depth, int32_t input_multiplier,
