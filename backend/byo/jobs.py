@@ -166,7 +166,7 @@ def profile_model(ctx: JobContext) -> dict[str, Any]:
 _LIBRARY_README = """# {name}: C library compiled by TinyStudio
 
 `ts_model.h` declares the model's API and sizes; `ts_model.c` holds its weights and the
-calls into the int8 kernels (`ts_kernels.c/.h`). Plain C99 with no dependencies and no heap:
+calls into the int8 kernels (`ts_kernels*.c/.h`). Plain C99 with no dependencies and no heap:
 the arena is a static array of {arena:,} bytes. Build every `.c` file with your firmware (on
 Cortex-M4/M7/M33 the DSP-extension paths are used automatically).
 """

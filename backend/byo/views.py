@@ -19,7 +19,7 @@ compiler_router = APIRouter(prefix="/api/compiler", tags=["models"])
 @compiler_router.get("/supported-ops", openapi_extra=access("user"))
 def supported_ops(_user: CurrentUser) -> list[str]:
     """The TFLite operators the compiler generates C for (or folds away at compile time)."""
-    from workers.compiler.codegen import supported_ops as ops
+    from workers.compiler.op_table import supported_ops as ops
 
     return ops()
 

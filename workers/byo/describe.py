@@ -6,8 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from workers.compiler.checks import UnsupportedModelError
-from workers.compiler.codegen import generate, supported_ops
-from workers.compiler.tflite_reader import Model, Tensor, TfliteFormatError, read_model
+from workers.compiler.codegen import generate
+from workers.compiler.fold import FOLDED_OPS
+from workers.compiler.op_table import handler_for, supported_ops
+from workers.compiler.tflite_reader import (
+    Model,
+    Operator,
+    Tensor,
+    TfliteFormatError,
+    read_model,
+)
 
 # Operators whose constant inputs are trained parameters (weights, biases, slopes); the other
 # constants (shapes, paddings, axes) are not counted.
@@ -33,6 +41,18 @@ def _tensor(tensor: Tensor) -> dict[str, Any]:
 def _layer(model: Model, outputs: list[int]) -> str:
     names = [model.tensors[i].name for i in outputs if 0 <= i < len(model.tensors)]
     return names[0] if names else "?"
+
+
+def _has_kernel(model: Model, op: Operator) -> bool:
+    """Whether the compiler has a kernel for the op's tensor types (an int16 op may have none);
+    ops it folds away have none and need none."""
+    if op.opcode in FOLDED_OPS:
+        return True
+    try:
+        handler_for(model, op)
+    except UnsupportedModelError:
+        return False
+    return True
 
 
 def is_float(model: Model) -> bool:
@@ -83,7 +103,7 @@ def describe(tflite: bytes) -> dict[str, Any]:
                 "index": op.index,
                 "op": op.opcode,
                 "layer": _layer(model, op.outputs),
-                "supported": op.opcode in known,
+                "supported": op.opcode in known and _has_kernel(model, op),
             }
             for op in model.operators
         ],

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from workers.compiler.codegen import KERNEL_FILES, UnsupportedModelError, generate, write_sources
+from workers.compiler.codegen import UnsupportedModelError, generate, write_sources
+from workers.compiler.kernel_files import KERNEL_FILES
 from workers.compiler.tflite_reader import TfliteFormatError, read_model
 from workers.compiler.verify import VerifyResult
 from workers.compiler.verify import verify as _verify
@@ -44,10 +45,10 @@ def compile_model(tflite_bytes: bytes, out_dir: Path, prefix: str = "ts_model") 
     """Compiles an int8 `.tflite` into `<prefix>.h`, `<prefix>.c` and the kernels in `out_dir`."""
     if not prefix.isidentifier() or not prefix.isascii():
         raise ValueError(f"prefix {prefix!r} is not a C identifier")
-    if {f"{prefix}.c", f"{prefix}.h"} & set(KERNEL_FILES):
+    clash = sorted({f"{prefix}.c", f"{prefix}.h"} & set(KERNEL_FILES))
+    if clash:
         raise ValueError(
-            f"prefix {prefix!r} would overwrite the kernel sources {', '.join(KERNEL_FILES)}; "
-            "choose another"
+            f"prefix {prefix!r} would overwrite the kernel file {', '.join(clash)}; choose another"
         )
     model = read_model(tflite_bytes)
     generated = generate(model, prefix)

@@ -86,9 +86,10 @@ VIEW_OPS = {"RESHAPE", "SQUEEZE", "EXPAND_DIMS"}
 
 def check_output_shape(model: Model, op: Operator) -> None:
     """Refuses an output shape other than the one LiteRT gives the operator (it resizes outputs
-    to its own; the C would follow the file's): element-wise ops keep their input's shape, views
-    their element count, fully connected layers give batch x units, ADD the broadcast shape.
-    Sliding windows are checked by their handlers."""
+        to its own; the C would follow the file's): element-wise ops keep their input's shape, views
+        their element count, fully connected layers give batch x units (or, with keep_num_dims, the
+    input's shape with units last), ADD the broadcast shape.
+        Sliding windows are checked by their handlers."""
     if not op.inputs or op.inputs[0] < 0:
         return
     x, y = model.tensors[op.inputs[0]], model.tensors[op.outputs[0]]
@@ -105,6 +106,15 @@ def check_output_shape(model: Model, op: Operator) -> None:
             raise unsupported(
                 model, op, f"output {y.shape} disagrees with input {x.shape} and {units} units"
             )
+        # keep_num_dims keeps the input's leading dimensions, else the output is batch x units.
+        if op.options.get("keep_num_dims"):
+            if x.shape[-1:] != (depth,):
+                raise unsupported(
+                    model, op, f"input {x.shape} does not end in the weights' depth {depth}"
+                )
+            expected = (*x.shape[:-1], units)
+        else:
+            expected = (x.elements // max(depth, 1), units)
     elif op.opcode == "ADD" and len(op.inputs) == 2:
         try:
             expected = tuple(np.broadcast_shapes(x.shape, model.tensors[op.inputs[1]].shape))

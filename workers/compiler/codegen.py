@@ -1,9 +1,8 @@
-"""Generates dependency-free C99 for an int8 TFLite model: const weights, one arena, op calls."""
+"""Generates dependency-free C99 for an int8 (or 16x8) TFLite model: const weights, one arena,
+op calls."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,31 +16,15 @@ from workers.compiler.emit import (
     comment_text,
     same_padding,
 )
-from workers.compiler.fold import FOLDED_OPS, fold_shape_ops
-from workers.compiler.ops_conv import conv2d, depthwise, fully_connected, pool, transpose_conv
-from workers.compiler.ops_data import (
-    concatenation,
-    mean,
-    pad,
-    resize_nearest,
-    split,
-    transpose,
-    view,
-)
-from workers.compiler.ops_math import (
-    BINARY_OPS,
-    binary,
-    dequantize,
-    quantize,
-    relu,
-    softmax,
-    table_op,
+from workers.compiler.fold import fold_shape_ops
+from workers.compiler.kernel_files import copy_kernels
+from workers.compiler.op_table import (
+    IN_PLACE_OPS,
+    ROW_BY_ROW_OPS,
+    handler_for,
 )
 from workers.compiler.planner import MemoryPlan, PlannedOp, Reuse, check_plan, plan_memory
 from workers.compiler.tflite_reader import PADDINGS, Model, Operator, Tensor, TfliteFormatError
-
-KERNEL_DIR = Path(__file__).parent / "kernels"
-KERNEL_FILES = ("ts_kernels.c", "ts_kernels.h")
 
 
 @dataclass
@@ -57,58 +40,6 @@ class GeneratedModel:
     plan: MemoryPlan
     inputs: list[Tensor] = field(default_factory=list)
     outputs: list[Tensor] = field(default_factory=list)
-
-
-OpHandler = Callable[[OpContext], None]
-HANDLERS: dict[str, OpHandler] = {
-    "CONV_2D": conv2d,
-    "DEPTHWISE_CONV_2D": depthwise,
-    "FULLY_CONNECTED": fully_connected,
-    "AVERAGE_POOL_2D": lambda ctx: pool(ctx, "avg"),
-    "MAX_POOL_2D": lambda ctx: pool(ctx, "max"),
-    **dict.fromkeys(BINARY_OPS, binary),
-    "SOFTMAX": softmax,
-    "LOGISTIC": table_op,
-    "TANH": table_op,
-    "LEAKY_RELU": table_op,
-    "HARD_SWISH": table_op,
-    "RELU": lambda ctx: relu(ctx, "RELU"),
-    "RELU6": lambda ctx: relu(ctx, "RELU6"),
-    "RELU_N1_TO_1": lambda ctx: relu(ctx, "RELU_N1_TO_1"),
-    "RESHAPE": view,
-    "SQUEEZE": view,
-    "EXPAND_DIMS": view,
-    "QUANTIZE": quantize,
-    "DEQUANTIZE": dequantize,
-    "PAD": pad,
-    "PADV2": pad,
-    "CONCATENATION": concatenation,
-    "TRANSPOSE": transpose,
-    "TRANSPOSE_CONV": transpose_conv,
-    "RESIZE_NEAREST_NEIGHBOR": resize_nearest,
-    "SPLIT": split,
-    "SPLIT_V": split,
-    "MEAN": mean,
-}
-
-
-# Ops whose kernel reads element i before writing element i (output may overwrite an input).
-IN_PLACE_OPS: dict[str, tuple[int, ...]] = {
-    "LEAKY_RELU": (0,),
-    "HARD_SWISH": (0,),
-    **dict.fromkeys(BINARY_OPS, (0, 1)),
-    "LOGISTIC": (0,),
-    "TANH": (0,),
-    "RELU": (0,),
-    "RELU6": (0,),
-    "RELU_N1_TO_1": (0,),
-    "SOFTMAX": (0,),
-}
-
-
-# Ops whose kernel writes output rows in order and reads only input rows at or below the
-# current window: the output may overlap the rows of a dying input already consumed.
-ROW_BY_ROW_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"}
 
 
 def _row_overlap(model: Model, op: Operator) -> int | None:
@@ -171,21 +102,10 @@ def _planned_ops(model: Model) -> list[PlannedOp]:
     return planned
 
 
-def supported_ops() -> list[str]:
-    """The operators the compiler generates code for, plus those it folds away, sorted."""
-    return sorted({*HANDLERS, *FOLDED_OPS})
-
-
 def check_supported(model: Model) -> None:
     """Raises `UnsupportedModelError` naming the first op the compiler cannot handle."""
     for op in model.operators:
-        if op.opcode not in HANDLERS:
-            raise unsupported(
-                model,
-                op,
-                "operator is not supported (the compiler takes "
-                f"{', '.join(supported_ops())}; see workers/compiler/README.md)",
-            )
+        handler_for(model, op)
     for index in model.inputs + model.outputs:
         t = model.tensors[index]
         if t.type_code not in C_TYPES:
@@ -217,7 +137,7 @@ def generate(model: Model, prefix: str = "ts_model") -> GeneratedModel:
         em.body.append(f"/* {op.index}: {op.opcode} -> {layer} */")
         try:
             check_output_shape(model, op)
-            HANDLERS[op.opcode](ctx)
+            handler_for(model, op)(ctx)
         except (UnsupportedModelError, TfliteFormatError):
             raise
         except (
@@ -415,8 +335,4 @@ def write_sources(generated: GeneratedModel, out_dir: Path) -> list[Path]:
         path = out_dir / name
         path.write_text(text)
         written.append(path)
-    for name in KERNEL_FILES:
-        path = out_dir / name
-        shutil.copyfile(KERNEL_DIR / name, path)
-        written.append(path)
-    return written
+    return written + copy_kernels(out_dir)

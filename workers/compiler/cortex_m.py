@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from workers.compiler.codegen import generate, write_sources
+from workers.compiler.kernel_files import kernel_sources
 from workers.compiler.tflite_reader import read_model
 
 M4_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
@@ -317,10 +318,10 @@ def run_on_cortex_m4(
             )
             flags += ["-DTS_MODEL_TRACE=ts_bench_trace", "-include", str(work / "trace.h")]
         objects = []
-        for name in ("ts_model", "ts_kernels", "bench"):
-            obj = work / f"{name}.o"
+        for source in (work / "ts_model.c", *kernel_sources(work), work / "bench.c"):
+            obj = source.with_suffix(".o")
             subprocess.run(
-                ["arm-none-eabi-gcc", *flags, "-c", "-o", str(obj), str(work / f"{name}.c")],
+                ["arm-none-eabi-gcc", *flags, "-c", "-o", str(obj), str(source)],
                 check=True,
                 capture_output=True,
             )
@@ -397,7 +398,7 @@ def run_on_cortex_m4(
         per_op_counts = [b - a for a, b in zip([0, *cumulative], cumulative, strict=False)]
         return CortexMRun(
             instructions=instructions,
-            code_bytes=code_bytes(objects[:2], elf),
+            code_bytes=code_bytes(objects[:-1], elf),
             stack_bytes=stack,
             stack_bound_bytes=stack_bound(work, elf, "ts_model_invoke"),
             outputs=outputs,

@@ -23,6 +23,8 @@ TYPE_MACROS = {
     9: "TS_TYPE_INT8",
 }
 INT8 = 9
+INT16 = 7
+INT64 = 4
 FLOAT32 = 0
 
 
@@ -46,6 +48,7 @@ _INT_RANGES = {
     "uint8_t": (0, 2**8 - 1),
     "int16_t": (-(2**15), 2**15 - 1),
     "int32_t": (-(2**31), 2**31 - 1),
+    "int64_t": (-(2**63), 2**63 - 1),
 }
 
 
@@ -94,13 +97,22 @@ class Emitter:
         else:
             check_range(name, ctype, flat)
             items = [str(int(v)) for v in flat]
+            # The smallest values have no literal of their type (the minus is an operator).
             if ctype == "int32_t":
                 items = [v if int(v) != -(2**31) else "INT32_MIN" for v in items]
+            if ctype == "int64_t":
+                items = [v if int(v) != -(2**63) else "INT64_MIN" for v in items]
         if not items:
             items = ["0"]
-        itemsize = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "int32_t": 4, "float": 4, "double": 8}[
-            ctype
-        ]
+        itemsize = {
+            "int8_t": 1,
+            "uint8_t": 1,
+            "int16_t": 2,
+            "int32_t": 4,
+            "int64_t": 8,
+            "float": 4,
+            "double": 8,
+        }[ctype]
         self.weights_bytes += len(items) * itemsize
         self.data.append(
             f"static const {ctype} {symbol}[{len(items)}] = {{\n{format_values(items)}\n}};\n"

@@ -26,7 +26,7 @@ GATHER_ROW_LIMIT = 32
 SMALL_WINDOW = 12
 
 
-def _padding(
+def window_padding(
     ctx: OpContext,
     padding: str,
     size: tuple[int, int],
@@ -80,7 +80,9 @@ def _conv_like(ctx: OpContext, depthwise: bool) -> None:
     )
     if len(w.shape) != 4 or w.shape[3 if depthwise else 0] != oc or shape4(y.shape)[0] != n:
         raise ctx.fail(f"filter {w.shape} and output {y.shape} disagree on the output channels")
-    pad_top, pad_left = _padding(ctx, padding, (ih, iw), (oh, ow), (kh, kw), (sh, sw), (dh, dw))
+    pad_top, pad_left = window_padding(
+        ctx, padding, (ih, iw), (oh, ow), (kh, kw), (sh, sw), (dh, dw)
+    )
     in_zp, out_scale, out_zp, mults, shifts = _requantization(ctx, x, w, y, oc)
     bias = (
         ctx.t(2).array().astype(np.int64).reshape(-1)
@@ -373,7 +375,7 @@ def transpose_conv(ctx: OpContext) -> None:
         raise ctx.fail(f"strides {sh}x{sw} are not supported")
     padding = PADDINGS.get(int(opts["padding"]), "?")
     # As LiteRT computes it: the padding of a convolution from the output back to the input.
-    pad_top, pad_left = _padding(ctx, padding, (oh, ow), (ih, iw), (kh, kw), (sh, sw), (1, 1))
+    pad_top, pad_left = window_padding(ctx, padding, (oh, ow), (ih, iw), (kh, kw), (sh, sw), (1, 1))
     in_zp, out_scale, out_zp, mults, shifts = _requantization(ctx, x, w, y, oc)
     has_bias = ctx.has_input(3)
     if has_bias and ctx.t(3).type_code != 2:

@@ -1,5 +1,5 @@
-"""Op handlers that move or reduce data: views, padding, concatenation, transpose, split and
-mean."""
+"""Op handlers that move or reduce data: views, padding, concatenation, transpose, split, mean
+and resizing."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from workers.compiler.emit import FLOAT32, INT8, OpContext, quant, require_int8, shape4
+from workers.compiler.emit import FLOAT32, INT8, INT16, OpContext, quant, require_int8, shape4
 from workers.compiler.quantization import f32, quantize_multiplier, tflite_round
 
 
@@ -75,7 +75,7 @@ def _axis_copies(ctx: OpContext, whole: int, parts: list[int], axis: int, gather
         part = ctx.model.tensors[index]
         if part.type_code != big.type_code:
             raise ctx.fail("inputs and outputs must have the same type")
-        if big.type_code == INT8 and quant(part) != quant(big):
+        if big.type_code in (INT8, INT16) and quant(part) != quant(big):
             raise ctx.fail("inputs and outputs must share one quantization")
         block = int(np.prod(part.shape[axis:], dtype=np.int64)) * eb
         if gather:
@@ -140,8 +140,13 @@ def split(ctx: OpContext) -> None:
 
 
 def mean(ctx: OpContext) -> None:
+    """MEAN of int8 or int16 (16x8 models) over constant axes, as QuantizedMeanOrSum."""
     x, axes_t, y = ctx.t(0), ctx.t(1), ctx.out()
-    require_int8(ctx, x, y)
+    wide = x.type_code == INT16
+    if not wide:
+        require_int8(ctx, x, y)
+    elif y.type_code != INT16:
+        raise ctx.fail(f"output {y.name!r} has type {y.type_name}; its input is INT16")
     if not axes_t.is_constant:
         raise ctx.fail("axes must be a constant tensor")
     rank = len(x.shape)
@@ -176,8 +181,10 @@ def mean(ctx: OpContext) -> None:
             "shift": shift,
         },
     )
+    ctype = "int16_t" if wide else "int8_t"
     em.body.append(
-        f"ts_mean_s8(&{params}, {em.tensor_ptr(ctx.op.inputs[0], 'const int8_t')}, "
+        f"ts_mean_s{16 if wide else 8}(&{params}, "
+        f"{em.tensor_ptr(ctx.op.inputs[0], f'const {ctype}')}, "
         f"{em.tensor_ptr(ctx.op.outputs[0])});"
     )
 
@@ -198,26 +205,63 @@ def _nearest(out_size: int, in_size: int, align_corners: bool, half_pixel: bool)
     return found
 
 
-def resize_nearest(ctx: OpContext) -> None:
+def _bilinear(out_size: int, in_size: int, align_corners: bool, half_pixel: bool) -> list[int]:
+    """LiteRT's ResizeBilinearInteger for every output index, in its 10-bit fixed point: the
+    lower and upper input index and the upper one's weight out of 1024, three per index."""
+    if align_corners and out_size > 1:
+        scale = ((1 << 10) * (in_size - 1) + (out_size - 1) // 2) // (out_size - 1)
+    else:
+        scale = ((1 << 10) * in_size + out_size // 2) // out_size
+    found = []
+    for index in range(out_size):
+        scaled = index * scale + scale // 2 - (1 << 9) if half_pixel else index * scale
+        # C's division truncates toward zero; `scaled` may be negative with half-pixel centers.
+        lower = max(int(scaled / (1 << 10)), 0)
+        upper = min(int((scaled + (1 << 10) - 1) / (1 << 10)), in_size - 1)
+        if lower > in_size - 1:
+            raise ValueError(f"output index {index} would read input index {lower} of {in_size}")
+        found += [lower, upper, scaled - (1 << 10) * lower]
+    return found
+
+
+def resize(ctx: OpContext) -> None:
+    """RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR: index maps (and weights) computed here as
+    LiteRT computes them, for a kernel that only gathers (and blends) pixels."""
     x, size_t, y = ctx.t(0), ctx.t(1), ctx.out()
     require_int8(ctx, x, y)
     if not size_t.is_constant:
         raise ctx.fail("the output size must be a constant tensor")
     if quant(x) != quant(y):
         raise ctx.fail("input and output must share one quantization")
-    n, ih, iw, depth = shape4(x.shape)
-    _, oh, ow, _ = shape4(y.shape)
+    if len(x.shape) != 4 or len(y.shape) != 4:
+        raise ctx.fail(f"input {x.shape} and output {y.shape} must have 4 dimensions")
+    n, ih, iw, depth = x.shape
+    size = [int(v) for v in size_t.array().reshape(-1)]
+    if size != [y.shape[1], y.shape[2]] or (n, depth) != (y.shape[0], y.shape[3]):
+        raise ctx.fail(f"output {y.shape} disagrees with input {x.shape} and size {size}")
+    _, oh, ow, _ = y.shape
+    if min(ih, iw, oh, ow) < 1:
+        raise ctx.fail(f"input {x.shape} and output {y.shape} must not be empty")
     align = bool(ctx.op.options.get("align_corners", False))
     half = bool(ctx.op.options.get("half_pixel_centers", False))
+    if align and half:
+        raise ctx.fail("align_corners and half_pixel_centers cannot both be set")
+    bilinear = ctx.op.opcode == "RESIZE_BILINEAR"
+    index_map = _bilinear if bilinear else _nearest
+    try:
+        rows, columns = index_map(oh, ih, align, half), index_map(ow, iw, align, half)
+    except ValueError as exc:
+        raise ctx.fail(f"LiteRT would read outside the input: {exc}") from None
     em = ctx.em
     params = em.const_struct(
         ctx.name("params"),
         "ts_resize_params",
         {"batches": n, "in_h": ih, "in_w": iw, "depth": depth, "out_h": oh, "out_w": ow},
     )
-    ymap = em.const_array(ctx.name("ymap"), "int32_t", np.array(_nearest(oh, ih, align, half)))
-    xmap = em.const_array(ctx.name("xmap"), "int32_t", np.array(_nearest(ow, iw, align, half)))
+    ymap = em.const_array(ctx.name("ymap"), "int32_t", np.array(rows))
+    xmap = em.const_array(ctx.name("xmap"), "int32_t", np.array(columns))
+    fn = "ts_resize_bilinear_s8" if bilinear else "ts_resize_nearest_s8"
     em.body.append(
-        f"ts_resize_nearest_s8(&{params}, {ymap}, {xmap}, "
+        f"{fn}(&{params}, {ymap}, {xmap}, "
         f"{em.tensor_ptr(ctx.op.inputs[0], 'const int8_t')}, {em.tensor_ptr(ctx.op.outputs[0])});"
     )

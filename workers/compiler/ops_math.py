@@ -16,6 +16,7 @@ from workers.compiler.emit import (
 )
 from workers.compiler.fixedpoint import hard_swish_table, leaky_relu_table
 from workers.compiler.quantization import (
+    INT8_RANGE,
     activation_range,
     activation_table,
     f32,
@@ -32,14 +33,25 @@ def binary(ctx: OpContext) -> None:
     them: ADD/SUB bring both inputs to twice the larger scale after a left shift of 20, MUL
     requantizes the product of the offset inputs, MAXIMUM/MINIMUM compare int8 values of one
     quantization."""
+    require_int8(ctx, ctx.t(0), ctx.t(1), ctx.out())
+    params = binary_params(ctx, 20, INT8_RANGE)
+    ctx.em.body.append(
+        f"ts_binary_s8(&{params}, {ctx.em.tensor_ptr(ctx.op.inputs[0], 'const int8_t')}, "
+        f"{ctx.em.tensor_ptr(ctx.op.inputs[1], 'const int8_t')}, "
+        f"{ctx.em.tensor_ptr(ctx.op.outputs[0])});"
+    )
+
+
+def binary_params(ctx: OpContext, add_shift: int, qrange: tuple[int, int]) -> str:
+    """The ts_binary_params of a binary op whose ADD/SUB shift their inputs left by
+    `add_shift` and whose outputs span `qrange`; returns the struct's name."""
     op = ctx.op.opcode
     a, b, y = ctx.t(0), ctx.t(1), ctx.out()
-    require_int8(ctx, a, b, y)
     (s1, z1), (s2, z2), (so, zo) = quant(a), quant(b), quant(y)
     left_shift = 0
     m1 = sh1 = m2 = sh2 = mo = sho = 0
     if op in ("ADD", "SUB"):
-        left_shift = 20
+        left_shift = add_shift
         twice_max = 2.0 * float(max(f32(s1), f32(s2)))
         m1, sh1 = quantize_multiplier(float(f32(s1)) / twice_max)
         m2, sh2 = quantize_multiplier(float(f32(s2)) / twice_max)
@@ -53,7 +65,9 @@ def binary(ctx: OpContext) -> None:
     elif (s1, z1) != (so, zo) or (s2, z2) != (so, zo):
         raise ctx.fail("inputs and output must share one quantization (scale and zero point)")
     act_min, act_max = (
-        activation_range(ctx.activation(), so, zo) if op in ("ADD", "SUB", "MUL") else (-128, 127)
+        activation_range(ctx.activation(), so, zo, qrange)
+        if op in ("ADD", "SUB", "MUL")
+        else qrange
     )
     rank = 0
     out_dims: list[int] = [0] * 6
@@ -66,8 +80,7 @@ def binary(ctx: OpContext) -> None:
         out_dims[:rank] = list(y.shape)
         st1[:rank] = broadcast_strides(a.shape, y.shape)
         st2[:rank] = broadcast_strides(b.shape, y.shape)
-    em = ctx.em
-    params = em.const_struct(
+    return ctx.em.const_struct(
         ctx.name("params"),
         "ts_binary_params",
         {
@@ -90,10 +103,6 @@ def binary(ctx: OpContext) -> None:
             "in1_strides": st1,
             "in2_strides": st2,
         },
-    )
-    em.body.append(
-        f"ts_binary_s8(&{params}, {em.tensor_ptr(ctx.op.inputs[0], 'const int8_t')}, "
-        f"{em.tensor_ptr(ctx.op.inputs[1], 'const int8_t')}, {em.tensor_ptr(ctx.op.outputs[0])});"
     )
 
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import math
+from collections.abc import Callable
 from functools import cache
 
 import numpy as np
 
 
 def tflite_round(value: float) -> int:
-    """std::round: halves go away from zero."""
-    return int(math.copysign(math.floor(abs(value) + 0.5), value))
+    """std::round: halves go away from zero. From the floor and the exact fraction above it,
+    since abs(value) + 0.5 itself rounds up just below a half (0.49999999999999994)."""
+    floor = math.floor(value)
+    fraction = value - floor
+    return int(floor + 1 if fraction > 0.5 or (fraction == 0.5 and value > 0) else floor)
 
 
 def quantize_multiplier(real_multiplier: float) -> tuple[int, int]:
@@ -58,9 +62,15 @@ def softmax_scaling(beta: float, input_scale: float) -> tuple[int, int, int]:
     return multiplier, left_shift, int(diff_min)
 
 
-def activation_range(activation: str, scale: float, zero_point: int) -> tuple[int, int]:
-    """CalculateActivationRangeQuantized for int8 outputs."""
-    qmin, qmax = -128, 127
+INT8_RANGE = (-128, 127)
+INT16_RANGE = (-32768, 32767)
+
+
+def activation_range(
+    activation: str, scale: float, zero_point: int, qrange: tuple[int, int] = INT8_RANGE
+) -> tuple[int, int]:
+    """CalculateActivationRangeQuantized for outputs of the integer type spanning `qrange`."""
+    qmin, qmax = qrange
 
     def quantize(x: float) -> int:
         return zero_point + tflite_round(float(f32(x) / f32(scale)))
@@ -131,4 +141,35 @@ def activation_table(
         rescaled = np.float32(tflite_round(float(np.float32(transformed * inverse_scale))))
         quantized = int(np.float32(rescaled + np.float32(output_zero_point)))
         table[val & 0xFF] = max(-128, min(127, quantized))
+    return table
+
+
+def int16_lut(
+    transform: Callable[[float], float],
+    input_scale: float,
+    input_zero_point: int,
+    output_scale: float,
+    output_zero_point: int,
+) -> np.ndarray:
+    """LiteRT's 513-entry int16 table (LUTPopulate<int16_t> in double precision): `transform`
+    sampled at 512 steps over the input range, each sample moved by half the error that
+    interpolating to the step's midpoint would make, and the input range's end."""
+    input_min = input_scale * (-32768 - input_zero_point)
+    input_max = input_scale * (32767 - input_zero_point)
+    output_min = output_scale * (-32768 - output_zero_point)
+    output_max = output_scale * (32767 - output_zero_point)
+    steps = 512
+    step = (input_max - input_min) / steps
+    half_step = step / 2
+    inverse = 65536.0 / (output_max - output_min)
+    table = np.zeros(steps + 1, dtype=np.int16)
+    for i in range(steps):
+        value = transform(input_min + i * step)
+        midpoint = transform(input_min + i * step + half_step)
+        following = transform(input_min + (i + 1) * step)
+        sample = tflite_round(value * inverse)
+        interpolated = tflite_round((following * inverse + tflite_round(value * inverse)) / 2)
+        error = interpolated - tflite_round(midpoint * inverse)
+        table[i] = min(max(sample - tflite_round(error / 2), -32768), 32767)
+    table[steps] = min(max(tflite_round(transform(input_max) * inverse), -32768), 32767)
     return table

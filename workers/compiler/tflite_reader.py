@@ -231,6 +231,16 @@ _OPTION_FIELDS: dict[str, list[tuple[int, str, str, object]]] = {
         (0, "align_corners", "bool", False),
         (1, "half_pixel_centers", "bool", False),
     ],
+    # Fields 0 and 1 (new_height, new_width) are deprecated: the size is the second input.
+    "RESIZE_BILINEAR": [
+        (2, "align_corners", "bool", False),
+        (3, "half_pixel_centers", "bool", False),
+    ],
+    "BATCH_MATMUL": [
+        (0, "adj_x", "bool", False),
+        (1, "adj_y", "bool", False),
+        (2, "asymmetric_quantize_inputs", "bool", False),
+    ],
 }
 _OPTION_TABLE_OF_OP = {
     "AVERAGE_POOL_2D": "POOL_2D",

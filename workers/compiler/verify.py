@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from workers.compiler.codegen import GeneratedModel, generate, write_sources
+from workers.compiler.kernel_files import kernel_sources
 from workers.compiler.litert import reference_interpreter
 from workers.compiler.tflite_reader import Model, Tensor, read_model
 
@@ -94,7 +95,7 @@ def build_host_binary(
     sources = [
         str(work_dir / "harness.c"),
         str(work_dir / f"{prefix}.c"),
-        str(work_dir / "ts_kernels.c"),
+        *map(str, kernel_sources(work_dir)),
     ]
     extra: list[str] = [f"-D{d}" for d in defines]
     if trace:

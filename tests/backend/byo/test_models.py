@@ -29,7 +29,7 @@ def _npy(array: np.ndarray) -> bytes:
 
 @pytest.fixture(scope="module")
 def float_models() -> dict[str, bytes]:
-    """A small 1-D CNN as a float .tflite; a .keras model with a RESIZE_BILINEAR."""
+    """A small 1-D CNN as a float .tflite; a .keras model with an EXP."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     import tensorflow as tf
@@ -40,7 +40,7 @@ def float_models() -> dict[str, bytes]:
     x = keras.layers.Flatten()(x)
     cnn = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
     swap_in = keras.Input((4, 4, 2))
-    swapped = keras.layers.UpSampling2D(2, interpolation="bilinear", name="grow")(swap_in)
+    swapped = keras.layers.Activation("exponential", name="grow")(swap_in)
     gate = keras.Model(swap_in, keras.layers.Dense(3)(keras.layers.Flatten()(swapped)))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "swap.keras"
@@ -129,7 +129,13 @@ def test_an_int8_model_is_described_profiled_on_every_board_and_packaged(
         f"/api/projects/{pid}/artifacts/{model['library_artifact_id']}/download", headers=h
     )
     names = set(zipfile.ZipFile(io.BytesIO(archive.content)).namelist())
-    assert {"kws/ts_model.c", "kws/ts_model.h", "kws/ts_kernels.c", "kws/README.md"} <= names
+    assert {
+        "kws/ts_model.c",
+        "kws/ts_model.h",
+        "kws/ts_kernels.h",
+        "kws/ts_kernels_conv.c",
+        "kws/README.md",
+    } <= names
 
 
 def test_float_models_are_quantized_with_the_uploaded_inputs(
@@ -159,7 +165,7 @@ def test_float_models_are_quantized_with_the_uploaded_inputs(
     assert saved["info"]["inputs"][0]["shape"] == [1, 20, 3]
     assert saved["quantization"]["top1_agreement"] >= 0.8
 
-    # A Keras file whose RESIZE_BILINEAR the compiler does not take: quantized, described, named.
+    # A Keras file whose EXP the compiler does not take: quantized, described, named.
     flat = _npy(rng.normal(size=(40, 4, 4, 2)).astype(np.float32))
     gate = _ready(
         client,
@@ -169,13 +175,13 @@ def test_float_models_are_quantized_with_the_uploaded_inputs(
         wait_job,
     )
     assert not gate["info"]["compiler"]["supported"]
-    assert "RESIZE_BILINEAR" in gate["info"]["compiler"]["reason"]
+    assert " EXP (layer" in gate["info"]["compiler"]["reason"]
     (swap,) = [op for op in gate["info"]["operators"] if not op["supported"]]
-    assert swap["op"] == "RESIZE_BILINEAR" and "grow" in swap["layer"]
+    assert swap["op"] == "EXP" and "grow" in swap["layer"]
     refused = client.post(f"/api/projects/{pid}/models/{gate['id']}/profile", headers=h)
-    assert refused.status_code == 409 and "RESIZE_BILINEAR" in refused.json()["detail"]["message"]
+    assert refused.status_code == 409 and " EXP (layer" in refused.json()["detail"]["message"]
     ops = client.get("/api/compiler/supported-ops", headers=h).json()
-    assert "CONV_2D" in ops and "RESIZE_BILINEAR" not in ops
+    assert "CONV_2D" in ops and "EXP" not in ops
 
     # Inputs of the wrong shape fail the import, naming both shapes.
     wrong = _npy(np.zeros((8, 7), np.float32))

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
 
 
 def quantize_keras_model(
-    model: object, input_shape: tuple[int, ...], int8_io: bool = True, seed: int = 0
+    model: object,
+    input_shape: tuple[int, ...],
+    int8_io: bool = True,
+    seed: int = 0,
+    int16: bool = False,
 ) -> bytes:
-    """Converts a Keras model to full-integer int8 TFLite with a random representative set."""
+    """Converts a Keras model to full-integer int8 TFLite with a random representative set;
+    with `int16`, to int16 activations and int8 weights (16x8), int16 in and out unless not
+    `int8_io` (then float)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
@@ -25,10 +32,14 @@ def quantize_keras_model(
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.target_spec.supported_ops = [
+        tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        if int16
+        else tf.lite.OpsSet.TFLITE_BUILTINS_INT8
+    ]
     if int8_io:
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
+        converter.inference_input_type = tf.int16 if int16 else tf.int8
+        converter.inference_output_type = tf.int16 if int16 else tf.int8
     return bytes(converter.convert())
 
 
@@ -41,6 +52,7 @@ def keras_to_tflite() -> Callable[..., bytes]:
         input_shape: tuple[int, ...],
         int8_io: bool = True,
         seed: int = 0,
+        int16: bool = False,
     ) -> bytes:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         import keras
@@ -49,6 +61,24 @@ def keras_to_tflite() -> Callable[..., bytes]:
         inputs = keras.Input(shape=input_shape, batch_size=1)
         outputs = build(inputs)
         model = keras.Model(inputs, outputs)
-        return quantize_keras_model(model, input_shape, int8_io=int8_io, seed=seed)
+        return quantize_keras_model(model, input_shape, int8_io=int8_io, seed=seed, int16=int16)
 
     return factory
+
+
+@pytest.fixture(scope="session")
+def rewrite_tflite() -> Callable[..., bytes]:
+    """Applies `edit(model, graph)` to a .tflite's object form (TFLite's schema classes) and
+    returns the rewritten bytes: hand-edited models the converter would not write."""
+
+    def rewrite(tflite: bytes, edit: Callable[[Any, Any], None]) -> bytes:
+        import flatbuffers
+        from tensorflow.lite.python import schema_py_generated as schema
+
+        model = schema.ModelT.InitFromPackedBuf(bytearray(tflite), 0)
+        edit(model, model.subgraphs[0])
+        builder = flatbuffers.Builder(len(tflite) + 1024)
+        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+        return bytes(builder.Output())
+
+    return rewrite

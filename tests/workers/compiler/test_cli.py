@@ -9,6 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from workers.compiler.cli import compile_command
+from workers.compiler.kernel_files import KERNEL_FILES
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "data" / "models"
 
@@ -43,18 +44,16 @@ def test_unsupported_model_exits_non_zero(
 ) -> None:
     from keras import layers
 
-    model = tmp_path / "resize.tflite"
+    model = tmp_path / "exp.tflite"
     model.write_bytes(
         keras_to_tflite(
-            lambda x: layers.Dense(3)(
-                layers.Flatten()(layers.UpSampling2D(2, interpolation="bilinear")(x))
-            ),
+            lambda x: layers.Dense(3)(layers.Flatten()(layers.Activation("exponential")(x))),
             (4, 4, 2),
         )
     )
     result = CliRunner().invoke(compile_command, [str(model), str(tmp_path / "out")])
     assert result.exit_code != 0
-    assert "RESIZE_BILINEAR" in result.output
+    assert "operator 0 EXP (layer" in result.output
 
 
 def test_not_a_tflite_file_exits_non_zero(tmp_path: Path) -> None:
@@ -70,8 +69,12 @@ def test_prefixes_and_folders_it_cannot_write_are_refused(tmp_path: Path) -> Non
     runner = CliRunner()
     clash = runner.invoke(compile_command, [model, str(tmp_path / "a"), "--prefix", "ts_kernels"])
     assert clash.exit_code == 1
-    assert "would overwrite the kernel sources ts_kernels.c, ts_kernels.h" in clash.output
+    assert "prefix 'ts_kernels' would overwrite the kernel file ts_kernels.h" in clash.output
     assert not (tmp_path / "a").exists()
+    for name in KERNEL_FILES:
+        prefix = name.rsplit(".", 1)[0]
+        refused = runner.invoke(compile_command, [model, str(tmp_path / "k"), "--prefix", prefix])
+        assert refused.exit_code == 1 and f"overwrite the kernel file {name};" in refused.output
     not_c = runner.invoke(compile_command, [model, str(tmp_path / "b"), "--prefix", "model-1"])
     assert not_c.exit_code == 1 and "is not a C identifier" in not_c.output
     a_file = tmp_path / "file"
@@ -83,15 +86,16 @@ def test_prefixes_and_folders_it_cannot_write_are_refused(tmp_path: Path) -> Non
 
 
 def test_the_readme_lists_the_supported_operators() -> None:
-    import textwrap
+    """The README's table is the one generated from the op table (`python -m
+    workers.compiler.readme_table` rewrites it)."""
+    from workers.compiler.op_table import INT16_HANDLERS, supported_ops
+    from workers.compiler.readme_table import README, readme_table
 
-    from workers.compiler.codegen import supported_ops
-
-    readme = (
-        Path(__file__).resolve().parents[3] / "workers" / "compiler" / "README.md"
-    ).read_text()
-    block = readme.split("<!-- supported-ops -->\n")[1].split("<!-- /supported-ops -->")[0]
-    assert block == textwrap.fill(", ".join(supported_ops()), width=100) + "\n"
+    block = README.read_text().split("<!-- supported-ops -->\n")[1].split("<!-- /supported-ops")[0]
+    assert block == readme_table()
+    for name in supported_ops():
+        assert f"| {name} |" in block
+    assert "| FULLY_CONNECTED | yes | yes |" in block and len(INT16_HANDLERS) > 10
 
 
 def test_a_cut_model_is_refused_by_name(tmp_path: Path) -> None:

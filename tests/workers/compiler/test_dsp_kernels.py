@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from workers.compiler.kernel_files import KERNEL_DIR, kernel_sources
 from workers.compiler.tflite_reader import read_model
 from workers.compiler.verify import random_inputs, run_reference
 
-KERNELS_DIR = Path(__file__).resolve().parents[3] / "workers" / "compiler" / "kernels"
 HAS_ARM = shutil.which("arm-none-eabi-gcc") is not None and shutil.which("qemu-system-arm")
 needs_arm = pytest.mark.skipif(not HAS_ARM, reason="needs arm-none-eabi-gcc and qemu-system-arm")
 
@@ -180,13 +180,13 @@ def test_requantization_matches_gemmlowp_on_host(tmp_path: Path) -> None:
             "-std=c99",
             "-O2",
             "-I",
-            str(KERNELS_DIR),
+            str(KERNEL_DIR),
             "-I",
             str(tmp_path),
             "-o",
             str(exe),
             str(tmp_path / "check.c"),
-            str(KERNELS_DIR / "ts_kernels.c"),
+            *map(str, kernel_sources()),
             "-lm",
         ],
         check=True,
@@ -212,7 +212,7 @@ def test_requantization_matches_gemmlowp_on_cortex_m4_dsp(tmp_path: Path) -> Non
             *CFLAGS,
             "-DTS_KERNELS_USE_DSP=1",
             "-I",
-            str(KERNELS_DIR),
+            str(KERNEL_DIR),
             "-I",
             str(tmp_path),
             "-nostartfiles",
@@ -223,7 +223,7 @@ def test_requantization_matches_gemmlowp_on_cortex_m4_dsp(tmp_path: Path) -> Non
             "-o",
             str(elf),
             str(tmp_path / "check.c"),
-            str(KERNELS_DIR / "ts_kernels.c"),
+            *map(str, kernel_sources()),
             "-lm",
             "-lc",
             "-lgcc",

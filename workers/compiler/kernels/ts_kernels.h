@@ -1,4 +1,5 @@
-/* TinyStudio int8 kernels: one function per operator, bit-exact with TFLite's reference kernels.
+/* TinyStudio int8 (and 16x8) kernels: one function per operator, bit-exact with TFLite's reference
+ * kernels.
  *
  * C99, no allocation, only <stdint.h>, <stddef.h>, <string.h> and <math.h>. Every kernel takes its
  * shapes and quantization constants in a `const` parameter struct prepared by the compiler.
@@ -93,6 +94,25 @@ void ts_fully_connected_s8(const ts_fc_params *p, const int8_t *input, const int
                            const int32_t *bias_full, const int32_t *multiplier,
                            const int32_t *shift, int8_t *output);
 
+/* BATCH_MATMUL: `batches` output matrices of rows x cols, each the product of a matrix of the
+ * left operand (rows x depth) and one of the right (depth x cols), which start at the element
+ * offsets lhs_batches[b] and rhs_batches[b] (broadcast batches repeat an offset). Strides are in
+ * elements, so either operand may be stored transposed. Requantized as LiteRT's reference does
+ * (MultiplyByQuantizedMultiplier, one multiplier). */
+typedef struct {
+    int32_t batches, rows, cols, depth;
+    int32_t lhs_row_stride, lhs_depth_stride;
+    int32_t rhs_col_stride, rhs_depth_stride;
+    int32_t lhs_offset, rhs_offset; /* -zero points */
+    int32_t output_offset;
+    int32_t multiplier, shift;
+    int32_t act_min, act_max;
+} ts_batch_matmul_params;
+
+void ts_batch_matmul_s8(const ts_batch_matmul_params *p, const int32_t *lhs_batches,
+                        const int32_t *rhs_batches, const int8_t *lhs, const int8_t *rhs,
+                        int8_t *output);
+
 typedef struct {
     int32_t batches, in_h, in_w, channels, out_h, out_w;
     int32_t k_h, k_w, stride_h, stride_w, pad_top, pad_left;
@@ -182,6 +202,13 @@ typedef struct {
 void ts_resize_nearest_s8(const ts_resize_params *p, const int32_t *ymap, const int32_t *xmap,
                           const int8_t *input, int8_t *output);
 
+/* RESIZE_BILINEAR (int8, NHWC) in LiteRT's integer arithmetic: output row y blends input rows
+ * ymap[3y] and ymap[3y + 1] with the weight ymap[3y + 2] / 1024 of the second (columns likewise
+ * from xmap); the blend of the four pixels is rounded half away from zero. The compiler computes
+ * the maps as the reference does (align corners, half-pixel centers). */
+void ts_resize_bilinear_s8(const ts_resize_params *p, const int32_t *ymap, const int32_t *xmap,
+                           const int8_t *input, int8_t *output);
+
 /* TRANSPOSE_CONV, NHWC input, OHWI filter, per-channel multipliers: each output sums the
  * input pixels whose strided footprint covers it, (x + input_offset) * w, plus the bias. */
 typedef struct {
@@ -199,8 +226,8 @@ void ts_transpose_conv_s8(const ts_transpose_conv_params *p, const int8_t *input
 void ts_copy_blocks(int32_t count, int32_t bytes, int32_t in_stride, int32_t out_stride,
                     const uint8_t *input, uint8_t *output);
 
-/* MEAN of int8 over any axes: for each output (odometer over the kept dims) the sum over the
- * reduced dims, rescaled by a multiplier that already folds in 1 / count. */
+/* MEAN of int8 (or int16) over any axes: for each output (odometer over the kept dims) the sum
+ * over the reduced dims, rescaled by a multiplier that already folds in 1 / count. */
 typedef struct {
     int32_t kept_rank;
     int32_t kept_dims[6];
@@ -214,6 +241,50 @@ typedef struct {
 } ts_mean_params;
 
 void ts_mean_s8(const ts_mean_params *p, const int8_t *input, int8_t *output);
+void ts_mean_s16(const ts_mean_params *p, const int16_t *input, int16_t *output);
+
+/* 16x8: int16 activations with zero point 0, int8 weights, int64 biases (ts_kernels_int16.c).
+ * Convolutions accumulate in 64 bits and requantize with LiteRT's 64-bit
+ * MultiplyByQuantizedMultiplier (the multiplier rounded to 16 bits). */
+void ts_conv2d_s16(const ts_conv_params *p, const int16_t *input, const int8_t *filter,
+                   const int64_t *bias, const int32_t *multiplier, const int32_t *shift,
+                   int16_t *output);
+void ts_depthwise_conv2d_s16(const ts_conv_params *p, const int16_t *input,
+                             const int8_t *filter, const int64_t *bias,
+                             const int32_t *multiplier, const int32_t *shift, int16_t *output);
+
+/* FULLY_CONNECTED 16x8: LiteRT's reference rescales the 64-bit sum in double precision,
+ * round(acc * scale) with scale = input scale * filter scale / output scale per output unit
+ * (or one for all). */
+typedef struct {
+    int32_t batches, accum_depth, out_depth;
+    int32_t per_channel;
+    int32_t act_min, act_max;
+} ts_fc_s16_params;
+
+void ts_fully_connected_s16(const ts_fc_s16_params *p, const int16_t *input, const int8_t *filter,
+                            const int64_t *bias, const double *scale, int16_t *output);
+
+void ts_average_pool_s16(const ts_pool_params *p, const int16_t *input, int16_t *output);
+void ts_max_pool_s16(const ts_pool_params *p, const int16_t *input, int16_t *output);
+
+/* ADD and SUB of int16 inputs (the general-scale path: a left shift of 15). */
+void ts_binary_s16(const ts_binary_params *p, const int16_t *input1, const int16_t *input2,
+                   int16_t *output);
+
+/* SOFTMAX of int16 over the last dimension: exp and 1 / (1 + x) from LiteRT's 513-entry
+ * interpolated tables (the compiler computes them as LUTPopulate does), output in Q0.15. */
+void ts_softmax_s16(int32_t outer, int32_t depth, int32_t input_multiplier,
+                    int32_t input_left_shift, const int16_t *exp_lut,
+                    const int16_t *reciprocal_lut, const int16_t *input, int16_t *output);
+
+void ts_quantize_f32_s16(int32_t size, float scale, int32_t zero_point, const float *input,
+                         int16_t *output);
+void ts_dequantize_s16_f32(int32_t size, double scale, int32_t zero_point, const int16_t *input,
+                           float *output);
+/* QUANTIZE of int16 to int16 of another scale (zero points 0): MultiplyByQuantizedMultiplier. */
+void ts_requantize_s16(int32_t size, int32_t multiplier, int32_t shift, const int16_t *input,
+                       int16_t *output);
 
 #ifdef __cplusplus
 }
