@@ -146,10 +146,19 @@ def worker(queues: str, concurrency: int | None, pool: str, loglevel: str) -> No
     argv = [
         "worker", "-Q", queues, "--pool", pool, "--loglevel", loglevel,
         "--concurrency", str(concurrency or settings.worker_concurrency),
-        "--without-gossip", "--without-mingle", "--without-heartbeat",
+        "--without-gossip", "--without-mingle", *monitoring_flags(settings.resolved_broker_url),
         "-n", f"tinystudio-{os.getpid()}@%h",
     ]  # fmt: skip
     celery_app.worker_main(argv=argv)
+
+
+def monitoring_flags(broker_url: str) -> list[str]:
+    """On a real broker a worker sends events and heartbeats, so Flower's Workers page lists it
+    online with its tasks. The embedded broker is polled from a SQLite file, where every event
+    is a write: there the worker stays quiet."""
+    if broker_url.startswith("sqla+"):
+        return ["--without-heartbeat"]
+    return ["--task-events"]
 
 
 def _end_with_up(up_pid: int) -> None:

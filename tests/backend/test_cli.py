@@ -273,3 +273,12 @@ def test_admin_migrate_blobs_copies_checks_skips_and_lists_differences(  # type:
             missing = runner.invoke(main, [*argv[:2], "--to", "s3://no-such-bucket", *argv[4:]])
             assert missing.exit_code == 1
             assert "the bucket 'no-such-bucket' does not exist" in missing.output
+
+
+def test_workers_on_a_real_broker_send_the_events_flower_lists_them_by() -> None:
+    from backend.cli import monitoring_flags
+
+    assert monitoring_flags("redis://broker:6379/0") == ["--task-events"]
+    assert monitoring_flags("amqp://guest@rabbit//") == ["--task-events"]
+    # The embedded broker is a SQLite file: no event or heartbeat writes there.
+    assert monitoring_flags("sqla+sqlite:////data/broker.sqlite") == ["--without-heartbeat"]
