@@ -73,9 +73,11 @@ class Telemetry(Base):
     feature_means: Mapped[list[float]] = mapped_column(JSON)
     feature_variances: Mapped[list[float]] = mapped_column(JSON)
     # One raw window the device sampled (time x axes), kept to become a sample for review.
-    raw_values: Mapped[list[list[float]] | None] = mapped_column(JSON, nullable=True)
+    raw_values: Mapped[list[list[float]] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True
+    )
     raw_interval_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
-    raw_sensors: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    raw_sensors: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     sample_id: Mapped[int | None] = mapped_column(
         ForeignKey("samples.id", ondelete="SET NULL"), nullable=True
     )

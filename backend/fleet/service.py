@@ -1,0 +1,188 @@
+"""Fleet operations: register devices, authenticate them, store their telemetry once, keep it
+for the retention period, and describe devices for the browser."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.core.config import get_settings
+from backend.core.db import utcnow
+from backend.core.errors import ApiError, not_found
+from backend.core.security import hash_token, new_token
+from backend.deployments.models import Deployment
+from backend.fleet.models import Device, Telemetry
+from backend.fleet.schemas import DeviceOut, DeviceRegister, DeviceUpdate, TelemetryBatch
+from backend.impulses.models import Impulse, TrainingRun
+from backend.projects.models import ApiKey, Project
+from backend.projects.service import record
+
+DEVICE_KEY_PREFIX = "tsd"
+
+
+def invalid(field: str, message: str) -> ApiError:
+    return ApiError(422, "invalid_fleet_request", f"{field}: {message}", field=field)
+
+
+def _run_of(db: Session, project_id: int, body: DeviceRegister) -> tuple[int, int | None]:
+    """The training run (and deployment) a registering device names, checked to be the
+    project's."""
+    deployment = None
+    if body.deployment_id is not None:
+        deployment = db.get(Deployment, body.deployment_id)
+        if deployment is None or deployment.project_id != project_id:
+            raise invalid("deployment_id", f"the project has no deployment {body.deployment_id}")
+    run_id = body.training_run_id or (deployment.training_run_id if deployment else None)
+    run = db.get(TrainingRun, run_id) if run_id else None
+    if run is None or run.project_id != project_id:
+        raise invalid("training_run_id", f"the project has no training run {run_id}")
+    if deployment is not None and deployment.training_run_id != run.id:
+        raise invalid(
+            "deployment_id",
+            f"deployment {deployment.id} is of run {deployment.training_run_id}, not {run.id}",
+        )
+    return run.id, deployment.id if deployment else None
+
+
+def register(
+    *, db: Session, project: Project, api_key: ApiKey, body: DeviceRegister
+) -> tuple[Device, str]:
+    """Registers a device; its key is returned once, only its hash is kept."""
+    run_id, deployment_id = _run_of(db, project.id, body)
+    key = new_token(DEVICE_KEY_PREFIX)
+    device = Device(
+        project_id=project.id, name=body.name.strip(), board_id=body.board_id,
+        firmware_version=body.firmware_version, training_run_id=run_id,
+        deployment_id=deployment_id, tags=[], key_hash=hash_token(key), key_prefix=key[:8],
+        registered_by_api_key_id=api_key.id, last_seen_at=utcnow(),
+    )  # fmt: skip
+    db.add(device)
+    db.flush()
+    record(db=db, project_id=project.id, action="device.registered", api_key=api_key,
+           name=device.name)  # fmt: skip
+    return device, key
+
+
+def get(*, db: Session, project_id: int, device_id: int) -> Device:
+    """Gets a device of a project by its id."""
+    device = db.get(Device, device_id)
+    if device is None or device.project_id != project_id:
+        raise not_found("device")
+    return device
+
+
+def list_devices(*, db: Session, project_id: int) -> list[Device]:
+    return list(
+        db.scalars(select(Device).where(Device.project_id == project_id).order_by(Device.name))
+    )
+
+
+def update(*, db: Session, device: Device, body: DeviceUpdate) -> Device:
+    if body.name is not None:
+        device.name = body.name.strip()
+    if body.tags is not None:
+        device.tags = body.tags
+    return device
+
+
+def remove(*, db: Session, device: Device) -> None:
+    """Deletes a device and its telemetry; its key stops working."""
+    db.execute(delete(Telemetry).where(Telemetry.device_id == device.id))
+    db.delete(device)
+
+
+def ingest(*, db: Session, device: Device, batch: TelemetryBatch) -> tuple[int, int]:
+    """Stores the items whose seq this device has not sent before; (stored, duplicates)."""
+    limit = get_settings().fleet_batch_max
+    if len(batch.items) > limit:
+        raise invalid("items", f"a batch holds at most {limit} items, this one {len(batch.items)}")
+    seen: set[int] = set()
+    for index, item in enumerate(batch.items):
+        if item.seq in seen:
+            raise invalid(f"items.{index}.seq", f"seq {item.seq} appears twice in the batch")
+        seen.add(item.seq)
+    width = len(batch.items[0].feature_means)
+    for index, item in enumerate(batch.items):
+        if len(item.feature_means) != width:
+            raise invalid(
+                f"items.{index}.feature_means",
+                f"{len(item.feature_means)} features where the batch's first item has {width}",
+            )
+    for attempt in range(2):
+        stored_seqs = set(
+            db.scalars(
+                select(Telemetry.seq).where(
+                    Telemetry.device_id == device.id, Telemetry.seq.in_(seen)
+                )
+            )
+        )
+        fresh = [item for item in batch.items if item.seq not in stored_seqs]
+        for item in fresh:
+            db.add(
+                Telemetry(
+                    project_id=device.project_id,
+                    device_id=device.id,
+                    seq=item.seq,
+                    time=item.time,
+                    label=item.label,
+                    top_score=item.top_score,
+                    anomaly_score=item.anomaly_score,
+                    count=item.count,
+                    feature_means=item.feature_means,
+                    feature_variances=item.feature_variances,
+                    raw_values=item.raw.values if item.raw else None,
+                    raw_interval_ms=item.raw.interval_ms if item.raw else None,
+                    raw_sensors=item.raw.sensors if item.raw else None,
+                )  # fmt: skip
+            )
+        device.last_seen_at = utcnow()
+        try:
+            db.commit()
+        except IntegrityError:
+            # The same batch arrived twice at once and the other copy won: read again.
+            db.rollback()
+            if attempt:
+                raise
+            continue
+        return len(fresh), len(batch.items) - len(fresh)
+    raise AssertionError("unreachable")
+
+
+def purge_telemetry(*, db: Session) -> int:
+    """Deletes telemetry older than the retention setting; returns how many rows went."""
+    cutoff = utcnow() - timedelta(days=get_settings().fleet_telemetry_days)
+    result = db.execute(delete(Telemetry).where(Telemetry.time < cutoff))
+    db.commit()
+    return result.rowcount  # type: ignore[attr-defined, no-any-return]
+
+
+def out(db: Session, device: Device) -> DeviceOut:
+    """A device as the browser shows it: its model, state and what it has sent."""
+    settings = get_settings()
+    online = device.last_seen_at is not None and utcnow() - device.last_seen_at <= timedelta(
+        seconds=settings.fleet_online_seconds
+    )
+    total, raw = db.execute(
+        select(
+            func.count(Telemetry.id),
+            func.count(Telemetry.id).filter(
+                Telemetry.raw_values.is_not(None), Telemetry.sample_id.is_(None)
+            ),
+        ).where(Telemetry.device_id == device.id)
+    ).one()
+    model_version = None
+    run = db.get(TrainingRun, device.training_run_id) if device.training_run_id else None
+    if run is not None:
+        impulse = db.get(Impulse, run.impulse_id)
+        model_version = f"{impulse.name if impulse else 'impulse'} · run {run.id}"
+    return DeviceOut(
+        id=device.id, name=device.name, board_id=device.board_id,
+        firmware_version=device.firmware_version, training_run_id=device.training_run_id,
+        deployment_id=device.deployment_id, model_version=model_version, tags=device.tags,
+        key_prefix=device.key_prefix, last_seen_at=device.last_seen_at,
+        state="online" if online else "offline", telemetry_count=total, raw_windows=raw,
+        created_at=device.created_at,
+    )  # fmt: skip
