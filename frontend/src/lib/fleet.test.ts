@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { FeatureDrift } from "../api/fleet";
-import { lastSeenText, psiBars, registrationSteps } from "./fleet";
+import { lastSeenText, psiBars, registrationSteps, trendText } from "./fleet";
 
 const feature = (index: number, psi: number, drifted = psi > 0.25): FeatureDrift => ({
   index, name: `feature ${index}`, psi, ks: 0, reference_mean: 0, field_mean: 0, drifted,
@@ -38,5 +38,14 @@ describe("registrationSteps", () => {
     expect(steps.register).toContain("http://127.0.0.1:8321/api/fleet/devices/register");
     expect(steps.register).toContain("x-api-key: $API_KEY");
     expect(steps.telemetry).toContain("authorization: Bearer $DEVICE_KEY");
+  });
+});
+
+describe("trendText", () => {
+  it("says whether the top score falls, rises or holds", () => {
+    expect(trendText(null)).toBeNull();
+    expect(trendText(-0.0001)).toBe("top score steady");
+    expect(trendText(-0.0123)).toBe("top score −0.012 per day");
+    expect(trendText(0.02)).toBe("top score +0.020 per day");
   });
 });

@@ -12,6 +12,13 @@ export function lastSeenText(iso: string | null | undefined, now: number = Date.
   return `${days} day${days === 1 ? "" : "s"} ago`;
 }
 
+/** The mean top score's trend in words: "steady" below half a thousandth per day. */
+export function trendText(perDay: number | null): string | null {
+  if (perDay === null) return null;
+  if (Math.abs(perDay) < 0.0005) return "top score steady";
+  return `top score ${perDay > 0 ? "+" : "−"}${Math.abs(perDay).toFixed(3)} per day`;
+}
+
 export interface PsiBar {
   name: string;
   psi: number;

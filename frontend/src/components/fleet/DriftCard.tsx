@@ -1,5 +1,6 @@
 /** One drift report (a device, or every device running one model): its verdict, reasons, PSI bars and labels. */
 import type { Drift } from "../../api/fleet";
+import { trendText } from "../../lib/fleet";
 import { Card } from "../ui";
 import { PsiChart } from "./PsiChart";
 
@@ -11,11 +12,12 @@ const VERDICT: Record<Drift["status"], string> = {
 };
 
 export function DriftCard({ title, drift, threshold }: { title: string; drift: Drift; threshold: number }) {
+  const trend = trendText(drift.score_trend_per_day);
   return (
     <Card title={title} actions={<span className={`badge drift-${drift.status}`}>{VERDICT[drift.status]}</span>}>
       <p className="muted small">
         {drift.items} reports ({drift.windows} windows) against {drift.reference_windows} training windows
-        {drift.score_trend_per_day !== null && ` · top score ${drift.score_trend_per_day >= 0 ? "+" : ""}${drift.score_trend_per_day.toFixed(3)} per day`}
+        {trend && ` · ${trend}`}
       </p>
       {drift.reasons.length > 0 && (
         <div className={drift.alert ? "warning-note drift-alert" : "muted small"} role={drift.alert ? "alert" : undefined}>
