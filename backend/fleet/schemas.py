@@ -8,19 +8,25 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
+from backend.core.deps import MAX_ID
+
 # Bounds a device's report is held to, so one request stays small whatever the setting.
 MAX_FEATURES = 4096
 MAX_RAW_VALUES = 65_536
 MAX_BATCH_CEILING = 10_000
+# Raw windows become samples, stored as float32.
+FLOAT32_MAX = 3.4028234e38
 
 
 class DeviceRegister(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     board_id: str = Field(min_length=1, max_length=64)
     firmware_version: str = Field(min_length=1, max_length=64)
-    training_run_id: int | None = Field(default=None, ge=1, description="the model it runs")
+    training_run_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="the model it runs"
+    )
     deployment_id: int | None = Field(
-        default=None, ge=1, description="or the deployment it was flashed from"
+        default=None, ge=1, le=MAX_ID, description="or the deployment it was flashed from"
     )
 
     @model_validator(mode="after")
@@ -87,7 +93,8 @@ class RawWindow(BaseModel):
         if axes * len(self.values) > MAX_RAW_VALUES:
             raise ValueError(f"a raw window holds at most {MAX_RAW_VALUES} values")
         for row in self.values:
-            _finite(row, "values")
+            if not all(math.isfinite(v) and abs(v) <= FLOAT32_MAX for v in row):
+                raise ValueError("values holds a value that is not a finite float32 number")
         if self.sensors is not None and len(self.sensors) != axes:
             raise ValueError(f"sensors names {len(self.sensors)} axes, values have {axes}")
         return self

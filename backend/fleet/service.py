@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.accounts.models import User
 from backend.core.config import get_settings
 from backend.core.db import utcnow
 from backend.core.errors import ApiError, not_found
@@ -80,18 +81,23 @@ def list_devices(*, db: Session, project_id: int) -> list[Device]:
     )
 
 
-def update(*, db: Session, device: Device, body: DeviceUpdate) -> Device:
+def update(*, db: Session, device: Device, body: DeviceUpdate, user: User) -> Device:
+    """Renames or tags a device."""
     if body.name is not None:
         device.name = body.name.strip()
     if body.tags is not None:
         device.tags = body.tags
+    record(db=db, project_id=device.project_id, action="device.updated", user=user,
+           name=device.name)  # fmt: skip
     return device
 
 
-def remove(*, db: Session, device: Device) -> None:
+def remove(*, db: Session, device: Device, user: User) -> None:
     """Deletes a device and its telemetry; its key stops working."""
     db.execute(delete(Telemetry).where(Telemetry.device_id == device.id))
     db.delete(device)
+    record(db=db, project_id=device.project_id, action="device.deleted", user=user,
+           name=device.name)  # fmt: skip
 
 
 def ingest(*, db: Session, device: Device, batch: TelemetryBatch) -> tuple[int, int]:

@@ -85,7 +85,7 @@ def update_device(
 ) -> DeviceOut:
     """Renames or tags a device."""
     device = service.get(db=db, project_id=ctx.project.id, device_id=device_id)
-    service.update(db=db, device=device, body=body)
+    service.update(db=db, device=device, body=body, user=ctx.user)
     db.commit()
     return service.out(db, device)
 
@@ -95,7 +95,8 @@ def update_device(
 )
 def delete_device(device_id: Id, ctx: ProjectEditor, db: SessionDep) -> Response:
     """Deletes a device and its telemetry; its key stops working."""
-    service.remove(db=db, device=service.get(db=db, project_id=ctx.project.id, device_id=device_id))
+    device = service.get(db=db, project_id=ctx.project.id, device_id=device_id)
+    service.remove(db=db, device=device, user=ctx.user)
     db.commit()
     return Response(status_code=204)
 

@@ -179,6 +179,10 @@ def test_telemetry_is_stored_once_and_bad_batches_are_refused_by_field(client, t
     naive = _items(np.random.default_rng(5), 1, first_seq=300)
     naive[0]["time"] = "2026-01-01T00:00:00"
     assert "items.0.time" in _send(client, device, naive).json()["detail"]["message"]
+    huge = _items(np.random.default_rng(7), 1, first_seq=350, raw=True)
+    huge[0]["raw"]["values"][0][0] = 1e39
+    refused = _send(client, device, huge)
+    assert refused.status_code == 422 and "items.0.raw" in refused.json()["detail"]["message"]
     too_many = _items(np.random.default_rng(6), 501, first_seq=400)
     refused = _send(client, device, too_many)
     assert refused.status_code == 422 and refused.json()["detail"]["field"] == "items"
