@@ -117,44 +117,48 @@ def ingest(*, db: Session, device: Device, batch: TelemetryBatch) -> tuple[int, 
                 f"items.{index}.feature_means",
                 f"{len(item.feature_means)} features where the batch's first item has {width}",
             )
-    for attempt in range(2):
-        stored_seqs = set(
-            db.scalars(
-                select(Telemetry.seq).where(
-                    Telemetry.device_id == device.id, Telemetry.seq.in_(seen)
-                )
-            )
+    try:
+        stored = _add_unseen(db, device, batch)
+        db.commit()
+    except IntegrityError:
+        # The same items arrived at once in another request, which stored them first: what it
+        # stored is seen now.
+        db.rollback()
+        stored = _add_unseen(db, device, batch)
+        db.commit()
+    return stored, len(batch.items) - stored
+
+
+def _add_unseen(db: Session, device: Device, batch: TelemetryBatch) -> int:
+    """Adds the items whose seq the device has not stored yet; returns how many."""
+    seqs = [item.seq for item in batch.items]
+    stored_seqs = set(
+        db.scalars(
+            select(Telemetry.seq).where(Telemetry.device_id == device.id, Telemetry.seq.in_(seqs))
         )
-        fresh = [item for item in batch.items if item.seq not in stored_seqs]
-        for item in fresh:
-            db.add(
-                Telemetry(
-                    project_id=device.project_id,
-                    device_id=device.id,
-                    seq=item.seq,
-                    time=item.time,
-                    label=item.label,
-                    top_score=item.top_score,
-                    anomaly_score=item.anomaly_score,
-                    count=item.count,
-                    feature_means=item.feature_means,
-                    feature_variances=item.feature_variances,
-                    raw_values=item.raw.values if item.raw else None,
-                    raw_interval_ms=item.raw.interval_ms if item.raw else None,
-                    raw_sensors=item.raw.sensors if item.raw else None,
-                )  # fmt: skip
-            )
-        device.last_seen_at = utcnow()
-        try:
-            db.commit()
-        except IntegrityError:
-            # The same batch arrived twice at once and the other copy won: read again.
-            db.rollback()
-            if attempt:
-                raise
-            continue
-        return len(fresh), len(batch.items) - len(fresh)
-    raise AssertionError("unreachable")
+    )
+    fresh = [item for item in batch.items if item.seq not in stored_seqs]
+    for item in fresh:
+        raw = item.raw
+        db.add(
+            Telemetry(
+                project_id=device.project_id,
+                device_id=device.id,
+                seq=item.seq,
+                time=item.time,
+                label=item.label,
+                top_score=item.top_score,
+                anomaly_score=item.anomaly_score,
+                count=item.count,
+                feature_means=item.feature_means,
+                feature_variances=item.feature_variances,
+                raw_values=raw.values if raw else None,
+                raw_interval_ms=raw.interval_ms if raw else None,
+                raw_sensors=raw.sensors if raw else None,
+            )  # fmt: skip
+        )
+    device.last_seen_at = utcnow()
+    return len(fresh)
 
 
 def purge_telemetry(*, db: Session) -> int:
