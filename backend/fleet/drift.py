@@ -110,7 +110,7 @@ def feature_drift(
                 ks=ks_statistic(ref, got),
                 reference_mean=float(np.mean(reference[:, index])),
                 field_mean=float(np.mean(got)) if len(got) else 0.0,
-            )  # fmt: skip
+            )
         )
     return result
 

@@ -22,6 +22,7 @@ from backend.impulses.features import unpack
 from backend.impulses.models import FeatureSet, ImpulseVersion, TrainingRun
 from backend.impulses.schemas import ImpulseSpec
 from backend.impulses.service import feature_cache_key
+from workers import dsp
 
 # Fewer items than this say too little about a distribution to raise an alert.
 MIN_ITEMS = 20
@@ -31,14 +32,30 @@ MAX_ITEMS = 20_000
 
 @dataclass
 class Reference:
-    """The training windows of a run: their flattened features and label counts."""
+    """The training windows of a run: their flattened features, label counts, feature names."""
 
     features: np.ndarray  # windows x features
     labels: dict[str, float]
+    names: list[str]
+
+
+def feature_names(spec: ImpulseSpec, axis_names: list[str], width: int) -> list[str]:
+    """The DSP blocks' names of the features ("accX rms"), in the flattened order the impulse
+    gives them; "feature i" where the blocks cannot say."""
+    window_samples = int(round(spec.input.window_ms * spec.input.frequency_hz / 1000.0))
+    names: list[str] = []
+    try:
+        for block in spec.dsp:
+            names += dsp.get_block(block.block).feature_names(
+                window_samples, axis_names, spec.input.frequency_hz, block.params
+            )
+    except dsp.DspParamError:
+        names = []
+    return names if len(names) == width else [f"feature {i}" for i in range(width)]
 
 
 @lru_cache(maxsize=8)
-def _reference_from_blob(blob_key: str) -> Reference:
+def _training_windows(blob_key: str) -> tuple[np.ndarray, dict[str, float]]:
     # Keyed by the blob, which names its content: a cached entry never goes stale.
     data = unpack(get_blob_store().get(blob_key), cache_hit=True)
     training = np.asarray([c == Category.training for c in data.categories], dtype=bool)
@@ -46,7 +63,7 @@ def _reference_from_blob(blob_key: str) -> Reference:
     labels = Counter(
         label for label, keep in zip(data.labels, training, strict=True) if keep and label
     )
-    return Reference(features=features, labels={k: float(v) for k, v in labels.items()})
+    return features, {k: float(v) for k, v in labels.items()}
 
 
 def load_reference(db: Session, run: TrainingRun) -> Reference | None:
@@ -56,16 +73,21 @@ def load_reference(db: Session, run: TrainingRun) -> Reference | None:
     data = db.get(DatasetVersion, run.dataset_version_id)
     if version is None or data is None:
         return None
-    spec = ImpulseSpec.model_validate(version.spec).model_dump(mode="json")
+    spec = ImpulseSpec.model_validate(version.spec)
     cached = db.scalar(
         select(FeatureSet).where(
             FeatureSet.project_id == run.project_id,
-            FeatureSet.cache_key == feature_cache_key(data.fingerprint, spec),
+            FeatureSet.cache_key
+            == feature_cache_key(data.fingerprint, spec.model_dump(mode="json")),
         )
     )
     if cached is None or not get_blob_store().exists(cached.blob_key):
         return None
-    return _reference_from_blob(cached.blob_key)
+    features, labels = _training_windows(cached.blob_key)
+    axes = [s["name"] for s in data.entries[0]["sensors"]] if data.entries else []
+    return Reference(
+        features=features, labels=labels, names=feature_names(spec, axes, features.shape[1])
+    )
 
 
 @dataclass
@@ -86,7 +108,7 @@ def field_data(db: Session, device_ids: list[int]) -> FieldData:
             Telemetry.label,
             Telemetry.top_score,
             Telemetry.time,
-        )  # fmt: skip
+        )
         .where(Telemetry.device_id.in_(device_ids))
         .order_by(Telemetry.time.desc())
         .limit(MAX_ITEMS * len(device_ids))
@@ -113,22 +135,22 @@ def _scores(data: FieldData) -> tuple[list[ScorePoint], float | None]:
 
 
 def _labels(reference: Reference, data: FieldData) -> tuple[float | None, list[LabelShare]]:
-    field: Counter[str] = Counter()
+    reported: Counter[str] = Counter()
     for label, count in zip(data.labels, data.counts, strict=True):
         if label:
-            field[label] += count
-    if not field or not reference.labels:
+            reported[label] += count
+    if not reported or not reference.labels:
         return None, []
-    ref_total, field_total = sum(reference.labels.values()), sum(field.values())
+    ref_total, field_total = sum(reference.labels.values()), sum(reported.values())
     shares = [
         LabelShare(
             label=label,
             training=reference.labels.get(label, 0.0) / ref_total,
-            field=field.get(label, 0) / field_total,
-        )  # fmt: skip
-        for label in sorted(set(reference.labels) | set(field))
+            field=reported.get(label, 0) / field_total,
+        )
+        for label in sorted(set(reference.labels) | set(reported))
     ]
-    return drift.label_psi(reference.labels, dict(field)), shares
+    return drift.label_psi(reference.labels, dict(reported)), shares
 
 
 def report(
@@ -173,13 +195,13 @@ def report(
     features = [
         FeatureDriftOut(
             index=s.index,
-            name=f"feature {s.index}",
+            name=reference.names[s.index],
             psi=s.psi,
             ks=s.ks,
             reference_mean=s.reference_mean,
             field_mean=s.field_mean,
             drifted=s.psi > threshold,
-        )  # fmt: skip
+        )
         for s in stats
     ]
     reasons = [
@@ -205,5 +227,5 @@ def report(
             "features": features,
             "label_psi": label_psi,
             "labels": labels,
-        }  # fmt: skip
+        }
     )

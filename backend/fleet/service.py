@@ -155,7 +155,7 @@ def _add_unseen(db: Session, device: Device, batch: TelemetryBatch) -> int:
                 raw_values=raw.values if raw else None,
                 raw_interval_ms=raw.interval_ms if raw else None,
                 raw_sensors=raw.sensors if raw else None,
-            )  # fmt: skip
+            )
         )
     device.last_seen_at = utcnow()
     return len(fresh)

@@ -121,7 +121,7 @@ export const tests = [
       assert.equal(await page.locator("tr[data-device=gate] .drift-drift").textContent(), "drift");
       assert.equal(await page.locator("tr[data-device=porch] .drift-ok").textContent(), "ok");
       const gateCard = page.locator("section.card", { has: page.getByRole("heading", { name: "gate", exact: true }) });
-      assert.match(await gateCard.locator(".drift-alert").textContent(), /^feature 1: PSI \d+\.\d\d is above 0\.25/);
+      assert.match(await gateCard.locator(".drift-alert").textContent(), /^x @ 10 ms: PSI \d+\.\d\d is above 0\.25/);
       assert.equal(await gateCard.locator("rect.psi-bar.drifted").count(), 1);
       await shot(ctx, page, "41-fleet-drift");
 

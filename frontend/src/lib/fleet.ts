@@ -20,6 +20,7 @@ export function trendText(perDay: number | null): string | null {
 }
 
 export interface PsiBar {
+  index: number;
   name: string;
   psi: number;
   /** Share of the chart's height, 0..1. */
@@ -33,7 +34,7 @@ export function psiBars(features: FeatureDrift[], threshold: number, max = 40): 
   const shown = features.filter((f) => largest.includes(f));
   const top = Math.max(threshold * 1.5, ...shown.map((f) => f.psi));
   return {
-    bars: shown.map((f) => ({ name: f.name, psi: f.psi, height: f.psi / top, drifted: f.drifted })),
+    bars: shown.map((f) => ({ index: f.index, name: f.name, psi: f.psi, height: f.psi / top, drifted: f.drifted })),
     top,
     hidden: features.length - shown.length,
   };

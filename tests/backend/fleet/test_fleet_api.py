@@ -209,8 +209,9 @@ def test_drift_injected_into_one_device_alerts_for_it_alone(client, trained) -> 
         assert report["reference_windows"] == 1200  # 12 training samples x 100 windows
     report = reports[drifted["id"]]
     assert report["status"] == "drift" and report["alert"]
-    assert [f["name"] for f in report["features"] if f["drifted"]] == ["feature 1"]
-    assert report["reasons"][0].startswith("feature 1: PSI ")
+    # Named as the raw block names its features: the axis and the reading's time in the window.
+    assert [f["name"] for f in report["features"] if f["drifted"]] == ["x @ 10 ms"]
+    assert report["reasons"][0].startswith("x @ 10 ms: PSI ")
     assert report["features"][1]["ks"] > 0.4 and report["features"][0]["psi"] < 0.25
     one = client.get(f"/api/projects/{pid}/fleet/devices/{drifted['id']}/drift",
                      headers=trained["viewer"])  # fmt: skip

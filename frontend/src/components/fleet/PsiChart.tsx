@@ -26,14 +26,14 @@ export function PsiChart({ features, threshold, label }: { features: FeatureDrif
         {bars.length <= 16 &&
           bars.map((b, i) => (
             <text key={b.name} x={PAD.left + (i + 0.5) * step} y={H - 6} textAnchor="middle" className="tick">
-              {b.name.replace("feature ", "")}
+              {b.index}
             </text>
           ))}
         <line x1={PAD.left} x2={W - PAD.right} y1={y(threshold)} y2={y(threshold)} className="psi-threshold" />
         <text x={W - PAD.right} y={y(threshold) - 4} textAnchor="end" className="tick">alert above {threshold}</text>
       </svg>
       <figcaption className="muted small">
-        Population stability index of each feature against the training windows{hidden > 0 ? `; the ${bars.length} largest of ${features.length} shown` : ""}.
+        Population stability index of each feature (by its index; hover a bar for its name) against the training windows{hidden > 0 ? `; the ${bars.length} largest of ${features.length} shown` : ""}.
       </figcaption>
     </figure>
   );
