@@ -171,28 +171,57 @@ def purge_telemetry(*, db: Session) -> int:
 
 def out(db: Session, device: Device) -> DeviceOut:
     """A device as the browser shows it: its model, state and what it has sent."""
+    return out_many(db, [device])[0]
+
+
+def out_many(db: Session, devices: list[Device]) -> list[DeviceOut]:
+    """Devices as the browser shows them, their telemetry counted in one query."""
     settings = get_settings()
-    online = device.last_seen_at is not None and utcnow() - device.last_seen_at <= timedelta(
-        seconds=settings.fleet_online_seconds
-    )
-    total, raw = db.execute(
-        select(
-            func.count(Telemetry.id),
-            func.count(Telemetry.id).filter(
-                Telemetry.raw_values.is_not(None), Telemetry.sample_id.is_(None)
-            ),
-        ).where(Telemetry.device_id == device.id)
-    ).one()
-    model_version = None
-    run = db.get(TrainingRun, device.training_run_id) if device.training_run_id else None
-    if run is not None:
-        impulse = db.get(Impulse, run.impulse_id)
-        model_version = f"{impulse.name if impulse else 'impulse'} · run {run.id}"
-    return DeviceOut(
-        id=device.id, name=device.name, board_id=device.board_id,
-        firmware_version=device.firmware_version, training_run_id=device.training_run_id,
-        deployment_id=device.deployment_id, model_version=model_version, tags=device.tags,
-        key_prefix=device.key_prefix, last_seen_at=device.last_seen_at,
-        state="online" if online else "offline", telemetry_count=total, raw_windows=raw,
-        created_at=device.created_at,
-    )  # fmt: skip
+    now = utcnow()
+    counts = {
+        device_id: (total, raw)
+        for device_id, total, raw in db.execute(
+            select(
+                Telemetry.device_id,
+                func.count(Telemetry.id),
+                func.count(Telemetry.id).filter(
+                    Telemetry.raw_values.is_not(None), Telemetry.sample_id.is_(None)
+                ),
+            )
+            .where(Telemetry.device_id.in_([d.id for d in devices]))
+            .group_by(Telemetry.device_id)
+        )
+    }
+    run_ids = {d.training_run_id for d in devices if d.training_run_id}
+    versions = {
+        run_id: f"{name} · run {run_id}"
+        for run_id, name in db.execute(
+            select(TrainingRun.id, Impulse.name)
+            .join(Impulse, Impulse.id == TrainingRun.impulse_id)
+            .where(TrainingRun.id.in_(run_ids))
+        )
+    }
+    result = []
+    for device in devices:
+        seen = device.last_seen_at
+        online = seen is not None and now - seen <= timedelta(seconds=settings.fleet_online_seconds)
+        total, raw = counts.get(device.id, (0, 0))
+        result.append(
+            DeviceOut(
+                id=device.id,
+                name=device.name,
+                board_id=device.board_id,
+                firmware_version=device.firmware_version,
+                training_run_id=device.training_run_id,
+                deployment_id=device.deployment_id,
+                model_version=versions.get(device.training_run_id or 0),
+                tags=device.tags,
+                key_prefix=device.key_prefix,
+                last_seen_at=seen,
+                state="online" if online else "offline",
+                telemetry_count=total,
+                raw_windows=raw,
+                created_at=device.created_at,
+            )  # fmt: skip
+        )
+    return result

@@ -76,7 +76,7 @@ def post_telemetry(body: TelemetryBatch, device: DeviceKeyDep, db: SessionDep) -
 @projects_router.get("/devices", openapi_extra=access("project:viewer"))
 def list_devices(ctx: ProjectViewer, db: SessionDep) -> list[DeviceOut]:
     """The project's devices with their model, state (online if seen lately) and last seen."""
-    return [service.out(db, d) for d in service.list_devices(db=db, project_id=ctx.project.id)]
+    return service.out_many(db, service.list_devices(db=db, project_id=ctx.project.id))
 
 
 @projects_router.patch("/devices/{device_id}", openapi_extra=access("project:editor"))
