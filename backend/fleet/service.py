@@ -222,6 +222,6 @@ def out_many(db: Session, devices: list[Device]) -> list[DeviceOut]:
                 telemetry_count=total,
                 raw_windows=raw,
                 created_at=device.created_at,
-            )  # fmt: skip
+            )
         )
     return result

@@ -139,6 +139,21 @@ def test_devices_register_with_the_api_key_and_are_listed_to_members(client, tra
     )  # fmt: skip
     assert foreign.status_code == 422 and foreign.json()["detail"]["field"] == "training_run_id"
 
+    # A device may name the deployment it was flashed from instead: the run is the deployment's.
+    deployment = client.post(
+        f"/api/projects/{pid}/training-runs/{trained['run_id']}/deployments",
+        json={"target": "c-library"}, headers=trained["owner"],
+    )  # fmt: skip
+    assert deployment.status_code == 202, deployment.text
+    flashed = client.post(
+        "/api/fleet/devices/register", headers={"x-api-key": trained["key"]},
+        json={"name": "flashed", "board_id": "b", "firmware_version": "1",
+              "deployment_id": deployment.json()["id"]},
+    )  # fmt: skip
+    assert flashed.status_code == 201, flashed.text
+    assert flashed.json()["training_run_id"] == trained["run_id"]
+    assert flashed.json()["deployment_id"] == deployment.json()["id"]
+
     device = _register(client, trained, "porch")
     assert device["key"].startswith("tsd_") and device["state"] == "online"
     assert device["model_version"] == f"Noise · run {trained['run_id']}"
