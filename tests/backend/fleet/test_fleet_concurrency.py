@@ -7,23 +7,17 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from tests.backend.fleet.devices import make_device
 from tests.backend.test_concurrency import RACERS, Caller, port, race
 
 __all__ = ["port"]  # the live server fixture, shared with the other races
 
 
 def test_one_batch_sent_at_once_is_stored_once(port, make_project, db) -> None:  # type: ignore[no-untyped-def]
-    from backend.core.security import hash_token, new_token
-    from backend.fleet.models import Device, Telemetry
+    from backend.fleet.models import Telemetry
 
     pid, _ = make_project()
-    key = new_token("tsd")
-    device = Device(
-        project_id=pid, name="racer", board_id="nano33ble", firmware_version="1", tags=[],
-        key_hash=hash_token(key), key_prefix=key[:8],
-    )  # fmt: skip
-    db.add(device)
-    db.commit()
+    device_id, key = make_device(db, pid, "racer")
     now = datetime.now(UTC).isoformat()
     items = [
         {"seq": k, "time": now, "top_score": 0.5, "feature_means": [1.0], "feature_variances": [0]}
@@ -36,5 +30,5 @@ def test_one_batch_sent_at_once_is_stored_once(port, make_project, db) -> None: 
     assert all(a.status == 200 for a in answers), [(a.status, a.body) for a in answers]
     assert sum(a.body["stored"] for a in answers) == 50
     assert all(a.body["stored"] + a.body["duplicates"] == 50 for a in answers)
-    stored = db.scalar(select(func.count(Telemetry.id)).where(Telemetry.device_id == device.id))
+    stored = db.scalar(select(func.count(Telemetry.id)).where(Telemetry.device_id == device_id))
     assert stored == 50
