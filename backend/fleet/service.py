@@ -1,5 +1,5 @@
-"""Fleet operations: register devices, authenticate them, store their telemetry once, keep it
-for the retention period, and describe devices for the browser."""
+"""Fleet operations: register devices, store their telemetry once, keep it for the retention
+period, and describe devices for the browser."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from backend.core.config import get_settings
 from backend.core.deps import (
@@ -101,7 +102,7 @@ def delete_device(device_id: Id, ctx: ProjectEditor, db: SessionDep) -> Response
     return Response(status_code=204)
 
 
-def _run(db: SessionDep, device: Device) -> TrainingRun | None:
+def _run(db: Session, device: Device) -> TrainingRun | None:
     return db.get(TrainingRun, device.training_run_id) if device.training_run_id else None
 
 
