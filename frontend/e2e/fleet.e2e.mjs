@@ -1,8 +1,8 @@
 // End-to-end scenario for the fleet: in a project of its own (noise of two labels, a raw impulse
 // trained on it), the Fleet page first explains how a device registers; then devices register and
 // report through the REST API as firmware would, one of them with a feature shifted, and the page
-// shows the devices, a drift alert naming that one device, its PSI bars, and turns another
-// device's sampled windows into samples.
+// shows the devices, a drift alert naming that one device, its PSI bars, turns another
+// device's sampled windows into samples and tags it.
 import assert from "node:assert/strict";
 import { callApi, openSection as nav, shot } from "./helpers.mjs";
 
@@ -130,6 +130,14 @@ export const tests = [
       await page.getByText("3 unlabelled samples from porch").waitFor();
       const samples = await callApi(page, "GET", `/api/projects/${project.id}/samples?limit=100`);
       assert.equal(samples.items.filter((s) => s.metadata.source === "fleet" && s.label === null).length, 3);
+
+      // Editors tag a device.
+      await page.locator("tr[data-device=porch]").getByRole("button", { name: "Edit" }).click();
+      const edit = page.getByRole("form", { name: "Edit porch" });
+      await edit.getByLabel("Tags (separated by commas)").fill("south, roof");
+      await edit.getByRole("button", { name: "Save" }).click();
+      await page.locator("tr[data-device=porch] .badge", { hasText: "roof" }).waitFor();
+      assert.equal(await page.getByRole("form", { name: "Edit porch" }).count(), 0);
     },
   },
 ];

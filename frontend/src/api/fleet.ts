@@ -45,3 +45,7 @@ export function fieldWindowsToSamples(projectId: number, deviceId: number) {
 export function deleteDevice(projectId: number, deviceId: number) {
   return unwrap(api.DELETE("/api/projects/{project_id}/fleet/devices/{device_id}", { params: { path: { project_id: projectId, device_id: deviceId } } }));
 }
+
+export function updateDevice(projectId: number, deviceId: number, body: Schemas["DeviceUpdate"]) {
+  return unwrap(api.PATCH("/api/projects/{project_id}/fleet/devices/{device_id}", { params: { path: { project_id: projectId, device_id: deviceId } }, body }));
+}

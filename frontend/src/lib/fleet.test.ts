@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { FeatureDrift } from "../api/fleet";
-import { lastSeenText, psiBars, registrationSteps, trendText } from "./fleet";
+import { lastSeenText, parseTags, psiBars, registrationSteps, trendText } from "./fleet";
 
 const feature = (index: number, psi: number, drifted = psi > 0.25): FeatureDrift => ({
   index, name: `feature ${index}`, psi, ks: 0, reference_mean: 0, field_mean: 0, drifted,
@@ -47,5 +47,12 @@ describe("trendText", () => {
     expect(trendText(-0.0001)).toBe("top score steady");
     expect(trendText(-0.0123)).toBe("top score −0.012 per day");
     expect(trendText(0.02)).toBe("top score +0.020 per day");
+  });
+});
+
+describe("parseTags", () => {
+  it("splits on commas, trims and keeps each tag once", () => {
+    expect(parseTags(" south, roof ,, south ")).toEqual(["south", "roof"]);
+    expect(parseTags("")).toEqual([]);
   });
 });

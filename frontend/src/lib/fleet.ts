@@ -19,6 +19,11 @@ export function trendText(perDay: number | null): string | null {
   return `top score ${perDay > 0 ? "+" : "−"}${Math.abs(perDay).toFixed(3)} per day`;
 }
 
+/** Tags as typed in one field: separated by commas, trimmed, empty ones dropped, each once. */
+export function parseTags(text: string): string[] {
+  return [...new Set(text.split(",").map((t) => t.trim()).filter(Boolean))];
+}
+
 export interface PsiBar {
   index: number;
   name: string;

@@ -5,6 +5,7 @@ import { useOutletContext } from "react-router-dom";
 import type { Project } from "../api/client";
 import { deleteDevice, fieldWindowsToSamples, fleetKeys, useFleetDevices, useFleetDrift, type Drift, type FleetDevice } from "../api/fleet";
 import { atLeast, refresh } from "../api/queries";
+import { DeviceEditor } from "../components/fleet/DeviceEditor";
 import { DeviceTable } from "../components/fleet/DeviceTable";
 import { DriftCard } from "../components/fleet/DriftCard";
 import { RegisterHelp } from "../components/fleet/RegisterHelp";
@@ -19,6 +20,7 @@ export function FleetPage() {
   const hasDevices = (devices.data?.length ?? 0) > 0;
   const drift = useFleetDrift(project.id, hasDevices);
   const [note, setNote] = useState<string | null>(null);
+  const [editing, setEditing] = useState<FleetDevice | null>(null);
   const byDevice = useMemo(() => new Map<number, Drift>((drift.data?.devices ?? []).map((d) => [d.device_id ?? 0, d])), [drift.data]);
   const reload = () => Promise.all([refresh(queryClient, fleetKeys.devices(project.id)), refresh(queryClient, fleetKeys.drift(project.id))]);
 
@@ -65,8 +67,20 @@ export function FleetPage() {
               editor={editor}
               busy={samples.isPending || remove.isPending}
               onSamples={(d) => samples.mutate(d)}
+              onEdit={setEditing}
               onDelete={(d) => window.confirm(`Delete the device "${d.name}"? Its telemetry goes with it and its key stops working.`) && remove.mutate(d)}
             />
+            {editing && (
+              <DeviceEditor
+                key={editing.id}
+                projectId={project.id}
+                device={editing}
+                onDone={() => {
+                  setEditing(null);
+                  void reload();
+                }}
+              />
+            )}
           </Card>
           {drift.isPending && <Loading what="the drift reports" />}
           <div className="drift-grid">

@@ -8,10 +8,11 @@ interface Props {
   editor: boolean;
   busy: boolean;
   onSamples: (device: FleetDevice) => void;
+  onEdit: (device: FleetDevice) => void;
   onDelete: (device: FleetDevice) => void;
 }
 
-export function DeviceTable({ devices, drift, editor, busy, onSamples, onDelete }: Props) {
+export function DeviceTable({ devices, drift, editor, busy, onSamples, onEdit, onDelete }: Props) {
   return (
     <div className="table-wrap">
       <table className="table compact" aria-label="Devices">
@@ -40,6 +41,9 @@ export function DeviceTable({ devices, drift, editor, busy, onSamples, onDelete 
                   <td className="nowrap">
                     <button type="button" className="btn btn-small" disabled={busy || d.raw_windows === 0} onClick={() => onSamples(d)} title="Each raw window the device sampled becomes an unlabelled sample">
                       Make {d.raw_windows} sample{d.raw_windows === 1 ? "" : "s"}
+                    </button>{" "}
+                    <button type="button" className="btn btn-small" disabled={busy} onClick={() => onEdit(d)}>
+                      Edit
                     </button>{" "}
                     <button type="button" className="btn btn-small btn-danger" disabled={busy} onClick={() => onDelete(d)}>
                       Delete
