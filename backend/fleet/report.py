@@ -21,13 +21,15 @@ from backend.fleet.schemas import DriftOut, FeatureDriftOut, LabelShare, ScorePo
 from backend.impulses.features import unpack
 from backend.impulses.models import FeatureSet, ImpulseVersion, TrainingRun
 from backend.impulses.schemas import ImpulseSpec
-from backend.impulses.service import feature_cache_key
+from backend.impulses.service import feature_cache_key, features_of
 from workers import dsp
 
 # Fewer items than this say too little about a distribution to raise an alert.
 MIN_ITEMS = 20
 # The newest items a report reads per device, so that a report's cost stays bounded.
 MAX_ITEMS = 20_000
+# The newest raw windows a report runs through the impulse's DSP.
+MAX_RAW_WINDOWS = 2_000
 
 
 @dataclass
@@ -37,6 +39,8 @@ class Reference:
     features: np.ndarray  # windows x features
     labels: dict[str, float]
     names: list[str]
+    spec: ImpulseSpec
+    axes: int
 
 
 def feature_names(spec: ImpulseSpec, axis_names: list[str], width: int) -> list[str]:
@@ -86,8 +90,34 @@ def load_reference(db: Session, run: TrainingRun) -> Reference | None:
     features, labels = _training_windows(cached.blob_key)
     axes = [s["name"] for s in data.entries[0]["sensors"]] if data.entries else []
     return Reference(
-        features=features, labels=labels, names=feature_names(spec, axes, features.shape[1])
-    )
+        features=features, labels=labels, names=feature_names(spec, axes, features.shape[1]),
+        spec=spec, axes=len(axes),
+    )  # fmt: skip
+
+
+def raw_window_features(db: Session, device_ids: list[int], reference: Reference) -> np.ndarray:
+    """The features of the raw windows the devices sampled, through the impulse's own input
+    block and DSP (windows x features); windows of another axis count or too short are left out."""
+    rows = db.execute(
+        select(Telemetry.raw_values, Telemetry.raw_interval_ms)
+        .where(Telemetry.device_id.in_(device_ids), Telemetry.raw_values.is_not(None))
+        .order_by(Telemetry.time.desc())
+        .limit(MAX_RAW_WINDOWS)
+    ).all()
+    width = reference.features.shape[1]
+    blocks = []
+    for values, interval_ms in rows:
+        array = np.asarray(values, dtype=np.float32)
+        if interval_ms is None or array.ndim != 2 or array.shape[1] != reference.axes:
+            continue
+        try:
+            _, _, features = features_of(array, float(interval_ms), reference.spec)
+        except ValueError:  # windowing or DSP refusing this window's length or rate
+            continue
+        if len(features):
+            blocks.append(features.reshape(len(features), -1))
+    usable = [b for b in blocks if b.shape[1] == width]
+    return np.concatenate(usable).astype(np.float64) if usable else np.zeros((0, width))
 
 
 @dataclass
@@ -153,6 +183,32 @@ def _labels(reference: Reference, data: FieldData) -> tuple[float | None, list[L
     return drift.label_psi(reference.labels, dict(reported)), shares
 
 
+def _feature_outs(
+    stats: list[drift.FeatureDrift], names: list[str], threshold: float
+) -> list[FeatureDriftOut]:
+    return [
+        FeatureDriftOut(
+            index=s.index,
+            name=names[s.index],
+            psi=s.psi,
+            ks=s.ks,
+            reference_mean=s.reference_mean,
+            field_mean=s.field_mean,
+            drifted=s.psi > threshold,
+        )  # fmt: skip
+        for s in stats
+    ]
+
+
+def _feature_reasons(features: list[FeatureDriftOut], threshold: float, source: str) -> list[str]:
+    return [
+        f"{source}{f.name}: PSI {f.psi:.2f} is above {threshold:g}; its mean in the field is "
+        f"{f.field_mean:.3g} against {f.reference_mean:.3g} in training (KS {f.ks:.2f})"
+        for f in sorted(features, key=lambda f: -f.psi)
+        if f.drifted
+    ]
+
+
 def report(
     db: Session, *, run: TrainingRun | None, devices: list[Device], device: Device | None
 ) -> DriftOut:
@@ -165,7 +221,8 @@ def report(
         device_id=device.id if device else None, device_name=device.name if device else None,
         training_run_id=run.id if run else None, items=len(data.means),
         windows=sum(data.counts), reference_windows=0, status="no_data", alert=False,
-        reasons=[], features=[], label_psi=None, labels=[], score_trend_per_day=trend,
+        reasons=[], features=[], raw_windows=0, raw_features=[], label_psi=None, labels=[],
+        score_trend_per_day=trend,
         scores=scores,
     )  # fmt: skip
     reference = load_reference(db, run) if run else None
@@ -192,24 +249,14 @@ def report(
     )
     stats = drift.feature_drift(reference.features, np.asarray(means, dtype=np.float64), counts)
     threshold = settings.fleet_feature_psi_alert
-    features = [
-        FeatureDriftOut(
-            index=s.index,
-            name=reference.names[s.index],
-            psi=s.psi,
-            ks=s.ks,
-            reference_mean=s.reference_mean,
-            field_mean=s.field_mean,
-            drifted=s.psi > threshold,
-        )
-        for s in stats
-    ]
-    reasons = [
-        f"{f.name}: PSI {f.psi:.2f} is above {threshold:g}; its mean in the field is "
-        f"{f.field_mean:.3g} against {f.reference_mean:.3g} in training (KS {f.ks:.2f})"
-        for f in sorted(features, key=lambda f: -f.psi)
-        if f.drifted
-    ]
+    features = _feature_outs(stats, reference.names, threshold)
+    reasons = _feature_reasons(features, threshold, "")
+    raw = raw_window_features(db, [d.id for d in devices], reference)
+    raw_features: list[FeatureDriftOut] = []
+    if len(raw) >= MIN_ITEMS:
+        raw_stats = drift.feature_drift(reference.features, raw, np.ones(len(raw)))
+        raw_features = _feature_outs(raw_stats, reference.names, threshold)
+        reasons += _feature_reasons(raw_features, threshold, "sampled raw windows, ")
     label_psi, labels = _labels(reference, data)
     if label_psi is not None and label_psi > settings.fleet_label_psi_alert:
         moved = max(labels, key=lambda s: abs(s.field - s.training))
@@ -225,6 +272,8 @@ def report(
             "alert": alert,
             "reasons": reasons,
             "features": features,
+            "raw_windows": len(raw),
+            "raw_features": raw_features,
             "label_psi": label_psi,
             "labels": labels,
         }

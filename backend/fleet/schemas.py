@@ -169,7 +169,13 @@ class DriftOut(BaseModel):
     status: Literal["ok", "drift", "no_data", "no_reference"]
     alert: bool
     reasons: list[str] = Field(description="in words: which features or labels moved, and how")
-    features: list[FeatureDriftOut]
+    features: list[FeatureDriftOut] = Field(
+        description="the devices' per-window feature summaries against the training windows"
+    )
+    raw_windows: int = Field(description="sampled raw windows run through the impulse's DSP")
+    raw_features: list[FeatureDriftOut] = Field(
+        description="the features of those raw windows against the training windows"
+    )
     label_psi: float | None
     labels: list[LabelShare]
     score_trend_per_day: float | None

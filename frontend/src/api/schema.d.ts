@@ -2724,7 +2724,10 @@ export interface components {
             device_id: number | null;
             /** Device Name */
             device_name: string | null;
-            /** Features */
+            /**
+             * Features
+             * @description the devices' per-window feature summaries against the training windows
+             */
             features: components["schemas"]["FeatureDriftOut"][];
             /**
              * Items
@@ -2735,6 +2738,16 @@ export interface components {
             label_psi: number | null;
             /** Labels */
             labels: components["schemas"]["LabelShare"][];
+            /**
+             * Raw Features
+             * @description the features of those raw windows against the training windows
+             */
+            raw_features: components["schemas"]["FeatureDriftOut"][];
+            /**
+             * Raw Windows
+             * @description sampled raw windows run through the impulse's DSP
+             */
+            raw_windows: number;
             /**
              * Reasons
              * @description in words: which features or labels moved, and how

@@ -20,6 +20,7 @@ const report = (deviceId: number | null, name: string | null, psi: number[]): Dr
     status: drifted ? "drift" : "ok", alert: drifted,
     reasons: drifted ? ["feature 1: PSI 1.40 is above 0.25; its mean in the field is 1.5 against 0.01 in training (KS 0.55)"] : [],
     features: psi.map((p, index) => ({ index, name: `feature ${index}`, psi: p, ks: 0.1, reference_mean: 0, field_mean: 0, drifted: p > 0.25 })),
+    raw_windows: 0, raw_features: [],
     label_psi: 0.01, labels: [{ label: "idle", training: 0.5, field: 0.52 }], score_trend_per_day: null, scores: [],
   };
 };

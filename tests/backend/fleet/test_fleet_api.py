@@ -96,7 +96,7 @@ def _register(client, trained, name: str) -> dict[str, Any]:  # type: ignore[no-
 
 def _items(
     rng: np.random.Generator, count: int, *, first_seq: int = 0, shift: float = 0.0,
-    labels: tuple[str, ...] = ("calm", "busy"), raw: bool = False,
+    labels: tuple[str, ...] = ("calm", "busy"), raw: bool = False, raw_shift: float = 0.0,
 ) -> list[dict[str, Any]]:  # fmt: skip
     start = datetime.now(UTC) - timedelta(hours=1)
     items = []
@@ -109,7 +109,8 @@ def _items(
             "feature_means": means.tolist(), "feature_variances": [0.0] * FEATURES,
         }  # fmt: skip
         if raw:
-            item["raw"] = {"values": [[float(v)] for v in means], "interval_ms": 10}
+            readings = rng.normal(raw_shift, 1, FEATURES)
+            item["raw"] = {"values": [[float(v)] for v in readings], "interval_ms": 10}
         items.append(item)
     return items
 
@@ -231,6 +232,18 @@ def test_drift_injected_into_one_device_alerts_for_it_alone(client, trained) -> 
     one = client.get(f"/api/projects/{pid}/fleet/devices/{drifted['id']}/drift",
                      headers=trained["viewer"])  # fmt: skip
     assert one.json()["alert"] and one.json()["device_name"] == "drifted"
+
+    # Raw windows the device sampled, through the impulse's DSP: its summaries look healthy but
+    # its raw readings moved.
+    sampler = _register(client, trained, "sampler")
+    _send(client, sampler, _items(rng, 100, raw=True, raw_shift=2.0))
+    report = client.get(f"/api/projects/{pid}/fleet/devices/{sampler['id']}/drift",
+                        headers=trained["viewer"]).json()  # fmt: skip
+    assert report["alert"] and report["raw_windows"] == 100
+    assert not any(f["drifted"] for f in report["features"])
+    assert all(f["drifted"] for f in report["raw_features"])
+    assert report["reasons"][0].startswith("sampled raw windows, x @ ")
+    assert reports[healthy[0]["id"]]["raw_windows"] == 0
 
     # Labels: a device that only ever sees one of two balanced labels.
     skewed = _register(client, trained, "skewed")

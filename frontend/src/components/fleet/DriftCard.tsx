@@ -29,6 +29,12 @@ export function DriftCard({ title, drift, threshold }: { title: string; drift: D
         </div>
       )}
       {drift.features.length > 0 && <PsiChart features={drift.features} threshold={threshold} label={`PSI per feature: ${title}`} />}
+      {drift.raw_features.length > 0 && (
+        <>
+          <p className="muted small">{drift.raw_windows} sampled raw windows through the impulse's DSP:</p>
+          <PsiChart features={drift.raw_features} threshold={threshold} label={`PSI per feature of sampled raw windows: ${title}`} />
+        </>
+      )}
       {drift.labels.length > 0 && (
         <table className="table compact" aria-label={`Labels: ${title}`}>
           <thead>
