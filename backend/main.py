@@ -40,6 +40,9 @@ from backend.datasets.views import router as datasets_router
 from backend.deployments.views import projects_router as deployments_router
 from backend.deployments.views import router as boards_router
 from backend.devices.views import router as devices_router
+from backend.fleet import service as fleet_service
+from backend.fleet.views import projects_router as fleet_projects_router
+from backend.fleet.views import router as fleet_router
 from backend.impulses.views import projects_router as impulses_router
 from backend.impulses.views import router as blocks_router
 from backend.jobs import service as jobs_service
@@ -59,7 +62,8 @@ def _operation_id(route: APIRoute) -> str:
 
 def _reap_once() -> None:
     """Upkeep: recover jobs whose worker stopped and move on the tuner runs waiting on them;
-    empty trash older than 30 days; once a day, remove blobs no row refers to."""
+    empty trash older than 30 days; delete fleet telemetry past its retention; once a day,
+    remove blobs no row refers to."""
     with get_sessionmaker()() as db:
         count = jobs_service.reap_stale(db=db)
         if count:
@@ -68,6 +72,9 @@ def _reap_once() -> None:
         purged = datasets_service.purge_expired(db=db)
         if purged:
             logger.info("purged %d samples that were in the trash for 30 days", purged)
+        expired = fleet_service.purge_telemetry(db=db)
+        if expired:
+            logger.info("deleted %d telemetry items past their retention", expired)
     gc.collect_if_due()
 
 
@@ -152,6 +159,8 @@ def create_app() -> FastAPI:
     app.include_router(boards_router)
     app.include_router(deployments_router)
     app.include_router(devices_router)
+    app.include_router(fleet_router)
+    app.include_router(fleet_projects_router)
     app.include_router(tuner_router)
     app.include_router(models_router)
     app.include_router(compiler_router)

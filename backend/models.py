@@ -5,6 +5,7 @@ from backend.byo.models import UploadedModel
 from backend.core.db import Base
 from backend.datasets.models import DatasetVersion, Sample
 from backend.deployments.models import Deployment
+from backend.fleet.models import Device, Telemetry
 from backend.impulses.models import FeatureSet, Impulse, ImpulseVersion, TrainingRun
 from backend.jobs.models import Artifact, Job
 from backend.projects.models import ActivityEvent, ApiKey, Invitation, Membership, Project
@@ -12,7 +13,7 @@ from backend.tuner.models import TunerRun, TunerTrial
 
 __all__ = [
     "AccessToken", "ActivityEvent", "ApiKey", "Artifact", "Base", "BrowserSession",
-    "DatasetVersion", "Deployment", "FeatureSet", "Impulse", "ImpulseVersion", "Invitation", "Job",
-    "LoginThrottle", "Membership", "Project", "Sample",
+    "DatasetVersion", "Deployment", "Device", "FeatureSet", "Impulse", "ImpulseVersion",
+    "Invitation", "Job", "LoginThrottle", "Membership", "Project", "Sample", "Telemetry",
     "TrainingRun", "TunerRun", "TunerTrial", "UploadedModel", "User",
 ]  # fmt: skip

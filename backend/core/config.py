@@ -92,6 +92,18 @@ class Settings(BaseSettings):
         default=10.0, gt=0, description="how long a board outlives its last browser connection"
     )
 
+    fleet_online_seconds: float = Field(
+        default=300.0, gt=0, description="a device seen within this long is online"
+    )
+    fleet_telemetry_days: int = Field(default=30, ge=1, description="telemetry kept this long")
+    fleet_batch_max: int = Field(default=500, ge=1, description="telemetry items per request")
+    fleet_feature_psi_alert: float = Field(
+        default=0.25, gt=0, description="a feature's PSI above this is drift"
+    )
+    fleet_label_psi_alert: float = Field(
+        default=0.25, gt=0, description="the labels' PSI above this is drift"
+    )
+
     @field_validator("blob_url")
     @classmethod
     def _s3_url(cls, value: str | None) -> str | None:

@@ -38,13 +38,14 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 def access(rule: str) -> dict[str, Any]:
     """Declares a route's access rule in the OpenAPI schema (checked by the authorization test).
 
-    Rules: `public`, `user`, `admin` (site admin), `apikey` (project API key) and
-    `project:<role>` (a member of the project with at least that role).
+    Rules: `public`, `user`, `admin` (site admin), `apikey` (project API key), `device` (a
+    fleet device's own key) and `project:<role>` (a member of the project with at least that
+    role).
     """
     return {"x-access": rule}
 
 
-def _bearer(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
@@ -53,7 +54,7 @@ def _bearer(request: Request) -> str | None:
 def get_current_user(request: Request, db: SessionDep, settings: SettingsDep) -> User:
     """The caller, from a bearer personal access token or a browser session cookie."""
     now = utcnow()
-    token = _bearer(request)
+    token = bearer_token(request)
     if token is not None:
         if token.startswith(API_KEY_PREFIX + "_"):
             raise unauthorized("project API keys only work on ingestion and device routes")
@@ -152,7 +153,7 @@ class DeviceContext:
 
 
 def get_device_context(request: Request, db: SessionDep) -> DeviceContext:
-    key = request.headers.get("x-api-key") or _bearer(request)
+    key = request.headers.get("x-api-key") or bearer_token(request)
     if not key:
         raise unauthorized("an x-api-key header with a project API key is required")
     row = db.scalar(select(ApiKey).where(ApiKey.key_hash == hash_token(key)))

@@ -17,6 +17,7 @@ import { DeploymentPage } from "./pages/DeploymentPage";
 import { ModelsPage } from "./pages/ModelsPage";
 import { VirtualBoardsPage } from "./pages/VirtualBoardsPage";
 import { FlashPage } from "./pages/FlashPage";
+import { FleetPage } from "./pages/FleetPage";
 import { AccountPage } from "./pages/AccountPage";
 import { TopBar } from "./components/TopBar";
 
@@ -53,6 +54,7 @@ export function App() {
                 <Route path="models" element={<ModelsPage />} />
                 <Route path="virtual-boards" element={<VirtualBoardsPage />} />
                 <Route path="flash" element={<FlashPage />} />
+                <Route path="fleet" element={<FleetPage />} />
                 <Route path="settings" element={<SettingsPage />} />
               </Route>
               <Route path="*" element={<main className="page"><h1>Page not found</h1><a href="/">Back to your projects</a></main>} />

@@ -11,7 +11,7 @@ import pytest
 
 ROLES = ["viewer", "editor", "admin", "owner"]
 CALLERS = ["anonymous", "apikey", "outsider", *ROLES]
-RULE_RE = re.compile(r"^(public|user|admin|apikey|project:(viewer|editor|admin|owner))$")
+RULE_RE = re.compile(r"^(public|user|admin|apikey|device|project:(viewer|editor|admin|owner))$")
 
 
 def _routes(app) -> list[tuple[str, str, dict[str, Any]]]:  # type: ignore[no-untyped-def]
@@ -38,6 +38,8 @@ def _expected_allowed(rule: str, caller: str) -> bool:
         return True
     if rule == "apikey":
         return caller == "apikey"
+    if rule == "device":
+        return False  # only a registered device's key, which no caller here holds
     if caller in ("anonymous", "apikey"):
         return False
     if rule == "user":
@@ -54,7 +56,7 @@ def _denial_ok(rule: str, caller: str, status: int, body: Any) -> bool:
         if isinstance(body, dict) and isinstance(body.get("detail"), dict)
         else None
     )
-    if caller in ("anonymous", "apikey") or rule == "apikey":
+    if caller in ("anonymous", "apikey") or rule in ("apikey", "device"):
         return status == 401
     if rule.startswith("project:"):
         if caller == "outsider":

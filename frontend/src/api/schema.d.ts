@@ -145,6 +145,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/fleet/devices/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register Device
+         * @description Registers a device with the project's API key (x-api-key header); the answer holds
+         *     the device's own key, shown once, for its telemetry.
+         */
+        post: operations["register_device"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/fleet/telemetry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Post Telemetry
+         * @description Stores a batch of per-window summaries (Authorization: Bearer with the device key).
+         *     Items whose seq the device already sent are counted as duplicates and not stored again,
+         *     so a batch can be resent safely.
+         */
+        post: operations["post_telemetry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -522,6 +565,112 @@ export interface paths {
          * @description Starts a job that exports the project to a zip; follow it under /jobs/{job_id}.
          */
         post: operations["export_project"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/fleet/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Devices
+         * @description The project's devices with their model, state (online if seen lately) and last seen.
+         */
+        get: operations["list_devices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/fleet/devices/{device_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Device
+         * @description Deletes a device and its telemetry; its key stops working.
+         */
+        delete: operations["delete_device"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Device
+         * @description Renames or tags a device.
+         */
+        patch: operations["update_device"];
+        trace?: never;
+    };
+    "/api/projects/{project_id}/fleet/devices/{device_id}/drift": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Device Drift
+         * @description One device's drift against the training windows of the model it runs.
+         */
+        get: operations["device_drift"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/fleet/devices/{device_id}/samples": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Field Samples
+         * @description Turns the raw windows the device sampled (in a time range, when given) into unlabelled
+         *     samples of the project, for review and labelling; each window becomes a sample once.
+         */
+        post: operations["field_samples"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/fleet/drift": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Fleet Drift
+         * @description Drift of every device, and of all devices running one model pooled, against the
+         *     training windows of the model they run.
+         */
+        get: operations["fleet_drift"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2345,6 +2494,49 @@ export interface components {
             /** Ram Limit Bytes */
             ram_limit_bytes: number;
         };
+        /** DeviceOut */
+        DeviceOut: {
+            /** Board Id */
+            board_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Deployment Id */
+            deployment_id: number | null;
+            /** Firmware Version */
+            firmware_version: string;
+            /** Id */
+            id: number;
+            /** Key Prefix */
+            key_prefix: string;
+            /** Last Seen At */
+            last_seen_at: string | null;
+            /**
+             * Model Version
+             * @description the impulse and run whose model it runs
+             */
+            model_version: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Raw Windows
+             * @description sampled raw windows not yet turned into samples
+             */
+            raw_windows: number;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "online" | "offline";
+            /** Tags */
+            tags: string[];
+            /** Telemetry Count */
+            telemetry_count: number;
+            /** Training Run Id */
+            training_run_id: number | null;
+        };
         /** DeviceProjectOut */
         DeviceProjectOut: {
             /** Api Key Name */
@@ -2353,6 +2545,73 @@ export interface components {
             project_id: number;
             /** Project Name */
             project_name: string;
+        };
+        /** DeviceRegister */
+        DeviceRegister: {
+            /** Board Id */
+            board_id: string;
+            /**
+             * Deployment Id
+             * @description or the deployment it was flashed from
+             */
+            deployment_id?: number | null;
+            /** Firmware Version */
+            firmware_version: string;
+            /** Name */
+            name: string;
+            /**
+             * Training Run Id
+             * @description the model it runs
+             */
+            training_run_id?: number | null;
+        };
+        /** DeviceRegistered */
+        DeviceRegistered: {
+            /** Board Id */
+            board_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Deployment Id */
+            deployment_id: number | null;
+            /** Firmware Version */
+            firmware_version: string;
+            /** Id */
+            id: number;
+            /**
+             * Key
+             * @description the device's key: shown once, only its hash is kept
+             */
+            key: string;
+            /** Key Prefix */
+            key_prefix: string;
+            /** Last Seen At */
+            last_seen_at: string | null;
+            /**
+             * Model Version
+             * @description the impulse and run whose model it runs
+             */
+            model_version: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Raw Windows
+             * @description sampled raw windows not yet turned into samples
+             */
+            raw_windows: number;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "online" | "offline";
+            /** Tags */
+            tags: string[];
+            /** Telemetry Count */
+            telemetry_count: number;
+            /** Training Run Id */
+            training_run_id: number | null;
         };
         /**
          * DeviceTestResultIn
@@ -2424,6 +2683,13 @@ export interface components {
              */
             windows: number;
         };
+        /** DeviceUpdate */
+        DeviceUpdate: {
+            /** Name */
+            name?: string | null;
+            /** Tags */
+            tags?: string[] | null;
+        };
         /** DifferingScores */
         DifferingScores: {
             /**
@@ -2447,6 +2713,65 @@ export interface components {
             window_index: number;
             /** Window Start Ms */
             window_start_ms: number;
+        };
+        /**
+         * DriftOut
+         * @description Drift of one device's reports (or of a group of devices running one model).
+         */
+        DriftOut: {
+            /** Alert */
+            alert: boolean;
+            /** Device Id */
+            device_id: number | null;
+            /** Device Name */
+            device_name: string | null;
+            /**
+             * Features
+             * @description the devices' per-window feature summaries against the training windows
+             */
+            features: components["schemas"]["FeatureDriftOut"][];
+            /**
+             * Items
+             * @description telemetry items compared
+             */
+            items: number;
+            /** Label Psi */
+            label_psi: number | null;
+            /** Labels */
+            labels: components["schemas"]["LabelShare"][];
+            /**
+             * Raw Features
+             * @description the features of those raw windows against the training windows
+             */
+            raw_features: components["schemas"]["FeatureDriftOut"][];
+            /**
+             * Raw Windows
+             * @description sampled raw windows run through the impulse's DSP
+             */
+            raw_windows: number;
+            /**
+             * Reasons
+             * @description in words: which features or labels moved, and how
+             */
+            reasons: string[];
+            /** Reference Windows */
+            reference_windows: number;
+            /** Score Trend Per Day */
+            score_trend_per_day: number | null;
+            /** Scores */
+            scores: components["schemas"]["ScorePoint"][];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "drift" | "no_data" | "no_reference";
+            /** Training Run Id */
+            training_run_id: number | null;
+            /**
+             * Windows
+             * @description windows they summarise
+             */
+            windows: number;
         };
         /** DuplicateGroup */
         DuplicateGroup: {
@@ -2476,6 +2801,23 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** FeatureDriftOut */
+        FeatureDriftOut: {
+            /** Drifted */
+            drifted: boolean;
+            /** Field Mean */
+            field_mean: number;
+            /** Index */
+            index: number;
+            /** Ks */
+            ks: number;
+            /** Name */
+            name: string;
+            /** Psi */
+            psi: number;
+            /** Reference Mean */
+            reference_mean: number;
+        };
         /** FeaturesIn */
         FeaturesIn: {
             /**
@@ -2483,6 +2825,20 @@ export interface components {
              * @description a dataset version; a new snapshot is taken when absent
              */
             dataset_version_id?: number | null;
+        };
+        /** FieldSamplesIn */
+        FieldSamplesIn: {
+            /** End */
+            end?: string | null;
+            /** Start */
+            start?: string | null;
+        };
+        /** FieldSamplesOut */
+        FieldSamplesOut: {
+            /** Created */
+            created: number;
+            /** Sample Ids */
+            sample_ids: number[];
         };
         /** FlashFigures */
         FlashFigures: {
@@ -2559,6 +2915,20 @@ export interface components {
              * @description UF2: the family ID the board's bootloader expects
              */
             uf2_family_id?: number | null;
+        };
+        /** FleetDriftOut */
+        FleetDriftOut: {
+            /** Devices */
+            devices: components["schemas"]["DriftOut"][];
+            /** Feature Psi Alert */
+            feature_psi_alert: number;
+            /**
+             * Fleet
+             * @description every device's reports pooled, per model run
+             */
+            fleet: components["schemas"]["DriftOut"][];
+            /** Label Psi Alert */
+            label_psi_alert: number;
         };
         /** HmacKeyOut */
         HmacKeyOut: {
@@ -2831,6 +3201,15 @@ export interface components {
          * @enum {string}
          */
         JobStatus: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        /** LabelShare */
+        LabelShare: {
+            /** Field */
+            field: number;
+            /** Label */
+            label: string;
+            /** Training */
+            training: number;
+        };
         /** LatencyFigures */
         LatencyFigures: {
             /** Clock Hz */
@@ -3231,6 +3610,21 @@ export interface components {
             /** Values */
             values: number[][];
         };
+        /**
+         * RawWindow
+         * @description One window of raw readings the device kept (time x axes).
+         */
+        RawWindow: {
+            /** Interval Ms */
+            interval_ms: number;
+            /**
+             * Sensors
+             * @description axis names, in order
+             */
+            sensors?: string[] | null;
+            /** Values */
+            values: number[][];
+        };
         /** RebalanceResult */
         RebalanceResult: {
             /** Moved */
@@ -3434,6 +3828,15 @@ export interface components {
              */
             windows: number;
         };
+        /** ScorePoint */
+        ScorePoint: {
+            /** Day */
+            day: string;
+            /** Items */
+            items: number;
+            /** Mean Top Score */
+            mean_top_score: number;
+        };
         /** SensorOut */
         SensorOut: {
             /** Name */
@@ -3447,6 +3850,58 @@ export interface components {
             stride_ms?: number | null;
             /** Window Ms */
             window_ms: number;
+        };
+        /** TelemetryAccepted */
+        TelemetryAccepted: {
+            /**
+             * Duplicates
+             * @description items whose seq was already stored (a resent batch)
+             */
+            duplicates: number;
+            /** Stored */
+            stored: number;
+        };
+        /** TelemetryBatch */
+        TelemetryBatch: {
+            /** Items */
+            items: components["schemas"]["TelemetryItem"][];
+        };
+        /**
+         * TelemetryItem
+         * @description A summary of `count` consecutive windows the device classified.
+         */
+        TelemetryItem: {
+            /** Anomaly Score */
+            anomaly_score?: number | null;
+            /**
+             * Count
+             * @description windows summarised
+             * @default 1
+             */
+            count?: number;
+            /** Feature Means */
+            feature_means: number[];
+            /** Feature Variances */
+            feature_variances: number[];
+            /**
+             * Label
+             * @description the top label
+             */
+            label?: string | null;
+            raw?: components["schemas"]["RawWindow"] | null;
+            /**
+             * Seq
+             * @description the device's own sequence number
+             */
+            seq: number;
+            /**
+             * Time
+             * Format: date-time
+             * @description when the (last) window ended, with its zone
+             */
+            time: string;
+            /** Top Score */
+            top_score: number;
         };
         /** TensorInfo */
         TensorInfo: {
@@ -4475,6 +4930,144 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    register_device: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceRegister"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceRegistered"];
+                };
+            };
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    post_telemetry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TelemetryBatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TelemetryAccepted"];
+                };
+            };
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
                 };
             };
             /** @description Temporarily unavailable, e.g. the database is busy: try again */
@@ -6152,6 +6745,445 @@ export interface operations {
             };
             /** @description Conflict with the current state, e.g. a name already taken or a newer version */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    list_devices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceOut"][];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    delete_device: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                device_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    update_device: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                device_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceOut"];
+                };
+            };
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    device_drift: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                device_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DriftOut"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    field_samples: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                device_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FieldSamplesIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FieldSamplesOut"];
+                };
+            };
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    fleet_drift: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetDriftOut"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

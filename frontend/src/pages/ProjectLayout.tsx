@@ -14,6 +14,7 @@ const SECTIONS = [
   { to: "models", label: "Models" },
   { to: "virtual-boards", label: "Virtual boards" },
   { to: "flash", label: "Flash a board" },
+  { to: "fleet", label: "Fleet" },
   { to: "settings", label: "Settings" },
 ];
 

@@ -1,0 +1,1 @@
+"""Devices in the field: registration, telemetry, drift from the training data."""
