@@ -21,10 +21,6 @@ import json
 import os
 import platform
 import re
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 import wave
 from collections.abc import Callable
@@ -34,6 +30,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+from benchmarks.live import Studio, make_person
 from tests.s3server import S3Server, start_s3_server, unique_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,48 +69,14 @@ def long_wav(rng: np.random.Generator) -> bytes:
     return out.getvalue()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Studio:
-    """`tinystudio up` (API and one worker process) in a fresh data directory."""
+class BlobStudio(Studio):
+    """`tinystudio up` (API and one worker process) keeping its blobs as `blob_env` says, with
+    a new user's token on its client."""
 
     def __init__(self, blob_env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.data_dir = Path(tempfile.mkdtemp(prefix="tinystudio-blobs-"))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TINYSTUDIO_")}
-        env.update(blob_env, TINYSTUDIO_WORKER_CONCURRENCY="1")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "up", "--port", str(self.port),
-             "--data-dir", str(self.data_dir)],
-            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=900)
-        for _ in range(600):
-            try:
-                if self.http.get("/api/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        answer = self.http.post(
-            "/api/auth/register",
-            json={
-                "username": "measure",
-                "email": "m@example.com",
-                "password": "Blob-store-check-7",
-            },
-        )
-        if answer.status_code != 201:
-            raise RuntimeError(f"registering failed: {answer.status_code} {answer.text[:300]}")
-        self.http.headers["x-csrf-token"] = answer.json()["csrf_token"]
-
-    def close(self) -> None:
-        self.http.close()
-        self.process.terminate()
-        self.process.wait(timeout=60)
+        super().__init__(worker=True, env={**blob_env, "TINYSTUDIO_WORKER_CONCURRENCY": "1"})
+        self.http.timeout = httpx.Timeout(900)
+        self.http.headers.update(make_person(self).headers)
 
     def post(self, path: str, **kwargs: Any) -> Any:
         answer = self.http.post(path, **kwargs)
@@ -155,7 +118,7 @@ def warm_up(studio: Studio, files: list[Any]) -> None:
 
 
 def run(blob_env: dict[str, str], files: list[Any], wav: bytes) -> dict[str, Any]:
-    studio = Studio(blob_env)
+    studio = BlobStudio(blob_env)
     seconds: dict[str, float] = {}
     cache: dict[str, Any] = {}
 

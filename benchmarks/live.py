@@ -34,6 +34,17 @@ MOTION = {
 }
 
 
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Asks a studio process to stop (it stops its worker), killing it after a minute."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class Studio:
     """`tinystudio up` on a free port with a private data directory; the log goes to a file."""
 
@@ -73,13 +84,7 @@ class Studio:
 
     def close(self) -> None:
         self.http.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def __enter__(self) -> Studio:

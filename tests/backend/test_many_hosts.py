@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from benchmarks.live import Studio, make_owner
+from benchmarks.live import Studio, make_owner, stop_process
 from tests.s3server import S3Server, unique_url
 from tests.services import (
     POSTGRES_ADMIN_URL,
@@ -74,13 +74,7 @@ class Host:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         shutil.rmtree(self.home, ignore_errors=True)
 
 
