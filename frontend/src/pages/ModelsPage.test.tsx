@@ -49,7 +49,7 @@ describe("the Models page", () => {
     const doc = render("editor", [PROFILED, GATE]);
     expect(doc.querySelector("form[aria-label='Upload a model']")).not.toBeNull();
     expect(doc.querySelector("[data-field=representative] .field-help")?.textContent).toBe("Float models need them to be quantized to int8: a .npy shaped [n, …input shape].");
-    expect(headings(doc)).toEqual(["Upload a model", "Models (2)", "kws_ref_model", "On every board", "Downloads"]);
+    expect(headings(doc)).toEqual(["Upload a model", "Models (2)", "kws_ref_model", "On every board", "Downloads", "Use in an impulse"]);
     expect(doc.querySelector("tr[aria-current=true]")?.getAttribute("data-model")).toBe("1");
     expect(doc.querySelector("[data-metric=macs]")?.textContent).toBe("2.66 Mmultiply-accumulates per inference");
     expect(doc.querySelector("[data-metric=arena]")?.textContent).toBe("11.6 KBtensor arena: the RAM its activations need");
