@@ -60,3 +60,15 @@ export async function openSection(page, name) {
     await link.elementHandle(),
   );
 }
+
+/** Answers the studio's confirmation dialog with the button named `answer`; resolves with its
+ * question, after checking it matches `question` (a RegExp) when one is given. */
+export async function answerDialog(page, answer, question) {
+  const dialog = page.getByRole("alertdialog");
+  await dialog.waitFor();
+  const title = await dialog.getByRole("heading").textContent();
+  if (question && !question.test(title)) throw new Error(`the dialog asks "${title}", not ${question}`);
+  await dialog.getByRole("button", { name: answer, exact: true }).click();
+  await dialog.waitFor({ state: "detached" });
+  return title;
+}

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { callApi, openSection as nav, shot } from "./helpers.mjs";
+import { answerDialog, callApi, openSection as nav, shot } from "./helpers.mjs";
 
 const KWS = resolve(import.meta.dirname, "../../tests/data/models/kws_ref_model.tflite");
 
@@ -70,8 +70,8 @@ export const tests = [
       assert.equal(readFileSync(await zip.path()).subarray(0, 2).toString(), "PK");
 
       // Deleting asks first.
-      page.once("dialog", (dialog) => dialog.accept());
       await page.getByRole("button", { name: "Delete" }).click();
+      await answerDialog(page, "Delete the model", /^Delete the model “Keyword spotting”\?$/);
       await page.getByText("No models yet").waitFor();
     },
   },

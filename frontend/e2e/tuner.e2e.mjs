@@ -3,7 +3,7 @@
 // trial and build it on the Deployment page. Run by run.mjs after every other scenario (it adds
 // an impulse version and a training run to the BasicMotions project).
 import assert from "node:assert/strict";
-import { callApi, eventually, openSection as nav, shot } from "./helpers.mjs";
+import { answerDialog, callApi, eventually, openSection as nav, shot } from "./helpers.mjs";
 
 const TRIALS = 3;
 
@@ -88,8 +88,8 @@ export const tests = [
       await form.locator("select[name=sampler]").selectOption("random");
       await form.getByRole("button", { name: "Start search" }).click();
       await page.getByRole("heading", { name: "Tuner run #2" }).waitFor();
-      page.once("dialog", (dialog) => dialog.accept());
       await page.getByRole("button", { name: "Cancel search" }).click();
+      await answerDialog(page, "Cancel the search", /^Cancel this search after \d+ of \d+ trials\?$/);
       await page.locator("[data-run-status=cancelled]").waitFor({ timeout: 30_000 });
       const runs = page.getByRole("table", { name: "Tuner runs" });
       await runs.getByRole("row", { name: /#2 virtual-cortex-m4 random .* cancelled/ }).waitFor();

@@ -7,7 +7,8 @@ import { describeChange, diffSpecs, summarizeSpec, type ChangeLine, type DiffLab
 import { asSpec, sameValue, type Section } from "../lib/impulseDraft";
 import { previousVersion, runLearnIndex, runsByVersion } from "../lib/impulseHistory";
 import { fieldsFromSchema, type JsonSchema } from "../lib/schemaForm";
-import { Card, ErrorNote, formatDate, Loading } from "./ui";
+import { Card, counted, ErrorNote, formatDate, Loading } from "./ui";
+import { useConfirm } from "./ConfirmDialog";
 
 type Impulse = Schemas["ImpulseOut"];
 type Version = Schemas["ImpulseVersionOut"];
@@ -111,6 +112,7 @@ export function ImpulseHistory({ projectId, impulse, blocks, editor, dirty, onRe
   const [showAll, setShowAll] = useState(false);
   const [restored, setRestored] = useState<{ from: number; to: number } | null>(null);
   const labels = useMemo(() => labelsFrom(blocks), [blocks]);
+  const confirm = useConfirm();
   const restore = useMutation({
     mutationFn: (version: Version) =>
       unwrap(
@@ -129,6 +131,23 @@ export function ImpulseHistory({ projectId, impulse, blocks, editor, dirty, onRe
   const list = useMemo(() => [...(versions.data ?? [])].sort((a, b) => b.version - a.version), [versions.data]);
   const runsOf = useMemo(() => runsByVersion(runs.data ?? [], impulse.id), [runs.data, impulse.id]);
   const currentSpec = useMemo(() => asSpec(impulse.spec), [impulse.spec]);
+  const askRestore = async (version: Version) => {
+    const changes = diffSpecs(currentSpec, asSpec(version.spec)).length;
+    const yes = await confirm({
+      title: `Restore version ${version.version}?`,
+      body: (
+        <>
+          <p>
+            {counted(changes, "change")} to the current design (version {impulse.version}): version {version.version}'s design is saved as version{" "}
+            {impulse.version + 1}. Version {impulse.version} stays in the history and can be restored again.
+          </p>
+          {dirty && <p>The unsaved changes in the editor above are replaced.</p>}
+        </>
+      ),
+      confirmLabel: `Restore version ${version.version}`,
+    });
+    if (yes) restore.mutate(version);
+  };
   const chosen = list.find((v) => v.version === (selected ?? impulse.version)) ?? list[0] ?? null;
   const shown = showAll ? list : list.slice(0, SHOWN);
   if (chosen && !shown.includes(chosen)) shown.push(chosen);
@@ -181,7 +200,7 @@ export function ImpulseHistory({ projectId, impulse, blocks, editor, dirty, onRe
                           Changes
                         </button>
                         {editor && !current && !sameAsCurrent && (
-                          <button type="button" className="btn btn-small" disabled={restore.isPending} aria-label={`Restore version ${v.version}`} onClick={() => restore.mutate(v)}>
+                          <button type="button" className="btn btn-small" disabled={restore.isPending} aria-label={`Restore version ${v.version}`} onClick={() => void askRestore(v)}>
                             Restore this version
                           </button>
                         )}

@@ -6,6 +6,7 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import type { Project, Role } from "../api/client";
 import { modelKeys, type UploadedModel } from "../api/models";
 import { boardRow, ESP32_ROW, GATE_INFO, uploadedModel } from "../lib/modelsTestData";
+import { ConfirmProvider } from "../components/ConfirmDialog";
 import { ModelsPage } from "./ModelsPage";
 
 const PROFILED = uploadedModel({ profile_job_id: 2, profile_status: "succeeded", profile: { job_id: 2, boards: [boardRow(), ESP32_ROW] }, library_job_id: 3, library_status: "succeeded", library_artifact_id: 4 });
@@ -29,6 +30,7 @@ function render(role: Role, models: UploadedModel[], shown?: number): Document {
   const doc = document.implementation.createHTMLDocument();
   doc.body.innerHTML = renderToStaticMarkup(
     <QueryClientProvider client={queryClient}>
+      <ConfirmProvider>
       <MemoryRouter initialEntries={[`/projects/7/models${shown ? `?model=${shown}` : ""}`]}>
         <Routes>
           <Route path="/projects/:projectId" element={<Outlet context={project} />}>
@@ -36,6 +38,7 @@ function render(role: Role, models: UploadedModel[], shown?: number): Document {
           </Route>
         </Routes>
       </MemoryRouter>
+      </ConfirmProvider>
     </QueryClientProvider>,
   );
   return doc;

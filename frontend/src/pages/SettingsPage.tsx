@@ -3,8 +3,9 @@ import { useState, type FormEvent } from "react";
 import { useNavigate, useOutletContext } from "react-router-dom";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Project, type Role } from "../api/client";
-import { atLeast, keys, refresh, useMe } from "../api/queries";
-import { Card, CopyButton, ErrorNote, formatBytes, formatDate } from "../components/ui";
+import { atLeast, keys, refresh, useMe, useOverview } from "../api/queries";
+import { Card, CopyButton, counted, ErrorNote, formatBytes, formatDate } from "../components/ui";
+import { useConfirm } from "../components/ConfirmDialog";
 import { JobProgress } from "../components/JobProgress";
 import { useJobEvents } from "../api/jobs";
 
@@ -38,7 +39,9 @@ function ProjectDetails({ project }: { project: Project }) {
   const navigate = useNavigate();
   const [name, setName] = useState(project.name);
   const [description, setDescription] = useState(project.description);
-  const [confirm, setConfirm] = useState("");
+  const [typedName, setTypedName] = useState("");
+  const confirm = useConfirm();
+  const overview = useOverview(project.id);
   const save = useMutation({
     mutationFn: () =>
       unwrap(api.PATCH("/api/projects/{project_id}", { params: { path: { project_id: project.id } }, body: { name, description } })),
@@ -49,13 +52,26 @@ function ProjectDetails({ project }: { project: Project }) {
   });
   const remove = useMutation({
     mutationFn: () =>
-      unwrap(api.DELETE("/api/projects/{project_id}", { params: { path: { project_id: project.id }, query: { confirm_name: confirm } } })),
+      unwrap(api.DELETE("/api/projects/{project_id}", { params: { path: { project_id: project.id }, query: { confirm_name: typedName } } })),
     onSuccess: () => {
       void refresh(queryClient, keys.projects);
       navigate("/");
     },
   });
   const canEdit = atLeast(project.role, "admin");
+  const askDelete = async () => {
+    const o = overview.data;
+    const holds = o
+      ? ` with ${counted(o.samples + o.trashed_samples, "sample")}, ${counted(o.impulses, "impulse")}, ${counted(o.training_runs, "training run")} and ${counted(o.deployments, "build")}`
+      : "";
+    const yes = await confirm({
+      title: `Delete project “${project.name}”${holds}?`,
+      body: <p>Everything it holds is deleted for good, for every member: samples (also those in the trash), impulses, models, builds and jobs. This cannot be undone.</p>,
+      confirmLabel: "Delete the project",
+      danger: true,
+    });
+    if (yes) remove.mutate();
+  };
   return (
     <Card title="Project">
       <form
@@ -76,8 +92,8 @@ function ProjectDetails({ project }: { project: Project }) {
           <summary>Delete this project</summary>
           <p>This deletes all samples, models and jobs. Type the project's name to confirm.</p>
           <div className="inline-form">
-            <label className="field"><span>Project name</span><input value={confirm} onChange={(e) => setConfirm(e.target.value)} /></label>
-            <button className="btn btn-danger" disabled={confirm !== project.name} onClick={() => remove.mutate()}>Delete project</button>
+            <label className="field"><span>Project name</span><input value={typedName} onChange={(e) => setTypedName(e.target.value)} /></label>
+            <button className="btn btn-danger" disabled={typedName !== project.name || overview.isPending || remove.isPending} onClick={() => void askDelete()}>Delete project</button>
           </div>
           <ErrorNote error={remove.error} />
         </details>
@@ -121,6 +137,16 @@ function Members({ project }: { project: Project }) {
     },
   });
   const admin = atLeast(project.role, "admin");
+  const confirm = useConfirm();
+  const askTransfer = async (userId: number, username: string) => {
+    const yes = await confirm({
+      title: `Make ${username} the owner of “${project.name}”?`,
+      body: <p>You become an admin. Only the new owner can give ownership back or delete the project.</p>,
+      confirmLabel: `Make ${username} the owner`,
+      danger: true,
+    });
+    if (yes) transfer.mutate(userId);
+  };
   return (
     <Card title="Members" actions={project.role !== "owner" && <button className="btn btn-small" onClick={() => leave.mutate()}>Leave project</button>}>
       <table className="table">
@@ -143,7 +169,7 @@ function Members({ project }: { project: Project }) {
                 <td className="muted small">{formatDate(m.joined_at)}</td>
                 <td className="row-actions">
                   {project.role === "owner" && !self && (
-                    <button className="btn btn-small" onClick={() => window.confirm(`Make ${m.username} the owner? You become an admin.`) && transfer.mutate(m.user_id)}>
+                    <button className="btn btn-small" onClick={() => void askTransfer(m.user_id, m.username)}>
                       Make owner
                     </button>
                   )}
@@ -297,6 +323,16 @@ function HmacKey({ project }: { project: Project }) {
     mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/hmac-key/rotate", { params: { path } })),
     onSuccess: (data) => queryClient.setQueryData(["project", project.id, "hmac"], data),
   });
+  const confirm = useConfirm();
+  const askRotate = async () => {
+    const yes = await confirm({
+      title: "Rotate the HMAC key?",
+      body: <p>Devices that sign with the old key fail the signature check until they get the new one.</p>,
+      confirmLabel: "Rotate the key",
+      danger: true,
+    });
+    if (yes) rotate.mutate();
+  };
   return (
     <Card title="HMAC key">
       <p className="muted">Devices sign acquisition files (HS256) with this key; signed uploads are marked verified.</p>
@@ -306,7 +342,7 @@ function HmacKey({ project }: { project: Project }) {
           <button className="btn btn-small" onClick={() => setShown(!shown)}>{shown ? "Hide" : "Show"}</button>
           <CopyButton text={key.data.hmac_key} />
           {atLeast(project.role, "admin") && (
-            <button className="btn btn-small btn-danger" onClick={() => window.confirm("Rotate the HMAC key? Devices using the old key will fail signature checks.") && rotate.mutate()}>
+            <button className="btn btn-small btn-danger" onClick={() => void askRotate()}>
               Rotate
             </button>
           )}

@@ -8,6 +8,7 @@ import { BestTrial } from "./BestTrial";
 import { ParetoChart } from "./ParetoChart";
 import { TrialTable } from "./TrialTable";
 import { refresh } from "../../api/queries";
+import { useConfirm } from "../ConfirmDialog";
 
 function Progress({ run, projectId, editor }: { run: TunerRun; projectId: number; editor: boolean }) {
   const queryClient = useQueryClient();
@@ -20,6 +21,16 @@ function Progress({ run, projectId, editor }: { run: TunerRun; projectId: number
   });
   const running = run.status === "running";
   const { done, total, fraction } = runProgress(run);
+  const confirm = useConfirm();
+  const askCancel = async () => {
+    const yes = await confirm({
+      title: `Cancel this search after ${done} of ${total} trials?`,
+      body: <p>Trials in progress stop; finished trials are kept.</p>,
+      confirmLabel: "Cancel the search",
+      danger: true,
+    });
+    if (yes) cancel.mutate();
+  };
   const { settings, budgets } = run;
   return (
     <div className="job" aria-live="polite" data-run-status={run.status}>
@@ -33,7 +44,7 @@ function Progress({ run, projectId, editor }: { run: TunerRun; projectId: number
             type="button"
             className="btn btn-small btn-danger"
             disabled={cancel.isPending}
-            onClick={() => window.confirm("Cancel this search? Trials in progress stop; finished trials are kept.") && cancel.mutate()}
+            onClick={() => void askCancel()}
           >
             {cancel.isPending ? "Cancelling…" : "Cancel search"}
           </button>
