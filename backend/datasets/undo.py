@@ -65,11 +65,15 @@ def revert(*, db: Session, project_id: int, states: Iterable[PreviousState], use
         s.id for s in samples if s.version != wanted[s.id].version or s.deleted_at is not None
     )
     if moved_on:
+        which = (
+            f"sample {moved_on[0]}"
+            if len(moved_on) == 1
+            else f"{len(moved_on)} of these {len(samples)} samples (samples "
+            f"{', '.join(map(str, moved_on[:10]))}{', …' if len(moved_on) > 10 else ''})"
+        )
         raise conflict(
             "samples_changed",
-            f"{len(moved_on)} of these {len(samples)} samples changed since (samples "
-            f"{', '.join(map(str, moved_on[:10]))}{', …' if len(moved_on) > 10 else ''}); "
-            "nothing was undone",
+            f"{which} changed since, so nothing was undone",
             sample_ids=moved_on,
         )
     for sample in samples:

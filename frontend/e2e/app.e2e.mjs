@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { eventually, openSection, shot } from "./helpers.mjs";
+import { answerDialog, eventually, openSection, shot } from "./helpers.mjs";
 
 const DEMO = resolve(import.meta.dirname, "../../backend/datasets/demo_data/basic-motions/training");
 const FAKE_SERIAL = resolve(import.meta.dirname, "fakeSerial.js");
@@ -119,10 +119,12 @@ export const tests = [
       await page.getByText("2 selected").waitFor();
       await page.getByLabel("New label").fill("jumping");
       await page.getByRole("toolbar").getByRole("button", { name: "Relabel" }).click();
+      await answerDialog(page, "Relabel 2 samples", /^Relabel 2 samples as “jumping”\?$/);
       await eventually(async () => assert.equal(await cells("jumping").count(), 2));
       await row("running.001").getByRole("checkbox").check();
       await page.getByRole("toolbar").getByRole("button", { name: "Delete" }).click();
-      await page.getByText("Moved 1 sample(s) to the trash.").waitFor();
+      await answerDialog(page, "Move to the trash", /^Move 1 sample to the trash\?$/);
+      await page.getByText("Moved 1 sample to the trash.").waitFor();
       await eventually(async () => assert.equal(await sampleCount(page), 5));
       await page.getByRole("button", { name: "Undo" }).click();
       await eventually(async () => assert.equal(await sampleCount(page), 6));
@@ -131,6 +133,7 @@ export const tests = [
       await row("running.002").getByRole("checkbox").check();
       await page.getByLabel("New label").fill("running");
       await page.getByRole("toolbar").getByRole("button", { name: "Relabel" }).click();
+      await answerDialog(page, "Relabel 2 samples");
       await eventually(async () => assert.equal(await cells("running").count(), 3));
     },
   },
@@ -224,6 +227,7 @@ export const tests = [
       const row = (name) => page.locator(".samples-table tbody tr", { has: page.getByRole("link", { name, exact: false }) });
       await row("wave.").getByRole("checkbox").check();
       await page.getByRole("toolbar").getByRole("button", { name: "Delete" }).click();
+      await answerDialog(page, "Move to the trash", /^Move 1 sample to the trash\?$/);
       await eventually(async () => assert.equal(await sampleCount(page), 6));
       await page.locator("select[name=upload-category]").selectOption("testing");
       const testing = resolve(DEMO, "../testing");
@@ -351,6 +355,9 @@ export const tests = [
       await history.screenshot({ path: `${ctx.screenshots}/14c-impulse-history.png` });
       // Restoring version 1 saves it again as version 3: one block of each, 12 training cycles.
       await history.getByRole("button", { name: "Restore version 1" }).click();
+      // Restoring asks first, saying how much of the current design it changes.
+      assert.match(await page.getByRole("alertdialog").textContent(), /\d+ changes to the current design \(version 2\): version 1's design is saved as version 3/);
+      await answerDialog(page, "Restore version 1", /^Restore version 1\?$/);
       await history.getByText("Restored version 1 as version 3").waitFor();
       await row(3).getByText("current").waitFor();
       await row(1).getByText("same as current").waitFor();

@@ -12,6 +12,7 @@ import { tests as anomalyTests } from "./anomaly.e2e.mjs";
 import { tests as optimizeTests } from "./optimize.e2e.mjs";
 import { tests as tunerTests } from "./tuner.e2e.mjs";
 import { tests as modelTests } from "./models.e2e.mjs";
+import { tests as newcomerTests } from "./newcomer.e2e.mjs";
 
 const SCREENSHOTS = resolve(import.meta.dirname, "../test-results/screenshots");
 const CHROMIUM = process.env.TINYSTUDIO_CHROMIUM || "/usr/bin/chromium";
@@ -27,7 +28,7 @@ const ARGS = [
 // E2E_ONLY=<regex> runs the scenarios whose names match, after the two that sign up and create
 // the project every scenario works in.
 const only = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY, "i") : null;
-const tests = [...appTests, ...deviceTests, ...anomalyTests, ...optimizeTests, ...flashTests, ...tunerTests, ...modelTests].filter((t, i) => !only || i < 2 || only.test(t.name));
+const tests = [...appTests, ...deviceTests, ...anomalyTests, ...optimizeTests, ...flashTests, ...tunerTests, ...modelTests, ...newcomerTests].filter((t, i) => !only || i < 2 || only.test(t.name));
 const started = Date.now();
 // Screenshots of an earlier run would be mistaken for this one's.
 await rm(SCREENSHOTS, { recursive: true, force: true });

@@ -1,21 +1,21 @@
 /** Data acquisition: upload, label counts and split, the filtered sample list and bulk actions. */
 import { useEffect, useState } from "react";
 import { Link, useOutletContext } from "react-router-dom";
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { api, unwrap, type Project } from "../api/client";
-import { atLeast, refresh, useSummary } from "../api/queries";
+import { atLeast, useSummary } from "../api/queries";
 import { Card, EmptyState, ErrorNote, formatDate, formatDuration, Loading } from "../components/ui";
 import { SplitBar } from "../components/SplitBar";
 import { Uploader } from "../components/Uploader";
 import { DatasetTools } from "../components/DatasetTools";
+import { BulkBar } from "../components/data/BulkBar";
+import { UndoToast } from "../components/data/UndoToast";
+import { useDatasetChanges, type Category } from "../components/data/useDatasetChanges";
 
-type Category = "training" | "testing" | "anomaly";
-type BulkAction = "relabel" | "move" | "enable" | "disable" | "delete" | "restore";
 const PAGE = 50;
 
 export function DataPage() {
   const project = useOutletContext<Project>();
-  const queryClient = useQueryClient();
   const editor = atLeast(project.role, "editor");
   const summary = useSummary(project.id);
   const [label, setLabel] = useState("");
@@ -26,20 +26,12 @@ export function DataPage() {
   const [debounced, setDebounced] = useState("");
   const [offset, setOffset] = useState(0);
   const [selected, setSelected] = useState<Set<number>>(new Set());
-  const [undo, setUndo] = useState<{ ids: number[]; message: string } | null>(null);
-  const [bulkLabel, setBulkLabel] = useState("");
-  const [bulkCategory, setBulkCategory] = useState<Category>("training");
+  const changes = useDatasetChanges(project.id, () => setSelected(new Set()));
 
   useEffect(() => {
     const timer = setTimeout(() => setDebounced(search), 250);
     return () => clearTimeout(timer);
   }, [search]);
-  // The undo offer fades after a while; the trash view can still restore.
-  useEffect(() => {
-    if (!undo) return;
-    const timer = setTimeout(() => setUndo(null), 20_000);
-    return () => clearTimeout(timer);
-  }, [undo]);
   useEffect(() => {
     setOffset(0);
     setSelected(new Set());
@@ -59,20 +51,6 @@ export function DataPage() {
     queryKey: ["project", project.id, "samples", query],
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/samples", { params: { path: { project_id: project.id }, query } })),
     placeholderData: keepPreviousData,
-  });
-  const bulk = useMutation({
-    mutationFn: (body: { action: BulkAction; sample_ids: number[]; label?: string; category?: Category }) =>
-      unwrap(api.POST("/api/projects/{project_id}/samples/bulk", { params: { path: { project_id: project.id } }, body })),
-    onSuccess: (result, body) => {
-      if (body.action === "delete") setUndo({ ids: body.sample_ids, message: `Moved ${result.changed} sample(s) to the trash.` });
-      else if (body.action === "restore") setUndo(null);
-      setSelected(new Set());
-      void refresh(queryClient, ["project", project.id]);
-    },
-  });
-  const rebalance = useMutation({
-    mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/samples/rebalance", { params: { path: { project_id: project.id } } })),
-    onSuccess: () => void refresh(queryClient, ["project", project.id]),
   });
 
   const cats = summary.data?.categories ?? {};
@@ -100,9 +78,8 @@ export function DataPage() {
             <Uploader projectId={project.id} />
           </Card>
         )}
-        <Card title="Dataset" actions={editor && <button className="btn btn-small" onClick={() => rebalance.mutate()} disabled={rebalance.isPending}>Rebalance 80/20</button>}>
+        <Card title="Dataset" actions={editor && <button className="btn btn-small" onClick={changes.rebalance} disabled={changes.rebalancing}>Rebalance 80/20</button>}>
           <SplitBar training={cats["training"]?.count ?? 0} testing={cats["testing"]?.count ?? 0} />
-          <ErrorNote error={rebalance.error} />
           {summary.data && summary.data.labels.length > 0 ? (
             <table className="table compact">
               <thead><tr><th>Label</th><th>Training</th><th>Testing</th><th>Anomaly</th></tr></thead>
@@ -165,38 +142,9 @@ export function DataPage() {
           </label>
         </div>
 
-        {undo && (
-          <div className="toast" role="status">
-            {undo.message}
-            <button className="btn btn-small" onClick={() => bulk.mutate({ action: "restore", sample_ids: undo.ids })}>Undo</button>
-            <button className="btn btn-small btn-ghost" aria-label="Dismiss" onClick={() => setUndo(null)}>×</button>
-          </div>
-        )}
-        {editor && selected.size > 0 && (
-          <div className="bulkbar" role="toolbar" aria-label="Bulk actions">
-            <strong>{selected.size} selected</strong>
-            <span className="inline-form">
-              <input aria-label="New label" placeholder="new label" value={bulkLabel} onChange={(e) => setBulkLabel(e.target.value)} />
-              <button className="btn btn-small" disabled={!bulkLabel.trim()} onClick={() => bulk.mutate({ action: "relabel", sample_ids: ids, label: bulkLabel.trim() })}>Relabel</button>
-            </span>
-            <span className="inline-form">
-              <select aria-label="Move to category" value={bulkCategory} onChange={(e) => setBulkCategory(e.target.value as Category)}>
-                <option value="training">training</option>
-                <option value="testing">testing</option>
-                <option value="anomaly">anomaly</option>
-              </select>
-              <button className="btn btn-small" onClick={() => bulk.mutate({ action: "move", sample_ids: ids, category: bulkCategory })}>Move</button>
-            </span>
-            <button className="btn btn-small" onClick={() => bulk.mutate({ action: "enable", sample_ids: ids })}>Enable</button>
-            <button className="btn btn-small" onClick={() => bulk.mutate({ action: "disable", sample_ids: ids })}>Disable</button>
-            {trashed ? (
-              <button className="btn btn-small" onClick={() => bulk.mutate({ action: "restore", sample_ids: ids })}>Restore</button>
-            ) : (
-              <button className="btn btn-small btn-danger" onClick={() => bulk.mutate({ action: "delete", sample_ids: ids })}>Delete</button>
-            )}
-          </div>
-        )}
-        <ErrorNote error={bulk.error || samples.error} />
+        {editor && selected.size > 0 && <BulkBar ids={ids} trashed={trashed} disabled={changes.pending} onAction={(request) => void changes.run(request)} />}
+        <ErrorNote error={changes.error || samples.error} />
+        {changes.note && <p className="muted small" role="status">{changes.note}</p>}
         {samples.isPending && <Loading what="samples" />}
         {samples.data && total === 0 && (
           <EmptyState title={filtered ? "No sample matches these filters" : "No samples yet"}>
@@ -251,7 +199,12 @@ export function DataPage() {
           </div>
         )}
       </Card>
-      <DatasetTools projectId={project.id} editor={editor} />
+      <DatasetTools projectId={project.id} editor={editor} trashed={summary.data?.trashed ?? 0} onPurged={changes.dismissUndo} />
+      {changes.undo && (
+        <div className="toast-dock">
+          <UndoToast offer={changes.undo} busy={changes.pending} onUndo={changes.undoNow} onDismiss={changes.dismissUndo} />
+        </div>
+      )}
     </>
   );
 }

@@ -92,7 +92,9 @@ def test_an_undo_after_a_later_edit_changes_nothing(client, make_project) -> Non
     detail = refused.json()["detail"]
     assert detail["code"] == "samples_changed"
     assert detail["sample_ids"] == sorted(ids[:2])
-    assert "2 of these 3 samples changed since" in detail["message"]
+    assert detail["message"] == (
+        f"2 of these 3 samples (samples {ids[0]}, {ids[1]}) changed since, so nothing was undone"
+    )
     assert _states(client, pid, h) == after
     client.post(f"{base}/{ids[1]}/restore", headers=h)
     assert _states(client, pid, h)["a.3"] == ("a", "testing", True)

@@ -1,0 +1,128 @@
+// A newcomer's path without surprises: changes that are hard to take back ask first with the
+// count of what changes, dataset changes offer Undo, viewers read without failing buttons, the
+// dashboard's checklist leads from data to a board, and small screens still read well.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { answerDialog, callApi, eventually, openSection, shot } from "./helpers.mjs";
+
+const DEMO = resolve(import.meta.dirname, "../../backend/datasets/demo_data/basic-motions/training");
+
+async function sampleCount(page) {
+  const text = await page.getByRole("heading", { name: /^Samples \(\d+\)$/ }).textContent();
+  return Number(/\((\d+)\)/.exec(text)[1]);
+}
+
+/** Creates a project from the projects page and opens its dashboard; resolves with its id. */
+async function createProject(ctx, page, name) {
+  await page.goto(`${ctx.url}/`);
+  await page.getByLabel("Name").fill(name);
+  await page.getByRole("button", { name: "Create project" }).click();
+  await page.waitForURL(/\/projects\/\d+$/);
+  return Number(new URL(page.url()).pathname.split("/")[2]);
+}
+
+export const tests = [
+  {
+    name: "confirmations say how many samples change, Escape cancels, Undo takes changes back",
+    async fn(ctx) {
+      const page = ctx.shared.page;
+      const projectId = await createProject(ctx, page, "Safety");
+      await openSection(page, "Data acquisition");
+      await page.locator("select[name=upload-category]").selectOption("training");
+      const names = ["badminton.001.csv", "badminton.002.csv", "badminton.003.csv", "running.001.csv", "running.002.csv", "running.003.csv"];
+      await page.getByTestId("upload-input").setInputFiles(names.map((n) => ({ name: n, mimeType: "text/csv", buffer: readFileSync(resolve(DEMO, n)) })));
+      await page.getByText("6 stored · 0 refused").waitFor({ timeout: 30_000 });
+      const testing = async () => {
+        await page.locator("select[name=filter-category]").selectOption("testing");
+        const n = await eventually(async () => {
+          await page.getByRole("heading", { name: /^Samples/ }).waitFor();
+          return sampleCount(page);
+        });
+        await page.locator("select[name=filter-category]").selectOption("");
+        return n;
+      };
+      const undo = page.getByRole("status").filter({ has: page.getByRole("button", { name: "Undo" }) });
+
+      // Rebalancing says what it would move before it moves it: 2 of each label's 3 stay in training.
+      await page.getByRole("button", { name: "Rebalance 80/20" }).click();
+      const dialog = page.getByRole("alertdialog");
+      await dialog.getByRole("heading", { name: "Move 2 samples to testing?" }).waitFor();
+      assert.match(await dialog.textContent(), /6 samples in all/);
+      assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Cancel");
+      await shot(ctx, page, "40-confirm-rebalance");
+      await answerDialog(page, "Rebalance");
+      await undo.getByText("Moved 2 samples between training and testing.").waitFor();
+      await eventually(async () => assert.equal(await testing(), 2));
+      await shot(ctx, page, "41-undo-offer");
+      await undo.getByRole("button", { name: "Undo" }).click();
+      await page.getByText("Undone.").waitFor();
+      await eventually(async () => assert.equal(await testing(), 0));
+
+      // Escape answers no: nothing moves.
+      await page.getByRole("checkbox", { name: "Select all on this page" }).check();
+      await page.getByLabel("Move to category").selectOption("testing");
+      await page.getByRole("toolbar").getByRole("button", { name: "Move" }).click();
+      await dialog.getByRole("heading", { name: "Move 6 samples to testing?" }).waitFor();
+      await page.keyboard.press("Escape");
+      await dialog.waitFor({ state: "detached" });
+      await eventually(async () => assert.equal(await testing(), 0));
+      // Confirming moves them all, Undo moves them all back.
+      await page.getByRole("checkbox", { name: "Select all on this page" }).check();
+      await page.getByLabel("Move to category").selectOption("testing");
+      await page.getByRole("toolbar").getByRole("button", { name: "Move" }).click();
+      await answerDialog(page, "Move 6 samples", /^Move 6 samples to testing\?$/);
+      await undo.getByText("Moved 6 samples to testing.").waitFor();
+      await eventually(async () => assert.equal(await testing(), 6));
+      await undo.getByRole("button", { name: "Undo" }).click();
+      await eventually(async () => assert.equal(await testing(), 0));
+
+      // Relabel with Enter in the label box, then undo it: the old labels come back.
+      const row = (name) => page.locator(".samples-table tbody tr", { has: page.getByRole("link", { name, exact: true }) });
+      await row("badminton.001").getByRole("checkbox").check();
+      await row("running.001").getByRole("checkbox").check();
+      await page.getByLabel("New label").fill("idle");
+      await page.getByLabel("New label").press("Enter");
+      await answerDialog(page, "Relabel 2 samples", /^Relabel 2 samples as “idle”\?$/);
+      await undo.getByText("Relabelled 2 samples as “idle”.").waitFor();
+      await undo.getByRole("button", { name: "Undo" }).click();
+      await page.getByText("Undone.").waitFor();
+      await eventually(async () => assert.equal(await page.locator(".samples-table").getByRole("cell", { name: "idle", exact: true }).count(), 0));
+
+      // An undo after someone else changed one of the samples changes nothing and says why.
+      await row("running.002").getByRole("checkbox").check();
+      await page.getByLabel("Move to category").selectOption("testing");
+      await page.getByRole("toolbar").getByRole("button", { name: "Move" }).click();
+      await answerDialog(page, "Move 1 sample", /^Move 1 sample to testing\?$/);
+      await undo.getByText("Moved 1 sample to testing.").waitFor();
+      const [moved] = (await callApi(page, "GET", `/api/projects/${projectId}/samples?search=running.002`)).items;
+      await callApi(page, "PATCH", `/api/projects/${projectId}/samples/${moved.id}`, { label: "sprinting" });
+      await undo.getByRole("button", { name: "Undo" }).click();
+      await page.getByRole("alert").getByText(/^sample \d+ changed since, so nothing was undone$/).waitFor();
+      await eventually(async () => assert.equal(await testing(), 1));
+
+      // Trashing asks, and emptying the trash asks with the count and says it is for good.
+      await row("badminton.002").getByRole("checkbox").check();
+      await row("badminton.003").getByRole("checkbox").check();
+      await page.getByRole("toolbar").getByRole("button", { name: "Delete" }).click();
+      await answerDialog(page, "Move to the trash", /^Move 2 samples to the trash\?$/);
+      await eventually(async () => assert.equal(await sampleCount(page), 4));
+      await page.getByText("2 samples in the trash (kept for 30 days).").waitFor();
+      await page.getByRole("button", { name: "Empty the trash" }).click();
+      await dialog.getByText("This cannot be undone.").waitFor();
+      await shot(ctx, page, "42-confirm-purge");
+      await answerDialog(page, "Delete for good", /^Delete 2 samples in the trash for good\?$/);
+      await page.getByText("Deleted 2 samples for good.").waitFor();
+      await eventually(async () => assert.equal(await page.getByRole("button", { name: "Empty the trash" }).isDisabled(), true));
+
+      // Deleting the project names what it holds.
+      await openSection(page, "Settings");
+      await page.getByText("Delete this project").click();
+      await page.getByLabel("Project name").fill("Safety");
+      await page.getByRole("button", { name: "Delete project" }).click();
+      await answerDialog(page, "Delete the project", /^Delete project “Safety” with 4 samples, 0 impulses, 0 training runs and 0 builds\?$/);
+      await page.getByRole("heading", { name: "Your projects" }).waitFor();
+      assert.equal(await page.getByRole("link", { name: "Safety" }).count(), 0);
+    },
+  },
+];
