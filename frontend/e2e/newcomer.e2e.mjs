@@ -22,6 +22,15 @@ async function createProject(ctx, page, name) {
   return Number(new URL(page.url()).pathname.split("/")[2]);
 }
 
+// Buttons that change the project: a viewer must never be offered one.
+const WRITES = /^(Upload model|Choose files…|Rebalance 80\/20|Relabel|Move|Delete|Empty the trash|Export dataset|Import a dataset zip…|Save version|Save impulse|Save|Generate features|\+ Add a (processing|learning) block|Start training|Retrain|Build|Start virtual board|Start recording|Start search|Use this trial|Run on-device testing|Run in impulse|Profile on every board|Build C library|Cancel|Create API key|Send invitation|Rotate|Remove|Make owner|Export the whole project|Record|Move to trash|Restore|Restore version \d+|Crop to selection|Split)$/;
+
+/** The enabled buttons of the page that would change the project. */
+async function writeButtons(page) {
+  const names = await page.locator("main button:not([disabled])").evaluateAll((buttons) => buttons.map((b) => (b.getAttribute("aria-label") ?? b.textContent ?? "").trim()));
+  return names.filter((name) => WRITES.test(name));
+}
+
 export const tests = [
   {
     name: "confirmations say how many samples change, Escape cancels, Undo takes changes back",
@@ -123,6 +132,62 @@ export const tests = [
       await answerDialog(page, "Delete the project", /^Delete project “Safety” with 4 samples, 0 impulses, 0 training runs and 0 builds\?$/);
       await page.getByRole("heading", { name: "Your projects" }).waitFor();
       assert.equal(await page.getByRole("link", { name: "Safety" }).count(), 0);
+    },
+  },
+  {
+    name: "a viewer reads every page: values and disabled fields, a note, no button that would fail",
+    async fn(ctx) {
+      const page = ctx.shared.page;
+      await page.goto(ctx.shared.projectUrl + "/settings");
+      await page.getByLabel("Username or email").fill("vera@example.com");
+      await page.locator("select[name=invite-role]").selectOption("viewer");
+      await page.getByRole("button", { name: "Send invitation" }).click();
+      await page.getByText(/vera@example.com as viewer/).waitFor();
+
+      const context = await ctx.browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const vera = await context.newPage();
+      vera.setDefaultTimeout(10_000);
+      // Any write the page sends and the studio refuses for the role is a button that failed.
+      const refused = [];
+      vera.on("response", (answer) => {
+        if (answer.request().method() !== "GET" && answer.status() === 403) refused.push(`${answer.request().method()} ${answer.url()}`);
+      });
+      await vera.goto(`${ctx.url}/signup`);
+      await vera.getByLabel("Username").fill("vera");
+      await vera.getByLabel("Email").fill("vera@example.com");
+      await vera.getByLabel("Password").fill("a viewer's long passphrase");
+      await vera.getByRole("button", { name: "Sign up" }).click();
+      await vera.getByRole("button", { name: "Accept" }).click();
+      await vera.getByRole("link", { name: "Motion demo" }).click();
+      await vera.waitForURL(/\/projects\/\d+$/);
+
+      const note = vera.getByRole("note").getByText("You can read this project; editors change it.");
+      const pages = ["Dashboard", "Data acquisition", "Devices", "Impulse design", "Training", "Tuner", "Deployment", "Models", "Virtual boards", "Flash a board", "Settings"];
+      for (const section of pages) {
+        await openSection(vera, section);
+        await vera.locator("main h1").first().waitFor();
+        // Let the page's data arrive before judging what it offers.
+        await vera.waitForLoadState("networkidle");
+        await note.waitFor();
+        assert.deepEqual(await writeButtons(vera), [], `${section} offers a viewer buttons that change the project`);
+        if (section === "Impulse design" || section === "Training") {
+          const editable = await vera.locator("main .schema-form input:not([disabled]), main .schema-form select:not([disabled])").count();
+          assert.equal(editable, 0, `${section} has editable block settings`);
+        }
+        await shot(ctx, vera, `50-viewer-${section.toLowerCase().replace(/\W+/g, "-")}`);
+      }
+      // A sample, and its plot, read the same way.
+      await openSection(vera, "Data acquisition");
+      const first = vera.locator(".samples-table tbody tr a").first();
+      if (await first.count()) {
+        await first.click();
+        await vera.getByRole("heading", { name: "Signal" }).waitFor();
+        await vera.waitForLoadState("networkidle");
+        assert.deepEqual(await writeButtons(vera), []);
+        assert.equal(await vera.locator(".samples-table input[type=checkbox]").count(), 0);
+      }
+      assert.deepEqual(refused, []);
+      await context.close();
     },
   },
 ];

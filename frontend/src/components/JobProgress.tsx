@@ -3,8 +3,10 @@ import { useMutation } from "@tanstack/react-query";
 import { api, unwrap, type Job } from "../api/client";
 import { isFinished } from "../api/jobs";
 import { ErrorNote, formatDuration, ProgressBar, StatusBadge } from "./ui";
+import { useCanEdit } from "./ReadOnly";
 
 export function JobProgress({ job, projectId, title }: { job: Job | null; projectId: number; title: string }) {
+  const canCancel = useCanEdit();
   const cancel = useMutation({
     mutationFn: (id: number) => unwrap(api.POST("/api/projects/{project_id}/jobs/{job_id}/cancel", { params: { path: { project_id: projectId, job_id: id } } })),
   });
@@ -19,7 +21,7 @@ export function JobProgress({ job, projectId, title }: { job: Job | null; projec
           {job.progress_message}
           {elapsed > 0 && ` · ${formatDuration(elapsed)}`}
         </span>
-        {running && (
+        {running && canCancel && (
           <button className="btn btn-small" disabled={cancel.isPending || job.cancel_requested} onClick={() => cancel.mutate(job.id)}>
             {job.cancel_requested ? "Cancelling…" : "Cancel"}
           </button>

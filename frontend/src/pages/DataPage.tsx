@@ -70,7 +70,7 @@ export function DataPage() {
     <>
       <header className="page-header">
         <h1>Data acquisition</h1>
-        <Link className="btn" to={`/projects/${project.id}/devices`}>Record from a board</Link>
+        {editor && <Link className="btn" to={`/projects/${project.id}/devices`}>Record from a board</Link>}
       </header>
       <div className="grid-2">
         {editor && (
@@ -148,7 +148,13 @@ export function DataPage() {
         {samples.isPending && <Loading what="samples" />}
         {samples.data && total === 0 && (
           <EmptyState title={filtered ? "No sample matches these filters" : "No samples yet"}>
-            <p>{filtered ? "Clear a filter to see more." : "Drop files in the upload box above, or record from a board on the Devices page."}</p>
+            <p>
+              {filtered
+                ? "Clear a filter to see more."
+                : editor
+                  ? "Drop files in the upload box above, or record from a board on the Devices page."
+                  : "When an editor uploads or records samples, they show here."}
+            </p>
           </EmptyState>
         )}
         {items.length > 0 && (

@@ -8,7 +8,7 @@ import { LineChart } from "../components/LineChart";
 import { Card, ProgressBar } from "../components/ui";
 import { BAUD_RATES, collectLines, SerialDevice, serialUnavailableReason, type SerialLike } from "../lib/serial/device";
 import { buildAcquisition, countValues, defaultAxisNames, detectStream, ForwarderAbort, parseLine, type StreamInfo } from "../lib/serial/forwarder";
-import { refresh } from "../api/queries";
+import { atLeast, refresh } from "../api/queries";
 
 // Seconds of signal kept for the live plot.
 const LIVE_SECONDS = 5;
@@ -18,6 +18,7 @@ type Recording = { target: number; values: number[][] };
 
 export function DevicesPage() {
   const project = useOutletContext<Project>();
+  const editor = atLeast(project.role, "editor");
   const queryClient = useQueryClient();
   const unavailable = serialUnavailableReason(window);
   const [baud, setBaud] = useState(115200);
@@ -188,7 +189,7 @@ export function DevicesPage() {
       <Card title="Connect a board">
         <p className="muted">
           Boards that print sensor readings as lines of numbers (the data forwarder protocol: values separated by commas, tabs or spaces) can
-          send data straight from the browser.
+          send data straight from the browser{editor ? "." : "; editors record it into the dataset."}
         </p>
         {!device ? (
           <div className="inline-form">
@@ -242,7 +243,7 @@ export function DevicesPage() {
             </div>
             <LineChart live domain={[-LIVE_SECONDS * 1000, 0]} label="Live signal" t={t} series={axisNames.map((name, i) => ({ name: name || `axis${i + 1}`, values: rows.map((r) => r[i]) }))} height={220} />
           </Card>
-          <Card title="Record a sample">
+          {editor && <Card title="Record a sample">
             <form
               className="inline-form"
               onSubmit={(e) => {
@@ -269,7 +270,7 @@ export function DevicesPage() {
               </button>
             </form>
             {phase === "recording" && <ProgressBar value={recordProgress} label="Recording progress" />}
-          </Card>
+          </Card>}
         </>
       )}
     </>

@@ -269,7 +269,17 @@ export function ImpulsePage() {
 
   if (blocks.isPending || impulses.isPending || inputDefaults.isPending) return <Loading what="the impulse" />;
   if (blocks.isError || impulses.isError || inputDefaults.isError) return <ErrorNote error={blocks.error || impulses.error || inputDefaults.error} />;
-  if (inputDefaults.data.samples === 0) {
+  if (!editor && !impulse) {
+    return (
+      <>
+        <h1>Impulse design</h1>
+        <EmptyState title="No impulse yet">
+          <p>When an editor designs an impulse (window, processing and learning blocks), it shows here.</p>
+        </EmptyState>
+      </>
+    );
+  }
+  if (!impulse && inputDefaults.data.samples === 0) {
     return (
       <>
         <h1>Impulse design</h1>

@@ -222,7 +222,7 @@ function Invitations({ project }: { project: Project }) {
         <label className="field"><span>Username or email</span><input name="invitee" value={invitee} required onChange={(e) => setInvitee(e.target.value)} /></label>
         <label className="field">
           <span>Role</span>
-          <select value={role} onChange={(e) => setRole(e.target.value as Role)}>
+          <select name="invite-role" value={role} onChange={(e) => setRole(e.target.value as Role)}>
             {ROLES.filter((r) => r !== "owner").map((r) => <option key={r} value={r}>{r}</option>)}
           </select>
         </label>

@@ -141,7 +141,11 @@ export function TrainingPage() {
       <>
         <h1>Training</h1>
         <EmptyState title="Design an impulse first">
-          <p>Training needs an impulse: <Link to={`/projects/${project.id}/impulse`}>design one</Link> (window, processing and learning blocks), save it, then come back.</p>
+          {editor ? (
+            <p>Training needs an impulse: <Link to={`/projects/${project.id}/impulse`}>design one</Link> (window, processing and learning blocks), save it, then come back.</p>
+          ) : (
+            <p>Training needs an impulse. When an editor designs one and trains it, its runs show here.</p>
+          )}
         </EmptyState>
       </>
     );
