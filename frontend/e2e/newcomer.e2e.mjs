@@ -190,4 +190,92 @@ export const tests = [
       await context.close();
     },
   },
+  {
+    name: "the dashboard's checklist ticks steps from the project's state and works from the keyboard alone",
+    async fn(ctx) {
+      const page = ctx.shared.page;
+      await createProject(ctx, page, "Checklist");
+      const checklist = page.getByRole("list", { name: "From data to a board" });
+      await page.getByText("0 of 5 done").waitFor();
+      assert.deepEqual(await checklist.getByRole("link").allTextContents(), [
+        "1Collect data (next step)next",
+        "2Design an impulse (to do)",
+        "3Train a model (to do)",
+        "4Deploy it (to do)",
+        "5Run it on a board (to do)",
+      ]);
+      await checklist.getByText("Needs training samples of at least two labels and a test set").waitFor();
+
+      // From the top of the page, Tab reaches the first step; its focus is plain to see; Enter opens it.
+      await page.locator("body").focus();
+      const first = checklist.getByRole("link", { name: /Collect data/ });
+      let tabs = 0;
+      while (!(await first.evaluate((link) => link === document.activeElement))) {
+        await page.keyboard.press("Tab");
+        tabs += 1;
+        assert.ok(tabs < 30, "Tab reaches the checklist");
+      }
+      const outline = await first.evaluate((link) => getComputedStyle(link).outlineStyle);
+      assert.notEqual(outline, "none", "the focused step shows a focus ring");
+      await shot(ctx, page, "55-checklist-keyboard-focus");
+      await page.keyboard.press("Enter");
+      await page.waitForURL(/\/data$/);
+      await page.getByRole("heading", { name: "Data acquisition" }).waitFor();
+
+      // Two labels for training and a test sample tick the first step; the impulse is next.
+      for (const [category, names] of [["training", ["badminton.001.csv", "running.001.csv"]], ["testing", ["running.002.csv"]]]) {
+        await page.locator("select[name=upload-category]").selectOption(category);
+        await page.getByTestId("upload-input").setInputFiles(names.map((n) => ({ name: n, mimeType: "text/csv", buffer: readFileSync(resolve(DEMO, n)) })));
+        await page.getByText(`${names.length} stored · 0 refused`).waitFor({ timeout: 30_000 });
+      }
+      await openSection(page, "Dashboard");
+      await page.getByText("1 of 5 done").waitFor();
+      await checklist.getByText("3 samples, 2 labels, 1 in the test set").waitFor();
+      await checklist.getByRole("link", { name: "Design an impulse (next step)" }).waitFor();
+      // Shift+Tab goes back through the steps as well.
+      await checklist.getByRole("link", { name: /Design an impulse/ }).focus();
+      await page.keyboard.press("Shift+Tab");
+      assert.match(await page.evaluate(() => document.activeElement?.textContent ?? ""), /Collect data \(done\)/);
+
+      // The project every other scenario built: its ticks are exactly what its overview says.
+      await page.goto(ctx.shared.projectUrl);
+      const projectId = Number(new URL(page.url()).pathname.split("/")[2]);
+      const o = await callApi(page, "GET", `/api/projects/${projectId}/overview`);
+      const expected = [
+        o.training_labels >= 2 && o.testing_samples > 0,
+        o.impulses > 0,
+        o.succeeded_training_runs > 0,
+        o.succeeded_deployments > 0,
+        o.device_tests + o.virtual_board_sessions > 0,
+      ];
+      await page.getByText(`${expected.filter(Boolean).length} of 5 done`).waitFor();
+      const ticked = await checklist.locator("li").evaluateAll((items) => items.map((li) => li.classList.contains("step-done")));
+      assert.deepEqual(ticked, expected);
+      await shot(ctx, page, "56-checklist-project");
+    },
+  },
+  {
+    name: "a phone-sized window (390 × 844): dashboard, data and training read without sideways scrolling",
+    async fn(ctx) {
+      const page = ctx.shared.page;
+      await page.setViewportSize({ width: 390, height: 844 });
+      try {
+        await page.goto(ctx.shared.projectUrl);
+        for (const [section, ready] of [
+          ["Dashboard", () => page.getByRole("list", { name: "From data to a board" }).waitFor()],
+          ["Data acquisition", () => page.getByRole("heading", { name: /^Samples/ }).waitFor()],
+          ["Training", () => page.getByRole("heading", { name: "Training", exact: true }).waitFor()],
+        ]) {
+          if (section !== "Dashboard") await openSection(page, section);
+          await ready();
+          await page.waitForLoadState("networkidle");
+          const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+          assert.ok(overflow <= 0, `${section} scrolls sideways by ${overflow} px`);
+          await shot(ctx, page, `57-phone-${section.toLowerCase().replace(/\W+/g, "-")}`);
+        }
+      } finally {
+        await page.setViewportSize({ width: 1280, height: 800 });
+      }
+    },
+  },
 ];

@@ -1,10 +1,11 @@
-/** A project's dashboard: its data at a glance, recent jobs and activity. */
+/** A project's dashboard: the getting-started steps, its data at a glance, recent jobs and activity. */
 import { Link, useOutletContext } from "react-router-dom";
 import { useQuery } from "@tanstack/react-query";
 import { api, unwrap, type Project } from "../api/client";
 import { effectiveStatus, keys, useJobStatuses, useSummary } from "../api/queries";
 import { Card, EmptyState, ErrorNote, formatDate, formatDuration, Loading, StatusBadge } from "../components/ui";
 import { SplitBar } from "../components/SplitBar";
+import { GettingStarted } from "../components/dashboard/GettingStarted";
 
 export function DashboardPage() {
   const project = useOutletContext<Project>();
@@ -41,6 +42,7 @@ export function DashboardPage() {
           <p className="muted">{project.description || "No description yet"} · you are {project.role}</p>
         </div>
       </header>
+      <GettingStarted projectId={project.id} />
       <div className="stats">
         <div className="stat"><span className="stat-value">{total}</span><span className="stat-label">samples</span></div>
         <div className="stat"><span className="stat-value">{formatDuration(duration)}</span><span className="stat-label">of data</span></div>
