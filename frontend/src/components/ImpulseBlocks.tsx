@@ -3,6 +3,7 @@ import type { ReactNode } from "react";
 import type { Schemas } from "../api/client";
 import { SECTION_NAMES } from "../lib/impulseDiff";
 import { addBlock, MAX_BLOCKS, removeBlock, suggestBlock, updateBlock, type Draft, type DraftBlock, type Section } from "../lib/impulseDraft";
+import type { DraftSchemas } from "../lib/impulseProblems";
 import { defaultsFromSchema, type JsonSchema } from "../lib/schemaForm";
 import { SchemaForm } from "./SchemaForm";
 import { Card } from "./ui";
@@ -11,6 +12,11 @@ type Block = Schemas["BlockInfo"];
 
 export function blockSchema(blocks: Block[] | undefined, name: string): JsonSchema {
   return (blocks?.find((b) => b.name === name)?.parameters_schema ?? {}) as JsonSchema;
+}
+
+/** The schemas of an impulse's input and blocks, from the block catalog. */
+export function draftSchemas(catalog: Schemas["BlocksOut"]): DraftSchemas {
+  return { input: catalog.input.parameters_schema as JsonSchema, block: (section, name) => blockSchema(catalog[section], name) };
 }
 
 /** A block with the defaults of its schema. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkField, defaultsFromSchema, fieldsFromSchema, formatInput, parseInput, type JsonSchema } from "./schemaForm";
+import { checkField, defaultsFromSchema, fieldsFromSchema, formatInput, formProblems, messageInWords, parseInput, type JsonSchema } from "./schemaForm";
 
 // Shaped like a pydantic model's schema: titles, defaults, bounds, enums, nullable fields.
 const spectral: JsonSchema = {
@@ -44,7 +44,7 @@ describe("fieldsFromSchema", () => {
     });
   });
   it("checks values like the server", () => {
-    expect(checkField(byName.epochs, undefined)).toBe("required");
+    expect(checkField(byName.epochs, undefined)).toBe("needs a value");
     expect(checkField(byName.epochs, 0)).toBe("must be at least 1");
     expect(checkField(byName.epochs, 2.5)).toBe("must be a whole number");
     expect(checkField(byName.scale_axes, 0)).toBe("must be more than 0");
@@ -63,6 +63,30 @@ describe("fieldsFromSchema", () => {
 });
 
 import { splitErrorField } from "../components/SchemaForm";
+
+describe("formProblems", () => {
+  const withNested: JsonSchema = {
+    ...spectral,
+    properties: {
+      ...spectral.properties,
+      optimization: { type: "object", title: "Optimization", properties: { sparsity: { type: "number", title: "Sparsity", minimum: 0, maximum: 0.95, default: 0.5 } } },
+    },
+  };
+  it("says in words what to change in every field, nested settings included", () => {
+    expect(formProblems(withNested, { epochs: 30 })).toEqual([]);
+    expect(formProblems(withNested, { epochs: 0, learning_rate: 2, optimization: { sparsity: 1 } })).toEqual([
+      "Learning rate must be at most 1",
+      "Epochs must be at least 1",
+      "Optimization: Sparsity must be at most 0.95",
+    ]);
+    expect(formProblems(withNested, {})).toEqual(["Epochs needs a value"]);
+  });
+  it("says a server message with the setting's labels instead of its path", () => {
+    expect(messageInWords("params.optimization.sparsity: must be below 1", "params.optimization.sparsity", withNested, "params.")).toBe("Optimization › Sparsity: must be below 1");
+    expect(messageInWords("params.learning_rate: too high", "params.learning_rate", withNested, "params.")).toBe("Learning rate: too high");
+    expect(messageInWords("the run needs labels", null, withNested)).toBe("the run needs labels");
+  });
+});
 
 describe("splitErrorField", () => {
   it("finds the block and the property of a server error", () => {

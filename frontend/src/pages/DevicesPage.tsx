@@ -119,6 +119,9 @@ export function DevicesPage() {
   }
 
   const frequencyHz = Number(frequencyText) > 0 ? Number(frequencyText) : info?.frequencyHz ?? 1;
+  // The same limits the inputs carry, said in words next to them.
+  const lengthProblem = Number.isFinite(lengthMs) && lengthMs >= 100 && lengthMs <= 600_000 ? null : "Enter a length from 100 to 600000 ms.";
+  const frequencyProblem = Number(frequencyText) > 0 ? null : "Enter a rate above 0 Hz.";
 
   async function record() {
     if (!info || !device) return;
@@ -228,7 +231,9 @@ export function DevicesPage() {
             <div className="axis-names">
               <label className="field">
                 <span>Frequency (Hz)</span>
-                <input name="frequency" type="number" min={0.001} step="any" value={frequencyText} disabled={busy} onChange={(e) => setFrequencyText(e.target.value)} />
+                <input name="frequency" type="number" min={0.001} step="any" value={frequencyText} disabled={busy} aria-invalid={Boolean(frequencyProblem)}
+                  aria-describedby={frequencyProblem ? "frequency-error" : undefined} onChange={(e) => setFrequencyText(e.target.value)} />
+                {frequencyProblem && <span className="field-error" id="frequency-error">{frequencyProblem}</span>}
               </label>
               {axisNames.map((name, i) => (
                 <label className="field" key={i}>
@@ -254,7 +259,9 @@ export function DevicesPage() {
               <label className="field"><span>Label</span><input name="record-label" value={label} required onChange={(e) => setLabel(e.target.value)} /></label>
               <label className="field">
                 <span>Length (ms)</span>
-                <input name="record-length" type="number" min={100} max={600000} step={100} value={lengthMs} onChange={(e) => setLengthMs(Number(e.target.value))} />
+                <input name="record-length" type="number" min={100} max={600000} step={100} value={lengthMs} aria-invalid={Boolean(lengthProblem)}
+                  aria-describedby={lengthProblem ? "record-length-error" : undefined} onChange={(e) => setLengthMs(Number(e.target.value))} />
+                {lengthProblem && <span className="field-error" id="record-length-error">{lengthProblem}</span>}
               </label>
               <label className="field">
                 <span>Category</span>
@@ -265,7 +272,7 @@ export function DevicesPage() {
                   <option value="split">Split automatically</option>
                 </select>
               </label>
-              <button className="btn btn-primary" type="submit" disabled={busy || lengthMs < 100}>
+              <button className="btn btn-primary" type="submit" disabled={busy || lengthProblem !== null || frequencyProblem !== null}>
                 {phase === "recording" ? "Recording…" : phase === "uploading" ? "Uploading…" : "Start recording"}
               </button>
             </form>

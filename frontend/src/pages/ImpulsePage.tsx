@@ -8,7 +8,7 @@ import { atLeast } from "../api/queries";
 import { JobProgress } from "../components/JobProgress";
 import { LineChart } from "../components/LineChart";
 import { FeatureBars, Scatter, type ScatterPoint } from "../components/Scatter";
-import { blockWithDefaults, ImpulseBlocksCard } from "../components/ImpulseBlocks";
+import { blockWithDefaults, draftSchemas, ImpulseBlocksCard } from "../components/ImpulseBlocks";
 import { ImpulseHistory } from "../components/ImpulseHistory";
 import { InputBlockCard, useInputDefaults } from "../components/InputBlockCard";
 import { Card, EmptyState, ErrorNote, Loading } from "../components/ui";
@@ -24,6 +24,7 @@ import {
   type DraftErrors,
   type InputBlock,
 } from "../lib/impulseDraft";
+import { draftProblems, impulseErrorInWords } from "../lib/impulseProblems";
 
 type Impulse = Schemas["ImpulseOut"];
 type Block = Schemas["BlockInfo"];
@@ -257,8 +258,12 @@ export function ImpulsePage() {
       updateImpulseList(saved);
     },
     onError: (err, d) => {
-      // The field's block shows the problem; the full message also shows by the save button.
-      setErrors({ fields: err instanceof ApiError ? draftErrors(d, err.field, err.message) : NO_ERRORS, other: err.message });
+      // The field's block shows the problem; the message, naming block and setting, also shows by the save button.
+      const field = err instanceof ApiError ? err.field : null;
+      setErrors({
+        fields: field ? draftErrors(d, field, err.message) : NO_ERRORS,
+        other: blocks.data ? impulseErrorInWords(d, field, err.message, draftSchemas(blocks.data)) : err.message,
+      });
     },
   });
 
@@ -291,6 +296,8 @@ export function ImpulsePage() {
   }
   if (!draft) return <Loading what="the impulse" />;
   const set = (patch: Partial<Draft>) => setDraft({ ...draft, ...patch });
+  // Checked as the fields are: a draft the server would refuse is not sent.
+  const problems = draftProblems(draft, draftSchemas(blocks.data));
   return (
     <>
       <header className="page-header">
@@ -314,11 +321,17 @@ export function ImpulsePage() {
         <div className="savebar">
           <label className="field">
             <span>Impulse name</span>
-            <input name="impulse-name" value={draft.name} onChange={(e) => set({ name: e.target.value })} />
+            <input name="impulse-name" value={draft.name} aria-invalid={!draft.name.trim()} onChange={(e) => set({ name: e.target.value })} />
           </label>
-          <button className="btn btn-primary" disabled={save.isPending} onClick={() => save.mutate(draft)}>
+          <button className="btn btn-primary" disabled={save.isPending || problems.length > 0} aria-describedby={problems.length ? "impulse-problems" : undefined} onClick={() => save.mutate(draft)}>
             {save.isPending ? "Saving…" : "Save impulse"}
           </button>
+          {problems.length > 0 && (
+            <p className="field-error" id="impulse-problems" role="status">
+              To save: {problems[0]}
+              {problems.length > 1 && ` (and ${problems.length - 1} more, marked above)`}.
+            </p>
+          )}
           {save.isSuccess && !save.isPending && !dirty && <span className="ok-text small" role="status">Saved version {save.data.version}</span>}
           {dirty && <span className="muted small">Unsaved changes</span>}
           {errors.other && <p className="error-note" role="alert">{errors.other}</p>}

@@ -132,6 +132,9 @@ export function SamplePage() {
   if (sample.isPending) return <Loading what="the sample" />;
   if (sample.isError) return <ErrorNote error={sample.error} />;
   const s = sample.data;
+  const windowProblem =
+    Number(windowMs) > 0 && Number(windowMs) <= s.duration_ms ? null : `Enter a window above 0 and at most ${formatDuration(s.duration_ms)} (${Math.round(s.duration_ms)} ms).`;
+  const strideProblem = strideMs === "" || Number(strideMs) > 0 ? null : "Enter a stride above 0 ms, or leave it empty to use the window.";
   return (
     <>
       <nav className="breadcrumb" aria-label="Breadcrumb">
@@ -212,9 +215,19 @@ export function SamplePage() {
                 split.mutate();
               }}
             >
-              <label className="field"><span>Window (ms)</span><input type="number" min={1} value={windowMs} onChange={(e) => setWindowMs(e.target.value)} /></label>
-              <label className="field"><span>Stride (ms, optional)</span><input type="number" min={1} value={strideMs} onChange={(e) => setStrideMs(e.target.value)} /></label>
-              <button className="btn" type="submit" disabled={split.isPending}>Split</button>
+              <label className="field">
+                <span>Window (ms)</span>
+                <input type="number" min={1} max={Math.round(s.duration_ms)} value={windowMs} aria-invalid={Boolean(windowProblem)}
+                  aria-describedby={windowProblem ? "split-window-error" : undefined} onChange={(e) => setWindowMs(e.target.value)} />
+                {windowProblem && <span className="field-error" id="split-window-error">{windowProblem}</span>}
+              </label>
+              <label className="field">
+                <span>Stride (ms, optional)</span>
+                <input type="number" min={1} value={strideMs} aria-invalid={Boolean(strideProblem)}
+                  aria-describedby={strideProblem ? "split-stride-error" : undefined} onChange={(e) => setStrideMs(e.target.value)} />
+                {strideProblem && <span className="field-error" id="split-stride-error">{strideProblem}</span>}
+              </label>
+              <button className="btn" type="submit" disabled={split.isPending || windowProblem !== null || strideProblem !== null}>Split</button>
             </form>
             <p className="muted small">
               Makes {Math.max(0, Math.floor((s.duration_ms - Number(windowMs)) / (Number(strideMs) || Number(windowMs) || 1)) + 1) || 0} new samples; the original goes to the trash.

@@ -2,7 +2,7 @@
 import { useMemo, useState } from "react";
 import { Link, useOutletContext, useSearchParams } from "react-router-dom";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, unwrap, type Job, type Project, type Schemas } from "../api/client";
+import { api, ApiError, unwrap, type Job, type Project, type Schemas } from "../api/client";
 import { isFinished, useJobEvents } from "../api/jobs";
 import { atLeast, effectiveStatus, refresh, useJobStatuses, useSummary } from "../api/queries";
 import { JobProgress } from "../components/JobProgress";
@@ -13,7 +13,7 @@ import { OptimizationRuns } from "../components/training/OptimizationRuns";
 import { Curves, percent, Results, type TrainResult } from "../components/training/Results";
 import { Card, EmptyState, ErrorNote, formatDate, Loading, StatusBadge } from "../components/ui";
 import { optimizationName } from "../lib/optimization";
-import type { JsonSchema } from "../lib/schemaForm";
+import { formProblems, messageInWords, type JsonSchema } from "../lib/schemaForm";
 import { ImpulsePicker, useBlocks, useChosenImpulse, useImpulses } from "./ImpulsePage";
 
 type Run = Schemas["TrainingRunOut"];
@@ -126,6 +126,8 @@ export function TrainingPage() {
     },
   });
   const schema = useMemo(() => (learnInfo?.parameters_schema ?? {}) as JsonSchema, [learnInfo]);
+  const values = params ?? learn?.params ?? {};
+  const problems = learnInfo ? formProblems(schema, values) : [];
   // Without a choice: a run in progress, else the newest with results, else the newest.
   const status = (r: Run) => effectiveStatus(r, statuses);
   const current =
@@ -165,7 +167,14 @@ export function TrainingPage() {
             </select>
           </label>
         )}
-        <p className="muted small">{learnInfo?.title ?? learn?.block}: settings for this run (the impulse's are the defaults).</p>
+        {learnInfo && <p className="muted small">{learnInfo.title}: settings for this run (the impulse's are the defaults).</p>}
+        {blocks.isPending && <Loading what="the learning block's settings" />}
+        <ErrorNote error={blocks.error} />
+        {blocks.data && !learnInfo && (
+          <p className="error-note" role="alert">
+            The learning block “{learn?.block}” is not in this studio's catalog: its settings cannot be shown, and it cannot be trained here.
+          </p>
+        )}
         {anomaly && labels.length > 0 && (
           <fieldset className="normal-labels">
             <legend>Normal data (the anomaly model learns these labels; everything else should score as anomalous)</legend>
@@ -186,7 +195,7 @@ export function TrainingPage() {
             {normalLabels !== null && normalLabels.length === 0 && <p className="error-note">Choose at least one normal label.</p>}
           </fieldset>
         )}
-        <SchemaForm schema={schema} values={params ?? learn?.params ?? {}} onChange={setParams} disabled={!editor} />
+        {learnInfo && <SchemaForm schema={schema} values={values} onChange={setParams} disabled={!editor} />}
         <OptimizationRuns
           runs={(runs.data ?? []).filter((r) => r.impulse_id === impulse.id && (r.metrics as { learn_index?: number }).learn_index === learnIndex && status(r) === "succeeded")}
           params={params ?? learn?.params ?? {}} baseline={baselineRun} teacher={teacherRun}
@@ -194,12 +203,20 @@ export function TrainingPage() {
         />
         {editor && (
           <div className="inline-form">
-            <button className="btn btn-primary" disabled={train.isPending || (anomaly && normalLabels !== null && normalLabels.length === 0)} onClick={() => train.mutate()}>
+            <button className="btn btn-primary" disabled={train.isPending || !learnInfo || problems.length > 0 || (anomaly && normalLabels !== null && normalLabels.length === 0)}
+              aria-describedby={problems.length ? "training-problems" : undefined} onClick={() => train.mutate()}>
               {train.isPending ? "Starting…" : "Start training"}
             </button>
+            {problems.length > 0 && (
+              <p className="field-error" id="training-problems" role="status">
+                To start: {problems[0]}
+                {problems.length > 1 && ` (and ${problems.length - 1} more, marked above)`}.
+              </p>
+            )}
           </div>
         )}
-        <ErrorNote error={train.error} />
+        {/* The server names the setting by its path ("params.epochs"); the label says it in words. */}
+        <ErrorNote error={train.error && (train.error instanceof ApiError ? messageInWords(train.error.message, train.error.field, schema, "params.") : train.error)} />
       </Card>
       {current && current.job_id !== null && <RunView key={current.id} run={current} baseline={runs.data?.find((r) => r.id === current.baseline_run_id)} projectId={project.id} windowMs={(impulse.spec as { input?: { window_ms?: number } }).input?.window_ms ?? 0} />}
       <Card title="Experiments">
@@ -223,10 +240,12 @@ export function TrainingPage() {
                       <td>{percent(ev?.int8?.validation?.accuracy)}</td>
                       <td>{String((r.metrics as { epochs?: number }).epochs ?? "—")}</td>
                       <td className="muted small">{formatDate(r.created_at)}</td>
-                      <td className="row-actions">
+                      <td>
+<div className="row-actions">
                         <button className="btn btn-small" onClick={() => setSelectedRun(r.id)} disabled={current?.id === r.id}>{current?.id === r.id ? "Shown" : "Show"}</button>
                         {editor && <button className="btn btn-small" title="Train again with the same impulse version, data and settings" onClick={() => retrain.mutate(r.id)}>Retrain</button>}
-                      </td>
+                      </div>
+</td>
                     </tr>
                   );
                 })}
