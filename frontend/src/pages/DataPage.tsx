@@ -81,6 +81,7 @@ export function DataPage() {
         <Card title="Dataset" actions={editor && <button className="btn btn-small" onClick={changes.rebalance} disabled={changes.rebalancing}>Rebalance 80/20</button>}>
           <SplitBar training={cats["training"]?.count ?? 0} testing={cats["testing"]?.count ?? 0} />
           {summary.data && summary.data.labels.length > 0 ? (
+            <div className="table-wrap">
             <table className="table compact">
               <thead><tr><th>Label</th><th>Training</th><th>Testing</th><th>Anomaly</th></tr></thead>
               <tbody>
@@ -94,6 +95,7 @@ export function DataPage() {
                 ))}
               </tbody>
             </table>
+            </div>
           ) : (
             <p className="muted">No labels yet.</p>
           )}

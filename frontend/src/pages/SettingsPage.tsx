@@ -167,7 +167,8 @@ function Members({ project }: { project: Project }) {
                   )}
                 </td>
                 <td className="muted small">{formatDate(m.joined_at)}</td>
-                <td className="row-actions">
+                <td>
+<div className="row-actions">
                   {project.role === "owner" && !self && (
                     <button className="btn btn-small" onClick={() => void askTransfer(m.user_id, m.username)}>
                       Make owner
@@ -176,7 +177,8 @@ function Members({ project }: { project: Project }) {
                   {admin && !self && m.role !== "owner" && (
                     <button className="btn btn-small btn-danger" onClick={() => remove.mutate(m.user_id)}>Remove</button>
                   )}
-                </td>
+                </div>
+</td>
               </tr>
             );
           })}

@@ -150,6 +150,7 @@ export function Results({ result, projectId, windowMs }: { result: TrainResult; 
             </div>
             <div>
               <h3>Per class</h3>
+              <div className="table-wrap">
               <table className="table compact">
                 <thead><tr><th>Label</th><th>Precision</th><th>Recall</th><th>F1</th><th>Windows</th></tr></thead>
                 <tbody>
@@ -158,6 +159,7 @@ export function Results({ result, projectId, windowMs }: { result: TrainResult; 
                   ))}
                 </tbody>
               </table>
+              </div>
               <h3>float32 vs int8 per split</h3>
               <table className="table compact">
                 <thead><tr><th>Split</th><th>float32</th><th>int8</th></tr></thead>
