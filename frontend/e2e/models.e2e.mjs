@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { answerDialog, callApi, openSection as nav, shot } from "./helpers.mjs";
+import { answerDialog, callApi, eventually, openSection as nav, shot } from "./helpers.mjs";
 
 const KWS = resolve(import.meta.dirname, "../../tests/data/models/kws_ref_model.tflite");
 
@@ -115,7 +115,8 @@ export const tests = [
       // Its deployment page opens with that run chosen.
       await result.getByRole("link", { name: "Deploy it" }).click();
       await page.getByRole("heading", { name: "Deployment", exact: true }).waitFor();
-      assert.equal(await page.locator("select[name=run]").inputValue(), runId);
+      // The run's job has just succeeded: the page may list it only once it has read the job's status.
+      await eventually(async () => assert.equal(await page.locator("select[name=run]").inputValue(), runId));
     },
   },
 ];
