@@ -287,4 +287,32 @@ export const tests = [
       }
     },
   },
+  {
+    name: "forms say in words what to change, and send nothing out of the schema's limits",
+    async fn(ctx) {
+      const page = ctx.shared.page;
+      await page.goto(ctx.shared.projectUrl + "/impulse");
+      const save = page.getByRole("button", { name: "Save impulse" });
+      await save.waitFor();
+      const epochs = page.locator(".impulse-flow [data-field=epochs] input").first();
+      await epochs.fill("0");
+      await page.locator("[data-field=epochs] .field-error").first().getByText("must be at least 1").waitFor();
+      await page.getByText(/^To save: (Learning block \d+: )?Training cycles must be at least 1\.$/).waitFor();
+      assert.equal(await save.isDisabled(), true);
+      assert.equal(await epochs.getAttribute("aria-invalid"), "true");
+      await shot(ctx, page, "58-impulse-invalid-setting");
+      await page.locator("input[name=impulse-name]").fill("");
+      await page.getByText("To save: The impulse needs a name (and 1 more, marked above).").waitFor();
+      assert.equal(await page.locator("input[name=impulse-name]").getAttribute("aria-invalid"), "true");
+      // The training form checks its own copy of the settings the same way.
+      await openSection(page, "Training");
+      const start = page.getByRole("button", { name: "Start training" });
+      await start.waitFor();
+      await page.locator("[data-field=epochs] input").fill("100000");
+      await page.getByText(/^To start: Training cycles must be at most \d+\.$/).waitFor();
+      assert.equal(await start.isDisabled(), true);
+      await page.locator("[data-field=epochs] input").fill("12");
+      assert.equal(await start.isDisabled(), false);
+    },
+  },
 ];
