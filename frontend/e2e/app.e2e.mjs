@@ -88,13 +88,14 @@ export const tests = [
       const page = ctx.shared.page;
       await openSection(page, "Data acquisition");
       await page.getByText("No samples yet").waitFor();
-      const names = readdirSync(DEMO).filter((n) => /^(badminton|running)\.00[1-3]\.csv$/.test(n)).sort();
+      const names = readdirSync(DEMO)
+        .filter((n) => /^(badminton|running)\.00[1-3]\.csv$/.test(n))
+        .sort();
       assert.equal(names.length, 6);
       const files = names.map((n) => ({ name: n, mimeType: "text/csv", buffer: readFileSync(resolve(DEMO, n)) }));
-      await page.getByTestId("upload-input").setInputFiles([
-        ...files,
-        { name: "broken.csv", mimeType: "text/csv", buffer: Buffer.from("timestamp,accX\n0,1\n10,oops\n") },
-      ]);
+      await page
+        .getByTestId("upload-input")
+        .setInputFiles([...files, { name: "broken.csv", mimeType: "text/csv", buffer: Buffer.from("timestamp,accX\n0,1\n10,oops\n") }]);
       await page.getByText("6 stored · 1 refused").waitFor({ timeout: 30_000 });
       const refused = page.locator('li[data-filename="broken.csv"] .error-text');
       assert.match(await refused.textContent(), /\S/);
@@ -252,7 +253,10 @@ export const tests = [
       const page = ctx.shared.page;
       await page.locator("input[name=filter-trash]").check();
       await eventually(async () => assert.equal(await sampleCount(page), 1));
-      await page.locator(".samples-table").getByRole("link", { name: /^wave\./ }).waitFor();
+      await page
+        .locator(".samples-table")
+        .getByRole("link", { name: /^wave\./ })
+        .waitFor();
       await page.locator("input[name=filter-trash]").uncheck();
       await eventually(async () => assert.equal(await sampleCount(page), 8));
       await page.getByLabel("Version name").fill("first eight");
@@ -262,7 +266,12 @@ export const tests = [
       const link = page.getByRole("link", { name: /^Download .*\.zip/ });
       await link.waitFor({ timeout: 60_000 });
       const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
-      assert.equal(readFileSync(await download.path()).subarray(0, 2).toString(), "PK");
+      assert.equal(
+        readFileSync(await download.path())
+          .subarray(0, 2)
+          .toString(),
+        "PK",
+      );
       await shot(ctx, page, "04b-dataset-tools");
     },
   },
@@ -356,7 +365,10 @@ export const tests = [
       // Restoring version 1 saves it again as version 3: one block of each, 12 training cycles.
       await history.getByRole("button", { name: "Restore version 1" }).click();
       // Restoring asks first, saying how much of the current design it changes.
-      assert.match(await page.getByRole("alertdialog").textContent(), /\d+ changes to the current design \(version 2\): version 1's design is saved as version 3/);
+      assert.match(
+        await page.getByRole("alertdialog").textContent(),
+        /\d+ changes to the current design \(version 2\): version 1's design is saved as version 3/,
+      );
       await answerDialog(page, "Restore version 1", /^Restore version 1\?$/);
       await history.getByText("Restored version 1 as version 3").waitFor();
       await row(3).getByText("current").waitFor();
@@ -460,7 +472,12 @@ export const tests = [
       const exported = page.getByRole("link", { name: /^Download .*\.zip/ });
       await exported.waitFor({ timeout: 60_000 });
       const [download] = await Promise.all([page.waitForEvent("download"), exported.click()]);
-      assert.equal(readFileSync(await download.path()).subarray(0, 2).toString(), "PK");
+      assert.equal(
+        readFileSync(await download.path())
+          .subarray(0, 2)
+          .toString(),
+        "PK",
+      );
       await page.getByRole("button", { name: "Show" }).click();
       assert.match(await page.locator(".secret-value").last().textContent(), /^[0-9a-f]{16,}$/i);
       // Inviting a name nobody has looks like any other invitation: the answer reveals no account.

@@ -67,7 +67,12 @@ export const tests = [
       await library.waitFor({ timeout: 120_000 });
       const [zip] = await Promise.all([page.waitForEvent("download"), library.click()]);
       assert.equal(zip.suggestedFilename(), "Keyword spotting-c-library.zip");
-      assert.equal(readFileSync(await zip.path()).subarray(0, 2).toString(), "PK");
+      assert.equal(
+        readFileSync(await zip.path())
+          .subarray(0, 2)
+          .toString(),
+        "PK",
+      );
 
       // Deleting asks first.
       await page.getByRole("button", { name: "Delete" }).click();

@@ -23,11 +23,14 @@ async function createProject(ctx, page, name) {
 }
 
 // Buttons that change the project: a viewer must never be offered one.
-const WRITES = /^(Upload model|Choose files…|Rebalance 80\/20|Relabel|Move|Delete|Empty the trash|Export dataset|Import a dataset zip…|Save version|Save impulse|Save|Generate features|\+ Add a (processing|learning) block|Start training|Retrain|Build|Start virtual board|Start recording|Start search|Use this trial|Run on-device testing|Run in impulse|Profile on every board|Build C library|Cancel|Create API key|Send invitation|Rotate|Remove|Make owner|Export the whole project|Record|Move to trash|Restore|Restore version \d+|Crop to selection|Split)$/;
+const WRITES =
+  /^(Upload model|Choose files…|Rebalance 80\/20|Relabel|Move|Delete|Empty the trash|Export dataset|Import a dataset zip…|Save version|Save impulse|Save|Generate features|\+ Add a (processing|learning) block|Start training|Retrain|Build|Start virtual board|Start recording|Start search|Use this trial|Run on-device testing|Run in impulse|Profile on every board|Build C library|Cancel|Create API key|Send invitation|Rotate|Remove|Make owner|Export the whole project|Record|Move to trash|Restore|Restore version \d+|Crop to selection|Split)$/;
 
 /** The enabled buttons of the page that would change the project. */
 async function writeButtons(page) {
-  const names = await page.locator("main button:not([disabled])").evaluateAll((buttons) => buttons.map((b) => (b.getAttribute("aria-label") ?? b.textContent ?? "").trim()));
+  const names = await page
+    .locator("main button:not([disabled])")
+    .evaluateAll((buttons) => buttons.map((b) => (b.getAttribute("aria-label") ?? b.textContent ?? "").trim()));
   return names.filter((name) => WRITES.test(name));
 }
 
@@ -107,7 +110,10 @@ export const tests = [
       const [moved] = (await callApi(page, "GET", `/api/projects/${projectId}/samples?search=running.002`)).items;
       await callApi(page, "PATCH", `/api/projects/${projectId}/samples/${moved.id}`, { label: "sprinting" });
       await undo.getByRole("button", { name: "Undo" }).click();
-      await page.getByRole("alert").getByText(/^sample \d+ changed since, so nothing was undone$/).waitFor();
+      await page
+        .getByRole("alert")
+        .getByText(/^sample \d+ changed since, so nothing was undone$/)
+        .waitFor();
       await eventually(async () => assert.equal(await testing(), 1));
 
       // Trashing asks, and emptying the trash asks with the count and says it is for good.
@@ -162,7 +168,19 @@ export const tests = [
       await vera.waitForURL(/\/projects\/\d+$/);
 
       const note = vera.getByRole("note").getByText("You can read this project; editors change it.");
-      const pages = ["Dashboard", "Data acquisition", "Devices", "Impulse design", "Training", "Tuner", "Deployment", "Models", "Virtual boards", "Flash a board", "Settings"];
+      const pages = [
+        "Dashboard",
+        "Data acquisition",
+        "Devices",
+        "Impulse design",
+        "Training",
+        "Tuner",
+        "Deployment",
+        "Models",
+        "Virtual boards",
+        "Flash a board",
+        "Settings",
+      ];
       for (const section of pages) {
         await openSection(vera, section);
         await vera.locator("main h1").first().waitFor();
@@ -223,7 +241,10 @@ export const tests = [
       await page.getByRole("heading", { name: "Data acquisition" }).waitFor();
 
       // Two labels for training and a test sample tick the first step; the impulse is next.
-      for (const [category, names] of [["training", ["badminton.001.csv", "running.001.csv"]], ["testing", ["running.002.csv"]]]) {
+      for (const [category, names] of [
+        ["training", ["badminton.001.csv", "running.001.csv"]],
+        ["testing", ["running.002.csv"]],
+      ]) {
         await page.locator("select[name=upload-category]").selectOption(category);
         await page.getByTestId("upload-input").setInputFiles(names.map((n) => ({ name: n, mimeType: "text/csv", buffer: readFileSync(resolve(DEMO, n)) })));
         await page.getByText(`${names.length} stored · 0 refused`).waitFor({ timeout: 30_000 });

@@ -81,7 +81,10 @@ export const tests = [
       // Sorting by RAM orders the measured trials from the smallest.
       await table.getByRole("button", { name: /^RAM/ }).click();
       const ram = (await column(table, 7)).filter((v) => v !== null);
-      assert.deepEqual(ram, [...ram].sort((a, b) => a - b));
+      assert.deepEqual(
+        ram,
+        [...ram].sort((a, b) => a - b),
+      );
       await shot(ctx, page, "31-tuner-finished");
 
       // A random baseline, cancelled after a confirmation; the finished run keeps its trials.
@@ -93,7 +96,10 @@ export const tests = [
       await page.locator("[data-run-status=cancelled]").waitFor({ timeout: 30_000 });
       const runs = page.getByRole("table", { name: "Tuner runs" });
       await runs.getByRole("row", { name: /#2 virtual-cortex-m4 random .* cancelled/ }).waitFor();
-      await runs.getByRole("row", { name: /#1 virtual-cortex-m4 TPE/ }).getByRole("button", { name: "Show" }).click();
+      await runs
+        .getByRole("row", { name: /#1 virtual-cortex-m4 TPE/ })
+        .getByRole("button", { name: "Show" })
+        .click();
       await page.getByRole("heading", { name: "Tuner run #1" }).waitFor();
       assert.equal(await table.locator("tbody tr").count(), TRIALS);
 
@@ -107,7 +113,9 @@ export const tests = [
 
       // On a phone-sized screen the page fits and the trial table scrolls sideways.
       await page.setViewportSize({ width: 390, height: 844 });
-      await eventually(async () => assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), "no sideways scrolling of the page"));
+      await eventually(async () =>
+        assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), "no sideways scrolling of the page"),
+      );
       assert.ok(await table.evaluate((t) => t.parentElement.scrollWidth > t.parentElement.clientWidth), "the trial table scrolls inside its frame");
       await shot(ctx, page, "33-tuner-narrow");
       await page.setViewportSize({ width: 1280, height: 800 });

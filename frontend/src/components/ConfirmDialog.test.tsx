@@ -14,7 +14,13 @@ let host: HTMLDivElement;
 function Asker() {
   const confirm = useConfirm();
   return (
-    <button type="button" id="ask" onClick={async () => answers.push(await confirm({ title: "Move 12 samples to testing?", body: <p>You can undo it.</p>, confirmLabel: "Move 12 samples" }))}>
+    <button
+      type="button"
+      id="ask"
+      onClick={async () =>
+        answers.push(await confirm({ title: "Move 12 samples to testing?", body: <p>You can undo it.</p>, confirmLabel: "Move 12 samples" }))
+      }
+    >
       Ask
     </button>
   );
@@ -38,7 +44,13 @@ beforeEach(async () => {
   host = document.createElement("div");
   document.body.append(host);
   root = createRoot(host);
-  await act(async () => root.render(<ConfirmProvider><Asker /></ConfirmProvider>));
+  await act(async () =>
+    root.render(
+      <ConfirmProvider>
+        <Asker />
+      </ConfirmProvider>,
+    ),
+  );
 });
 
 afterEach(async () => {

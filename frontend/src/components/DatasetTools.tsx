@@ -91,14 +91,24 @@ export function DatasetTools({ projectId, editor, trashed, onPurged }: { project
           <p className="muted small">A zip of every sample with its labels, to back up or move the dataset.</p>
           {editor && (
             <div className="row-actions">
-              <button className="btn btn-small" onClick={() => exportDataset.mutate()} disabled={exportDataset.isPending}>Export dataset</button>
-              <button className="btn btn-small" onClick={() => fileInput.current?.click()} disabled={importDataset.isPending}>Import a dataset zip…</button>
-              <input ref={fileInput} type="file" accept=".zip" hidden data-testid="import-input"
+              <button className="btn btn-small" onClick={() => exportDataset.mutate()} disabled={exportDataset.isPending}>
+                Export dataset
+              </button>
+              <button className="btn btn-small" onClick={() => fileInput.current?.click()} disabled={importDataset.isPending}>
+                Import a dataset zip…
+              </button>
+              <input
+                ref={fileInput}
+                type="file"
+                accept=".zip"
+                hidden
+                data-testid="import-input"
                 onChange={(e) => {
                   const file = e.target.files?.[0];
                   if (file) importDataset.mutate(file);
                   e.target.value = "";
-                }} />
+                }}
+              />
             </div>
           )}
           <ErrorNote error={exportDataset.error || importDataset.error} />
@@ -109,16 +119,26 @@ export function DatasetTools({ projectId, editor, trashed, onPurged }: { project
           <h3>Versions</h3>
           <p className="muted small">A version freezes the current samples, so a training run can be repeated on exactly the same data.</p>
           {editor && (
-            <form className="inline-form" onSubmit={(e) => { e.preventDefault(); createVersion.mutate(); }}>
+            <form
+              className="inline-form"
+              onSubmit={(e) => {
+                e.preventDefault();
+                createVersion.mutate();
+              }}
+            >
               <input aria-label="Version name" placeholder="version name" value={versionName} required onChange={(e) => setVersionName(e.target.value)} />
-              <button className="btn btn-small" type="submit">Save version</button>
+              <button className="btn btn-small" type="submit">
+                Save version
+              </button>
             </form>
           )}
           <ErrorNote error={createVersion.error} />
           <ul className="list compact">
             {versions.data?.slice(0, 5).map((v) => (
               <li key={v.id} className="list-row">
-                <span>{v.name} <span className="muted small">· {v.sample_count} samples</span></span>
+                <span>
+                  {v.name} <span className="muted small">· {v.sample_count} samples</span>
+                </span>
                 <span className="muted small">{formatDate(v.created_at)}</span>
               </li>
             ))}
@@ -126,16 +146,18 @@ export function DatasetTools({ projectId, editor, trashed, onPurged }: { project
         </section>
         <section>
           <h3>Clean up</h3>
-          <p className="small">
-            {duplicateCount ? `${duplicateCount} sample(s) duplicate another upload (same file).` : "No duplicate uploads."}
-          </p>
+          <p className="small">{duplicateCount ? `${duplicateCount} sample(s) duplicate another upload (same file).` : "No duplicate uploads."}</p>
           <p className="small">{trashed ? `${counted(trashed, "sample")} in the trash (kept for 30 days).` : "The trash is empty."}</p>
           {editor && (
             <button className="btn btn-small btn-danger" disabled={!trashed || purge.isPending} onClick={() => void emptyTrash()}>
               Empty the trash
             </button>
           )}
-          {purge.data && <p className="small ok-text" role="status">Deleted {counted(purge.data.changed, "sample")} for good.</p>}
+          {purge.data && (
+            <p className="small ok-text" role="status">
+              Deleted {counted(purge.data.changed, "sample")} for good.
+            </p>
+          )}
           <ErrorNote error={purge.error} />
         </section>
       </div>

@@ -35,8 +35,7 @@ function ChangeList({ lines, label }: { lines: ChangeLine[]; label: string }) {
     <ul className="diff-list" aria-label={label}>
       {lines.map((line, i) => (
         <li key={i}>
-          <span className="diff-where">{line.where}</span>{" "}
-          <span className="diff-what">{line.what}</span>
+          <span className="diff-where">{line.where}</span> <span className="diff-what">{line.what}</span>
           {line.from !== undefined && (
             <>
               {": "}
@@ -81,7 +80,9 @@ function RunLinks({ runs, projectId, impulseId, severalLearn }: { runs: Run[]; p
         <Link key={run.id} to={`/projects/${projectId}/training?impulse=${impulseId}`} title={`Training run #${run.id}: ${run.status}`}>
           #{run.id}
           <span className="muted small">
-            {" "}({severalLearn ? `learning block ${runLearnIndex(run) + 1}, ` : ""}{run.status})
+            {" "}
+            ({severalLearn ? `learning block ${runLearnIndex(run) + 1}, ` : ""}
+            {run.status})
           </span>
         </Link>
       ))}
@@ -89,7 +90,14 @@ function RunLinks({ runs, projectId, impulseId, severalLearn }: { runs: Run[]; p
   );
 }
 
-export function ImpulseHistory({ projectId, impulse, blocks, editor, dirty, onRestored }: {
+export function ImpulseHistory({
+  projectId,
+  impulse,
+  blocks,
+  editor,
+  dirty,
+  onRestored,
+}: {
   projectId: number;
   impulse: Impulse;
   blocks: BlocksOut | undefined;
@@ -196,11 +204,23 @@ export function ImpulseHistory({ projectId, impulse, blocks, editor, dirty, onRe
                     </td>
                     <td>
                       <div className="row-actions">
-                        <button type="button" className="btn btn-small" aria-pressed={isChosen} aria-label={`Changes in version ${v.version}`} onClick={() => setSelected(v.version)}>
+                        <button
+                          type="button"
+                          className="btn btn-small"
+                          aria-pressed={isChosen}
+                          aria-label={`Changes in version ${v.version}`}
+                          onClick={() => setSelected(v.version)}
+                        >
                           Changes
                         </button>
                         {editor && !current && !sameAsCurrent && (
-                          <button type="button" className="btn btn-small" disabled={restore.isPending} aria-label={`Restore version ${v.version}`} onClick={() => void askRestore(v)}>
+                          <button
+                            type="button"
+                            className="btn btn-small"
+                            disabled={restore.isPending}
+                            aria-label={`Restore version ${v.version}`}
+                            onClick={() => void askRestore(v)}
+                          >
                             Restore this version
                           </button>
                         )}

@@ -26,14 +26,28 @@ describe("gettingStarted", () => {
   it("wants two labels and a test set before data is done", () => {
     expect(gettingStarted({ ...EMPTY, samples: 6, training_labels: 2 })[0]).toMatchObject({ done: false, status: "Needs a test set (6 samples so far)" });
     expect(gettingStarted({ ...EMPTY, samples: 6, training_labels: 1, testing_samples: 2 })[0].done).toBe(false);
-    expect(gettingStarted({ ...EMPTY, samples: 8, training_labels: 2, testing_samples: 2 })[0]).toMatchObject({ done: true, status: "8 samples, 2 labels, 2 in the test set" });
+    expect(gettingStarted({ ...EMPTY, samples: 8, training_labels: 2, testing_samples: 2 })[0]).toMatchObject({
+      done: true,
+      status: "8 samples, 2 labels, 2 in the test set",
+    });
   });
 
   it("counts only succeeded runs and builds, and any run on a board", () => {
     const failed = gettingStarted({ ...EMPTY, impulses: 1, training_runs: 2, deployments: 1 });
     expect(failed.map((s) => s.done)).toEqual([false, true, false, false, false]);
     expect(failed[2].status).toBe("No training run has succeeded yet");
-    const all = gettingStarted({ ...EMPTY, samples: 8, training_labels: 2, testing_samples: 2, impulses: 1, training_runs: 2, succeeded_training_runs: 1, deployments: 1, succeeded_deployments: 1, virtual_board_sessions: 3 });
+    const all = gettingStarted({
+      ...EMPTY,
+      samples: 8,
+      training_labels: 2,
+      testing_samples: 2,
+      impulses: 1,
+      training_runs: 2,
+      succeeded_training_runs: 1,
+      deployments: 1,
+      succeeded_deployments: 1,
+      virtual_board_sessions: 3,
+    });
     expect(all.every((s) => s.done)).toBe(true);
     expect(all[4].status).toBe("3 virtual board sessions");
   });

@@ -37,13 +37,23 @@ export function gettingStarted(o: Overview): Step[] {
       page: "training",
       title: "Train a model",
       done: o.succeeded_training_runs > 0,
-      status: o.succeeded_training_runs > 0 ? `${plural(o.succeeded_training_runs, "training run")} succeeded` : o.training_runs > 0 ? "No training run has succeeded yet" : "Train the impulse on the training set",
+      status:
+        o.succeeded_training_runs > 0
+          ? `${plural(o.succeeded_training_runs, "training run")} succeeded`
+          : o.training_runs > 0
+            ? "No training run has succeeded yet"
+            : "Train the impulse on the training set",
     },
     {
       page: "deployment",
       title: "Deploy it",
       done: o.succeeded_deployments > 0,
-      status: o.succeeded_deployments > 0 ? `${plural(o.succeeded_deployments, "build")} ready` : o.deployments > 0 ? "No build has succeeded yet" : "Build a C library, an Arduino library or board firmware",
+      status:
+        o.succeeded_deployments > 0
+          ? `${plural(o.succeeded_deployments, "build")} ready`
+          : o.deployments > 0
+            ? "No build has succeeded yet"
+            : "Build a C library, an Arduino library or board firmware",
     },
     {
       page: "virtual-boards",
@@ -51,7 +61,12 @@ export function gettingStarted(o: Overview): Step[] {
       done: boardRuns > 0,
       status:
         boardRuns > 0
-          ? [o.device_tests && `${plural(o.device_tests, "on-device test")}`, o.virtual_board_sessions && `${plural(o.virtual_board_sessions, "virtual board session")}`].filter(Boolean).join(", ")
+          ? [
+              o.device_tests && `${plural(o.device_tests, "on-device test")}`,
+              o.virtual_board_sessions && `${plural(o.virtual_board_sessions, "virtual board session")}`,
+            ]
+              .filter(Boolean)
+              .join(", ")
           : "Start the firmware on a virtual board, or test it on a real one",
     },
   ];

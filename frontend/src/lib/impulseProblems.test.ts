@@ -13,13 +13,18 @@ const input = { window_ms: 1000, stride_ms: 500, frequency_hz: 10, zero_pad: tru
 
 describe("draftProblems", () => {
   it("finds nothing in a draft that can be saved", () => {
-    expect(draftProblems(draftFromSpec("Motion", { input, dsp: [{ block: "raw", params: {} }], learn: [{ block: "dense", params: { epochs: 12 } }] }), schemas)).toEqual([]);
+    expect(
+      draftProblems(draftFromSpec("Motion", { input, dsp: [{ block: "raw", params: {} }], learn: [{ block: "dense", params: { epochs: 12 } }] }), schemas),
+    ).toEqual([]);
   });
 
   it("names the setting, and the block when there are several", () => {
     const draft = draftFromSpec(" ", {
       input: { ...input, window_ms: 0 },
-      dsp: [{ block: "raw", params: {} }, { block: "raw", params: { scale: 0 } }],
+      dsp: [
+        { block: "raw", params: {} },
+        { block: "raw", params: { scale: 0 } },
+      ],
       learn: [{ block: "dense", params: { epochs: 5000 } }],
     });
     expect(draftProblems(draft, schemas)).toEqual([
@@ -32,9 +37,18 @@ describe("draftProblems", () => {
 });
 
 describe("impulseErrorInWords", () => {
-  const draft = draftFromSpec("Motion", { input, dsp: [{ block: "raw", params: {} }, { block: "raw", params: {} }], learn: [{ block: "dense", params: {} }] });
+  const draft = draftFromSpec("Motion", {
+    input,
+    dsp: [
+      { block: "raw", params: {} },
+      { block: "raw", params: {} },
+    ],
+    learn: [{ block: "dense", params: {} }],
+  });
   it("names the block and the setting instead of the server's path", () => {
-    expect(impulseErrorInWords(draft, "dsp[1].params.scale", "dsp[1].params.scale: must be below 10", schemas)).toBe("Processing block 2 · Scale axes: must be below 10");
+    expect(impulseErrorInWords(draft, "dsp[1].params.scale", "dsp[1].params.scale: must be below 10", schemas)).toBe(
+      "Processing block 2 · Scale axes: must be below 10",
+    );
     expect(impulseErrorInWords(draft, "learn[0].block", "learn[0].block: unknown block", schemas)).toBe("Learning block 1: unknown block");
     expect(impulseErrorInWords(draft, "input.window_ms", "input.window_ms: too long for the samples", schemas)).toBe("Window size: too long for the samples");
     expect(impulseErrorInWords(draft, null, "the impulse changed since", schemas)).toBe("the impulse changed since");

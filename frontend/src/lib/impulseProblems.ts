@@ -16,12 +16,7 @@ export function draftProblems(draft: Draft, schemas: DraftSchemas): string[] {
         draft[section].length > 1 ? `${SECTION_NAMES[section]} ${i + 1}: ${problem}` : problem,
       ),
     );
-  return [
-    ...(draft.name.trim() ? [] : ["The impulse needs a name"]),
-    ...formProblems(schemas.input, { ...draft.input }),
-    ...blocks("dsp"),
-    ...blocks("learn"),
-  ];
+  return [...(draft.name.trim() ? [] : ["The impulse needs a name"]), ...formProblems(schemas.input, { ...draft.input }), ...blocks("dsp"), ...blocks("learn")];
 }
 
 /**

@@ -39,8 +39,14 @@ describe("fieldsFromSchema", () => {
   });
   it("collects defaults", () => {
     expect(defaultsFromSchema(spectral)).toEqual({
-      fft_length: 16, scale_axes: 1, filter_type: "low", filter_cutoff: null, do_log: true,
-      learning_rate: 0.005, dense_layers: [20, 10], mode: "fast",
+      fft_length: 16,
+      scale_axes: 1,
+      filter_type: "low",
+      filter_cutoff: null,
+      do_log: true,
+      learning_rate: 0.005,
+      dense_layers: [20, 10],
+      mode: "fast",
     });
   });
   it("checks values like the server", () => {
@@ -69,7 +75,11 @@ describe("formProblems", () => {
     ...spectral,
     properties: {
       ...spectral.properties,
-      optimization: { type: "object", title: "Optimization", properties: { sparsity: { type: "number", title: "Sparsity", minimum: 0, maximum: 0.95, default: 0.5 } } },
+      optimization: {
+        type: "object",
+        title: "Optimization",
+        properties: { sparsity: { type: "number", title: "Sparsity", minimum: 0, maximum: 0.95, default: 0.5 } },
+      },
     },
   };
   it("says in words what to change in every field, nested settings included", () => {
@@ -82,7 +92,9 @@ describe("formProblems", () => {
     expect(formProblems(withNested, {})).toEqual(["Epochs needs a value"]);
   });
   it("says a server message with the setting's labels instead of its path", () => {
-    expect(messageInWords("params.optimization.sparsity: must be below 1", "params.optimization.sparsity", withNested, "params.")).toBe("Optimization › Sparsity: must be below 1");
+    expect(messageInWords("params.optimization.sparsity: must be below 1", "params.optimization.sparsity", withNested, "params.")).toBe(
+      "Optimization › Sparsity: must be below 1",
+    );
     expect(messageInWords("params.learning_rate: too high", "params.learning_rate", withNested, "params.")).toBe("Learning rate: too high");
     expect(messageInWords("the run needs labels", null, withNested)).toBe("the run needs labels");
   });

@@ -185,7 +185,10 @@ export function parseInput(field: FormField, text: string): unknown {
   }
   if (field.kind === "number-list") {
     if (text.trim() === "") return [];
-    return text.split(/[,\s]+/).filter(Boolean).map(Number);
+    return text
+      .split(/[,\s]+/)
+      .filter(Boolean)
+      .map(Number);
   }
   if (field.kind === "json") {
     try {

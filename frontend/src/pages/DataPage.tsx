@@ -70,7 +70,11 @@ export function DataPage() {
     <>
       <header className="page-header">
         <h1>Data acquisition</h1>
-        {editor && <Link className="btn" to={`/projects/${project.id}/devices`}>Record from a board</Link>}
+        {editor && (
+          <Link className="btn" to={`/projects/${project.id}/devices`}>
+            Record from a board
+          </Link>
+        )}
       </header>
       <div className="grid-2">
         {editor && (
@@ -78,23 +82,43 @@ export function DataPage() {
             <Uploader projectId={project.id} />
           </Card>
         )}
-        <Card title="Dataset" actions={editor && <button className="btn btn-small" onClick={changes.rebalance} disabled={changes.rebalancing}>Rebalance 80/20</button>}>
+        <Card
+          title="Dataset"
+          actions={
+            editor && (
+              <button className="btn btn-small" onClick={changes.rebalance} disabled={changes.rebalancing}>
+                Rebalance 80/20
+              </button>
+            )
+          }
+        >
           <SplitBar training={cats["training"]?.count ?? 0} testing={cats["testing"]?.count ?? 0} />
           {summary.data && summary.data.labels.length > 0 ? (
             <div className="table-wrap">
-            <table className="table compact">
-              <thead><tr><th>Label</th><th>Training</th><th>Testing</th><th>Anomaly</th></tr></thead>
-              <tbody>
-                {summary.data.labels.map((l) => (
-                  <tr key={l}>
-                    <td><button className="link-button" onClick={() => setLabel(l)}>{l}</button></td>
-                    <td>{cats["training"]?.labels[l]?.count ?? 0}</td>
-                    <td>{cats["testing"]?.labels[l]?.count ?? 0}</td>
-                    <td>{cats["anomaly"]?.labels[l]?.count ?? 0}</td>
+              <table className="table compact">
+                <thead>
+                  <tr>
+                    <th>Label</th>
+                    <th>Training</th>
+                    <th>Testing</th>
+                    <th>Anomaly</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {summary.data.labels.map((l) => (
+                    <tr key={l}>
+                      <td>
+                        <button className="link-button" onClick={() => setLabel(l)}>
+                          {l}
+                        </button>
+                      </td>
+                      <td>{cats["training"]?.labels[l]?.count ?? 0}</td>
+                      <td>{cats["testing"]?.labels[l]?.count ?? 0}</td>
+                      <td>{cats["anomaly"]?.labels[l]?.count ?? 0}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
             </div>
           ) : (
             <p className="muted">No labels yet.</p>
@@ -118,7 +142,11 @@ export function DataPage() {
             <select name="filter-label" value={label} onChange={(e) => setLabel(e.target.value)}>
               <option value="">All labels</option>
               <option value={"\u0000"}>(unlabelled)</option>
-              {summary.data?.labels.map((l) => <option key={l} value={l}>{l}</option>)}
+              {summary.data?.labels.map((l) => (
+                <option key={l} value={l}>
+                  {l}
+                </option>
+              ))}
             </select>
           </label>
           <label className="field">
@@ -146,7 +174,11 @@ export function DataPage() {
 
         {editor && selected.size > 0 && <BulkBar ids={ids} trashed={trashed} disabled={changes.pending} onAction={(request) => void changes.run(request)} />}
         <ErrorNote error={changes.error || samples.error} />
-        {changes.note && <p className="muted small" role="status">{changes.note}</p>}
+        {changes.note && (
+          <p className="muted small" role="status">
+            {changes.note}
+          </p>
+        )}
         {samples.isPending && <Loading what="samples" />}
         {samples.data && total === 0 && (
           <EmptyState title={filtered ? "No sample matches these filters" : "No samples yet"}>
@@ -174,22 +206,35 @@ export function DataPage() {
                       />
                     </th>
                   )}
-                  <th>Name</th><th>Label</th><th>Category</th><th>Length</th><th>Rate</th><th>Added</th>
+                  <th>Name</th>
+                  <th>Label</th>
+                  <th>Category</th>
+                  <th>Length</th>
+                  <th>Rate</th>
+                  <th>Added</th>
                 </tr>
               </thead>
               <tbody>
                 {items.map((s) => (
                   <tr key={s.id} className={s.enabled ? "" : "row-disabled"} data-sample-id={s.id}>
                     {editor && (
-                      <td><input type="checkbox" aria-label={`Select ${s.name}`} checked={selected.has(s.id)} onChange={() => toggle(s.id)} /></td>
+                      <td>
+                        <input type="checkbox" aria-label={`Select ${s.name}`} checked={selected.has(s.id)} onChange={() => toggle(s.id)} />
+                      </td>
                     )}
                     <td>
                       <Link to={`/projects/${project.id}/data/${s.id}`}>{s.name}</Link>
                       {!s.enabled && <span className="badge">disabled</span>}
-                      {s.signature_verified && <span className="badge badge-succeeded" title="HMAC signature verified">signed</span>}
+                      {s.signature_verified && (
+                        <span className="badge badge-succeeded" title="HMAC signature verified">
+                          signed
+                        </span>
+                      )}
                     </td>
                     <td>{s.label ?? <span className="muted">—</span>}</td>
-                    <td><span className={`badge badge-${s.category}`}>{s.category}</span></td>
+                    <td>
+                      <span className={`badge badge-${s.category}`}>{s.category}</span>
+                    </td>
                     <td>{formatDuration(s.duration_ms)}</td>
                     <td>{s.frequency_hz ? `${Number(s.frequency_hz.toFixed(2))} Hz` : "—"}</td>
                     <td className="muted small">{formatDate(s.created_at)}</td>
@@ -201,9 +246,15 @@ export function DataPage() {
         )}
         {total > PAGE && (
           <div className="pager">
-            <button className="btn btn-small" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>Previous</button>
-            <span className="muted small">{offset + 1}–{Math.min(total, offset + PAGE)} of {total}</span>
-            <button className="btn btn-small" disabled={offset + PAGE >= total} onClick={() => setOffset(offset + PAGE)}>Next</button>
+            <button className="btn btn-small" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
+              Previous
+            </button>
+            <span className="muted small">
+              {offset + 1}–{Math.min(total, offset + PAGE)} of {total}
+            </span>
+            <button className="btn btn-small" disabled={offset + PAGE >= total} onClick={() => setOffset(offset + PAGE)}>
+              Next
+            </button>
           </div>
         )}
       </Card>

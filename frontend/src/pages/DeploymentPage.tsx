@@ -19,7 +19,8 @@ function DeploymentView({ deployment, projectId }: { deployment: Deployment; pro
   const job = useJobEvents(projectId, deployment.job_id);
   const fresh = useQuery({
     queryKey: ["project", projectId, "deployment", deployment.id, job?.status],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/deployments/{deployment_id}", { params: { path: { project_id: projectId, deployment_id: deployment.id } } })),
+    queryFn: () =>
+      unwrap(api.GET("/api/projects/{project_id}/deployments/{deployment_id}", { params: { path: { project_id: projectId, deployment_id: deployment.id } } })),
     enabled: job?.status === "succeeded",
   });
   if (fresh.data && fresh.data.status !== deployment.status) void refresh(queryClient, ["project", projectId, "deployments"]);
@@ -44,7 +45,9 @@ function DeploymentView({ deployment, projectId }: { deployment: Deployment; pro
                 <a className="btn btn-primary btn-small" href={`/api/projects/${projectId}/artifacts/${a.id}/download`} download={a.name}>
                   Download {a.name}
                 </a>
-                <span className="muted small">{formatBytes(a.size_bytes)} · sha256 {a.sha256.slice(0, 12)}…</span>
+                <span className="muted small">
+                  {formatBytes(a.size_bytes)} · sha256 {a.sha256.slice(0, 12)}…
+                </span>
               </li>
             ))}
           </ul>
@@ -58,7 +61,9 @@ function DeploymentView({ deployment, projectId }: { deployment: Deployment; pro
             <>
               <h3>Last on-device test</h3>
               <p className="muted small" data-testid="device-test-source">
-                {deviceTest.source === "browser" ? `Tested in the browser on ${deviceTest.board}` : `Tested by the studio on ${deviceTest.board}${deviceTest.job_id != null ? ` (job #${deviceTest.job_id})` : ""}`}
+                {deviceTest.source === "browser"
+                  ? `Tested in the browser on ${deviceTest.board}`
+                  : `Tested by the studio on ${deviceTest.board}${deviceTest.job_id != null ? ` (job #${deviceTest.job_id})` : ""}`}
               </p>
               <div className="metrics" data-testid="deployment-device-test">
                 <div className="stat" data-metric="agreement">
@@ -100,7 +105,9 @@ export function DeploymentPage() {
         <h1>Deployment</h1>
         <EmptyState title="Train a model first">
           {editor ? (
-            <p>Deployment builds a trained model for your device. <Link to={`/projects/${project.id}/training`}>Train one</Link>, then come back.</p>
+            <p>
+              Deployment builds a trained model for your device. <Link to={`/projects/${project.id}/training`}>Train one</Link>, then come back.
+            </p>
           ) : (
             <p>Deployment builds a trained model for a device. When an editor trains a model and builds it, the builds show here.</p>
           )}
@@ -120,13 +127,15 @@ export function DeploymentPage() {
           {deployments.data?.map((d) => (
             <li key={d.id} className="list-row">
               <span>
-                <strong>#{d.id}</strong> {d.target}{d.board_id ? ` · ${d.board_id}` : ""} · run #{d.training_run_id}
-                {d.anomaly_run_id != null ? ` + anomaly run #${d.anomaly_run_id}` : ""}{" "}
-                <span className="muted small">{formatDate(d.created_at)}</span>
+                <strong>#{d.id}</strong> {d.target}
+                {d.board_id ? ` · ${d.board_id}` : ""} · run #{d.training_run_id}
+                {d.anomaly_run_id != null ? ` + anomaly run #${d.anomaly_run_id}` : ""} <span className="muted small">{formatDate(d.created_at)}</span>
               </span>
               <span className="row-actions">
                 <StatusBadge status={effectiveStatus(d, statuses)} />
-                <button className="btn btn-small" onClick={() => setShown(d.id)} disabled={current?.id === d.id}>{current?.id === d.id ? "Shown" : "Show"}</button>
+                <button className="btn btn-small" onClick={() => setShown(d.id)} disabled={current?.id === d.id}>
+                  {current?.id === d.id ? "Shown" : "Show"}
+                </button>
               </span>
             </li>
           ))}

@@ -49,15 +49,19 @@ function StudioImages({ project, board, onImage }: { project: Project; board: Bo
     return (
       <p className="muted" data-testid="no-studio-firmware">
         TinyStudio cannot build firmware for the {board.name} here: {board.firmware_unavailable_reason}. Build the{" "}
-        <Link to={`/projects/${project.id}/deployment`}>C library or Arduino library</Link> of your model, compile it with the board's own tools, and flash
-        that image below.
+        <Link to={`/projects/${project.id}/deployment`}>C library or Arduino library</Link> of your model, compile it with the board's own tools, and flash that
+        image below.
       </p>
     );
   }
   const builds = (deployments.data ?? []).filter((d) => d.target === "firmware" && d.board_id === board.id && effectiveStatus(d, statuses) === "succeeded");
   if (deployments.isPending) return <Loading what="firmware builds" />;
   if (!builds.length) {
-    return <p className="muted">No firmware build for this board yet: <Link to={`/projects/${project.id}/deployment`}>build one</Link>, or choose an image file.</p>;
+    return (
+      <p className="muted">
+        No firmware build for this board yet: <Link to={`/projects/${project.id}/deployment`}>build one</Link>, or choose an image file.
+      </p>
+    );
   }
   const use = async (d: Schemas["DeploymentOut"]) => {
     setError(null);
@@ -76,8 +80,12 @@ function StudioImages({ project, board, onImage }: { project: Project; board: Bo
       <ul className="list">
         {builds.map((d) => (
           <li key={d.id} className="list-row">
-            <span>Firmware build #{d.id} · run #{d.training_run_id}</span>
-            <button className="btn btn-small" onClick={() => void use(d)}>Use this build</button>
+            <span>
+              Firmware build #{d.id} · run #{d.training_run_id}
+            </span>
+            <button className="btn btn-small" onClick={() => void use(d)}>
+              Use this build
+            </button>
           </li>
         ))}
       </ul>
@@ -168,14 +176,22 @@ function EspFlasher({ board, image }: { board: Board; image: Image | null }) {
         <label className="field">
           <span>Baud rate while writing</span>
           <select name="baud" value={baudRate} onChange={(e) => setBaudRate(Number(e.target.value))} disabled={running}>
-            {BAUD_RATES.map((b) => <option key={b} value={b}>{b}</option>)}
+            {BAUD_RATES.map((b) => (
+              <option key={b} value={b}>
+                {b}
+              </option>
+            ))}
           </select>
         </label>
         <label className="field checkbox-field">
           <input type="checkbox" checked={eraseAll} onChange={(e) => setEraseAll(e.target.checked)} disabled={running} /> Erase the whole flash first
         </label>
       </div>
-      {image && problem && <p className="error-note" role="alert">{problem}</p>}
+      {image && problem && (
+        <p className="error-note" role="alert">
+          {problem}
+        </p>
+      )}
       {serialProblem && <p className="error-note">{serialProblem}</p>}
       <div className="inline-form">
         <button className="btn btn-primary" disabled={running || !!problem || !!serialProblem} onClick={() => void flash()}>
@@ -189,7 +205,10 @@ function EspFlasher({ board, image }: { board: Board; image: Image | null }) {
             const { icon, status } = mark(s.step);
             return (
               <li key={s.step} data-status={status} className={`flash-step flash-step-${status}`}>
-                <span aria-hidden="true" className="flash-step-icon">{icon}</span> {s.title}
+                <span aria-hidden="true" className="flash-step-icon">
+                  {icon}
+                </span>{" "}
+                {s.title}
               </li>
             );
           })}
@@ -199,23 +218,41 @@ function EspFlasher({ board, image }: { board: Board; image: Image | null }) {
         <div data-testid="flash-progress">
           <ProgressBar value={state.written / state.total} label="Writing the image" />
           <p className="muted small">
-            {Math.floor((100 * state.written) / state.total)} % · {formatBytes(state.written)} of {formatBytes(state.total)} sent (compressed from {formatBytes(image?.bytes.length ?? 0)})
+            {Math.floor((100 * state.written) / state.total)} % · {formatBytes(state.written)} of {formatBytes(state.total)} sent (compressed from{" "}
+            {formatBytes(image?.bytes.length ?? 0)})
           </p>
         </div>
       )}
       {state.chip && (
         <div className="metrics" data-testid="chip-info">
-          <div className="stat"><span className="stat-value">{state.chip.name}</span><span className="stat-label">{state.chip.description}</span></div>
-          <div className="stat"><span className="stat-value small">{state.chip.mac}</span><span className="stat-label">MAC</span></div>
-          <div className="stat"><span className="stat-value">{state.chip.crystalMHz} MHz</span><span className="stat-label">crystal</span></div>
-          {state.chip.flashId != null && <div className="stat"><span className="stat-value">0x{state.chip.flashId.toString(16)}</span><span className="stat-label">flash ID</span></div>}
-          <div className="stat"><span className="stat-value small">{state.chip.features.join(", ")}</span><span className="stat-label">features</span></div>
+          <div className="stat">
+            <span className="stat-value">{state.chip.name}</span>
+            <span className="stat-label">{state.chip.description}</span>
+          </div>
+          <div className="stat">
+            <span className="stat-value small">{state.chip.mac}</span>
+            <span className="stat-label">MAC</span>
+          </div>
+          <div className="stat">
+            <span className="stat-value">{state.chip.crystalMHz} MHz</span>
+            <span className="stat-label">crystal</span>
+          </div>
+          {state.chip.flashId != null && (
+            <div className="stat">
+              <span className="stat-value">0x{state.chip.flashId.toString(16)}</span>
+              <span className="stat-label">flash ID</span>
+            </div>
+          )}
+          <div className="stat">
+            <span className="stat-value small">{state.chip.features.join(", ")}</span>
+            <span className="stat-label">features</span>
+          </div>
         </div>
       )}
       {state.result && (
         <p className="success-note" role="status" data-testid="flash-done">
-          Flashed {formatBytes(state.result.bytes)} at {addressText} in {state.result.seconds.toFixed(1)} s; the flash's MD5 matches the image ({state.result.md5}). The board
-          restarted into the new image.
+          Flashed {formatBytes(state.result.bytes)} at {addressText} in {state.result.seconds.toFixed(1)} s; the flash's MD5 matches the image (
+          {state.result.md5}). The board restarted into the new image.
         </p>
       )}
       {state.error && (
@@ -228,7 +265,9 @@ function EspFlasher({ board, image }: { board: Board; image: Image | null }) {
       {state.log.length > 0 && (
         <details open={!!state.error}>
           <summary>esptool log ({state.log.length} lines)</summary>
-          <pre className="log" aria-label="esptool log">{state.log.join("\n")}</pre>
+          <pre className="log" aria-label="esptool log">
+            {state.log.join("\n")}
+          </pre>
         </details>
       )}
     </Card>
@@ -252,7 +291,9 @@ function Uf2Download({ board, image }: { board: Board; image: Image | null }) {
         return { error: `this UF2 file is for family 0x${hex(summary.familyId)}; the ${board.name} expects 0x${hex(family)}` };
       }
       if (summary.start < origin || summary.end > origin + board.flash_bytes) {
-        return { error: `this UF2 file writes 0x${hex(summary.start)}–0x${hex(summary.end)}, outside the board's flash (0x${hex(origin)}–0x${hex(origin + board.flash_bytes)})` };
+        return {
+          error: `this UF2 file writes 0x${hex(summary.start)}–0x${hex(summary.end)}, outside the board's flash (0x${hex(origin)}–0x${hex(origin + board.flash_bytes)})`,
+        };
       }
       return { file, summary, name: image.name.replace(/\.[^.]*$/, "") + ".uf2" };
     } catch (err) {
@@ -262,14 +303,21 @@ function Uf2Download({ board, image }: { board: Board; image: Image | null }) {
   return (
     <Card title="Download for the board's USB drive (UF2)">
       {!prepared && <p className="muted">Choose an image first.</p>}
-      {prepared && "error" in prepared && <p className="error-note" role="alert">{prepared.error}</p>}
+      {prepared && "error" in prepared && (
+        <p className="error-note" role="alert">
+          {prepared.error}
+        </p>
+      )}
       {prepared && "file" in prepared && (
         <>
           <p className="muted small" data-testid="uf2-summary">
-            {prepared.summary.blocks} blocks, {formatBytes(prepared.summary.bytes)} for 0x{hex(prepared.summary.start)}–0x{hex(prepared.summary.end)}, family 0x{hex(prepared.summary.familyId ?? family)}
+            {prepared.summary.blocks} blocks, {formatBytes(prepared.summary.bytes)} for 0x{hex(prepared.summary.start)}–0x{hex(prepared.summary.end)}, family 0x
+            {hex(prepared.summary.familyId ?? family)}
             {image && !image.name.toLowerCase().endsWith(".uf2") ? ` (converted from ${image.name})` : ""}
           </p>
-          <button className="btn btn-primary" onClick={() => saveBytes(prepared.file, prepared.name)}>Download {prepared.name}</button>
+          <button className="btn btn-primary" onClick={() => saveBytes(prepared.file, prepared.name)}>
+            Download {prepared.name}
+          </button>
         </>
       )}
     </Card>
@@ -282,8 +330,16 @@ function ImageDownload({ board, image }: { board: Board; image: Image | null }) 
   return (
     <Card title="Download the image">
       {!image && <p className="muted">Choose an image first.</p>}
-      {tooBig && <p className="error-note" role="alert">The image has {formatBytes(image.bytes.length)}, more than the board's {formatBytes(board.flash_bytes)} flash.</p>}
-      {image && !tooBig && <button className="btn btn-primary" onClick={() => saveBytes(image.bytes, image.name)}>Download {image.name}</button>}
+      {tooBig && (
+        <p className="error-note" role="alert">
+          The image has {formatBytes(image.bytes.length)}, more than the board's {formatBytes(board.flash_bytes)} flash.
+        </p>
+      )}
+      {image && !tooBig && (
+        <button className="btn btn-primary" onClick={() => saveBytes(image.bytes, image.name)}>
+          Download {image.name}
+        </button>
+      )}
     </Card>
   );
 }
@@ -318,18 +374,44 @@ export function FlashPage() {
         <div className="inline-form">
           <label className="field">
             <span>Board</span>
-            <select name="board" value={board.id} onChange={(e) => { setBoardId(e.target.value); setImage(null); setFileError(null); }}>
-              {physical.map((b) => <option key={b.id} value={b.id}>{b.name}</option>)}
+            <select
+              name="board"
+              value={board.id}
+              onChange={(e) => {
+                setBoardId(e.target.value);
+                setImage(null);
+                setFileError(null);
+              }}
+            >
+              {physical.map((b) => (
+                <option key={b.id} value={b.id}>
+                  {b.name}
+                </option>
+              ))}
             </select>
           </label>
           <span className="muted small">
-            {board.mcu} · {formatBytes(board.flash_bytes)} flash · {formatBytes(board.ram_bytes)} RAM · flashed {board.flash_method === "esptool" ? "from this page over Web Serial" : board.flash_method === "uf2" ? "by copying a .uf2 file to its USB drive" : "with its own tools"}
+            {board.mcu} · {formatBytes(board.flash_bytes)} flash · {formatBytes(board.ram_bytes)} RAM · flashed{" "}
+            {board.flash_method === "esptool"
+              ? "from this page over Web Serial"
+              : board.flash_method === "uf2"
+                ? "by copying a .uf2 file to its USB drive"
+                : "with its own tools"}
           </span>
         </div>
-        <p className="muted small">Virtual boards are flashed on the <Link to={`/projects/${project.id}/virtual-boards`}>Virtual boards</Link> page.</p>
+        <p className="muted small">
+          Virtual boards are flashed on the <Link to={`/projects/${project.id}/virtual-boards`}>Virtual boards</Link> page.
+        </p>
       </Card>
       <Card title="Image">
-        <StudioImages project={project} board={board} onImage={(i) => { setImage(i); setFileError(null); }} />
+        <StudioImages
+          project={project}
+          board={board}
+          onImage={(i) => {
+            setImage(i);
+            setFileError(null);
+          }}
+        />
         <div className="inline-form">
           <label className="field">
             <span>Or an image file ({suffixes.join(", ")})</span>
@@ -337,12 +419,22 @@ export function FlashPage() {
             <input key={board.id} type="file" name="image" accept={suffixes.join(",")} onChange={(e) => void choose(e.target.files?.[0])} />
           </label>
         </div>
-        {fileError && <p className="error-note" role="alert">{fileError}</p>}
-        {image && <p className="muted small" data-testid="image-summary">{image.name} from {image.source}: {formatBytes(image.bytes.length)}</p>}
+        {fileError && (
+          <p className="error-note" role="alert">
+            {fileError}
+          </p>
+        )}
+        {image && (
+          <p className="muted small" data-testid="image-summary">
+            {image.name} from {image.source}: {formatBytes(image.bytes.length)}
+          </p>
+        )}
       </Card>
       <Card title="How to flash it">
         <ol className="instructions" data-testid="flash-instructions">
-          {board.flashing?.steps.map((s) => <li key={s}>{s}</li>)}
+          {board.flashing?.steps.map((s) => (
+            <li key={s}>{s}</li>
+          ))}
         </ol>
       </Card>
       {board.flash_method === "esptool" && <EspFlasher key={board.id} board={board} image={image} />}

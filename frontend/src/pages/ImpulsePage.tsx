@@ -44,13 +44,27 @@ export function useChosenImpulse(impulses: Impulse[] | undefined): { impulse: Im
 }
 
 /** A drop-down to switch between the project's impulses. */
-export function ImpulsePicker({ impulses, current, onChoose, allowNew }: { impulses: Impulse[]; current: Impulse | null; onChoose: (id: number | "new") => void; allowNew: boolean }) {
+export function ImpulsePicker({
+  impulses,
+  current,
+  onChoose,
+  allowNew,
+}: {
+  impulses: Impulse[];
+  current: Impulse | null;
+  onChoose: (id: number | "new") => void;
+  allowNew: boolean;
+}) {
   if (impulses.length < 2 && !allowNew) return null;
   return (
     <label className="field impulse-picker">
       <span>Impulse</span>
       <select name="impulse" value={current ? String(current.id) : "new"} onChange={(e) => onChoose(e.target.value === "new" ? "new" : Number(e.target.value))}>
-        {impulses.map((i) => <option key={i.id} value={i.id}>{i.name} (v{i.version})</option>)}
+        {impulses.map((i) => (
+          <option key={i.id} value={i.id}>
+            {i.name} (v{i.version})
+          </option>
+        ))}
         {allowNew && <option value="new">+ New impulse</option>}
       </select>
     </label>
@@ -97,19 +111,33 @@ function Preview({ projectId, draft, catalog }: { projectId: number; draft: Draf
           <label className="field">
             <span>Processing block</span>
             <select name="preview-block" value={block.id} onChange={(e) => setBlockId(Number(e.target.value))}>
-              {draft.dsp.map((b) => <option key={b.id} value={b.id}>{blockLabel(b)}</option>)}
+              {draft.dsp.map((b) => (
+                <option key={b.id} value={b.id}>
+                  {blockLabel(b)}
+                </option>
+              ))}
             </select>
           </label>
         )}
         <label className="field">
           <span>Sample</span>
           <select name="preview-sample" value={chosen ?? ""} onChange={(e) => setSampleId(Number(e.target.value))}>
-            {samples.data?.items.map((s) => <option key={s.id} value={s.id}>{s.name} ({s.label ?? "unlabelled"})</option>)}
+            {samples.data?.items.map((s) => (
+              <option key={s.id} value={s.id}>
+                {s.name} ({s.label ?? "unlabelled"})
+              </option>
+            ))}
           </select>
         </label>
         <label className="field">
           <span>Window</span>
-          <input type="number" min={0} max={data ? data.windows - 1 : undefined} value={windowIndex} onChange={(e) => setWindowIndex(Math.max(0, Number(e.target.value)))} />
+          <input
+            type="number"
+            min={0}
+            max={data ? data.windows - 1 : undefined}
+            value={windowIndex}
+            onChange={(e) => setWindowIndex(Math.max(0, Number(e.target.value)))}
+          />
         </label>
         <button className="btn" disabled={chosen === null || preview.isPending} onClick={() => preview.mutate({ dsp: block, label: blockLabel(block) })}>
           {preview.isPending ? "Computing…" : "Show features"}
@@ -151,7 +179,12 @@ function FeatureExplorer({ projectId, impulse, editor }: { projectId: number; im
   const jobId = startedJob ?? previous?.id ?? null;
   const start = useMutation({
     mutationFn: () =>
-      unwrap(api.POST("/api/projects/{project_id}/impulses/{impulse_id}/features", { params: { path: { project_id: projectId, impulse_id: impulse.id } }, body: {} })),
+      unwrap(
+        api.POST("/api/projects/{project_id}/impulses/{impulse_id}/features", {
+          params: { path: { project_id: projectId, impulse_id: impulse.id } },
+          body: {},
+        }),
+      ),
     onSuccess: (job) => setJobId(job.id),
   });
   const job = useJobEvents(projectId, jobId);
@@ -172,15 +205,31 @@ function FeatureExplorer({ projectId, impulse, editor }: { projectId: number; im
     enabled: Boolean(explorerArtifact),
   });
   return (
-    <Card title="Features" actions={editor && <button className="btn btn-primary" disabled={start.isPending || (job !== null && job.status === "running")} onClick={() => start.mutate()}>Generate features</button>}>
+    <Card
+      title="Features"
+      actions={
+        editor && (
+          <button className="btn btn-primary" disabled={start.isPending || (job !== null && job.status === "running")} onClick={() => start.mutate()}>
+            Generate features
+          </button>
+        )
+      }
+    >
       <ErrorNote error={start.error || points.error || finishedJob.error} />
       {jobId === null && <p className="muted">Generate the features of every window to see how well the labels separate (a 2-D projection).</p>}
       {asSpec(impulse.spec).dsp.length > 1 && (
-        <p className="muted small">The saved version has {asSpec(impulse.spec).dsp.length} processing blocks: their features are joined, as the learning blocks see them.</p>
+        <p className="muted small">
+          The saved version has {asSpec(impulse.spec).dsp.length} processing blocks: their features are joined, as the learning blocks see them.
+        </p>
       )}
       {jobId !== null && <JobProgress job={job} projectId={projectId} title="Feature generation" />}
       {points.data && points.data.length > 0 && (
-        <Scatter points={points.data} onOpen={(p) => navigate(`/projects/${projectId}/data/${p.sample_id}?window=${p.window_start_ms}&length=${(impulse.spec as { input: InputBlock }).input.window_ms}`)} />
+        <Scatter
+          points={points.data}
+          onOpen={(p) =>
+            navigate(`/projects/${projectId}/data/${p.sample_id}?window=${p.window_start_ms}&length=${(impulse.spec as { input: InputBlock }).input.window_ms}`)
+          }
+        />
       )}
     </Card>
   );
@@ -190,13 +239,13 @@ function FeatureExplorer({ projectId, impulse, editor }: { projectId: number; im
 function LearnNote({ draft, impulse }: { draft: Draft; impulse: Impulse | null }) {
   if (draft.dsp.length < 2 && draft.learn.length < 2) return null;
   // The size is known for the saved design; an edited one is measured when it is saved.
-  const saved = impulse && sameValue(draft.input, asSpec(impulse.spec).input) && sameValue(specFromDraft(draft).dsp, asSpec(impulse.spec).dsp) ? impulse.shapes : null;
+  const saved =
+    impulse && sameValue(draft.input, asSpec(impulse.spec).input) && sameValue(specFromDraft(draft).dsp, asSpec(impulse.spec).dsp) ? impulse.shapes : null;
   const input = draft.dsp.length > 1 ? `the features of all ${draft.dsp.length} processing blocks, joined` : "the features of the processing block";
   return (
     <p className="muted small">
       Every learning block takes {input}
-      {saved ? ` (${saved.learn_input_shape.join(" × ")} values)` : ""}.
-      {draft.learn.length > 1 && " Each one is trained in a run of its own."}
+      {saved ? ` (${saved.learn_input_shape.join(" × ")} values)` : ""}.{draft.learn.length > 1 && " Each one is trained in a run of its own."}
     </p>
   );
 }
@@ -210,7 +259,7 @@ export function ImpulsePage() {
   const inputDefaults = useInputDefaults(project.id);
   const { impulse, creating, choose } = useChosenImpulse(impulses.data);
   const [draft, setDraft] = useState<Draft | null>(null);
-  const draftKey = creating ? "new" : impulse?.id ?? null;
+  const draftKey = creating ? "new" : (impulse?.id ?? null);
   const [draftFor, setDraftFor] = useState<typeof draftKey>(draftKey);
   // Switching impulses starts a fresh draft.
   if (draftFor !== draftKey) {
@@ -247,7 +296,12 @@ export function ImpulsePage() {
     mutationFn: (d: Draft) => {
       const spec = specFromDraft(d);
       return impulse
-        ? unwrap(api.PUT("/api/projects/{project_id}/impulses/{impulse_id}", { params: { path: { project_id: project.id, impulse_id: impulse.id } }, body: { name: d.name, spec, base_version: impulse.version } }))
+        ? unwrap(
+            api.PUT("/api/projects/{project_id}/impulses/{impulse_id}", {
+              params: { path: { project_id: project.id, impulse_id: impulse.id } },
+              body: { name: d.name, spec, base_version: impulse.version },
+            }),
+          )
         : unwrap(api.POST("/api/projects/{project_id}/impulses", { params: { path: { project_id: project.id } }, body: { name: d.name, spec } }));
     },
     onMutate: () => setErrors({ fields: NO_ERRORS, other: null }),
@@ -289,7 +343,9 @@ export function ImpulsePage() {
       <>
         <h1>Impulse design</h1>
         <EmptyState title="Add data first">
-          <p>An impulse is designed around your data's axes and rate. <Link to={`/projects/${project.id}/data`}>Upload samples</Link> first.</p>
+          <p>
+            An impulse is designed around your data's axes and rate. <Link to={`/projects/${project.id}/data`}>Upload samples</Link> first.
+          </p>
         </EmptyState>
       </>
     );
@@ -306,16 +362,46 @@ export function ImpulsePage() {
           {impulses.data && <ImpulsePicker impulses={impulses.data} current={impulse} onChoose={choose} allowNew={editor && impulses.data.length > 0} />}
           <p className="muted">
             {impulse ? `${impulse.name}, version ${impulse.version}` : "Not saved yet"}
-            {impulse?.shapes && ` · ${impulse.shapes.window_samples} readings × ${impulse.shapes.axes} axes per window → features ${impulse.shapes.dsp_output_shapes.map((s) => s.join("×")).join(", ")} → model input ${impulse.shapes.learn_input_shape.join("×")}`}
+            {impulse?.shapes &&
+              ` · ${impulse.shapes.window_samples} readings × ${impulse.shapes.axes} axes per window → features ${impulse.shapes.dsp_output_shapes.map((s) => s.join("×")).join(", ")} → model input ${impulse.shapes.learn_input_shape.join("×")}`}
           </p>
         </div>
       </header>
       <div className="impulse-flow">
-        <InputBlockCard block={blocks.data.input} input={draft.input} defaults={inputDefaults.data} errors={errors.fields.input} editor={editor} onChange={(input) => set({ input })} />
-        <ImpulseBlocksCard section="dsp" step={2} draft={draft} catalog={blocks.data.dsp} errors={errors.fields.blocks} editor={editor} onChange={setDraft}
-          note={draft.dsp.length > 1 && <p className="muted small">Each processing block reads every axis of the window; their features are joined into one vector for the learning blocks.</p>} />
-        <ImpulseBlocksCard section="learn" step={3} draft={draft} catalog={blocks.data.learn} errors={errors.fields.blocks} editor={editor} onChange={setDraft}
-          note={<LearnNote draft={draft} impulse={impulse} />} />
+        <InputBlockCard
+          block={blocks.data.input}
+          input={draft.input}
+          defaults={inputDefaults.data}
+          errors={errors.fields.input}
+          editor={editor}
+          onChange={(input) => set({ input })}
+        />
+        <ImpulseBlocksCard
+          section="dsp"
+          step={2}
+          draft={draft}
+          catalog={blocks.data.dsp}
+          errors={errors.fields.blocks}
+          editor={editor}
+          onChange={setDraft}
+          note={
+            draft.dsp.length > 1 && (
+              <p className="muted small">
+                Each processing block reads every axis of the window; their features are joined into one vector for the learning blocks.
+              </p>
+            )
+          }
+        />
+        <ImpulseBlocksCard
+          section="learn"
+          step={3}
+          draft={draft}
+          catalog={blocks.data.learn}
+          errors={errors.fields.blocks}
+          editor={editor}
+          onChange={setDraft}
+          note={<LearnNote draft={draft} impulse={impulse} />}
+        />
       </div>
       {editor && (
         <div className="savebar">
@@ -323,7 +409,12 @@ export function ImpulsePage() {
             <span>Impulse name</span>
             <input name="impulse-name" value={draft.name} aria-invalid={!draft.name.trim()} onChange={(e) => set({ name: e.target.value })} />
           </label>
-          <button className="btn btn-primary" disabled={save.isPending || problems.length > 0} aria-describedby={problems.length ? "impulse-problems" : undefined} onClick={() => save.mutate(draft)}>
+          <button
+            className="btn btn-primary"
+            disabled={save.isPending || problems.length > 0}
+            aria-describedby={problems.length ? "impulse-problems" : undefined}
+            onClick={() => save.mutate(draft)}
+          >
             {save.isPending ? "Saving…" : "Save impulse"}
           </button>
           {problems.length > 0 && (
@@ -332,23 +423,41 @@ export function ImpulsePage() {
               {problems.length > 1 && ` (and ${problems.length - 1} more, marked above)`}.
             </p>
           )}
-          {save.isSuccess && !save.isPending && !dirty && <span className="ok-text small" role="status">Saved version {save.data.version}</span>}
+          {save.isSuccess && !save.isPending && !dirty && (
+            <span className="ok-text small" role="status">
+              Saved version {save.data.version}
+            </span>
+          )}
           {dirty && <span className="muted small">Unsaved changes</span>}
-          {errors.other && <p className="error-note" role="alert">{errors.other}</p>}
-          {impulse && <Link className="btn" to={`/projects/${project.id}/training?impulse=${impulse.id}`}>Go to training →</Link>}
+          {errors.other && (
+            <p className="error-note" role="alert">
+              {errors.other}
+            </p>
+          )}
+          {impulse && (
+            <Link className="btn" to={`/projects/${project.id}/training?impulse=${impulse.id}`}>
+              Go to training →
+            </Link>
+          )}
         </div>
       )}
       <Preview projectId={project.id} draft={draft} catalog={blocks.data.dsp} />
       {/* A new version starts from its own features (or none yet), not the last version's. */}
       {impulse && <FeatureExplorer key={impulse.version_id} projectId={project.id} impulse={impulse} editor={editor} />}
       {impulse && (
-        <ImpulseHistory projectId={project.id} impulse={impulse} blocks={blocks.data} editor={editor} dirty={dirty}
+        <ImpulseHistory
+          projectId={project.id}
+          impulse={impulse}
+          blocks={blocks.data}
+          editor={editor}
+          dirty={dirty}
           onRestored={(saved) => {
             save.reset();
             setErrors({ fields: NO_ERRORS, other: null });
             setDraft(draftFrom(saved));
             updateImpulseList(saved);
-          }} />
+          }}
+        />
       )}
     </>
   );

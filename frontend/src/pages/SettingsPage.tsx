@@ -21,7 +21,9 @@ function ProjectExport({ project }: { project: Project }) {
   if (!atLeast(project.role, "editor")) return null;
   return (
     <div className="project-export">
-      <button className="btn btn-small" onClick={() => start.mutate()} disabled={start.isPending}>Export the whole project</button>
+      <button className="btn btn-small" onClick={() => start.mutate()} disabled={start.isPending}>
+        Export the whole project
+      </button>
       <ErrorNote error={start.error} />
       {jobId !== null && <JobProgress job={job} projectId={project.id} title="Project export" />}
       {job?.status === "succeeded" &&
@@ -43,16 +45,14 @@ function ProjectDetails({ project }: { project: Project }) {
   const confirm = useConfirm();
   const overview = useOverview(project.id);
   const save = useMutation({
-    mutationFn: () =>
-      unwrap(api.PATCH("/api/projects/{project_id}", { params: { path: { project_id: project.id } }, body: { name, description } })),
+    mutationFn: () => unwrap(api.PATCH("/api/projects/{project_id}", { params: { path: { project_id: project.id } }, body: { name, description } })),
     onSuccess: () => {
       void refresh(queryClient, keys.project(project.id));
       void refresh(queryClient, keys.projects);
     },
   });
   const remove = useMutation({
-    mutationFn: () =>
-      unwrap(api.DELETE("/api/projects/{project_id}", { params: { path: { project_id: project.id }, query: { confirm_name: typedName } } })),
+    mutationFn: () => unwrap(api.DELETE("/api/projects/{project_id}", { params: { path: { project_id: project.id }, query: { confirm_name: typedName } } })),
     onSuccess: () => {
       void refresh(queryClient, keys.projects);
       navigate("/");
@@ -66,7 +66,12 @@ function ProjectDetails({ project }: { project: Project }) {
       : "";
     const yes = await confirm({
       title: `Delete project “${project.name}”${holds}?`,
-      body: <p>Everything it holds is deleted for good, for every member: samples (also those in the trash), impulses, models, builds and jobs. This cannot be undone.</p>,
+      body: (
+        <p>
+          Everything it holds is deleted for good, for every member: samples (also those in the trash), impulses, models, builds and jobs. This cannot be
+          undone.
+        </p>
+      ),
       confirmLabel: "Delete the project",
       danger: true,
     });
@@ -81,10 +86,22 @@ function ProjectDetails({ project }: { project: Project }) {
           save.mutate();
         }}
       >
-        <label className="field"><span>Name</span><input value={name} disabled={!canEdit} onChange={(e) => setName(e.target.value)} /></label>
-        <label className="field"><span>Description</span><textarea value={description} rows={2} disabled={!canEdit} onChange={(e) => setDescription(e.target.value)} /></label>
+        <label className="field">
+          <span>Name</span>
+          <input value={name} disabled={!canEdit} onChange={(e) => setName(e.target.value)} />
+        </label>
+        <label className="field">
+          <span>Description</span>
+          <textarea value={description} rows={2} disabled={!canEdit} onChange={(e) => setDescription(e.target.value)} />
+        </label>
         <ErrorNote error={save.error} />
-        {canEdit && <div><button className="btn btn-primary" type="submit">{save.isSuccess ? "Saved" : "Save"}</button></div>}
+        {canEdit && (
+          <div>
+            <button className="btn btn-primary" type="submit">
+              {save.isSuccess ? "Saved" : "Save"}
+            </button>
+          </div>
+        )}
       </form>
       <ProjectExport project={project} />
       {project.role === "owner" && (
@@ -92,8 +109,13 @@ function ProjectDetails({ project }: { project: Project }) {
           <summary>Delete this project</summary>
           <p>This deletes all samples, models and jobs. Type the project's name to confirm.</p>
           <div className="inline-form">
-            <label className="field"><span>Project name</span><input value={typedName} onChange={(e) => setTypedName(e.target.value)} /></label>
-            <button className="btn btn-danger" disabled={typedName !== project.name || overview.isPending || remove.isPending} onClick={() => void askDelete()}>Delete project</button>
+            <label className="field">
+              <span>Project name</span>
+              <input value={typedName} onChange={(e) => setTypedName(e.target.value)} />
+            </label>
+            <button className="btn btn-danger" disabled={typedName !== project.name || overview.isPending || remove.isPending} onClick={() => void askDelete()}>
+              Delete project
+            </button>
           </div>
           <ErrorNote error={remove.error} />
         </details>
@@ -121,8 +143,7 @@ function Members({ project }: { project: Project }) {
     onSuccess: reload,
   });
   const remove = useMutation({
-    mutationFn: (userId: number) =>
-      unwrap(api.DELETE("/api/projects/{project_id}/members/{user_id}", { params: { path: { ...path, user_id: userId } } })),
+    mutationFn: (userId: number) => unwrap(api.DELETE("/api/projects/{project_id}/members/{user_id}", { params: { path: { ...path, user_id: userId } } })),
     onSuccess: reload,
   });
   const transfer = useMutation({
@@ -148,19 +169,49 @@ function Members({ project }: { project: Project }) {
     if (yes) transfer.mutate(userId);
   };
   return (
-    <Card title="Members" actions={project.role !== "owner" && <button className="btn btn-small" onClick={() => leave.mutate()}>Leave project</button>}>
+    <Card
+      title="Members"
+      actions={
+        project.role !== "owner" && (
+          <button className="btn btn-small" onClick={() => leave.mutate()}>
+            Leave project
+          </button>
+        )
+      }
+    >
       <table className="table">
-        <thead><tr><th>Member</th><th>Role</th><th>Joined</th><th><span className="sr-only">Actions</span></th></tr></thead>
+        <thead>
+          <tr>
+            <th>Member</th>
+            <th>Role</th>
+            <th>Joined</th>
+            <th>
+              <span className="sr-only">Actions</span>
+            </th>
+          </tr>
+        </thead>
         <tbody>
           {members.data?.map((m) => {
             const self = m.user_id === me.data?.id;
             return (
               <tr key={m.user_id}>
-                <td><strong>{m.username}</strong>{self && " (you)"}{m.email && <div className="muted small">{m.email}</div>}</td>
+                <td>
+                  <strong>{m.username}</strong>
+                  {self && " (you)"}
+                  {m.email && <div className="muted small">{m.email}</div>}
+                </td>
                 <td>
                   {admin && !self && m.role !== "owner" ? (
-                    <select aria-label={`Role of ${m.username}`} value={m.role} onChange={(e) => change.mutate({ userId: m.user_id, role: e.target.value as Role })}>
-                      {ROLES.filter((r) => r !== "owner").map((r) => <option key={r} value={r}>{r}</option>)}
+                    <select
+                      aria-label={`Role of ${m.username}`}
+                      value={m.role}
+                      onChange={(e) => change.mutate({ userId: m.user_id, role: e.target.value as Role })}
+                    >
+                      {ROLES.filter((r) => r !== "owner").map((r) => (
+                        <option key={r} value={r}>
+                          {r}
+                        </option>
+                      ))}
                     </select>
                   ) : (
                     m.role
@@ -168,17 +219,19 @@ function Members({ project }: { project: Project }) {
                 </td>
                 <td className="muted small">{formatDate(m.joined_at)}</td>
                 <td>
-<div className="row-actions">
-                  {project.role === "owner" && !self && (
-                    <button className="btn btn-small" onClick={() => void askTransfer(m.user_id, m.username)}>
-                      Make owner
-                    </button>
-                  )}
-                  {admin && !self && m.role !== "owner" && (
-                    <button className="btn btn-small btn-danger" onClick={() => remove.mutate(m.user_id)}>Remove</button>
-                  )}
-                </div>
-</td>
+                  <div className="row-actions">
+                    {project.role === "owner" && !self && (
+                      <button className="btn btn-small" onClick={() => void askTransfer(m.user_id, m.username)}>
+                        Make owner
+                      </button>
+                    )}
+                    {admin && !self && m.role !== "owner" && (
+                      <button className="btn btn-small btn-danger" onClick={() => remove.mutate(m.user_id)}>
+                        Remove
+                      </button>
+                    )}
+                  </div>
+                </td>
               </tr>
             );
           })}
@@ -221,14 +274,23 @@ function Invitations({ project }: { project: Project }) {
           invite.mutate();
         }}
       >
-        <label className="field"><span>Username or email</span><input name="invitee" value={invitee} required onChange={(e) => setInvitee(e.target.value)} /></label>
+        <label className="field">
+          <span>Username or email</span>
+          <input name="invitee" value={invitee} required onChange={(e) => setInvitee(e.target.value)} />
+        </label>
         <label className="field">
           <span>Role</span>
           <select name="invite-role" value={role} onChange={(e) => setRole(e.target.value as Role)}>
-            {ROLES.filter((r) => r !== "owner").map((r) => <option key={r} value={r}>{r}</option>)}
+            {ROLES.filter((r) => r !== "owner").map((r) => (
+              <option key={r} value={r}>
+                {r}
+              </option>
+            ))}
           </select>
         </label>
-        <button className="btn btn-primary" type="submit">Send invitation</button>
+        <button className="btn btn-primary" type="submit">
+          Send invitation
+        </button>
       </form>
       <ErrorNote error={invite.error || cancel.error} />
       {pending.length === 0 ? (
@@ -237,8 +299,12 @@ function Invitations({ project }: { project: Project }) {
         <ul className="list">
           {pending.map((i) => (
             <li key={i.id} className="list-row">
-              <span>{i.invitee_username ?? i.invitee_email} as {i.role} <span className="muted small">· {formatDate(i.created_at)}</span></span>
-              <button className="btn btn-small" onClick={() => cancel.mutate(i.id)}>Cancel</button>
+              <span>
+                {i.invitee_username ?? i.invitee_email} as {i.role} <span className="muted small">· {formatDate(i.created_at)}</span>
+              </span>
+              <button className="btn btn-small" onClick={() => cancel.mutate(i.id)}>
+                Cancel
+              </button>
             </li>
           ))}
         </ul>
@@ -271,7 +337,9 @@ function ApiKeys({ project }: { project: Project }) {
   });
   return (
     <Card title="API keys">
-      <p className="muted">Devices and the data forwarder send data with an API key (header <code>x-api-key</code>).</p>
+      <p className="muted">
+        Devices and the data forwarder send data with an API key (header <code>x-api-key</code>).
+      </p>
       <form
         className="inline-form"
         onSubmit={(e) => {
@@ -279,18 +347,28 @@ function ApiKeys({ project }: { project: Project }) {
           create.mutate();
         }}
       >
-        <label className="field"><span>Key name</span><input name="api-key-name" value={name} required onChange={(e) => setName(e.target.value)} /></label>
-        <button className="btn btn-primary" type="submit">Create API key</button>
+        <label className="field">
+          <span>Key name</span>
+          <input name="api-key-name" value={name} required onChange={(e) => setName(e.target.value)} />
+        </label>
+        <button className="btn btn-primary" type="submit">
+          Create API key
+        </button>
       </form>
       <ErrorNote error={create.error || revoke.error} />
       {created && (
         <div className="secret" role="status">
-          <p><strong>Copy this key now:</strong> it is shown only once.</p>
-          <code className="secret-value" data-testid="new-api-key">{created}</code> <CopyButton text={created} />
-          <button className="btn btn-small btn-ghost" onClick={() => setCreated(null)}>Done</button>
-          <p className="small">
-            Record from a board on this computer's serial port with the data forwarder:
+          <p>
+            <strong>Copy this key now:</strong> it is shown only once.
           </p>
+          <code className="secret-value" data-testid="new-api-key">
+            {created}
+          </code>{" "}
+          <CopyButton text={created} />
+          <button className="btn btn-small btn-ghost" onClick={() => setCreated(null)}>
+            Done
+          </button>
+          <p className="small">Record from a board on this computer's serial port with the data forwarder:</p>
           <code className="secret-value small">
             tinystudio forward --server {window.location.origin} --api-key {created} --port /dev/ttyACM0 --label idle
           </code>
@@ -302,9 +380,16 @@ function ApiKeys({ project }: { project: Project }) {
           <li key={k.id} className="list-row">
             <div>
               <strong>{k.name}</strong> <code>{k.prefix}…</code>
-              <div className="muted small">created {formatDate(k.created_at)} · last used {formatDate(k.last_used_at)}{k.revoked_at ? " · revoked" : ""}</div>
+              <div className="muted small">
+                created {formatDate(k.created_at)} · last used {formatDate(k.last_used_at)}
+                {k.revoked_at ? " · revoked" : ""}
+              </div>
             </div>
-            {!k.revoked_at && <button className="btn btn-small btn-danger" onClick={() => revoke.mutate(k.id)}>Revoke</button>}
+            {!k.revoked_at && (
+              <button className="btn btn-small btn-danger" onClick={() => revoke.mutate(k.id)}>
+                Revoke
+              </button>
+            )}
           </li>
         ))}
       </ul>
@@ -341,7 +426,9 @@ function HmacKey({ project }: { project: Project }) {
       {key.data && (
         <div className="secret">
           <code className="secret-value">{shown ? key.data.hmac_key : "•".repeat(32)}</code>
-          <button className="btn btn-small" onClick={() => setShown(!shown)}>{shown ? "Hide" : "Show"}</button>
+          <button className="btn btn-small" onClick={() => setShown(!shown)}>
+            {shown ? "Hide" : "Show"}
+          </button>
           <CopyButton text={key.data.hmac_key} />
           {atLeast(project.role, "admin") && (
             <button className="btn btn-small btn-danger" onClick={() => void askRotate()}>

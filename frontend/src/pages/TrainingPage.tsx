@@ -37,7 +37,13 @@ function RunView({ run, baseline, projectId, windowMs }: { run: Run; baseline: R
         )}
       </Card>
       {job?.status === "succeeded" && result?.optimization && (
-        <OptimizationReport runId={run.id} params={params} result={result} baselineId={run.baseline_run_id ?? null} baseline={baseline?.metrics as TrainResult | undefined} />
+        <OptimizationReport
+          runId={run.id}
+          params={params}
+          result={result}
+          baselineId={run.baseline_run_id ?? null}
+          baseline={baseline?.metrics as TrainResult | undefined}
+        />
       )}
       {job?.status === "succeeded" && result && <Results result={result} projectId={projectId} windowMs={windowMs} />}
     </>
@@ -46,7 +52,12 @@ function RunView({ run, baseline, projectId, windowMs }: { run: Run; baseline: R
 
 /** Which learning block a run trained (known once it has run): its number and kind. */
 function runBlock(run: Run): string {
-  const metrics = run.metrics as { learn_index?: number; kind?: string; anomaly?: { test?: { roc_auc?: number | null } } | null; uploaded_model?: { name: string } };
+  const metrics = run.metrics as {
+    learn_index?: number;
+    kind?: string;
+    anomaly?: { test?: { roc_auc?: number | null } } | null;
+    uploaded_model?: { name: string };
+  };
   if (metrics.uploaded_model) return `uploaded model "${metrics.uploaded_model.name}"`;
   if (metrics.learn_index === undefined) return "—";
   const auc = metrics.anomaly?.test?.roc_auc;
@@ -144,7 +155,10 @@ export function TrainingPage() {
         <h1>Training</h1>
         <EmptyState title="Design an impulse first">
           {editor ? (
-            <p>Training needs an impulse: <Link to={`/projects/${project.id}/impulse`}>design one</Link> (window, processing and learning blocks), save it, then come back.</p>
+            <p>
+              Training needs an impulse: <Link to={`/projects/${project.id}/impulse`}>design one</Link> (window, processing and learning blocks), save it, then
+              come back.
+            </p>
           ) : (
             <p>Training needs an impulse. When an editor designs one and trains it, its runs show here.</p>
           )}
@@ -162,7 +176,9 @@ export function TrainingPage() {
             <span>Learning block to train</span>
             <select name="learn-block" value={learnIndex} onChange={(e) => setLearnIndex(Number(e.target.value))}>
               {learnBlocks.map((b, i) => (
-                <option key={i} value={i}>{i + 1} · {blocks.data?.learn.find((x) => x.name === b.block)?.title ?? b.block}</option>
+                <option key={i} value={i}>
+                  {i + 1} · {blocks.data?.learn.find((x) => x.name === b.block)?.title ?? b.block}
+                </option>
               ))}
             </select>
           </label>
@@ -197,14 +213,24 @@ export function TrainingPage() {
         )}
         {learnInfo && <SchemaForm schema={schema} values={values} onChange={setParams} disabled={!editor} />}
         <OptimizationRuns
-          runs={(runs.data ?? []).filter((r) => r.impulse_id === impulse.id && (r.metrics as { learn_index?: number }).learn_index === learnIndex && status(r) === "succeeded")}
-          params={params ?? learn?.params ?? {}} baseline={baselineRun} teacher={teacherRun}
-          onBaseline={setBaselineRun} onTeacher={setTeacherRun} disabled={!editor}
+          runs={(runs.data ?? []).filter(
+            (r) => r.impulse_id === impulse.id && (r.metrics as { learn_index?: number }).learn_index === learnIndex && status(r) === "succeeded",
+          )}
+          params={params ?? learn?.params ?? {}}
+          baseline={baselineRun}
+          teacher={teacherRun}
+          onBaseline={setBaselineRun}
+          onTeacher={setTeacherRun}
+          disabled={!editor}
         />
         {editor && (
           <div className="inline-form">
-            <button className="btn btn-primary" disabled={train.isPending || !learnInfo || problems.length > 0 || (anomaly && normalLabels !== null && normalLabels.length === 0)}
-              aria-describedby={problems.length ? "training-problems" : undefined} onClick={() => train.mutate()}>
+            <button
+              className="btn btn-primary"
+              disabled={train.isPending || !learnInfo || problems.length > 0 || (anomaly && normalLabels !== null && normalLabels.length === 0)}
+              aria-describedby={problems.length ? "training-problems" : undefined}
+              onClick={() => train.mutate()}
+            >
               {train.isPending ? "Starting…" : "Start training"}
             </button>
             {problems.length > 0 && (
@@ -216,36 +242,74 @@ export function TrainingPage() {
           </div>
         )}
         {/* The server names the setting by its path ("params.epochs"); the label says it in words. */}
-        <ErrorNote error={train.error && (train.error instanceof ApiError ? messageInWords(train.error.message, train.error.field, schema, "params.") : train.error)} />
+        <ErrorNote
+          error={train.error && (train.error instanceof ApiError ? messageInWords(train.error.message, train.error.field, schema, "params.") : train.error)}
+        />
       </Card>
-      {current && current.job_id !== null && <RunView key={current.id} run={current} baseline={runs.data?.find((r) => r.id === current.baseline_run_id)} projectId={project.id} windowMs={(impulse.spec as { input?: { window_ms?: number } }).input?.window_ms ?? 0} />}
+      {current && current.job_id !== null && (
+        <RunView
+          key={current.id}
+          run={current}
+          baseline={runs.data?.find((r) => r.id === current.baseline_run_id)}
+          projectId={project.id}
+          windowMs={(impulse.spec as { input?: { window_ms?: number } }).input?.window_ms ?? 0}
+        />
+      )}
       <Card title="Experiments">
         <ErrorNote error={retrain.error} />
         {runs.data?.length === 0 && <p className="muted">No training runs yet. Start one above.</p>}
         {runs.data && runs.data.length > 0 && (
           <div className="table-wrap">
             <table className="table compact">
-              <thead><tr><th>Run</th><th>Impulse</th><th>Block</th><th>Status</th><th>float32 test</th><th>int8 test</th><th>int8 validation</th><th>Epochs</th><th>Started</th><th /></tr></thead>
+              <thead>
+                <tr>
+                  <th>Run</th>
+                  <th>Impulse</th>
+                  <th>Block</th>
+                  <th>Status</th>
+                  <th>float32 test</th>
+                  <th>int8 test</th>
+                  <th>int8 validation</th>
+                  <th>Epochs</th>
+                  <th>Started</th>
+                  <th />
+                </tr>
+              </thead>
               <tbody>
                 {runs.data.map((r) => {
                   const ev = (r.metrics as TrainResult).evaluation;
                   return (
                     <tr key={r.id} aria-current={current?.id === r.id}>
-                      <td>#{r.id}{r.retrained_from_id ? ` (from #${r.retrained_from_id})` : ""}</td>
+                      <td>
+                        #{r.id}
+                        {r.retrained_from_id ? ` (from #${r.retrained_from_id})` : ""}
+                      </td>
                       <td>{impulses.data?.find((i) => i.id === r.impulse_id)?.name ?? `#${r.impulse_id}`}</td>
                       <td className="small">{runBlock(r)}</td>
-                      <td><StatusBadge status={effectiveStatus(r, statuses)} /></td>
+                      <td>
+                        <StatusBadge status={effectiveStatus(r, statuses)} />
+                      </td>
                       <td>{percent(ev?.float32?.test?.accuracy)}</td>
                       <td>{percent(ev?.int8?.test?.accuracy)}</td>
                       <td>{percent(ev?.int8?.validation?.accuracy)}</td>
                       <td>{String((r.metrics as { epochs?: number }).epochs ?? "—")}</td>
                       <td className="muted small">{formatDate(r.created_at)}</td>
                       <td>
-<div className="row-actions">
-                        <button className="btn btn-small" onClick={() => setSelectedRun(r.id)} disabled={current?.id === r.id}>{current?.id === r.id ? "Shown" : "Show"}</button>
-                        {editor && <button className="btn btn-small" title="Train again with the same impulse version, data and settings" onClick={() => retrain.mutate(r.id)}>Retrain</button>}
-                      </div>
-</td>
+                        <div className="row-actions">
+                          <button className="btn btn-small" onClick={() => setSelectedRun(r.id)} disabled={current?.id === r.id}>
+                            {current?.id === r.id ? "Shown" : "Show"}
+                          </button>
+                          {editor && (
+                            <button
+                              className="btn btn-small"
+                              title="Train again with the same impulse version, data and settings"
+                              onClick={() => retrain.mutate(r.id)}
+                            >
+                              Retrain
+                            </button>
+                          )}
+                        </div>
+                      </td>
                     </tr>
                   );
                 })}

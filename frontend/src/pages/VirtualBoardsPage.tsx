@@ -92,15 +92,18 @@ export function VirtualBoardsPage() {
     setLog((lines) => [...lines.slice(-(LOG_LINES - 1)), { n, direction, text }]);
   }, []);
 
-  const disconnect = useCallback(async (stopOnServer: boolean) => {
-    const device = deviceRef.current;
-    const current = boardRef.current;
-    deviceRef.current = null;
-    boardRef.current = null;
-    setLiveDevice(null);
-    await device?.close();
-    if (stopOnServer && current) await stopBoardRequest(project.id, current.id, false);
-  }, [project.id]);
+  const disconnect = useCallback(
+    async (stopOnServer: boolean) => {
+      const device = deviceRef.current;
+      const current = boardRef.current;
+      deviceRef.current = null;
+      boardRef.current = null;
+      setLiveDevice(null);
+      await device?.close();
+      if (stopOnServer && current) await stopBoardRequest(project.id, current.id, false);
+    },
+    [project.id],
+  );
 
   // Leaving the page (route change, tab closed) closes the socket and stops the board.
   useEffect(() => {
@@ -359,7 +362,11 @@ export function VirtualBoardsPage() {
       {(board || onSerial) && (
         <Card title={board ? `Virtual board ${board.board_name}` : "Board on Web Serial"}>
           <p className="muted small" role="status">
-            {!connected ? `Disconnected: ${ended ?? "…"}` : board ? `Connected over the serial WebSocket · build #${board.deployment_id} · QEMU ${board.qemu_machine}` : "Connected over Web Serial"}
+            {!connected
+              ? `Disconnected: ${ended ?? "…"}`
+              : board
+                ? `Connected over the serial WebSocket · build #${board.deployment_id} · QEMU ${board.qemu_machine}`
+                : "Connected over Web Serial"}
           </p>
           {info && <BoardInfoPanel info={info} figures={firmware.find((d) => d.id === board?.deployment_id)?.figures} />}
           <SerialTerminal log={log} command={command} onCommand={setCommand} onSend={() => void sendCommand()} connected={connected} />
@@ -368,10 +375,18 @@ export function VirtualBoardsPage() {
               <label className="field">
                 <span>Flash another build</span>
                 <select name="flash-deployment" value={flashId ?? chosen?.id ?? ""} onChange={(e) => setFlashId(Number(e.target.value))}>
-                  {ready.filter((d) => d.board_id === board.board_id).map((d) => <option key={d.id} value={d.id}>Build #{d.id} · run #{d.training_run_id}</option>)}
+                  {ready
+                    .filter((d) => d.board_id === board.board_id)
+                    .map((d) => (
+                      <option key={d.id} value={d.id}>
+                        Build #{d.id} · run #{d.training_run_id}
+                      </option>
+                    ))}
                 </select>
               </label>
-              <button className="btn" disabled={busy !== null} onClick={flash}>{busy === "Flashing" ? "Flashing…" : "Flash"}</button>
+              <button className="btn" disabled={busy !== null} onClick={flash}>
+                {busy === "Flashing" ? "Flashing…" : "Flash"}
+              </button>
             </div>
           )}
         </Card>
@@ -411,7 +426,9 @@ export function VirtualBoardsPage() {
           onSample={setSampleId}
           busy={busy}
           onClassify={() => void classify()}
-          onStop={() => { stopClassifying.current = true; }}
+          onStop={() => {
+            stopClassifying.current = true;
+          }}
           predictions={predictions}
           labels={labels}
           signal={signal}
@@ -419,7 +436,16 @@ export function VirtualBoardsPage() {
         />
       )}
 
-      {tested && editor && <DeviceTestCard key={tested.id} project={project} deployment={tested} device={liveDevice} timing={info?.timing} boardDescription={board ? `${board.board_name}, virtual board ${board.id}` : `${info?.board ?? "a board"} over Web Serial`} />}
+      {tested && editor && (
+        <DeviceTestCard
+          key={tested.id}
+          project={project}
+          deployment={tested}
+          device={liveDevice}
+          timing={info?.timing}
+          boardDescription={board ? `${board.board_name}, virtual board ${board.id}` : `${info?.board ?? "a board"} over Web Serial`}
+        />
+      )}
     </>
   );
 }

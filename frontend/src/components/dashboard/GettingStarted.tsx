@@ -12,15 +12,28 @@ export function GettingStarted({ projectId }: { projectId: number }) {
   const done = steps.filter((s) => s.done).length;
   const next = steps.find((s) => !s.done);
   return (
-    <Card title="Getting started" actions={<span className="muted small">{done} of {steps.length} done</span>}>
+    <Card
+      title="Getting started"
+      actions={
+        <span className="muted small">
+          {done} of {steps.length} done
+        </span>
+      }
+    >
       <ol className="checklist" aria-label="From data to a board">
         {steps.map((step, i) => (
           <li key={step.page} className={step.done ? "step-done" : step === next ? "step-next" : undefined}>
             <Link to={`/projects/${projectId}/${step.page}`} aria-describedby={`step-${step.page}`}>
-              <span className="step-mark" aria-hidden="true">{step.done ? "✓" : i + 1}</span>
+              <span className="step-mark" aria-hidden="true">
+                {step.done ? "✓" : i + 1}
+              </span>
               <span className="step-title">{step.title}</span>
               <span className="sr-only">{step.done ? " (done)" : step === next ? " (next step)" : " (to do)"}</span>
-              {step === next && <span className="badge step-badge" aria-hidden="true">next</span>}
+              {step === next && (
+                <span className="badge step-badge" aria-hidden="true">
+                  next
+                </span>
+              )}
             </Link>
             <span id={`step-${step.page}`} className="step-status muted small">
               {step.status}

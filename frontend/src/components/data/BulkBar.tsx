@@ -2,7 +2,12 @@
 import { useState } from "react";
 import type { BulkRequest, Category } from "./useDatasetChanges";
 
-export function BulkBar({ ids, trashed, disabled, onAction }: {
+export function BulkBar({
+  ids,
+  trashed,
+  disabled,
+  onAction,
+}: {
   ids: number[];
   /** The list shows the trash: its samples are restored, not trashed. */
   trashed: boolean;

@@ -12,7 +12,11 @@ type RunMetrics = { kind?: string; params?: { clusters?: number }; anomaly?: { t
 export const isAnomalyRun = (r: TrainingRun) => (r.metrics as RunMetrics).kind === "anomaly";
 
 export function anomalyRunLabel(runId: number, clusters?: number, threshold?: number) {
-  const parts = ["K-means", clusters !== undefined ? `${clusters} clusters` : null, threshold !== undefined ? `threshold ${Number(threshold.toPrecision(3))}` : null];
+  const parts = [
+    "K-means",
+    clusters !== undefined ? `${clusters} clusters` : null,
+    threshold !== undefined ? `threshold ${Number(threshold.toPrecision(3))}` : null,
+  ];
   return `run #${runId} (${parts.filter(Boolean).join(", ")})`;
 }
 
@@ -22,7 +26,12 @@ const TARGETS: { id: Target; title: string; text: string }[] = [
   { id: "firmware", title: "Board firmware", text: "A ready image for a catalogued board, measured in QEMU (flash, RAM, latency)." },
 ];
 
-export function BuildCard({ projectId, succeeded, initialRun, onBuilt }: {
+export function BuildCard({
+  projectId,
+  succeeded,
+  initialRun,
+  onBuilt,
+}: {
   projectId: number;
   /** The project's training runs that succeeded. */
   succeeded: TrainingRun[];
@@ -42,7 +51,8 @@ export function BuildCard({ projectId, succeeded, initialRun, onBuilt }: {
   const chosenRun = trained.find((r) => r.id === run);
   const anomalyRuns = chosenRun ? succeeded.filter((r) => isAnomalyRun(r) && r.impulse_version_id === chosenRun.impulse_version_id) : [];
   // The choice belongs to the run it was made for; another run starts with none.
-  const anomalyRunId = anomalyChoice && anomalyChoice.runId === run && anomalyRuns.some((r) => r.id === anomalyChoice.anomalyRunId) ? anomalyChoice.anomalyRunId : null;
+  const anomalyRunId =
+    anomalyChoice && anomalyChoice.runId === run && anomalyRuns.some((r) => r.id === anomalyChoice.anomalyRunId) ? anomalyChoice.anomalyRunId : null;
   const board = boards.data?.find((b) => b.id === boardId);
   const deploy = useMutation({
     mutationFn: () =>
@@ -64,7 +74,12 @@ export function BuildCard({ projectId, succeeded, initialRun, onBuilt }: {
         <select name="run" value={run ?? ""} onChange={(e) => setRunId(Number(e.target.value))}>
           {trained.map((r) => {
             const acc = (r.metrics as { evaluation?: { int8?: { test?: { accuracy?: number } } } }).evaluation?.int8?.test?.accuracy;
-            return <option key={r.id} value={r.id}>Run #{r.id}{acc !== undefined ? ` · int8 test ${(acc * 100).toFixed(1)} %` : ""}</option>;
+            return (
+              <option key={r.id} value={r.id}>
+                Run #{r.id}
+                {acc !== undefined ? ` · int8 test ${(acc * 100).toFixed(1)} %` : ""}
+              </option>
+            );
           })}
         </select>
       </label>
@@ -79,7 +94,11 @@ export function BuildCard({ projectId, succeeded, initialRun, onBuilt }: {
             <option value="">none</option>
             {anomalyRuns.map((r) => {
               const metrics = r.metrics as RunMetrics;
-              return <option key={r.id} value={r.id}>{anomalyRunLabel(r.id, metrics.params?.clusters, metrics.anomaly?.threshold)}</option>;
+              return (
+                <option key={r.id} value={r.id}>
+                  {anomalyRunLabel(r.id, metrics.params?.clusters, metrics.anomaly?.threshold)}
+                </option>
+              );
             })}
           </select>
           <span className="muted small">A K-means anomaly run of the same impulse version: every window also gets an anomaly score.</span>
@@ -90,7 +109,11 @@ export function BuildCard({ projectId, succeeded, initialRun, onBuilt }: {
         {TARGETS.map((t) => (
           <label key={t.id} className="target">
             <input type="radio" name="target" value={t.id} checked={target === t.id} onChange={() => setTarget(t.id)} />
-            <span><strong>{t.title}</strong><br /><span className="muted small">{t.text}</span></span>
+            <span>
+              <strong>{t.title}</strong>
+              <br />
+              <span className="muted small">{t.text}</span>
+            </span>
           </label>
         ))}
       </fieldset>
@@ -107,7 +130,11 @@ export function BuildCard({ projectId, succeeded, initialRun, onBuilt }: {
               ))}
             </select>
           </label>
-          {board && <span className="muted small">{board.flash_method} · {board.clock_hz / 1e6} MHz{board.qemu_machine ? ` · virtual: ${board.qemu_machine}` : ""}</span>}
+          {board && (
+            <span className="muted small">
+              {board.flash_method} · {board.clock_hz / 1e6} MHz{board.qemu_machine ? ` · virtual: ${board.qemu_machine}` : ""}
+            </span>
+          )}
         </div>
       )}
       {target === "firmware" && board && !board.firmware_buildable && <p className="error-note">{board.firmware_unavailable_reason}</p>}
@@ -115,9 +142,13 @@ export function BuildCard({ projectId, succeeded, initialRun, onBuilt }: {
         <details className="small">
           <summary>Why some boards cannot be built here</summary>
           <ul>
-            {boards.data.filter((b) => !b.firmware_buildable).map((b) => (
-              <li key={b.id}><strong>{b.name}</strong>: {b.firmware_unavailable_reason ?? "no toolchain"}</li>
-            ))}
+            {boards.data
+              .filter((b) => !b.firmware_buildable)
+              .map((b) => (
+                <li key={b.id}>
+                  <strong>{b.name}</strong>: {b.firmware_unavailable_reason ?? "no toolchain"}
+                </li>
+              ))}
           </ul>
         </details>
       )}

@@ -35,12 +35,7 @@ export function ModelView({ projectId, model, editor, onDeleted }: { projectId: 
     if (yes) remove.mutate();
   };
   const deleteButton = editor && (
-    <button
-      type="button"
-      className="btn btn-small btn-danger"
-      disabled={remove.isPending}
-      onClick={() => void askDelete()}
-    >
+    <button type="button" className="btn btn-small btn-danger" disabled={remove.isPending} onClick={() => void askDelete()}>
       {remove.isPending ? "Deleting…" : "Delete"}
     </button>
   );
@@ -48,7 +43,8 @@ export function ModelView({ projectId, model, editor, onDeleted }: { projectId: 
     <>
       <Card title={model.name} actions={deleteButton}>
         <p className="muted small" data-testid="model-source">
-          {model.filename} · {sourceFormatName(model.source_format)} · {formatBytes(model.original_bytes)} · uploaded {formatDate(model.created_at)} <StatusBadge status={model.status} />
+          {model.filename} · {sourceFormatName(model.source_format)} · {formatBytes(model.original_bytes)} · uploaded {formatDate(model.created_at)}{" "}
+          <StatusBadge status={model.status} />
         </p>
         {importing && <JobProgress job={importJob} projectId={projectId} title="Import" />}
         {model.status === "failed" && (
