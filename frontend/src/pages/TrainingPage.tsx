@@ -14,7 +14,8 @@ import { Curves, percent, Results, type TrainResult } from "../components/traini
 import { Card, EmptyState, ErrorNote, formatDate, Loading, StatusBadge } from "../components/ui";
 import { optimizationName } from "../lib/optimization";
 import { formProblems, messageInWords, type JsonSchema } from "../lib/schemaForm";
-import { ImpulsePicker, useBlocks, useChosenImpulse, useImpulses } from "./ImpulsePage";
+import { useBlocks, useImpulses } from "../api/impulses";
+import { ImpulsePicker, useChosenImpulse } from "../components/impulse/ImpulsePicker";
 
 type Run = Schemas["TrainingRunOut"];
 

@@ -7,7 +7,7 @@ import { RunView } from "../components/tuner/RunView";
 import { TunerForm } from "../components/tuner/TunerForm";
 import { Card, EmptyState, ErrorNote, formatDate, Loading, ShowButton, StatusBadge } from "../components/ui";
 import { percent } from "../lib/tuner";
-import { useBlocks, useImpulses } from "./ImpulsePage";
+import { useBlocks, useImpulses } from "../api/impulses";
 import "../components/tuner/tuner.css";
 
 function PastRuns({ runs, shownId, onShow }: { runs: TunerRunSummary[]; shownId: number | null; onShow: (id: number) => void }) {

@@ -10,7 +10,7 @@ import { refresh } from "../../api/queries";
 import { formatShape, parseLabels } from "../../lib/models";
 import { JobProgress } from "../JobProgress";
 import { Card, ErrorNote } from "../ui";
-import { useImpulses } from "../../pages/ImpulsePage";
+import { useImpulses } from "../../api/impulses";
 
 function accuracy(value: number | undefined): string {
   return value === undefined ? "—" : `${(value * 100).toFixed(1)} %`;

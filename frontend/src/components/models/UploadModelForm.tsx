@@ -5,7 +5,7 @@ import { modelKeys, uploadModel, type ModelUpload, type UploadedModel } from "..
 import { refresh } from "../../api/queries";
 import { uploadFieldError, type UploadField } from "../../lib/models";
 import { Card, ErrorNote } from "../ui";
-import { useImpulses } from "../../pages/ImpulsePage";
+import { useImpulses } from "../../api/impulses";
 
 function Field({ name, label, help, error, children }: { name: UploadField; label: string; help: ReactNode; error?: string; children: ReactNode }) {
   return (
