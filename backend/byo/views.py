@@ -28,7 +28,10 @@ def supported_ops(_user: CurrentUser) -> list[str]:
 def upload_model(
     ctx: ProjectEditor,
     db: SessionDep,
-    file: Annotated[UploadFile, File(description="an int8 or float .tflite, a .keras or .h5, or a zipped SavedModel")],
+    file: Annotated[
+        UploadFile,
+        File(description="an int8 or float .tflite, a .keras or .h5, or a zipped SavedModel"),
+    ],
     representative: Annotated[
         UploadFile | None,
         File(description="a .npy of inputs shaped [n, ...] to quantize a float model with"),
