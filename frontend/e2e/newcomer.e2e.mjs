@@ -116,6 +116,16 @@ export const tests = [
         .waitFor();
       await eventually(async () => assert.equal(await testing(), 1));
 
+      // An edit on a sample's own page can be taken back too.
+      await page.locator(".samples-table").getByRole("link", { name: "badminton.001", exact: true }).click();
+      await page.getByRole("heading", { name: "Signal" }).waitFor();
+      await page.locator("input[name=sample-label]").fill("smash");
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await undo.getByText("Saved: label badminton → smash.").waitFor();
+      await undo.getByRole("button", { name: "Undo" }).click();
+      await eventually(async () => assert.equal(await page.locator("input[name=sample-label]").inputValue(), "badminton"));
+      await openSection(page, "Data acquisition");
+
       // Trashing asks, and emptying the trash asks with the count and says it is for good.
       await row("badminton.002").getByRole("checkbox").check();
       await row("badminton.003").getByRole("checkbox").check();

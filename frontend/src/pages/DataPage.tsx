@@ -259,11 +259,7 @@ export function DataPage() {
         )}
       </Card>
       <DatasetTools projectId={project.id} editor={editor} trashed={summary.data?.trashed ?? 0} onPurged={changes.dismissUndo} />
-      {changes.undo && (
-        <div className="toast-dock">
-          <UndoToast offer={changes.undo} busy={changes.pending} onUndo={changes.undoNow} onDismiss={changes.dismissUndo} />
-        </div>
-      )}
+      {changes.undo && <UndoToast message={changes.undo.message} busy={changes.pending} onUndo={changes.undoNow} onDismiss={changes.dismissUndo} />}
     </>
   );
 }

@@ -2,65 +2,18 @@
 import { useState } from "react";
 import { Link, useNavigate, useOutletContext, useParams, useSearchParams } from "react-router-dom";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, unwrap, type Project, type Sample } from "../api/client";
+import { api, unwrap, type Project, type Sample, type Schemas } from "../api/client";
 import { atLeast, refresh } from "../api/queries";
 import { LineChart } from "../components/LineChart";
 import { Card, ErrorNote, formatBytes, formatDate, formatDuration, Loading } from "../components/ui";
+import { SampleEditForm } from "../components/data/SampleEditForm";
+import { UndoToast, useUndoOffer } from "../components/data/UndoToast";
 
 // Enough points for a crisp line on a wide screen; the server keeps each bucket's min and max.
 const MAX_POINTS = 3000;
 
 function isAudio(sample: Sample): boolean {
   return sample.original_format === "wav" || (sample.axes === 1 && sample.frequency_hz >= 2000);
-}
-
-function EditForm({ sample, projectId }: { sample: Sample; projectId: number }) {
-  const queryClient = useQueryClient();
-  const [label, setLabel] = useState(sample.label ?? "");
-  const [category, setCategory] = useState(sample.category);
-  const save = useMutation({
-    mutationFn: (body: { label?: string; clear_label?: boolean; category?: Sample["category"]; enabled?: boolean }) =>
-      unwrap(
-        api.PATCH("/api/projects/{project_id}/samples/{sample_id}", {
-          params: { path: { project_id: projectId, sample_id: sample.id } },
-          body: { ...body, version: sample.version },
-        }),
-      ),
-    onSuccess: (updated) => {
-      queryClient.setQueryData(["project", projectId, "sample", sample.id], updated);
-      void refresh(queryClient, ["project", projectId, "samples"]);
-      void refresh(queryClient, ["project", projectId, "summary"]);
-    },
-  });
-  return (
-    <form
-      className="inline-form"
-      onSubmit={(e) => {
-        e.preventDefault();
-        save.mutate(label.trim() ? { label: label.trim(), category } : { clear_label: true, category });
-      }}
-    >
-      <label className="field">
-        <span>Label</span>
-        <input name="sample-label" value={label} onChange={(e) => setLabel(e.target.value)} />
-      </label>
-      <label className="field">
-        <span>Category</span>
-        <select value={category} onChange={(e) => setCategory(e.target.value as Sample["category"])}>
-          <option value="training">training</option>
-          <option value="testing">testing</option>
-          <option value="anomaly">anomaly</option>
-        </select>
-      </label>
-      <button className="btn btn-primary" type="submit" disabled={save.isPending}>
-        Save
-      </button>
-      <button className="btn" type="button" onClick={() => save.mutate({ enabled: !sample.enabled })}>
-        {sample.enabled ? "Disable" : "Enable"}
-      </button>
-      <ErrorNote error={save.error} />
-    </form>
-  );
 }
 
 export function SamplePage() {
@@ -120,6 +73,26 @@ export function SamplePage() {
     mutationFn: () => unwrap(api.DELETE("/api/projects/{project_id}/samples/{sample_id}", { params: { path } })),
     onSuccess: reload,
   });
+  // An edit of the label, category or enabled flag can be taken back while nothing changed since.
+  const [undo, setUndo] = useUndoOffer<{ message: string; state: Schemas["PreviousState"] }>();
+  const offerUndo = (before: Sample, after: Sample) => {
+    const changes = [
+      before.label !== after.label && `label ${before.label ?? "none"} → ${after.label ?? "none"}`,
+      before.category !== after.category && `${before.category} → ${after.category}`,
+      before.enabled !== after.enabled && (after.enabled ? "enabled" : "disabled"),
+    ].filter(Boolean);
+    if (!changes.length) return;
+    setUndo({
+      message: `Saved: ${changes.join(", ")}.`,
+      state: { id: before.id, version: after.version, label: before.label, category: before.category, enabled: before.enabled },
+    });
+  };
+  const revert = useMutation({
+    mutationFn: (state: Schemas["PreviousState"]) =>
+      unwrap(api.POST("/api/projects/{project_id}/samples/revert", { params: { path: { project_id: project.id } }, body: { samples: [state] } })),
+    onSuccess: reload,
+    onSettled: () => setUndo(null),
+  });
   const restore = useMutation({
     mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/samples/{sample_id}/restore", { params: { path } })),
     onSuccess: reload,
@@ -171,7 +144,7 @@ export function SamplePage() {
           )}
         </div>
       </header>
-      <ErrorNote error={trash.error || restore.error} />
+      <ErrorNote error={trash.error || restore.error || revert.error} />
       <Card
         title="Signal"
         actions={
@@ -239,7 +212,7 @@ export function SamplePage() {
       <div className="grid-2">
         {editor && !s.deleted_at && (
           <Card title="Edit">
-            <EditForm key={s.version} sample={s} projectId={project.id} />
+            <SampleEditForm key={s.version} sample={s} projectId={project.id} onSaved={offerUndo} />
           </Card>
         )}
         {editor && !s.deleted_at && (
@@ -322,6 +295,7 @@ export function SamplePage() {
           </dd>
         </dl>
       </Card>
+      {undo && <UndoToast message={undo.message} busy={revert.isPending} onUndo={() => revert.mutate(undo.state)} onDismiss={() => setUndo(null)} />}
     </>
   );
 }

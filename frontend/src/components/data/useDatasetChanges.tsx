@@ -2,12 +2,13 @@
  * Changes to many samples at once (bulk actions and the 80/20 rebalance): each asks first when it
  * moves, relabels or trashes samples, and each offers Undo afterwards.
  */
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { refresh } from "../../api/queries";
 import { counted } from "../ui";
 import { useConfirm } from "../ConfirmDialog";
+import { useUndoOffer } from "./UndoToast";
 
 export type Category = "training" | "testing" | "anomaly";
 type PreviousState = Schemas["PreviousState"];
@@ -22,9 +23,6 @@ export interface UndoOffer {
   message: string;
   by: UndoBy;
 }
-
-// The Undo offer fades after a while; the trash view can still restore.
-const UNDO_MS = 20_000;
 
 /** The question asked before a bulk action, or null when it changes nothing hard to find again. */
 function question(request: BulkRequest) {
@@ -80,13 +78,8 @@ export function useDatasetChanges(projectId: number, onChanged: () => void) {
   const queryClient = useQueryClient();
   const confirm = useConfirm();
   const path = { project_id: projectId };
-  const [undo, setUndo] = useState<UndoOffer | null>(null);
+  const [undo, setUndo] = useUndoOffer<UndoOffer>();
   const [note, setNote] = useState<string | null>(null);
-  useEffect(() => {
-    if (!undo) return;
-    const timer = setTimeout(() => setUndo(null), UNDO_MS);
-    return () => clearTimeout(timer);
-  }, [undo]);
   const reload = () => void refresh(queryClient, ["project", projectId]);
 
   const bulk = useMutation({
