@@ -52,6 +52,8 @@ export function ProjectDetails({ project }: { project: Project }) {
   const remove = useMutation({
     mutationFn: () => unwrap(api.DELETE("/api/projects/{project_id}", { params: { path: { project_id: project.id }, query: { confirm_name: typedName } } })),
     onSuccess: () => {
+      // Gone from the list at once: the projects page must not offer it while it refetches.
+      queryClient.setQueryData(keys.projects, (old: Project[] | undefined) => old?.filter((p) => p.id !== project.id));
       void refresh(queryClient, keys.projects);
       navigate("/");
     },
