@@ -9,7 +9,7 @@ import { runModelInImpulse, type UploadedModel } from "../../api/models";
 import { refresh } from "../../api/queries";
 import { formatShape, parseLabels } from "../../lib/models";
 import { JobProgress } from "../JobProgress";
-import { Card, ErrorNote } from "../ui";
+import { Card, ErrorNote, Loading } from "../ui";
 import { useImpulses } from "../../api/impulses";
 
 function accuracy(value: number | undefined): string {
@@ -94,7 +94,10 @@ export function ImpulseRunCard({ projectId, model, editor }: { projectId: number
       )}
       <ErrorNote error={start.error} />
       {start.data && <JobProgress job={job} projectId={projectId} title="Scoring on the project's windows" />}
-      {finished && runId !== null && (
+      {/* The scores are the run's: until it is read, "—" would look like a missing score. */}
+      {finished && run.isPending && <Loading what="the run's scores" />}
+      <ErrorNote error={run.error} />
+      {finished && runId !== null && run.data && (
         <p data-testid="model-run-result">
           Run #{runId}: int8 test accuracy {accuracy(evaluation?.int8?.test?.accuracy)}
           {evaluation?.float32 ? ` (float32 ${accuracy(evaluation.float32.test?.accuracy)})` : ""}. <Link to={`../training?run=${runId}`}>See its results</Link>{" "}
