@@ -60,7 +60,8 @@ export function ProjectDetails({ project }: { project: Project }) {
   });
   const canEdit = atLeast(project.role, "admin");
   const askDelete = async () => {
-    const o = overview.data;
+    // Counted now, not when the page opened: samples may have come and gone since.
+    const o = (await overview.refetch()).data;
     const holds = o
       ? ` with ${counted(o.samples + o.trashed_samples, "sample")}, ${counted(o.impulses, "impulse")}, ${counted(o.training_runs, "training run")} and ${counted(o.deployments, "build")}`
       : "";
