@@ -95,30 +95,32 @@ export function AnomalyResults({ threshold, auc, normalLabels, windows }: Props)
       <p className="muted small">
         <span style={{ color: "#4f46e5" }}>■</span> windows of normal labels · <span style={{ color: "#e11d48" }}>■</span> every other window
       </p>
-      <table className="table compact" aria-label="Anomaly scores per label">
-        <thead>
-          <tr>
-            <th>Label</th>
-            <th>Normal</th>
-            <th>Test windows</th>
-            <th>Mean score</th>
-            <th>Anomalous</th>
-          </tr>
-        </thead>
-        <tbody>
-          {labels.map((l) => (
-            <tr key={l.label}>
-              <td>{l.label}</td>
-              <td>{l.normal ? "yes" : "no"}</td>
-              <td>{l.windows}</td>
-              <td>{l.meanScore.toFixed(3)}</td>
-              <td>
-                {l.flagged} ({((100 * l.flagged) / l.windows).toFixed(0)} %)
-              </td>
+      <div className="table-wrap">
+        <table className="table compact" aria-label="Anomaly scores per label">
+          <thead>
+            <tr>
+              <th>Label</th>
+              <th>Normal</th>
+              <th>Test windows</th>
+              <th>Mean score</th>
+              <th>Anomalous</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {labels.map((l) => (
+              <tr key={l.label}>
+                <td>{l.label}</td>
+                <td>{l.normal ? "yes" : "no"}</td>
+                <td>{l.windows}</td>
+                <td>{l.meanScore.toFixed(3)}</td>
+                <td>
+                  {l.flagged} ({((100 * l.flagged) / l.windows).toFixed(0)} %)
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </Card>
   );
 }

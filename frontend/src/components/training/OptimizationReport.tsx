@@ -82,32 +82,34 @@ export function OptimizationReport({
       {companions.length > 0 && (
         <>
           <h3>Distillation</h3>
-          <table className="table compact" aria-label="Teacher, student alone and distilled student">
-            <thead>
-              <tr>
-                <th>Model</th>
-                <th>float32 test</th>
-                <th>int8 test</th>
-                <th>int8 file</th>
-              </tr>
-            </thead>
-            <tbody>
-              {companions.map(([name, c]) => (
-                <tr key={name}>
-                  <td>{name.replaceAll("_", " ")}</td>
-                  <td>{percent(c.float32_test?.accuracy)}</td>
-                  <td>{percent(c.int8_test?.accuracy)}</td>
-                  <td>{c.int8_tflite_bytes?.toLocaleString("en-US") ?? "—"} B</td>
+          <div className="table-wrap">
+            <table className="table compact" aria-label="Teacher, student alone and distilled student">
+              <thead>
+                <tr>
+                  <th>Model</th>
+                  <th>float32 test</th>
+                  <th>int8 test</th>
+                  <th>int8 file</th>
                 </tr>
-              ))}
-              <tr>
-                <td>distilled student (this run)</td>
-                <td>{percent(testAccuracy(result, "float32"))}</td>
-                <td>{percent(testAccuracy(result, "int8"))}</td>
-                <td>—</td>
-              </tr>
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {companions.map(([name, c]) => (
+                  <tr key={name}>
+                    <td>{name.replaceAll("_", " ")}</td>
+                    <td>{percent(c.float32_test?.accuracy)}</td>
+                    <td>{percent(c.int8_test?.accuracy)}</td>
+                    <td>{c.int8_tflite_bytes?.toLocaleString("en-US") ?? "—"} B</td>
+                  </tr>
+                ))}
+                <tr>
+                  <td>distilled student (this run)</td>
+                  <td>{percent(testAccuracy(result, "float32"))}</td>
+                  <td>{percent(testAccuracy(result, "int8"))}</td>
+                  <td>—</td>
+                </tr>
+              </tbody>
+            </table>
+          </div>
         </>
       )}
       <StepFacts title="Distillation details" facts={report.distillation} />

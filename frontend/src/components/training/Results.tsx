@@ -236,24 +236,26 @@ export function Results({ result, projectId, windowMs }: { result: TrainResult; 
                 </table>
               </div>
               <h3>float32 vs int8 per split</h3>
-              <table className="table compact">
-                <thead>
-                  <tr>
-                    <th>Split</th>
-                    <th>float32</th>
-                    <th>int8</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {(["validation", "test"] as const).map((split) => (
-                    <tr key={split}>
-                      <td>{split}</td>
-                      <td>{percent(evaluation.float32?.[split]?.accuracy)}</td>
-                      <td>{percent(evaluation.int8?.[split]?.accuracy)}</td>
+              <div className="table-wrap">
+                <table className="table compact">
+                  <thead>
+                    <tr>
+                      <th>Split</th>
+                      <th>float32</th>
+                      <th>int8</th>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
+                  </thead>
+                  <tbody>
+                    {(["validation", "test"] as const).map((split) => (
+                      <tr key={split}>
+                        <td>{split}</td>
+                        <td>{percent(evaluation.float32?.[split]?.accuracy)}</td>
+                        <td>{percent(evaluation.int8?.[split]?.accuracy)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
             </div>
           </div>
         )}
@@ -262,30 +264,32 @@ export function Results({ result, projectId, windowMs }: { result: TrainResult; 
         {windows.length === 0 && <p className="muted">No test windows: move some samples to the testing category to test the model.</p>}
         {windows.length > 0 && misclassified.length === 0 && <p className="ok-note">Every test window is classified correctly by the int8 model.</p>}
         {misclassified.length > 0 && (
-          <table className="table compact">
-            <thead>
-              <tr>
-                <th>Sample</th>
-                <th>Window</th>
-                <th>True</th>
-                <th>int8</th>
-                <th>float32</th>
-              </tr>
-            </thead>
-            <tbody>
-              {misclassified.slice(0, 200).map((w, i) => (
-                <tr key={i}>
-                  <td>
-                    <Link to={windowLink(projectId, w, windowMs)}>sample {w.sample_id}</Link>
-                  </td>
-                  <td>{Math.round(w.window_start_ms)} ms</td>
-                  <td>{w.label}</td>
-                  <td className="error-text">{String(w.int8)}</td>
-                  <td>{String(w.float32)}</td>
+          <div className="table-wrap">
+            <table className="table compact">
+              <thead>
+                <tr>
+                  <th>Sample</th>
+                  <th>Window</th>
+                  <th>True</th>
+                  <th>int8</th>
+                  <th>float32</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {misclassified.slice(0, 200).map((w, i) => (
+                  <tr key={i}>
+                    <td>
+                      <Link to={windowLink(projectId, w, windowMs)}>sample {w.sample_id}</Link>
+                    </td>
+                    <td>{Math.round(w.window_start_ms)} ms</td>
+                    <td>{w.label}</td>
+                    <td className="error-text">{String(w.int8)}</td>
+                    <td>{String(w.float32)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
       </Card>
     </>
