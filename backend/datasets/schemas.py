@@ -114,9 +114,29 @@ class BulkIn(BaseModel):
     stride_ms: float | None = Field(default=None, gt=0, description="split: window stride")
 
 
+class PreviousState(BaseModel):
+    """A sample's label, category and enabled flag before a change, and the version the change
+    gave it: sent back to /samples/revert to undo the change while nothing changed since."""
+
+    id: Id
+    version: int = Field(description="the sample's version right after the change")
+    label: str | None = Field(max_length=128)
+    category: Category
+    enabled: bool
+
+
 class BulkResult(BaseModel):
     action: str
     changed: int
+    previous: list[PreviousState] = Field(
+        default_factory=list,
+        description="relabel, move, enable, disable: the state before the change of each "
+        "sample it changed, to undo it with /samples/revert",
+    )
+
+
+class RevertIn(BaseModel):
+    samples: list[PreviousState] = Field(min_length=1, max_length=100_000)
 
 
 class PurgeIn(BaseModel):
@@ -171,9 +191,22 @@ class DuplicateGroup(BaseModel):
     samples: list[SampleOut]
 
 
+class RebalancePlan(BaseModel):
+    """What a rebalance would do now: samples it moves each way, of those it splits."""
+
+    to_training: int
+    to_testing: int
+    samples: int
+
+
 class RebalanceResult(BaseModel):
     moved: int
     samples: int
+    previous: list[PreviousState] = Field(
+        default_factory=list,
+        description="the category before the rebalance of each sample it moved, to undo it "
+        "with /samples/revert",
+    )
 
 
 class VersionCreate(BaseModel):

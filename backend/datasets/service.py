@@ -21,6 +21,7 @@ from backend.core.blobs import get_blob_store
 from backend.core.config import get_settings
 from backend.core.db import lock_row, utcnow
 from backend.core.errors import ApiError, not_found
+from backend.datasets import undo
 from backend.datasets.formats import ParsedSample, UploadError, UploadLimits, normalize_label
 from backend.datasets.models import Category, DatasetVersion, Sample
 from backend.projects import service as projects
@@ -369,8 +370,8 @@ def purge_expired(*, db: Session) -> int:
     return count
 
 
-def rebalance(*, db: Session, project_id: int, user: User) -> dict[str, int]:
-    """Moves training/testing samples so each label is split 80/20, stable by hash."""
+def _rebalance_moves(db: Session, project_id: int) -> tuple[int, list[tuple[Sample, Category]]]:
+    """The training/testing samples a rebalance splits, and each one it moves with where to."""
     samples = list(
         db.scalars(
             select(Sample).where(
@@ -383,7 +384,7 @@ def rebalance(*, db: Session, project_id: int, user: User) -> dict[str, int]:
     by_label: dict[str | None, list[Sample]] = {}
     for sample in samples:
         by_label.setdefault(sample.label, []).append(sample)
-    moved = 0
+    moves = []
     for group in by_label.values():
         group.sort(
             key=lambda s: hashlib.sha256(
@@ -394,12 +395,31 @@ def rebalance(*, db: Session, project_id: int, user: User) -> dict[str, int]:
         for index, sample in enumerate(group):
             want = Category.training if index < training else Category.testing
             if sample.category != want:
-                sample.category = want
-                moved += 1
-    projects.record(
-        db=db, project_id=project_id, action="dataset.rebalanced", user=user, moved=moved
+                moves.append((sample, want))
+    return len(samples), moves
+
+
+def rebalance_plan(*, db: Session, project_id: int) -> dict[str, int]:
+    """How many samples a rebalance would move to training and to testing, of how many."""
+    samples, moves = _rebalance_moves(db, project_id)
+    to_training = sum(1 for _, want in moves if want == Category.training)
+    return {"to_training": to_training, "to_testing": len(moves) - to_training, "samples": samples}
+
+
+def rebalance(*, db: Session, project_id: int, user: User) -> dict[str, Any]:
+    """Moves training/testing samples so each label is split 80/20, stable by hash; answers
+    the moved samples' states before, to undo it."""
+    samples, moves = _rebalance_moves(db, project_id)
+    wanted = {sample.id: want for sample, want in moves}
+    previous = undo.apply(
+        db=db,
+        samples=[sample for sample, _ in moves],
+        change=lambda sample: setattr(sample, "category", wanted[sample.id].value),
     )
-    return {"moved": moved, "samples": len(samples)}
+    projects.record(
+        db=db, project_id=project_id, action="dataset.rebalanced", user=user, moved=len(moves)
+    )
+    return {"moved": len(moves), "samples": samples, "previous": previous}
 
 
 def duplicates(*, db: Session, project_id: int) -> list[list[Sample]]:

@@ -16,7 +16,7 @@ from backend.core.blobs import get_blob_store
 from backend.core.deps import MAX_ID, Id, ProjectEditor, ProjectViewer, SessionDep, access
 from backend.core.downloads import blob_download
 from backend.core.errors import bad_request, not_found
-from backend.datasets import editing, reading, service, versions
+from backend.datasets import editing, reading, service, undo, versions
 from backend.datasets.models import Category, DatasetVersion, Sample
 from backend.datasets.schemas import (
     BulkIn,
@@ -25,9 +25,12 @@ from backend.datasets.schemas import (
     DatasetSummary,
     DuplicateGroup,
     PlotValues,
+    PreviousState,
     PurgeIn,
     RawValues,
+    RebalancePlan,
     RebalanceResult,
+    RevertIn,
     SampleEdit,
     SampleOut,
     SamplePage,
@@ -163,22 +166,30 @@ def _bulk_change(body: BulkIn, ctx: ProjectEditor, db: SessionDep) -> BulkResult
         raise not_found(f"samples {sorted(missing)[:10]}", code="sample_not_found")
     live = [s for s in samples if s.deleted_at is None]
     changed = 0
+    previous: list[PreviousState] = []
     if body.action == "relabel":
         if body.label is None:
             raise bad_request("label_required", "relabel needs a label", field="label")
-        for sample in live:
-            editing.edit(db=db, sample=sample, user=ctx.user, label=body.label)
-        changed = len(live)
+        label = body.label
+        previous = undo.apply(
+            db=db, samples=live,
+            change=lambda sample: editing.edit(db=db, sample=sample, user=ctx.user, label=label),
+        )  # fmt: skip
+        changed = len(previous)
     elif body.action == "move":
         if body.category is None:
             raise bad_request("category_required", "move needs a category", field="category")
-        for sample in live:
-            sample.category = body.category
-        changed = len(live)
+        category = body.category.value
+        previous = undo.apply(
+            db=db, samples=live, change=lambda sample: setattr(sample, "category", category)
+        )
+        changed = len(previous)
     elif body.action in ("enable", "disable"):
-        for sample in live:
-            sample.enabled = body.action == "enable"
-        changed = len(live)
+        enabled = body.action == "enable"
+        previous = undo.apply(
+            db=db, samples=live, change=lambda sample: setattr(sample, "enabled", enabled)
+        )
+        changed = len(previous)
     elif body.action == "delete":
         changed = service.trash(samples=live)
     elif body.action == "crop":
@@ -205,7 +216,7 @@ def _bulk_change(body: BulkIn, ctx: ProjectEditor, db: SessionDep) -> BulkResult
         db=db, project_id=ctx.project.id, action=f"samples.{body.action}", user=ctx.user,
         count=changed,
     )  # fmt: skip
-    return BulkResult(action=body.action, changed=changed)
+    return BulkResult(action=body.action, changed=changed, previous=previous)
 
 
 @router.post("/samples/purge", openapi_extra=access("project:editor"))
@@ -222,6 +233,12 @@ def purge_trash(body: PurgeIn, ctx: ProjectEditor, db: SessionDep) -> BulkResult
     return BulkResult(action="purge", changed=editing.commit_sample_change(db, change))
 
 
+@router.get("/samples/rebalance", openapi_extra=access("project:viewer"))
+def rebalance_plan(ctx: ProjectViewer, db: SessionDep) -> RebalancePlan:
+    """What a rebalance would move now, to ask before moving it."""
+    return RebalancePlan(**service.rebalance_plan(db=db, project_id=ctx.project.id))
+
+
 @router.post("/samples/rebalance", openapi_extra=access("project:editor"))
 def rebalance(ctx: ProjectEditor, db: SessionDep) -> RebalanceResult:
     """Splits every label 80/20 between training and testing, stable by hash."""
@@ -229,6 +246,17 @@ def rebalance(ctx: ProjectEditor, db: SessionDep) -> RebalanceResult:
         db, lambda: service.rebalance(db=db, project_id=ctx.project.id, user=ctx.user)
     )
     return RebalanceResult(**result)
+
+
+@router.post("/samples/revert", openapi_extra=access("project:editor"))
+def revert_samples(body: RevertIn, ctx: ProjectEditor, db: SessionDep) -> BulkResult:
+    """Undoes a relabel, move, enable, disable or rebalance: puts back the states its answer
+    listed, all or none (409 when one of those samples changed since)."""
+    changed = editing.commit_sample_change(
+        db,
+        lambda: undo.revert(db=db, project_id=ctx.project.id, states=body.samples, user=ctx.user),
+    )
+    return BulkResult(action="revert", changed=changed)
 
 
 @router.get("/samples/{sample_id}", openapi_extra=access("project:viewer"))

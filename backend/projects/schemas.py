@@ -49,6 +49,23 @@ class ProjectOut(BaseModel):
     owner: str
 
 
+class ProjectOverview(BaseModel):
+    """What a project holds and how far it got: for its getting-started checklist, and to say
+    what deleting it deletes."""
+
+    samples: int = Field(description="samples not in the trash")
+    trashed_samples: int
+    training_labels: int = Field(description="labels of the enabled training samples")
+    testing_samples: int = Field(description="enabled samples in the test set")
+    impulses: int
+    training_runs: int
+    succeeded_training_runs: int
+    deployments: int
+    succeeded_deployments: int
+    device_tests: int = Field(description="on-device tests run, on real or virtual boards")
+    virtual_board_sessions: int = Field(description="times a virtual board was started")
+
+
 class MemberOut(BaseModel):
     user_id: int
     username: str

@@ -21,7 +21,7 @@ from backend.core.deps import (
 )
 from backend.jobs import service as jobs
 from backend.jobs.schemas import JobOut
-from backend.projects import service
+from backend.projects import overview, service
 from backend.projects.models import ApiKey, Invitation, InvitationStatus, Project, Role
 from backend.projects.schemas import (
     ActivityOut,
@@ -36,6 +36,7 @@ from backend.projects.schemas import (
     MemberOut,
     ProjectCreate,
     ProjectOut,
+    ProjectOverview,
     ProjectUpdate,
     RoleChange,
     TransferIn,
@@ -93,6 +94,12 @@ def create_project(body: ProjectCreate, user: CurrentUser, db: SessionDep) -> Pr
 def read_project(ctx: ProjectViewer, db: SessionDep) -> ProjectOut:
     """One project."""
     return _project_out(db, ctx.project, ctx.role)
+
+
+@router.get("/projects/{project_id}/overview", openapi_extra=access("project:viewer"))
+def project_overview(ctx: ProjectViewer, db: SessionDep) -> ProjectOverview:
+    """Counts of the project's samples, impulses, training runs, builds and runs on a board."""
+    return overview.overview(db=db, project_id=ctx.project.id)
 
 
 @router.patch("/projects/{project_id}", openapi_extra=access("project:admin"))

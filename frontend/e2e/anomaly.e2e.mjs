@@ -70,7 +70,10 @@ export const tests = [
       await page.getByRole("button", { name: "Start virtual board" }).click();
       const info = page.getByTestId("board-info");
       await info.waitFor({ timeout: 30_000 });
-      await info.locator("[data-metric=anomaly-block]").getByText(/K-means/).waitFor();
+      await info
+        .locator("[data-metric=anomaly-block]")
+        .getByText(/K-means/)
+        .waitFor();
       await page.getByRole("button", { name: "Classify sample live" }).click();
       await page.getByTestId("live-anomaly").waitFor({ timeout: 30_000 });
       await page.getByRole("button", { name: "Classify sample live" }).waitFor({ timeout: 60_000 });
@@ -80,7 +83,8 @@ export const tests = [
       await result.waitFor({ timeout: 120_000 });
       assert.equal(await result.locator("[data-metric=agreement] .stat-value").textContent(), "100.0 %");
       const anomalyStat = await result.locator("[data-metric=anomaly]").textContent();
-      const [, difference, device, studio] = /^([\d.e+-]+)largest anomaly score difference · (\d+) of \d+ windows anomalous on the device, (\d+) in the studio/.exec(anomalyStat);
+      const [, difference, device, studio] =
+        /^([\d.e+-]+)largest anomaly score difference · (\d+) of \d+ windows anomalous on the device, (\d+) in the studio/.exec(anomalyStat);
       assert.ok(Number(difference) <= 1e-3, `anomaly scores differ by ${difference}`);
       assert.equal(device, studio);
       assert.ok(Number(device) > 0, "the running test windows score as anomalous");

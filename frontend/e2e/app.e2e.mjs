@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { eventually, openSection, shot } from "./helpers.mjs";
+import { answerDialog, eventually, openSection, shot } from "./helpers.mjs";
 
 const DEMO = resolve(import.meta.dirname, "../../backend/datasets/demo_data/basic-motions/training");
 const FAKE_SERIAL = resolve(import.meta.dirname, "fakeSerial.js");
@@ -88,13 +88,14 @@ export const tests = [
       const page = ctx.shared.page;
       await openSection(page, "Data acquisition");
       await page.getByText("No samples yet").waitFor();
-      const names = readdirSync(DEMO).filter((n) => /^(badminton|running)\.00[1-3]\.csv$/.test(n)).sort();
+      const names = readdirSync(DEMO)
+        .filter((n) => /^(badminton|running)\.00[1-3]\.csv$/.test(n))
+        .sort();
       assert.equal(names.length, 6);
       const files = names.map((n) => ({ name: n, mimeType: "text/csv", buffer: readFileSync(resolve(DEMO, n)) }));
-      await page.getByTestId("upload-input").setInputFiles([
-        ...files,
-        { name: "broken.csv", mimeType: "text/csv", buffer: Buffer.from("timestamp,accX\n0,1\n10,oops\n") },
-      ]);
+      await page
+        .getByTestId("upload-input")
+        .setInputFiles([...files, { name: "broken.csv", mimeType: "text/csv", buffer: Buffer.from("timestamp,accX\n0,1\n10,oops\n") }]);
       await page.getByText("6 stored · 1 refused").waitFor({ timeout: 30_000 });
       const refused = page.locator('li[data-filename="broken.csv"] .error-text');
       assert.match(await refused.textContent(), /\S/);
@@ -119,10 +120,12 @@ export const tests = [
       await page.getByText("2 selected").waitFor();
       await page.getByLabel("New label").fill("jumping");
       await page.getByRole("toolbar").getByRole("button", { name: "Relabel" }).click();
+      await answerDialog(page, "Relabel 2 samples", /^Relabel 2 samples as “jumping”\?$/);
       await eventually(async () => assert.equal(await cells("jumping").count(), 2));
       await row("running.001").getByRole("checkbox").check();
       await page.getByRole("toolbar").getByRole("button", { name: "Delete" }).click();
-      await page.getByText("Moved 1 sample(s) to the trash.").waitFor();
+      await answerDialog(page, "Move to the trash", /^Move 1 sample to the trash\?$/);
+      await page.getByText("Moved 1 sample to the trash.").waitFor();
       await eventually(async () => assert.equal(await sampleCount(page), 5));
       await page.getByRole("button", { name: "Undo" }).click();
       await eventually(async () => assert.equal(await sampleCount(page), 6));
@@ -131,6 +134,7 @@ export const tests = [
       await row("running.002").getByRole("checkbox").check();
       await page.getByLabel("New label").fill("running");
       await page.getByRole("toolbar").getByRole("button", { name: "Relabel" }).click();
+      await answerDialog(page, "Relabel 2 samples");
       await eventually(async () => assert.equal(await cells("running").count(), 3));
     },
   },
@@ -224,6 +228,7 @@ export const tests = [
       const row = (name) => page.locator(".samples-table tbody tr", { has: page.getByRole("link", { name, exact: false }) });
       await row("wave.").getByRole("checkbox").check();
       await page.getByRole("toolbar").getByRole("button", { name: "Delete" }).click();
+      await answerDialog(page, "Move to the trash", /^Move 1 sample to the trash\?$/);
       await eventually(async () => assert.equal(await sampleCount(page), 6));
       await page.locator("select[name=upload-category]").selectOption("testing");
       const testing = resolve(DEMO, "../testing");
@@ -248,7 +253,10 @@ export const tests = [
       const page = ctx.shared.page;
       await page.locator("input[name=filter-trash]").check();
       await eventually(async () => assert.equal(await sampleCount(page), 1));
-      await page.locator(".samples-table").getByRole("link", { name: /^wave\./ }).waitFor();
+      await page
+        .locator(".samples-table")
+        .getByRole("link", { name: /^wave\./ })
+        .waitFor();
       await page.locator("input[name=filter-trash]").uncheck();
       await eventually(async () => assert.equal(await sampleCount(page), 8));
       await page.getByLabel("Version name").fill("first eight");
@@ -258,7 +266,12 @@ export const tests = [
       const link = page.getByRole("link", { name: /^Download .*\.zip/ });
       await link.waitFor({ timeout: 60_000 });
       const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
-      assert.equal(readFileSync(await download.path()).subarray(0, 2).toString(), "PK");
+      assert.equal(
+        readFileSync(await download.path())
+          .subarray(0, 2)
+          .toString(),
+        "PK",
+      );
       await shot(ctx, page, "04b-dataset-tools");
     },
   },
@@ -351,6 +364,12 @@ export const tests = [
       await history.screenshot({ path: `${ctx.screenshots}/14c-impulse-history.png` });
       // Restoring version 1 saves it again as version 3: one block of each, 12 training cycles.
       await history.getByRole("button", { name: "Restore version 1" }).click();
+      // Restoring asks first, saying how much of the current design it changes.
+      assert.match(
+        await page.getByRole("alertdialog").textContent(),
+        /\d+ changes to the current design \(version 2\): version 1's design is saved as version 3/,
+      );
+      await answerDialog(page, "Restore version 1", /^Restore version 1\?$/);
       await history.getByText("Restored version 1 as version 3").waitFor();
       await row(3).getByText("current").waitFor();
       await row(1).getByText("same as current").waitFor();
@@ -453,7 +472,12 @@ export const tests = [
       const exported = page.getByRole("link", { name: /^Download .*\.zip/ });
       await exported.waitFor({ timeout: 60_000 });
       const [download] = await Promise.all([page.waitForEvent("download"), exported.click()]);
-      assert.equal(readFileSync(await download.path()).subarray(0, 2).toString(), "PK");
+      assert.equal(
+        readFileSync(await download.path())
+          .subarray(0, 2)
+          .toString(),
+        "PK",
+      );
       await page.getByRole("button", { name: "Show" }).click();
       assert.match(await page.locator(".secret-value").last().textContent(), /^[0-9a-f]{16,}$/i);
       // Inviting a name nobody has looks like any other invitation: the answer reveals no account.

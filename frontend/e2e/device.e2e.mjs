@@ -133,7 +133,10 @@ export const tests = [
       await info.waitFor({ timeout: 30_000 });
       assert.match(await info.textContent(), /virtual-cortex-m4/);
       assert.match(await info.textContent(), /\d+(\.\d)? KB\s*flash used/);
-      await page.getByTestId("terminal").getByText(/"protocol":1/).waitFor();
+      await page
+        .getByTestId("terminal")
+        .getByText(/"protocol":1/)
+        .waitFor();
       await page.getByText(/Connected over the serial WebSocket/).waitFor();
       await shot(ctx, page, "21-virtual-board-info");
       // A badminton sample goes into the board's replay buffer; `stream` plays it back.
@@ -144,7 +147,10 @@ export const tests = [
       ctx.shared.badmintonOption = badminton;
       await sample.selectOption({ label: badminton });
       await page.getByRole("button", { name: "Replay sample" }).click();
-      await page.getByTestId("replay-status").getByText(/\d+ readings × 6 axes at 10 Hz · sample /).waitFor({ timeout: 20_000 });
+      await page
+        .getByTestId("replay-status")
+        .getByText(/\d+ readings × 6 axes at 10 Hz · sample /)
+        .waitFor({ timeout: 20_000 });
       await page.getByRole("button", { name: "Stream", exact: true }).click();
       await page.getByRole("img", { name: /Stream from the board/ }).waitFor();
       // At 10 Hz a second of streaming gives about ten reading lines in the terminal.
@@ -179,7 +185,10 @@ export const tests = [
       assert.equal(sample.interval_ms, 100);
       assert.equal(sample.label, "badminton");
       assert.equal(sample.category, "testing");
-      assert.deepEqual(sample.sensors.map((s) => s.name), ["accX", "accY", "accZ", "gyrX", "gyrY", "gyrZ"]);
+      assert.deepEqual(
+        sample.sensors.map((s) => s.name),
+        ["accX", "accY", "accZ", "gyrX", "gyrY", "gyrZ"],
+      );
       // The readings are the replayed sample's, in order, from wherever the loop was.
       const sourceId = Number(await page.locator("select[name=replay-sample]").inputValue());
       const source = await callApi(page, "GET", `/api/projects/${projectId}/samples/${sourceId}/values`);
@@ -243,8 +252,14 @@ export const tests = [
         const readings = (await terminalReadings(page, 1)).map(([v]) => v);
         assert.ok(readings.length >= 40, `readings of the drawing arrive (${readings.length})`);
         // The wave spans most of the -10..10 range: up to about ±8.
-        assert.ok(readings.every((v) => v >= -10 && v <= 10), "readings stay in the drawing's range");
-        assert.ok(Math.max(...readings) > 5 && Math.min(...readings) < -5, `the drawn wave goes up and down (${Math.min(...readings)}..${Math.max(...readings)})`);
+        assert.ok(
+          readings.every((v) => v >= -10 && v <= 10),
+          "readings stay in the drawing's range",
+        );
+        assert.ok(
+          Math.max(...readings) > 5 && Math.min(...readings) < -5,
+          `the drawn wave goes up and down (${Math.min(...readings)}..${Math.max(...readings)})`,
+        );
       });
       await page.getByTestId("record-rate").getByText("50 Hz (the replay's rate): 150 readings in 3 s.").waitFor();
       await shot(ctx, page, "22e-replay-drawing");
@@ -269,7 +284,10 @@ export const tests = [
         const readings = await terminalReadings(page, 2);
         assert.ok(readings.length >= 40, `readings of both drawn axes arrive (${readings.length})`);
         const rising = readings.map(([, v]) => v);
-        assert.ok(Math.min(...rising) < -8 && Math.max(...rising) > 8, `the second axis rises through the range (${Math.min(...rising)}..${Math.max(...rising)})`);
+        assert.ok(
+          Math.min(...rising) < -8 && Math.max(...rising) > 8,
+          `the second axis rises through the range (${Math.min(...rising)}..${Math.max(...rising)})`,
+        );
       });
       await shot(ctx, page, "22f-replay-drawing-two-axes");
       await page.getByRole("button", { name: "Stop stream" }).click();
@@ -294,7 +312,10 @@ export const tests = [
       await shot(ctx, page, "23-live-classification");
       // Flashing restarts the board's QEMU with the image; the socket stays and sees it boot.
       await page.getByRole("button", { name: "Flash", exact: true }).click();
-      await page.getByTestId("terminal").getByText(/flashed build #\d+/).waitFor({ timeout: 30_000 });
+      await page
+        .getByTestId("terminal")
+        .getByText(/flashed build #\d+/)
+        .waitFor({ timeout: 30_000 });
       await page.getByTestId("terminal").getByText("< OK tinystudio ready").waitFor();
       // On-device testing: every test window through the firmware, compared with the studio.
       await page.getByRole("button", { name: "Run on-device testing" }).click();
@@ -375,9 +396,12 @@ export const tests = [
         // The "real" board behind the cable is a virtual board started through the API.
         const projectId = /\/projects\/(\d+)/.exec(ctx.shared.projectUrl)[1];
         const board = await callApi(page, "POST", `/api/projects/${projectId}/virtual-boards`, { board_id: "virtual-cortex-m4" });
-        await page.evaluate((url) => {
-          window.__bridgeUrl = url;
-        }, `ws://${new URL(ctx.url).host}${board.serial_url}`);
+        await page.evaluate(
+          (url) => {
+            window.__bridgeUrl = url;
+          },
+          `ws://${new URL(ctx.url).host}${board.serial_url}`,
+        );
         await page.getByRole("button", { name: "Connect a board over Web Serial" }).click();
         await page.getByRole("heading", { name: "Board on Web Serial" }).waitFor();
         const info = page.getByTestId("board-info");
@@ -404,7 +428,10 @@ export const tests = [
         const ramp = Array.from({ length: 40 }, (_, i) => [i, 100 + i]);
         await callApi(page, "POST", `/api/projects/${projectId}/virtual-boards/${board.id}/replay`, { values: ramp, hz: 10 });
         await page.getByRole("button", { name: "Stream", exact: true }).click();
-        await page.getByTestId("record-rate").getByText(/^\d+(\.\d+)? Hz \(measured from the readings' arrival\): \d+ readings in 2 s\.$/).waitFor({ timeout: 15_000 });
+        await page
+          .getByTestId("record-rate")
+          .getByText(/^\d+(\.\d+)? Hz \(measured from the readings' arrival\): \d+ readings in 2 s\.$/)
+          .waitFor({ timeout: 15_000 });
         const measured = Number(/^[\d.]+/.exec(await page.getByTestId("record-rate").textContent())[0]);
         assert.ok(Math.abs(measured - 10) <= 0.5, `the measured rate is about 10 Hz (${measured})`);
         await page.locator("input[name=record-label]").fill("ramp");

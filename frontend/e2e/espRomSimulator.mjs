@@ -27,10 +27,25 @@ const SPI_W0 = SPI_BASE + 0x58;
 const SPI_CMD_USR = 1 << 18;
 
 const OP = {
-  FLASH_BEGIN: 0x02, FLASH_DATA: 0x03, FLASH_END: 0x04, MEM_BEGIN: 0x05, MEM_END: 0x06, MEM_DATA: 0x07,
-  SYNC: 0x08, WRITE_REG: 0x09, READ_REG: 0x0a, SPI_SET_PARAMS: 0x0b, SPI_ATTACH: 0x0d,
-  CHANGE_BAUDRATE: 0x0f, FLASH_DEFL_BEGIN: 0x10, FLASH_DEFL_DATA: 0x11, FLASH_DEFL_END: 0x12,
-  SPI_FLASH_MD5: 0x13, GET_SECURITY_INFO: 0x14, ERASE_FLASH: 0xd0, ERASE_REGION: 0xd1,
+  FLASH_BEGIN: 0x02,
+  FLASH_DATA: 0x03,
+  FLASH_END: 0x04,
+  MEM_BEGIN: 0x05,
+  MEM_END: 0x06,
+  MEM_DATA: 0x07,
+  SYNC: 0x08,
+  WRITE_REG: 0x09,
+  READ_REG: 0x0a,
+  SPI_SET_PARAMS: 0x0b,
+  SPI_ATTACH: 0x0d,
+  CHANGE_BAUDRATE: 0x0f,
+  FLASH_DEFL_BEGIN: 0x10,
+  FLASH_DEFL_DATA: 0x11,
+  FLASH_DEFL_END: 0x12,
+  SPI_FLASH_MD5: 0x13,
+  GET_SECURITY_INFO: 0x14,
+  ERASE_FLASH: 0xd0,
+  ERASE_REGION: 0xd1,
 };
 const ERR_INVALID_MESSAGE = 0x05;
 const ERR_BAD_CHECKSUM = 0x07;
@@ -234,7 +249,9 @@ export class EspRomSimulator {
         return this.reply(op);
       case OP.SPI_FLASH_MD5: {
         this.finishWrite();
-        const digest = createHash("md5").update(this.read(u32(data, 0), u32(data, 4))).digest();
+        const digest = createHash("md5")
+          .update(this.read(u32(data, 0), u32(data, 4)))
+          .digest();
         return this.reply(op, 0, stub ? [...digest] : [...Buffer.from(digest.toString("hex"))]);
       }
       case OP.ERASE_FLASH:

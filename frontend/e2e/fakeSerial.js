@@ -6,11 +6,15 @@
   const encoder = new TextEncoder();
   let controller = null;
   let timer = null;
-  const state = { opened: null, linesSent: 0, unplug() {
-    clearInterval(timer);
-    if (controller) controller.error(new DOMException("The device has been lost.", "NetworkError"));
-    controller = null;
-  } };
+  const state = {
+    opened: null,
+    linesSent: 0,
+    unplug() {
+      clearInterval(timer);
+      if (controller) controller.error(new DOMException("The device has been lost.", "NetworkError"));
+      controller = null;
+    },
+  };
   function reading(i) {
     const t = i / HZ;
     return `${(Math.sin(2 * Math.PI * t) * 9.8).toFixed(3)},${(Math.cos(2 * Math.PI * t) * 4).toFixed(3)},${(9.81 + Math.sin(5 * t)).toFixed(3)}\r\n`;

@@ -52,7 +52,10 @@ export const tests = [
       await onFlashPage(ctx, sim, "FAILED-flash-esp32", async (page) => {
         assert.equal(await page.locator("select[name=board]").inputValue(), "esp32-s3-devkitc-1");
         // No Xtensa toolchain here: the page says so and points at the libraries.
-        assert.match(await page.getByTestId("no-studio-firmware").textContent(), /cannot build firmware for the Espressif ESP32-S3.*toolchain.*C library or Arduino library/s);
+        assert.match(
+          await page.getByTestId("no-studio-firmware").textContent(),
+          /cannot build firmware for the Espressif ESP32-S3.*toolchain.*C library or Arduino library/s,
+        );
         assert.match(await page.getByTestId("flash-instructions").textContent(), /Export Compiled Binary/);
         const image = espImage(180_000);
         await page.locator("input[name=image]").setInputFiles({ name: "sketch.ino.bin", mimeType: "application/octet-stream", buffer: image });
@@ -65,7 +68,10 @@ export const tests = [
         const message = await failure.textContent();
         assert.match(message, /Write the image failed after \d+ of \d+ bytes \(\d+ %\)/);
         assert.match(message, /Check the cable, then retry/);
-        assert.ok(sim.events.some((e) => e.startsWith("cable pulled after 3 blocks")), sim.events.join("; "));
+        assert.ok(
+          sim.events.some((e) => e.startsWith("cable pulled after 3 blocks")),
+          sim.events.join("; "),
+        );
         // The steps before the write are ticked, the write is marked failed.
         assert.equal(await page.locator(".flash-step[data-status=failed]").textContent(), "✗ Write the image");
         assert.equal(await page.locator(".flash-step[data-status=done]").count(), 2);
@@ -101,7 +107,10 @@ export const tests = [
         await page.getByText(/not an ESP image: it starts with 0x7f/).waitFor();
         assert.equal(await page.getByRole("button", { name: "Connect and flash" }).isDisabled(), true);
         await input.setInputFiles({ name: "sketch.ino.merged.bin", mimeType: "application/octet-stream", buffer: espImage(200_000) });
-        await page.getByTestId("image-summary").getByText(/sketch.ino.merged.bin/).waitFor();
+        await page
+          .getByTestId("image-summary")
+          .getByText(/sketch.ino.merged.bin/)
+          .waitFor();
         // A merged image holds the bootloader and goes at 0.
         assert.equal(await page.locator("input[name=address]").inputValue(), "0x0");
         await page.locator("input[name=address]").fill("0x7f0000");
@@ -117,7 +126,10 @@ export const tests = [
         await page.locator("select[name=board]").selectOption("raspberry-pi-pico");
         assert.match(await page.getByTestId("flash-instructions").textContent(), /Hold the BOOTSEL button.*RPI-RP2/s);
         await page.locator("input[name=image]").setInputFiles({ name: "app.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(1000, 7) });
-        assert.match(await page.getByTestId("uf2-summary").textContent(), /4 blocks, 1.0 KB for 0x10000000–0x10000400, family 0xe48bff56 \(converted from app.bin\)/);
+        assert.match(
+          await page.getByTestId("uf2-summary").textContent(),
+          /4 blocks, 1.0 KB for 0x10000000–0x10000400, family 0xe48bff56 \(converted from app.bin\)/,
+        );
         const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download app.uf2" }).click()]);
         assert.equal(download.suggestedFilename(), "app.uf2");
         const file = await readFile(await download.path());

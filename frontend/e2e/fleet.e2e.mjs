@@ -37,7 +37,12 @@ async function uploadNoise(page, projectId, category, count, normal) {
   }
   await page.evaluate(
     async ({ projectId, category, files }) => {
-      const csrf = decodeURIComponent(document.cookie.split("; ").find((c) => c.startsWith("tinystudio_csrf=")).split("=")[1]);
+      const csrf = decodeURIComponent(
+        document.cookie
+          .split("; ")
+          .find((c) => c.startsWith("tinystudio_csrf="))
+          .split("=")[1],
+      );
       const form = new FormData();
       form.append("category", category);
       for (const f of files) form.append("files", new Blob([f.text], { type: "text/csv" }), f.name);
@@ -105,7 +110,12 @@ export const tests = [
       await waitForJob(page, project.id, run.job_id);
       const { key } = await callApi(page, "POST", `/api/projects/${project.id}/api-keys`, { name: "fleet" });
       const register = (name) =>
-        deviceCall(ctx, "/api/fleet/devices/register", { "x-api-key": key }, { name, board_id: "nano33ble", firmware_version: "1.0.0", training_run_id: run.id });
+        deviceCall(
+          ctx,
+          "/api/fleet/devices/register",
+          { "x-api-key": key },
+          { name, board_id: "nano33ble", firmware_version: "1.0.0", training_run_id: run.id },
+        );
       const porch = await register("porch");
       const gate = await register("gate");
       const send = (device, items) => deviceCall(ctx, "/api/fleet/telemetry", { authorization: `Bearer ${device.key}` }, { items });

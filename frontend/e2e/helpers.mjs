@@ -23,7 +23,12 @@ export async function shot(ctx, page, name) {
 export async function callApi(page, method, path, body) {
   return page.evaluate(
     async ({ method, path, body }) => {
-      const csrf = decodeURIComponent(document.cookie.split("; ").find((c) => c.startsWith("tinystudio_csrf=")).split("=")[1]);
+      const csrf = decodeURIComponent(
+        document.cookie
+          .split("; ")
+          .find((c) => c.startsWith("tinystudio_csrf="))
+          .split("=")[1],
+      );
       const answer = await fetch(path, {
         method,
         headers: { "content-type": "application/json", "x-csrf-token": csrf },
@@ -55,8 +60,17 @@ export function studioQemuProcesses(dataDir) {
 export async function openSection(page, name) {
   const link = page.getByRole("navigation", { name: "Project" }).getByRole("link", { name });
   await link.click();
-  await page.waitForFunction(
-    (el) => el.getAttribute("aria-current") === "page",
-    await link.elementHandle(),
-  );
+  await page.waitForFunction((el) => el.getAttribute("aria-current") === "page", await link.elementHandle());
+}
+
+/** Answers the studio's confirmation dialog with the button named `answer`; resolves with its
+ * question, after checking it matches `question` (a RegExp) when one is given. */
+export async function answerDialog(page, answer, question) {
+  const dialog = page.getByRole("alertdialog");
+  await dialog.waitFor();
+  const title = await dialog.getByRole("heading").textContent();
+  if (question && !question.test(title)) throw new Error(`the dialog asks "${title}", not ${question}`);
+  await dialog.getByRole("button", { name: answer, exact: true }).click();
+  await dialog.waitFor({ state: "detached" });
+  return title;
 }

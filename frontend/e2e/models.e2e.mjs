@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { callApi, eventually, openSection as nav, shot } from "./helpers.mjs";
+import { answerDialog, callApi, eventually, openSection as nav, shot } from "./helpers.mjs";
 
 const KWS = resolve(import.meta.dirname, "../../tests/data/models/kws_ref_model.tflite");
 
@@ -67,11 +67,16 @@ export const tests = [
       await library.waitFor({ timeout: 120_000 });
       const [zip] = await Promise.all([page.waitForEvent("download"), library.click()]);
       assert.equal(zip.suggestedFilename(), "Keyword spotting-c-library.zip");
-      assert.equal(readFileSync(await zip.path()).subarray(0, 2).toString(), "PK");
+      assert.equal(
+        readFileSync(await zip.path())
+          .subarray(0, 2)
+          .toString(),
+        "PK",
+      );
 
       // Deleting asks first.
-      page.once("dialog", (dialog) => dialog.accept());
       await page.getByRole("button", { name: "Delete" }).click();
+      await answerDialog(page, "Delete the model", /^Delete the model “Keyword spotting”\?$/);
       await page.getByText("No models yet").waitFor();
     },
   },
@@ -115,7 +120,7 @@ export const tests = [
       // Its deployment page opens with that run chosen.
       await result.getByRole("link", { name: "Deploy it" }).click();
       await page.getByRole("heading", { name: "Deployment", exact: true }).waitFor();
-      // The run joins the list once the page has read its job's status.
+      // The run's job has just succeeded: the page may list it only once it has read the job's status.
       await eventually(async () => assert.equal(await page.locator("select[name=run]").inputValue(), runId));
     },
   },

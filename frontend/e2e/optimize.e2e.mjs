@@ -32,12 +32,12 @@ export const tests = [
       const baseline = page.locator("select[name=baseline-run]");
       await baseline.waitFor();
       assert.match(await baseline.locator("option").first().textContent(), /^Automatic: the newest run without optimization/);
-      // A sparsity that would remove every unit is flagged beside the field and refused by the
-      // server, naming the setting.
+      // A sparsity that would remove every unit is flagged beside the field, and the run cannot
+      // start until it is changed: the form says which setting, in words.
       await sparsity.fill("1");
       assert.equal(await optimization.locator("[data-field=sparsity] .field-error").textContent(), "must be at most 0.95");
-      await page.getByRole("button", { name: "Start training" }).click();
-      await page.getByText(/optimization\.sparsity/).waitFor();
+      await page.getByText("To start: Optimization: Target sparsity must be at most 0.95.").waitFor();
+      assert.equal(await page.getByRole("button", { name: "Start training" }).isDisabled(), true);
 
       await sparsity.fill("0.5");
       await optimization.locator("[data-field=fine_tune_epochs] input").fill("4");

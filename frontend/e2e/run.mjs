@@ -13,22 +13,26 @@ import { tests as optimizeTests } from "./optimize.e2e.mjs";
 import { tests as tunerTests } from "./tuner.e2e.mjs";
 import { tests as modelTests } from "./models.e2e.mjs";
 import { tests as fleetTests } from "./fleet.e2e.mjs";
+import { tests as newcomerTests } from "./newcomer.e2e.mjs";
 
 const SCREENSHOTS = resolve(import.meta.dirname, "../test-results/screenshots");
 const CHROMIUM = process.env.TINYSTUDIO_CHROMIUM || "/usr/bin/chromium";
-const ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
+const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
 
 // E2E_ONLY=<regex> runs the scenarios whose names match, after the two that sign up and create
 // the project every scenario works in.
 const only = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY, "i") : null;
-const tests = [...appTests, ...deviceTests, ...anomalyTests, ...optimizeTests, ...flashTests, ...tunerTests, ...modelTests, ...fleetTests].filter((t, i) => !only || i < 2 || only.test(t.name));
+const tests = [
+  ...appTests,
+  ...deviceTests,
+  ...anomalyTests,
+  ...optimizeTests,
+  ...flashTests,
+  ...tunerTests,
+  ...modelTests,
+  ...fleetTests,
+  ...newcomerTests,
+].filter((t, i) => !only || i < 2 || only.test(t.name));
 const started = Date.now();
 // Screenshots of an earlier run would be mistaken for this one's.
 await rm(SCREENSHOTS, { recursive: true, force: true });
@@ -63,7 +67,12 @@ try {
       console.log(`  ✓ ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     } catch (err) {
       failed += 1;
-      console.log(`  ✗ ${name}\n    ${String(err?.stack ?? err).split("\n").slice(0, 6).join("\n    ")}`);
+      console.log(
+        `  ✗ ${name}\n    ${String(err?.stack ?? err)
+          .split("\n")
+          .slice(0, 6)
+          .join("\n    ")}`,
+      );
       const page = ctx.shared.page;
       if (page) await page.screenshot({ path: `${SCREENSHOTS}/FAILED-${name.replace(/\W+/g, "-")}.png`, fullPage: true }).catch(() => {});
     }

@@ -3,7 +3,7 @@
 // trial and build it on the Deployment page. Run by run.mjs after every other scenario (it adds
 // an impulse version and a training run to the BasicMotions project).
 import assert from "node:assert/strict";
-import { callApi, eventually, openSection as nav, shot } from "./helpers.mjs";
+import { answerDialog, callApi, eventually, openSection as nav, shot } from "./helpers.mjs";
 
 const TRIALS = 3;
 
@@ -81,19 +81,25 @@ export const tests = [
       // Sorting by RAM orders the measured trials from the smallest.
       await table.getByRole("button", { name: /^RAM/ }).click();
       const ram = (await column(table, 7)).filter((v) => v !== null);
-      assert.deepEqual(ram, [...ram].sort((a, b) => a - b));
+      assert.deepEqual(
+        ram,
+        [...ram].sort((a, b) => a - b),
+      );
       await shot(ctx, page, "31-tuner-finished");
 
       // A random baseline, cancelled after a confirmation; the finished run keeps its trials.
       await form.locator("select[name=sampler]").selectOption("random");
       await form.getByRole("button", { name: "Start search" }).click();
       await page.getByRole("heading", { name: "Tuner run #2" }).waitFor();
-      page.once("dialog", (dialog) => dialog.accept());
       await page.getByRole("button", { name: "Cancel search" }).click();
+      await answerDialog(page, "Cancel the search", /^Cancel this search after \d+ of \d+ trials\?$/);
       await page.locator("[data-run-status=cancelled]").waitFor({ timeout: 30_000 });
       const runs = page.getByRole("table", { name: "Tuner runs" });
       await runs.getByRole("row", { name: /#2 virtual-cortex-m4 random .* cancelled/ }).waitFor();
-      await runs.getByRole("row", { name: /#1 virtual-cortex-m4 TPE/ }).getByRole("button", { name: "Show" }).click();
+      await runs
+        .getByRole("row", { name: /#1 virtual-cortex-m4 TPE/ })
+        .getByRole("button", { name: "Show" })
+        .click();
       await page.getByRole("heading", { name: "Tuner run #1" }).waitFor();
       assert.equal(await table.locator("tbody tr").count(), TRIALS);
 
@@ -107,7 +113,9 @@ export const tests = [
 
       // On a phone-sized screen the page fits and the trial table scrolls sideways.
       await page.setViewportSize({ width: 390, height: 844 });
-      await eventually(async () => assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), "no sideways scrolling of the page"));
+      await eventually(async () =>
+        assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), "no sideways scrolling of the page"),
+      );
       assert.ok(await table.evaluate((t) => t.parentElement.scrollWidth > t.parentElement.clientWidth), "the trial table scrolls inside its frame");
       await shot(ctx, page, "33-tuner-narrow");
       await page.setViewportSize({ width: 1280, height: 800 });

@@ -57,7 +57,15 @@ export function App() {
                 <Route path="fleet" element={<FleetPage />} />
                 <Route path="settings" element={<SettingsPage />} />
               </Route>
-              <Route path="*" element={<main className="page"><h1>Page not found</h1><a href="/">Back to your projects</a></main>} />
+              <Route
+                path="*"
+                element={
+                  <main className="page">
+                    <h1>Page not found</h1>
+                    <a href="/">Back to your projects</a>
+                  </main>
+                }
+              />
             </Routes>
           </RequireUser>
         }

@@ -65,9 +65,7 @@ export function toApiError(status: number, body: unknown): ApiError {
 }
 
 /** Unwraps an openapi-fetch result: the data, or throws an ApiError naming the problem. */
-export async function unwrap<T>(
-  promise: Promise<{ data?: T; error?: unknown; response: Response }>,
-): Promise<T> {
+export async function unwrap<T>(promise: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
   let result;
   try {
     result = await promise;

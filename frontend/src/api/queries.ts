@@ -8,6 +8,7 @@ export const keys = {
   project: (id: number) => ["project", id] as const,
   samples: (id: number) => ["project", id, "samples"] as const,
   summary: (id: number) => ["project", id, "summary"] as const,
+  overview: (id: number) => ["project", id, "overview"] as const,
   jobs: (id: number) => ["project", id, "jobs"] as const,
   members: (id: number) => ["project", id, "members"] as const,
 };
@@ -41,6 +42,14 @@ export function useSummary(projectId: number) {
   return useQuery({
     queryKey: keys.summary(projectId),
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/samples/summary", { params: { path: { project_id: projectId } } })),
+  });
+}
+
+/** Counts of what the project holds and how far it got (data, impulses, runs, builds, boards). */
+export function useOverview(projectId: number) {
+  return useQuery({
+    queryKey: keys.overview(projectId),
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/overview", { params: { path: { project_id: projectId } } })),
   });
 }
 

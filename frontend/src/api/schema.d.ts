@@ -1188,6 +1188,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Project Overview
+         * @description Counts of the project's samples, impulses, training runs, builds and runs on a board.
+         */
+        get: operations["project_overview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/samples": {
         parameters: {
             query?: never;
@@ -1275,13 +1295,38 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Rebalance Plan
+         * @description What a rebalance would move now, to ask before moving it.
+         */
+        get: operations["rebalance_plan"];
         put?: never;
         /**
          * Rebalance
          * @description Splits every label 80/20 between training and testing, stable by hash.
          */
         post: operations["rebalance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/samples/revert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revert Samples
+         * @description Undoes a relabel, move, enable, disable or rebalance: puts back the states its answer
+         *     listed, all or none (409 when one of those samples changed since).
+         */
+        post: operations["revert_samples"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2341,6 +2386,11 @@ export interface components {
             action: string;
             /** Changed */
             changed: number;
+            /**
+             * Previous
+             * @description relabel, move, enable, disable: the state before the change of each sample it changed, to undo it with /samples/revert
+             */
+            previous?: components["schemas"]["PreviousState"][];
         };
         /**
          * Category
@@ -3422,6 +3472,25 @@ export interface components {
             /** Windows */
             windows: number;
         };
+        /**
+         * PreviousState
+         * @description A sample's label, category and enabled flag before a change, and the version the change
+         *     gave it: sent back to /samples/revert to undo the change while nothing changed since.
+         */
+        PreviousState: {
+            category: components["schemas"]["Category"];
+            /** Enabled */
+            enabled: boolean;
+            /** Id */
+            id: number;
+            /** Label */
+            label: string | null;
+            /**
+             * Version
+             * @description the sample's version right after the change
+             */
+            version: number;
+        };
         /** ProbeOut */
         ProbeOut: {
             /** Anomaly */
@@ -3472,6 +3541,50 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+        };
+        /**
+         * ProjectOverview
+         * @description What a project holds and how far it got: for its getting-started checklist, and to say
+         *     what deleting it deletes.
+         */
+        ProjectOverview: {
+            /** Deployments */
+            deployments: number;
+            /**
+             * Device Tests
+             * @description on-device tests run, on real or virtual boards
+             */
+            device_tests: number;
+            /** Impulses */
+            impulses: number;
+            /**
+             * Samples
+             * @description samples not in the trash
+             */
+            samples: number;
+            /** Succeeded Deployments */
+            succeeded_deployments: number;
+            /** Succeeded Training Runs */
+            succeeded_training_runs: number;
+            /**
+             * Testing Samples
+             * @description enabled samples in the test set
+             */
+            testing_samples: number;
+            /**
+             * Training Labels
+             * @description labels of the enabled training samples
+             */
+            training_labels: number;
+            /** Training Runs */
+            training_runs: number;
+            /** Trashed Samples */
+            trashed_samples: number;
+            /**
+             * Virtual Board Sessions
+             * @description times a virtual board was started
+             */
+            virtual_board_sessions: number;
         };
         /** ProjectUpdate */
         ProjectUpdate: {
@@ -3625,10 +3738,27 @@ export interface components {
             /** Values */
             values: number[][];
         };
+        /**
+         * RebalancePlan
+         * @description What a rebalance would do now: samples it moves each way, of those it splits.
+         */
+        RebalancePlan: {
+            /** Samples */
+            samples: number;
+            /** To Testing */
+            to_testing: number;
+            /** To Training */
+            to_training: number;
+        };
         /** RebalanceResult */
         RebalanceResult: {
             /** Moved */
             moved: number;
+            /**
+             * Previous
+             * @description the category before the rebalance of each sample it moved, to undo it with /samples/revert
+             */
+            previous?: components["schemas"]["PreviousState"][];
             /** Samples */
             samples: number;
         };
@@ -3692,6 +3822,11 @@ export interface components {
              * @description true when the sample is longer than the replay buffer
              */
             truncated: boolean;
+        };
+        /** RevertIn */
+        RevertIn: {
+            /** Samples */
+            samples: components["schemas"]["PreviousState"][];
         };
         /**
          * Role
@@ -9589,6 +9724,64 @@ export interface operations {
             };
         };
     };
+    project_overview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectOverview"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
     list_samples: {
         parameters: {
             query?: {
@@ -9902,6 +10095,64 @@ export interface operations {
             };
         };
     };
+    rebalance_plan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RebalancePlan"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
     rebalance: {
         parameters: {
             query?: never;
@@ -9920,6 +10171,95 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RebalanceResult"];
+                };
+            };
+            /** @description Bad request: the input is well-formed but cannot be applied */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated, or the credentials are invalid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Authenticated, but not allowed: a role, the site admin or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Conflict with the current state, e.g. a name already taken or a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation error: the request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiValidationError"] | components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Temporarily unavailable, e.g. the database is busy: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    revert_samples: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RevertIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkResult"];
                 };
             };
             /** @description Bad request: the input is well-formed but cannot be applied */

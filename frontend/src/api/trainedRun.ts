@@ -14,8 +14,12 @@ export interface TrainingResult {
 
 /** The training run of a build and the input block (window size, stride, rate) it was trained with. */
 export async function trainedInput(projectId: number, deployment: Deployment) {
-  const run = await unwrap(api.GET("/api/projects/{project_id}/training-runs/{run_id}", { params: { path: { project_id: projectId, run_id: deployment.training_run_id } } }));
-  const versions = await unwrap(api.GET("/api/projects/{project_id}/impulses/{impulse_id}/versions", { params: { path: { project_id: projectId, impulse_id: run.impulse_id } } }));
+  const run = await unwrap(
+    api.GET("/api/projects/{project_id}/training-runs/{run_id}", { params: { path: { project_id: projectId, run_id: deployment.training_run_id } } }),
+  );
+  const versions = await unwrap(
+    api.GET("/api/projects/{project_id}/impulses/{impulse_id}/versions", { params: { path: { project_id: projectId, impulse_id: run.impulse_id } } }),
+  );
   const version = versions.find((v) => v.id === run.impulse_version_id) ?? versions[0];
   return { run, input: (version.spec as { input: InputBlock }).input };
 }

@@ -40,7 +40,11 @@ export function useTunerDefaults(projectId: number, boardId: string, impulseId: 
   return useQuery({
     queryKey: tunerKeys.defaults(projectId, boardId, impulseId),
     queryFn: () =>
-      unwrap(api.GET("/api/projects/{project_id}/tuner-defaults", { params: { path: { project_id: projectId }, query: { board_id: boardId, impulse_id: impulseId } } })),
+      unwrap(
+        api.GET("/api/projects/{project_id}/tuner-defaults", {
+          params: { path: { project_id: projectId }, query: { board_id: boardId, impulse_id: impulseId } },
+        }),
+      ),
     enabled: boardId !== "",
   });
 }
@@ -67,7 +71,8 @@ export function usePrunedEpochs(projectId: number, trials: TunerTrial[]): Map<nu
   const jobIds = trials.filter((t) => t.status === "pruned" && t.train_job_id !== null).map((t) => t.train_job_id);
   const jobs = useQuery({
     queryKey: ["project", projectId, "jobs", "tuner.trial", jobIds],
-    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/jobs", { params: { path: { project_id: projectId }, query: { kind: "tuner.trial", limit: 500 } } })),
+    queryFn: () =>
+      unwrap(api.GET("/api/projects/{project_id}/jobs", { params: { path: { project_id: projectId }, query: { kind: "tuner.trial", limit: 500 } } })),
     enabled: jobIds.length > 0,
     // A pruned trial's job has ended: its result stays as it is.
     staleTime: Infinity,

@@ -22,10 +22,26 @@ export function BoardInfoPanel({ info, figures }: { info: DeviceInfo; figures?: 
   return (
     <div data-testid="board-info">
       <div className="metrics">
-        <div className="stat"><span className="stat-value">{info.board}</span><span className="stat-label">board</span></div>
-        <div className="stat"><span className="stat-value">{info.model}</span><span className="stat-label">model · {info.labels.length} labels</span></div>
-        <div className="stat"><span className="stat-value">{info.signal_values}</span><span className="stat-label">values per window</span></div>
-        {block && <div className="stat" data-metric="anomaly-block"><span className="stat-value">K-means</span><span className="stat-label">anomaly block · {block.clusters} clusters · threshold {block.threshold.toFixed(3)}</span></div>}
+        <div className="stat">
+          <span className="stat-value">{info.board}</span>
+          <span className="stat-label">board</span>
+        </div>
+        <div className="stat">
+          <span className="stat-value">{info.model}</span>
+          <span className="stat-label">model · {info.labels.length} labels</span>
+        </div>
+        <div className="stat">
+          <span className="stat-value">{info.signal_values}</span>
+          <span className="stat-label">values per window</span>
+        </div>
+        {block && (
+          <div className="stat" data-metric="anomaly-block">
+            <span className="stat-value">K-means</span>
+            <span className="stat-label">
+              anomaly block · {block.clusters} clusters · threshold {block.threshold.toFixed(3)}
+            </span>
+          </div>
+        )}
       </div>
       <DeviceFigures figures={figures ? figuresView(figures) : own} />
       {differs && own.ram && (

@@ -4,8 +4,9 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, currentCsrfToken, toApiError, unwrap } from "../api/client";
 import { useJobEvents } from "../api/jobs";
 import { JobProgress } from "./JobProgress";
-import { Card, ErrorNote, formatBytes, formatDate } from "./ui";
+import { Card, counted, ErrorNote, formatBytes, formatDate } from "./ui";
 import { refresh } from "../api/queries";
+import { useConfirm } from "./ConfirmDialog";
 
 function JobWithDownloads({ projectId, jobId, title }: { projectId: number; jobId: number; title: string }) {
   const job = useJobEvents(projectId, jobId);
@@ -22,8 +23,9 @@ function JobWithDownloads({ projectId, jobId, title }: { projectId: number; jobI
   );
 }
 
-export function DatasetTools({ projectId, editor }: { projectId: number; editor: boolean }) {
+export function DatasetTools({ projectId, editor, trashed, onPurged }: { projectId: number; editor: boolean; trashed: number; onPurged: () => void }) {
   const queryClient = useQueryClient();
+  const confirm = useConfirm();
   const path = { project_id: projectId };
   const [exportJob, setExportJob] = useState<number | null>(null);
   const [importJob, setImportJob] = useState<number | null>(null);
@@ -65,8 +67,21 @@ export function DatasetTools({ projectId, editor }: { projectId: number; editor:
   });
   const purge = useMutation({
     mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/samples/purge", { params: { path }, body: {} })),
-    onSuccess: () => void refresh(queryClient, ["project", projectId]),
+    onSuccess: () => {
+      // Samples deleted for good cannot come back: an Undo that would restore them goes.
+      onPurged();
+      void refresh(queryClient, ["project", projectId]);
+    },
   });
+  const emptyTrash = async () => {
+    const yes = await confirm({
+      title: `Delete ${counted(trashed, "sample")} in the trash for good?`,
+      body: <p>Their values and uploaded files are deleted. This cannot be undone.</p>,
+      confirmLabel: "Delete for good",
+      danger: true,
+    });
+    if (yes) purge.mutate();
+  };
   const duplicateCount = (duplicates.data ?? []).reduce((n, g) => n + g.samples.length - 1, 0);
   return (
     <Card title="Dataset tools">
@@ -76,14 +91,24 @@ export function DatasetTools({ projectId, editor }: { projectId: number; editor:
           <p className="muted small">A zip of every sample with its labels, to back up or move the dataset.</p>
           {editor && (
             <div className="row-actions">
-              <button className="btn btn-small" onClick={() => exportDataset.mutate()} disabled={exportDataset.isPending}>Export dataset</button>
-              <button className="btn btn-small" onClick={() => fileInput.current?.click()} disabled={importDataset.isPending}>Import a dataset zip…</button>
-              <input ref={fileInput} type="file" accept=".zip" hidden data-testid="import-input"
+              <button className="btn btn-small" onClick={() => exportDataset.mutate()} disabled={exportDataset.isPending}>
+                Export dataset
+              </button>
+              <button className="btn btn-small" onClick={() => fileInput.current?.click()} disabled={importDataset.isPending}>
+                Import a dataset zip…
+              </button>
+              <input
+                ref={fileInput}
+                type="file"
+                accept=".zip"
+                hidden
+                data-testid="import-input"
                 onChange={(e) => {
                   const file = e.target.files?.[0];
                   if (file) importDataset.mutate(file);
                   e.target.value = "";
-                }} />
+                }}
+              />
             </div>
           )}
           <ErrorNote error={exportDataset.error || importDataset.error} />
@@ -94,16 +119,26 @@ export function DatasetTools({ projectId, editor }: { projectId: number; editor:
           <h3>Versions</h3>
           <p className="muted small">A version freezes the current samples, so a training run can be repeated on exactly the same data.</p>
           {editor && (
-            <form className="inline-form" onSubmit={(e) => { e.preventDefault(); createVersion.mutate(); }}>
+            <form
+              className="inline-form"
+              onSubmit={(e) => {
+                e.preventDefault();
+                createVersion.mutate();
+              }}
+            >
               <input aria-label="Version name" placeholder="version name" value={versionName} required onChange={(e) => setVersionName(e.target.value)} />
-              <button className="btn btn-small" type="submit">Save version</button>
+              <button className="btn btn-small" type="submit">
+                Save version
+              </button>
             </form>
           )}
           <ErrorNote error={createVersion.error} />
           <ul className="list compact">
             {versions.data?.slice(0, 5).map((v) => (
               <li key={v.id} className="list-row">
-                <span>{v.name} <span className="muted small">· {v.sample_count} samples</span></span>
+                <span>
+                  {v.name} <span className="muted small">· {v.sample_count} samples</span>
+                </span>
                 <span className="muted small">{formatDate(v.created_at)}</span>
               </li>
             ))}
@@ -111,15 +146,18 @@ export function DatasetTools({ projectId, editor }: { projectId: number; editor:
         </section>
         <section>
           <h3>Clean up</h3>
-          <p className="small">
-            {duplicateCount ? `${duplicateCount} sample(s) duplicate another upload (same file).` : "No duplicate uploads."}
-          </p>
+          <p className="small">{duplicateCount ? `${duplicateCount} sample(s) duplicate another upload (same file).` : "No duplicate uploads."}</p>
+          <p className="small">{trashed ? `${counted(trashed, "sample")} in the trash (kept for 30 days).` : "The trash is empty."}</p>
           {editor && (
-            <button className="btn btn-small btn-danger" onClick={() => window.confirm("Delete every sample in the trash for good?") && purge.mutate()}>
+            <button className="btn btn-small btn-danger" disabled={!trashed || purge.isPending} onClick={() => void emptyTrash()}>
               Empty the trash
             </button>
           )}
-          {purge.data && <p className="small ok-text" role="status">Deleted {purge.data.changed} sample(s) for good.</p>}
+          {purge.data && (
+            <p className="small ok-text" role="status">
+              Deleted {counted(purge.data.changed, "sample")} for good.
+            </p>
+          )}
           <ErrorNote error={purge.error} />
         </section>
       </div>

@@ -38,8 +38,15 @@ const FIGURES: Schemas["DeviceFigures"] = {
 };
 
 const INFO = {
-  protocol: 1, board: "virtual-cortex-m4", model: "kws", labels: ["yes", "no"], signal_values: 490, arena_bytes: 11840,
-  flash_bytes: 61344, ram_bytes: 14540, ram: { total_bytes: 14540, arena_bytes: 11840, stack_bytes: 1946, static_bytes: 754, stack_reserved_bytes: 16384 },
+  protocol: 1,
+  board: "virtual-cortex-m4",
+  model: "kws",
+  labels: ["yes", "no"],
+  signal_values: 490,
+  arena_bytes: 11840,
+  flash_bytes: 61344,
+  ram_bytes: 14540,
+  ram: { total_bytes: 14540, arena_bytes: 11840, stack_bytes: 1946, static_bytes: 754, stack_reserved_bytes: 16384 },
 };
 
 function render(node: React.ReactElement) {
@@ -53,7 +60,9 @@ describe("DeviceFigures", () => {
     expect(doc.querySelector("[data-profile=flash]")?.textContent).toBe("59.9 KBflash used of 4.0 MB = model 39.1 KB + code 20.5 KB + data 344 B");
     expect(doc.querySelector("[data-profile=latency]")?.textContent).toContain("3.21 ms");
     expect(doc.querySelector("[data-profile=latency]")?.textContent).toContain("61,731 instructions × 1.3 cycles ÷ 25 MHz");
-    expect(doc.querySelector("[data-testid=arena-note]")?.textContent).toContain("below the 16,000 B lower bound because layers reuse their input buffers in place");
+    expect(doc.querySelector("[data-testid=arena-note]")?.textContent).toContain(
+      "below the 16,000 B lower bound because layers reuse their input buffers in place",
+    );
     expect(doc.querySelector("table.profile")?.textContent).toContain("flash model_weights");
   });
 

@@ -90,14 +90,18 @@ export function DeviceFigures({ figures }: { figures: FiguresView }) {
           <div className="stat" data-profile="ram" title={figures.stack_method}>
             <span className="stat-value">{formatBytes(ram.total_bytes)}</span>
             <span className="stat-label">
-              RAM used{of(figures.ram_limit_bytes)}{ramParts(ram)}
+              RAM used{of(figures.ram_limit_bytes)}
+              {ramParts(ram)}
             </span>
           </div>
         )}
         {flash && (
           <div className="stat" data-profile="flash">
             <span className="stat-value">{formatBytes(flash.total_bytes)}</span>
-            <span className="stat-label">flash used{of(figures.flash_limit_bytes)}{flashParts(flash)}</span>
+            <span className="stat-label">
+              flash used{of(figures.flash_limit_bytes)}
+              {flashParts(flash)}
+            </span>
           </div>
         )}
         {latency && (
@@ -109,18 +113,43 @@ export function DeviceFigures({ figures }: { figures: FiguresView }) {
           </div>
         )}
       </div>
-      {impulse && <p className="small" data-testid="impulse-figures">{impulse}</p>}
-      {ram?.arena_note && <p className="muted small" data-testid="arena-note">{ram.arena_note}.</p>}
-      {figures.note && <p className="muted small" data-testid="figures-note">{figures.note}</p>}
+      {impulse && (
+        <p className="small" data-testid="impulse-figures">
+          {impulse}
+        </p>
+      )}
+      {ram?.arena_note && (
+        <p className="muted small" data-testid="arena-note">
+          {ram.arena_note}.
+        </p>
+      )}
+      {figures.note && (
+        <p className="muted small" data-testid="figures-note">
+          {figures.note}
+        </p>
+      )}
       {figures.breakdown && (
         <details>
           <summary>Breakdown</summary>
           <table className="table compact profile">
             <tbody>
-              {figures.stack_method && <tr><td>ram stack</td><td>{figures.stack_method}</td></tr>}
-              {latency && <tr><td>latency</td><td>{latency.method}</td></tr>}
+              {figures.stack_method && (
+                <tr>
+                  <td>ram stack</td>
+                  <td>{figures.stack_method}</td>
+                </tr>
+              )}
+              {latency && (
+                <tr>
+                  <td>latency</td>
+                  <td>{latency.method}</td>
+                </tr>
+              )}
               {figures.breakdown.map(([k, v]) => (
-                <tr key={k}><td>{k}</td><td>{v}</td></tr>
+                <tr key={k}>
+                  <td>{k}</td>
+                  <td>{v}</td>
+                </tr>
               ))}
             </tbody>
           </table>

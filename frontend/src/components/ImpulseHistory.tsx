@@ -7,7 +7,8 @@ import { describeChange, diffSpecs, summarizeSpec, type ChangeLine, type DiffLab
 import { asSpec, sameValue, type Section } from "../lib/impulseDraft";
 import { previousVersion, runLearnIndex, runsByVersion } from "../lib/impulseHistory";
 import { fieldsFromSchema, type JsonSchema } from "../lib/schemaForm";
-import { Card, ErrorNote, formatDate, Loading } from "./ui";
+import { Card, counted, ErrorNote, formatDate, Loading } from "./ui";
+import { useConfirm } from "./ConfirmDialog";
 
 type Impulse = Schemas["ImpulseOut"];
 type Version = Schemas["ImpulseVersionOut"];
@@ -34,8 +35,7 @@ function ChangeList({ lines, label }: { lines: ChangeLine[]; label: string }) {
     <ul className="diff-list" aria-label={label}>
       {lines.map((line, i) => (
         <li key={i}>
-          <span className="diff-where">{line.where}</span>{" "}
-          <span className="diff-what">{line.what}</span>
+          <span className="diff-where">{line.where}</span> <span className="diff-what">{line.what}</span>
           {line.from !== undefined && (
             <>
               {": "}
@@ -80,7 +80,9 @@ function RunLinks({ runs, projectId, impulseId, severalLearn }: { runs: Run[]; p
         <Link key={run.id} to={`/projects/${projectId}/training?impulse=${impulseId}`} title={`Training run #${run.id}: ${run.status}`}>
           #{run.id}
           <span className="muted small">
-            {" "}({severalLearn ? `learning block ${runLearnIndex(run) + 1}, ` : ""}{run.status})
+            {" "}
+            ({severalLearn ? `learning block ${runLearnIndex(run) + 1}, ` : ""}
+            {run.status})
           </span>
         </Link>
       ))}
@@ -88,7 +90,14 @@ function RunLinks({ runs, projectId, impulseId, severalLearn }: { runs: Run[]; p
   );
 }
 
-export function ImpulseHistory({ projectId, impulse, blocks, editor, dirty, onRestored }: {
+export function ImpulseHistory({
+  projectId,
+  impulse,
+  blocks,
+  editor,
+  dirty,
+  onRestored,
+}: {
   projectId: number;
   impulse: Impulse;
   blocks: BlocksOut | undefined;
@@ -111,6 +120,7 @@ export function ImpulseHistory({ projectId, impulse, blocks, editor, dirty, onRe
   const [showAll, setShowAll] = useState(false);
   const [restored, setRestored] = useState<{ from: number; to: number } | null>(null);
   const labels = useMemo(() => labelsFrom(blocks), [blocks]);
+  const confirm = useConfirm();
   const restore = useMutation({
     mutationFn: (version: Version) =>
       unwrap(
@@ -129,6 +139,23 @@ export function ImpulseHistory({ projectId, impulse, blocks, editor, dirty, onRe
   const list = useMemo(() => [...(versions.data ?? [])].sort((a, b) => b.version - a.version), [versions.data]);
   const runsOf = useMemo(() => runsByVersion(runs.data ?? [], impulse.id), [runs.data, impulse.id]);
   const currentSpec = useMemo(() => asSpec(impulse.spec), [impulse.spec]);
+  const askRestore = async (version: Version) => {
+    const changes = diffSpecs(currentSpec, asSpec(version.spec)).length;
+    const yes = await confirm({
+      title: `Restore version ${version.version}?`,
+      body: (
+        <>
+          <p>
+            {counted(changes, "change")} to the current design (version {impulse.version}): version {version.version}'s design is saved as version{" "}
+            {impulse.version + 1}. Version {impulse.version} stays in the history and can be restored again.
+          </p>
+          {dirty && <p>The unsaved changes in the editor above are replaced.</p>}
+        </>
+      ),
+      confirmLabel: `Restore version ${version.version}`,
+    });
+    if (yes) restore.mutate(version);
+  };
   const chosen = list.find((v) => v.version === (selected ?? impulse.version)) ?? list[0] ?? null;
   const shown = showAll ? list : list.slice(0, SHOWN);
   if (chosen && !shown.includes(chosen)) shown.push(chosen);
@@ -177,11 +204,23 @@ export function ImpulseHistory({ projectId, impulse, blocks, editor, dirty, onRe
                     </td>
                     <td>
                       <div className="row-actions">
-                        <button type="button" className="btn btn-small" aria-pressed={isChosen} aria-label={`Changes in version ${v.version}`} onClick={() => setSelected(v.version)}>
+                        <button
+                          type="button"
+                          className="btn btn-small"
+                          aria-pressed={isChosen}
+                          aria-label={`Changes in version ${v.version}`}
+                          onClick={() => setSelected(v.version)}
+                        >
                           Changes
                         </button>
                         {editor && !current && !sameAsCurrent && (
-                          <button type="button" className="btn btn-small" disabled={restore.isPending} aria-label={`Restore version ${v.version}`} onClick={() => restore.mutate(v)}>
+                          <button
+                            type="button"
+                            className="btn btn-small"
+                            disabled={restore.isPending}
+                            aria-label={`Restore version ${v.version}`}
+                            onClick={() => void askRestore(v)}
+                          >
                             Restore this version
                           </button>
                         )}

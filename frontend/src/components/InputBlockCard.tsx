@@ -23,7 +23,14 @@ export function wholeSample(input: InputBlock, wholeMs: number): InputBlock {
 
 const ms = (value: number | null | undefined) => (value == null ? "—" : `${Math.round(value)} ms`);
 
-export function InputBlockCard({ block, input, defaults, errors, editor, onChange }: {
+export function InputBlockCard({
+  block,
+  input,
+  defaults,
+  errors,
+  editor,
+  onChange,
+}: {
   block: Schemas["BlockInfo"];
   input: InputBlock;
   defaults: InputDefaults | undefined;

@@ -3,12 +3,20 @@ import { useMutation } from "@tanstack/react-query";
 import { api, unwrap, type Job } from "../api/client";
 import { isFinished } from "../api/jobs";
 import { ErrorNote, formatDuration, ProgressBar, StatusBadge } from "./ui";
+import { useCanEdit } from "./ReadOnly";
 
 export function JobProgress({ job, projectId, title }: { job: Job | null; projectId: number; title: string }) {
+  const canCancel = useCanEdit();
   const cancel = useMutation({
-    mutationFn: (id: number) => unwrap(api.POST("/api/projects/{project_id}/jobs/{job_id}/cancel", { params: { path: { project_id: projectId, job_id: id } } })),
+    mutationFn: (id: number) =>
+      unwrap(api.POST("/api/projects/{project_id}/jobs/{job_id}/cancel", { params: { path: { project_id: projectId, job_id: id } } })),
   });
-  if (!job) return <p className="muted" role="status">Waiting for the job to start…</p>;
+  if (!job)
+    return (
+      <p className="muted" role="status">
+        Waiting for the job to start…
+      </p>
+    );
   const running = !isFinished(job);
   const elapsed = job.started_at ? (job.finished_at ? Date.parse(job.finished_at) : Date.now()) - Date.parse(job.started_at) : 0;
   return (
@@ -19,14 +27,18 @@ export function JobProgress({ job, projectId, title }: { job: Job | null; projec
           {job.progress_message}
           {elapsed > 0 && ` · ${formatDuration(elapsed)}`}
         </span>
-        {running && (
+        {running && canCancel && (
           <button className="btn btn-small" disabled={cancel.isPending || job.cancel_requested} onClick={() => cancel.mutate(job.id)}>
             {job.cancel_requested ? "Cancelling…" : "Cancel"}
           </button>
         )}
       </div>
       {running && <ProgressBar value={job.progress} label={`${title} progress`} />}
-      {job.error && <p className="error-note" role="alert">{job.error}</p>}
+      {job.error && (
+        <p className="error-note" role="alert">
+          {job.error}
+        </p>
+      )}
       <ErrorNote error={cancel.error} />
     </div>
   );

@@ -44,7 +44,22 @@ export function formatTick(v: number): string {
 
 const PAD = { left: 48, right: 28, top: 10, bottom: 24 };
 
-export function LineChart({ t, series, height = 260, dragMode = "zoom", onSelect, selection, live = false, domain, xFormat, xStep = 0, width: WIDTH = 800, marks, highlight, label }: Props) {
+export function LineChart({
+  t,
+  series,
+  height = 260,
+  dragMode = "zoom",
+  onSelect,
+  selection,
+  live = false,
+  domain,
+  xFormat,
+  xStep = 0,
+  width: WIDTH = 800,
+  marks,
+  highlight,
+  label,
+}: Props) {
   const fullRange: [number, number] = domain ?? (t.length ? [t[0], t[t.length - 1] > t[0] ? t[t.length - 1] : t[0] + 1] : [0, 1]);
   const [view, setView] = useState<[number, number] | null>(null);
   const [drag, setDrag] = useState<{ from: number; to: number } | null>(null);
@@ -136,7 +151,9 @@ export function LineChart({ t, series, height = 260, dragMode = "zoom", onSelect
         {yTicks.map((v) => (
           <g key={`y${v}`}>
             <line x1={PAD.left} x2={WIDTH - PAD.right} y1={y(v)} y2={y(v)} className="grid-line" />
-            <text x={PAD.left - 6} y={y(v) + 4} textAnchor="end" className="tick">{formatTick(v)}</text>
+            <text x={PAD.left - 6} y={y(v) + 4} textAnchor="end" className="tick">
+              {formatTick(v)}
+            </text>
           </g>
         ))}
         {xTicks.map((v) => (
@@ -158,8 +175,19 @@ export function LineChart({ t, series, height = 260, dragMode = "zoom", onSelect
               points={s.t.map((tv, j) => `${x(tv).toFixed(1)},${y(s.y[j]).toFixed(1)}`).join(" ")}
             />
           ))}
-          {marks?.map((m) => <line key={`m${m}`} x1={x(m)} x2={x(m)} y1={PAD.top} y2={PAD.top + plotH} className="chart-mark" />)}
-          {highlight && <rect x={x(highlight[0])} y={PAD.top} width={Math.max(1, x(highlight[1]) - x(highlight[0]))} height={plotH} className="chart-highlight" data-testid="window-highlight" />}
+          {marks?.map((m) => (
+            <line key={`m${m}`} x1={x(m)} x2={x(m)} y1={PAD.top} y2={PAD.top + plotH} className="chart-mark" />
+          ))}
+          {highlight && (
+            <rect
+              x={x(highlight[0])}
+              y={PAD.top}
+              width={Math.max(1, x(highlight[1]) - x(highlight[0]))}
+              height={plotH}
+              className="chart-highlight"
+              data-testid="window-highlight"
+            />
+          )}
           {band && <rect x={x(band[0])} y={PAD.top} width={Math.max(1, x(band[1]) - x(band[0]))} height={plotH} className="chart-band" />}
         </g>
       </svg>

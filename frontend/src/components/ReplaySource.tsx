@@ -50,7 +50,9 @@ export function ReplaySource({ samples, disabled, replaying, onReplay }: Props) 
   return (
     <div className="replay-source">
       <div className="inline-form">
-        <span className="field-label" id="replay-source-label">Replay into the sensor</span>
+        <span className="field-label" id="replay-source-label">
+          Replay into the sensor
+        </span>
         <div className="segmented" role="group" aria-labelledby="replay-source-label">
           {SOURCES.map((s) => (
             <button key={s.id} type="button" className={source === s.id ? "active" : ""} aria-pressed={source === s.id} onClick={() => setSource(s.id)}>
@@ -64,7 +66,11 @@ export function ReplaySource({ samples, disabled, replaying, onReplay }: Props) 
           <label className="field">
             <span>Sample</span>
             <select name="replay-sample" value={sample?.id ?? ""} onChange={(e) => setSampleId(Number(e.target.value))}>
-              {samples.map((s) => <option key={s.id} value={s.id}>{s.name} · {s.label ?? "unlabelled"} · {s.category}</option>)}
+              {samples.map((s) => (
+                <option key={s.id} value={s.id}>
+                  {s.name} · {s.label ?? "unlabelled"} · {s.category}
+                </option>
+              ))}
             </select>
           </label>
           <button
@@ -104,7 +110,8 @@ function FileSource({ disabled, buttonText, onReplay }: { disabled: boolean; but
     setProblem(null);
     if (!picked) return;
     try {
-      if (picked.size > MAX_FILE_BYTES) throw new SignalFileError(`the file has ${(picked.size / 1024 / 1024).toFixed(1)} MB; a replay takes at most ${MAX_REPLAY_READINGS} readings`);
+      if (picked.size > MAX_FILE_BYTES)
+        throw new SignalFileError(`the file has ${(picked.size / 1024 / 1024).toFixed(1)} MB; a replay takes at most ${MAX_REPLAY_READINGS} readings`);
       setFile({ name: picked.name, signal: parseSignalCsv(await picked.text()) });
     } catch (err) {
       setProblem(`${picked.name} cannot be replayed: ${err instanceof SignalFileError ? err.message : (err as Error).message || "it cannot be read"}.`);
@@ -114,7 +121,10 @@ function FileSource({ disabled, buttonText, onReplay }: { disabled: boolean; but
   const preview = useMemo(() => {
     if (!file) return null;
     const step = 1000 / (hz ?? 1);
-    return { t: file.signal.values.map((_, i) => i * step), series: file.signal.axisNames.map((name, a) => ({ name, values: file.signal.values.map((v) => v[a]) })) };
+    return {
+      t: file.signal.values.map((_, i) => i * step),
+      series: file.signal.axisNames.map((name, a) => ({ name, values: file.signal.values.map((v) => v[a]) })),
+    };
   }, [file, hz]);
 
   return (
@@ -127,15 +137,38 @@ function FileSource({ disabled, buttonText, onReplay }: { disabled: boolean; but
         {file && file.signal.hz === null && (
           <label className="field">
             <span>Rate (Hz)</span>
-            <input name="replay-file-hz" type="number" min={0.001} step="any" value={rateText} onChange={(e) => setRateText(e.target.value)} aria-invalid={hz === null} />
+            <input
+              name="replay-file-hz"
+              type="number"
+              min={0.001}
+              step="any"
+              value={rateText}
+              onChange={(e) => setRateText(e.target.value)}
+              aria-invalid={hz === null}
+            />
           </label>
         )}
-        <button className="btn" disabled={disabled || !file || hz === null} onClick={() => file && hz && onReplay({ kind: "values", values: file.signal.values, hz, description: `file ${file.name}`, axisNames: file.signal.axisNames })}>
+        <button
+          className="btn"
+          disabled={disabled || !file || hz === null}
+          onClick={() =>
+            file && hz && onReplay({ kind: "values", values: file.signal.values, hz, description: `file ${file.name}`, axisNames: file.signal.axisNames })
+          }
+        >
           {buttonText}
         </button>
       </div>
-      {!file && !problem && <p className="muted small">A header naming the columns is optional; a <code>timestamp</code> column (ms, or <code>timestamp (s)</code>) gives the rate, every other column is one axis.</p>}
-      {problem && <p className="error-note" role="alert">{problem}</p>}
+      {!file && !problem && (
+        <p className="muted small">
+          A header naming the columns is optional; a <code>timestamp</code> column (ms, or <code>timestamp (s)</code>) gives the rate, every other column is one
+          axis.
+        </p>
+      )}
+      {problem && (
+        <p className="error-note" role="alert">
+          {problem}
+        </p>
+      )}
       {file && (
         <p className="muted small" data-testid="replay-file-summary">
           {file.name}: {file.signal.values.length} readings × {file.signal.axisNames.length} axes ({file.signal.axisNames.join(", ")}),{" "}
@@ -180,7 +213,11 @@ function DrawingSource({ disabled, buttonText, onReplay }: { disabled: boolean; 
         <label className="field">
           <span>Axes</span>
           <select name="drawing-axes" value={curves.length} onChange={(e) => setAxes(Number(e.target.value))}>
-            {Array.from({ length: MAX_DRAWN_AXES }, (_, i) => <option key={i} value={i + 1}>{i + 1}</option>)}
+            {Array.from({ length: MAX_DRAWN_AXES }, (_, i) => (
+              <option key={i} value={i + 1}>
+                {i + 1}
+              </option>
+            ))}
           </select>
         </label>
         {curves.length > 1 && (
@@ -188,18 +225,37 @@ function DrawingSource({ disabled, buttonText, onReplay }: { disabled: boolean; 
             <span id="drawing-axis-label">Draw on</span>
             <div className="segmented" role="group" aria-labelledby="drawing-axis-label">
               {axisNames.map((name, i) => (
-                <button key={i} type="button" className={active === i ? "active" : ""} aria-pressed={active === i} onClick={() => setActive(i)}>{name}</button>
+                <button key={i} type="button" className={active === i ? "active" : ""} aria-pressed={active === i} onClick={() => setActive(i)}>
+                  {name}
+                </button>
               ))}
             </div>
           </div>
         )}
         <label className="field narrow">
           <span>Readings</span>
-          <input name="drawing-readings" type="number" min={2} max={MAX_REPLAY_READINGS} step={1} value={readingsText} onChange={(e) => setReadingsText(e.target.value)} aria-invalid={!readingsOk} />
+          <input
+            name="drawing-readings"
+            type="number"
+            min={2}
+            max={MAX_REPLAY_READINGS}
+            step={1}
+            value={readingsText}
+            onChange={(e) => setReadingsText(e.target.value)}
+            aria-invalid={!readingsOk}
+          />
         </label>
         <label className="field narrow">
           <span>Rate (Hz)</span>
-          <input name="drawing-hz" type="number" min={0.001} step="any" value={rateText} onChange={(e) => setRateText(e.target.value)} aria-invalid={hz === null} />
+          <input
+            name="drawing-hz"
+            type="number"
+            min={0.001}
+            step="any"
+            value={rateText}
+            onChange={(e) => setRateText(e.target.value)}
+            aria-invalid={hz === null}
+          />
         </label>
         <label className="field narrow">
           <span>Bottom</span>
@@ -209,13 +265,28 @@ function DrawingSource({ disabled, buttonText, onReplay }: { disabled: boolean; 
           <span>Top</span>
           <input name="drawing-max" type="number" step="any" value={maxText} onChange={(e) => setMaxText(e.target.value)} aria-invalid={!rangeOk} />
         </label>
-        <button type="button" className="btn btn-small" disabled={!isDrawn(curves[active])} onClick={() => setCurves((old) => old.map((c, i) => (i === active ? emptyCurve() : c)))}>
+        <button
+          type="button"
+          className="btn btn-small"
+          disabled={!isDrawn(curves[active])}
+          onClick={() => setCurves((old) => old.map((c, i) => (i === active ? emptyCurve() : c)))}
+        >
           Clear {axisNames[active]}
         </button>
       </div>
-      <SignalCanvas curves={curves} active={active} axisNames={axisNames} min={rangeOk ? min : 0} max={rangeOk ? max : 1} onChange={setCurves} label={`Drawing of ${axisNames[active]}: draw with the pointer from left to right`} />
+      <SignalCanvas
+        curves={curves}
+        active={active}
+        axisNames={axisNames}
+        min={rangeOk ? min : 0}
+        max={rangeOk ? max : 1}
+        onChange={setCurves}
+        label={`Drawing of ${axisNames[active]}: draw with the pointer from left to right`}
+      />
       <div className="inline-form">
-        <button className="btn" disabled={disabled || !ready} onClick={replay}>{buttonText}</button>
+        <button className="btn" disabled={disabled || !ready} onClick={replay}>
+          {buttonText}
+        </button>
         <span className="muted small" role="status">
           {!curves.some(isDrawn)
             ? "Draw with the pointer, from left to right; an axis you leave empty stays at 0."

@@ -72,7 +72,14 @@ export function FeatureBars({ values, names }: { values: number[]; names?: strin
       <svg viewBox={`0 0 ${width} ${height}`} className="chart-svg" role="img" aria-label={`${values.length} features`}>
         <line x1={0} x2={width} y1={y(0)} y2={y(0)} className="grid-line" />
         {values.map((v, i) => (
-          <rect key={i} x={i * bar + bar * 0.1} width={Math.max(0.5, bar * 0.8)} y={Math.min(y(0), y(v))} height={Math.max(0.5, Math.abs(y(v) - y(0)))} fill="#4f46e5">
+          <rect
+            key={i}
+            x={i * bar + bar * 0.1}
+            width={Math.max(0.5, bar * 0.8)}
+            y={Math.min(y(0), y(v))}
+            height={Math.max(0.5, Math.abs(y(v) - y(0)))}
+            fill="#4f46e5"
+          >
             <title>{`${names?.[i] ?? `feature ${i}`}: ${v.toPrecision(4)}`}</title>
           </rect>
         ))}

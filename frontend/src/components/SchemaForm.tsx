@@ -11,7 +11,15 @@ interface Props {
   disabled?: boolean;
 }
 
-function FieldInput({ field, value, id, invalid, describedBy, disabled, onValue }: {
+function FieldInput({
+  field,
+  value,
+  id,
+  invalid,
+  describedBy,
+  disabled,
+  onValue,
+}: {
   field: FormField;
   value: unknown;
   id: string;
@@ -67,7 +75,11 @@ function FieldInput({ field, value, id, invalid, describedBy, disabled, onValue 
  * by the nested property. */
 function nestedErrors(errors: Record<string, string>, name: string): Record<string, string> {
   const prefix = `${name}.`;
-  return Object.fromEntries(Object.entries(errors).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+  return Object.fromEntries(
+    Object.entries(errors)
+      .filter(([k]) => k.startsWith(prefix))
+      .map(([k, v]) => [k.slice(prefix.length), v]),
+  );
 }
 
 export function SchemaForm({ schema, values, onChange, serverErrors = {}, disabled }: Props) {
@@ -87,7 +99,13 @@ export function SchemaForm({ schema, values, onChange, serverErrors = {}, disabl
             <fieldset key={field.name} className="field nested-form" data-field={field.name}>
               <legend>{field.label}</legend>
               {field.description && <span className="field-help">{field.description}</span>}
-              <SchemaForm schema={field.schema} values={nested} serverErrors={nestedErrors(serverErrors, field.name)} disabled={disabled} onChange={(v) => onChange({ ...values, [field.name]: v })} />
+              <SchemaForm
+                schema={field.schema}
+                values={nested}
+                serverErrors={nestedErrors(serverErrors, field.name)}
+                disabled={disabled}
+                onChange={(v) => onChange({ ...values, [field.name]: v })}
+              />
               {problem && (
                 <span className="field-error" role="alert">
                   {problem}

@@ -16,8 +16,13 @@ export function ScoreStat({ scores }: { scores: Scores }) {
   const steps = scores.max_step_difference ? ` (${scores.max_step_difference} output steps)` : "";
   return (
     <div className="stat" data-metric="scores">
-      <span className="stat-value">{scores.differing} of {scores.windows}</span>
-      <span className="stat-label">windows whose scores differ from the studio's · largest difference {largest}{steps}</span>
+      <span className="stat-value">
+        {scores.differing} of {scores.windows}
+      </span>
+      <span className="stat-label">
+        windows whose scores differ from the studio's · largest difference {largest}
+        {steps}
+      </span>
     </div>
   );
 }
@@ -27,12 +32,23 @@ export function DifferingScores({ scores, projectId }: { scores: Scores; project
   if (!scores.first_differing.length) return null;
   return (
     <table className="table compact" aria-label="Windows with differing scores">
-      <thead><tr><th>Sample</th><th>Window</th><th>Studio int8 scores</th><th>Device scores</th></tr></thead>
+      <thead>
+        <tr>
+          <th>Sample</th>
+          <th>Window</th>
+          <th>Studio int8 scores</th>
+          <th>Device scores</th>
+        </tr>
+      </thead>
       <tbody>
         {scores.first_differing.map((d) => (
           <tr key={`${d.sample_id}-${d.window_index}`}>
-            <td><Link to={`/projects/${projectId}/data/${d.sample_id}?window=${d.window_start_ms}`}>{d.sample_name ?? `#${d.sample_id}`}</Link></td>
-            <td>#{d.window_index} ({d.window_start_ms} ms)</td>
+            <td>
+              <Link to={`/projects/${projectId}/data/${d.sample_id}?window=${d.window_start_ms}`}>{d.sample_name ?? `#${d.sample_id}`}</Link>
+            </td>
+            <td>
+              #{d.window_index} ({d.window_start_ms} ms)
+            </td>
             <td>{list(d.studio)}</td>
             <td>{list(d.device)}</td>
           </tr>

@@ -9,8 +9,12 @@ export function SplitBar({ training, testing }: { training: number; testing: num
         <div className="split-test" style={{ width: `${total ? 100 - trainPercent : 0}%` }} />
       </div>
       <div className="split-legend">
-        <span><i className="dot dot-train" /> Training {trainPercent}%</span>
-        <span><i className="dot dot-test" /> Testing {total ? 100 - trainPercent : 0}%</span>
+        <span>
+          <i className="dot dot-train" /> Training {trainPercent}%
+        </span>
+        <span>
+          <i className="dot dot-test" /> Testing {total ? 100 - trainPercent : 0}%
+        </span>
       </div>
     </div>
   );

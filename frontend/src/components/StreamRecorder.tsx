@@ -117,8 +117,17 @@ export function StreamRecorder({ projectId, device, streaming, rate, axisNames, 
         return;
       }
       // What the studio stored, not what was sent: its readings and interval are the proof.
-      const sample = await unwrap(api.GET("/api/projects/{project_id}/samples/{sample_id}", { params: { path: { project_id: projectId, sample_id: result.sampleId } } }));
-      setStored({ id: sample.id, name: sample.name, readings: sample.length, intervalMs: sample.interval_ms, label: sample.label ?? cleanLabel, category: sample.category });
+      const sample = await unwrap(
+        api.GET("/api/projects/{project_id}/samples/{sample_id}", { params: { path: { project_id: projectId, sample_id: result.sampleId } } }),
+      );
+      setStored({
+        id: sample.id,
+        name: sample.name,
+        readings: sample.length,
+        intervalMs: sample.interval_ms,
+        label: sample.label ?? cleanLabel,
+        category: sample.category,
+      });
       void refresh(queryClient, ["project", projectId]);
     } catch (err) {
       setProblem(`The recording could not be stored: ${errorText(err)}`);
@@ -141,7 +150,11 @@ export function StreamRecorder({ projectId, device, streaming, rate, axisNames, 
         <label className="field">
           <span>Label</span>
           <input name="record-label" value={label} required list={listId} onChange={(e) => setLabel(e.target.value)} disabled={busy} />
-          <datalist id={listId}>{labels.map((l) => <option key={l} value={l} />)}</datalist>
+          <datalist id={listId}>
+            {labels.map((l) => (
+              <option key={l} value={l} />
+            ))}
+          </datalist>
         </label>
         <label className="field">
           <span>Category</span>
@@ -152,13 +165,25 @@ export function StreamRecorder({ projectId, device, streaming, rate, axisNames, 
         </label>
         <label className="field narrow">
           <span>Length (s)</span>
-          <input name="record-seconds" type="number" min={0.1} max={MAX_SECONDS} step="any" value={secondsText} onChange={(e) => setSecondsText(e.target.value)} disabled={busy} aria-invalid={!secondsOk} />
+          <input
+            name="record-seconds"
+            type="number"
+            min={0.1}
+            max={MAX_SECONDS}
+            step="any"
+            value={secondsText}
+            onChange={(e) => setSecondsText(e.target.value)}
+            disabled={busy}
+            aria-invalid={!secondsOk}
+          />
         </label>
         <button className="btn btn-primary" type="submit" disabled={busy || disabled || !streaming || !rate || !secondsOk || !cleanLabel}>
           {phase === "recording" ? "Recording…" : phase === "uploading" ? "Storing…" : "Record"}
         </button>
         {phase === "recording" && (
-          <button type="button" className="btn btn-small" onClick={() => stopRecording.current?.("cancelled")}>Cancel</button>
+          <button type="button" className="btn btn-small" onClick={() => stopRecording.current?.("cancelled")}>
+            Cancel
+          </button>
         )}
       </form>
       <p className="muted small" data-testid="record-rate">
@@ -171,14 +196,20 @@ export function StreamRecorder({ projectId, device, streaming, rate, axisNames, 
       {phase === "recording" && progress && (
         <>
           <ProgressBar value={progress.done / progress.target} label="Recording progress" />
-          <p className="muted small" role="status">Recorded {progress.done} of {progress.target} readings</p>
+          <p className="muted small" role="status">
+            Recorded {progress.done} of {progress.target} readings
+          </p>
         </>
       )}
-      {problem && <p className="error-note" role="alert">{problem}</p>}
+      {problem && (
+        <p className="error-note" role="alert">
+          {problem}
+        </p>
+      )}
       {stored && (
         <p className="ok-note" role="status" data-testid="recorded-sample">
-          Stored <Link to={`/projects/${projectId}/data/${stored.id}`}>{stored.name}</Link>: {stored.readings} readings, {round(stored.intervalMs)} ms apart ({round(1000 / stored.intervalMs)} Hz), label {stored.label}, {stored.category}.{" "}
-          <Link to={`/projects/${projectId}/data`}>See all samples</Link>
+          Stored <Link to={`/projects/${projectId}/data/${stored.id}`}>{stored.name}</Link>: {stored.readings} readings, {round(stored.intervalMs)} ms apart (
+          {round(1000 / stored.intervalMs)} Hz), label {stored.label}, {stored.category}. <Link to={`/projects/${projectId}/data`}>See all samples</Link>
         </p>
       )}
     </div>

@@ -16,7 +16,9 @@ export function TopBar() {
   }
   return (
     <header className="topbar">
-      <a className="skip-link" href="#main">Skip to content</a>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
       <Link to="/" className="brand">
         <span className="brand-mark" aria-hidden="true" />
         TinyStudio

@@ -109,15 +109,17 @@ export function Uploader({ projectId }: { projectId: number }) {
           </p>
           <ul className="list compact">
             {/* Refused files first: they are the ones that need the user's attention. */}
-            {[...states].sort((a, b) => Number(b[1].state === "refused") - Number(a[1].state === "refused")).map(([name, s]) => (
-              <li key={name} className={`list-row upload-${s.state}`} data-filename={name}>
-                <span className="upload-name">{name}</span>
-                {s.state === "queued" && <span className="muted small">waiting</span>}
-                {s.state === "uploading" && <ProgressBar value={s.fraction} label={`Uploading ${name}`} />}
-                {s.state === "stored" && <span className="ok-text small">stored</span>}
-                {s.state === "refused" && <span className="error-text small">{s.message}</span>}
-              </li>
-            ))}
+            {[...states]
+              .sort((a, b) => Number(b[1].state === "refused") - Number(a[1].state === "refused"))
+              .map(([name, s]) => (
+                <li key={name} className={`list-row upload-${s.state}`} data-filename={name}>
+                  <span className="upload-name">{name}</span>
+                  {s.state === "queued" && <span className="muted small">waiting</span>}
+                  {s.state === "uploading" && <ProgressBar value={s.fraction} label={`Uploading ${name}`} />}
+                  {s.state === "stored" && <span className="ok-text small">stored</span>}
+                  {s.state === "refused" && <span className="error-text small">{s.message}</span>}
+                </li>
+              ))}
           </ul>
         </div>
       )}

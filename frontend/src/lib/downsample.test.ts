@@ -20,7 +20,12 @@ describe("minMaxDownsample", () => {
 describe("ranges and ticks", () => {
   it("pads a flat signal and spans several series", () => {
     expect(valueRange([[2, 2]])).toEqual([1, 3]);
-    expect(valueRange([[1, 5], [-2, 0]])).toEqual([-2, 5]);
+    expect(
+      valueRange([
+        [1, 5],
+        [-2, 0],
+      ]),
+    ).toEqual([-2, 5]);
     expect(valueRange([])).toEqual([0, 1]);
   });
   it("chooses round ticks", () => {

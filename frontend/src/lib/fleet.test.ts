@@ -3,7 +3,13 @@ import type { FeatureDrift } from "../api/fleet";
 import { lastSeenText, parseTags, psiBars, registrationSteps, trendText } from "./fleet";
 
 const feature = (index: number, psi: number, drifted = psi > 0.25): FeatureDrift => ({
-  index, name: `feature ${index}`, psi, ks: 0, reference_mean: 0, field_mean: 0, drifted,
+  index,
+  name: `feature ${index}`,
+  psi,
+  ks: 0,
+  reference_mean: 0,
+  field_mean: 0,
+  drifted,
 });
 
 describe("lastSeenText", () => {

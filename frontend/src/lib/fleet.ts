@@ -21,7 +21,14 @@ export function trendText(perDay: number | null): string | null {
 
 /** Tags as typed in one field: separated by commas, trimmed, empty ones dropped, each once. */
 export function parseTags(text: string): string[] {
-  return [...new Set(text.split(",").map((t) => t.trim()).filter(Boolean))];
+  return [
+    ...new Set(
+      text
+        .split(",")
+        .map((t) => t.trim())
+        .filter(Boolean),
+    ),
+  ];
 }
 
 export interface PsiBar {

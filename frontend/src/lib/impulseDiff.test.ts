@@ -15,7 +15,8 @@ function edit(change: (spec: ImpulseSpec) => void): ImpulseSpec {
 }
 
 const LABELS: DiffLabels = {
-  blockTitle: (_section, block) => ({ "spectral-analysis": "Spectral analysis", flatten: "Flatten", "classifier-dense": "Classification (dense)" })[block] ?? block,
+  blockTitle: (_section, block) =>
+    ({ "spectral-analysis": "Spectral analysis", flatten: "Flatten", "classifier-dense": "Classification (dense)" })[block] ?? block,
   paramLabel: (_section, _block, property) => ({ epochs: "Training cycles", "fft-length": "FFT length" })[property] ?? property,
 };
 
@@ -120,7 +121,12 @@ describe("describing changes", () => {
       from: "12",
       to: "15",
     });
-    expect(describeChange({ kind: "input", property: "zero_pad", from: true, to: false }, LABELS)).toEqual({ where: "Input", what: "Pad short samples", from: "on", to: "off" });
+    expect(describeChange({ kind: "input", property: "zero_pad", from: true, to: false }, LABELS)).toEqual({
+      where: "Input",
+      what: "Pad short samples",
+      from: "on",
+      to: "off",
+    });
     expect(describeChange({ kind: "added", section: "dsp", index: 1, block: { block: "flatten", params: { average: true } } }, LABELS)).toEqual({
       where: "Processing block 2 · Flatten",
       what: "added (average on)",

@@ -1,11 +1,32 @@
 import { describe, expect, it } from "vitest";
 import { ApiError, toApiError } from "../api/client";
-import { barPercent, formatCount, formatScale, formatShape, jobActive, modelBusy, notBuildable, operatorCounts, parseLabels, percentOf, profileSummary, shareOfRange, sourceFormatName, uploadFieldError } from "./models";
+import {
+  barPercent,
+  formatCount,
+  formatScale,
+  formatShape,
+  jobActive,
+  modelBusy,
+  notBuildable,
+  operatorCounts,
+  parseLabels,
+  percentOf,
+  profileSummary,
+  shareOfRange,
+  sourceFormatName,
+  uploadFieldError,
+} from "./models";
 import { boardRow, ESP32_ROW, GATE_INFO, KWS_INFO, uploadedModel } from "./modelsTestData";
 
 describe("upload errors", () => {
   it("puts the server's refusal beside the field it names, without the field's name in front", () => {
-    const refused = toApiError(422, { detail: { code: "invalid_model_upload", message: "representative: a float model is quantized to int8 with inputs like the ones it will see", field: "representative" } });
+    const refused = toApiError(422, {
+      detail: {
+        code: "invalid_model_upload",
+        message: "representative: a float model is quantized to int8 with inputs like the ones it will see",
+        field: "representative",
+      },
+    });
     expect(uploadFieldError(refused)).toEqual({ field: "representative", message: "A float model is quantized to int8 with inputs like the ones it will see" });
     const tooLarge = toApiError(413, { detail: { code: "upload_too_large", message: "file: larger than 64 MB", field: "file" } });
     expect(uploadFieldError(tooLarge)).toEqual({ field: "file", message: "Larger than 64 MB" });

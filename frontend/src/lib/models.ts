@@ -97,6 +97,9 @@ export function profileSummary(boards: Pick<BoardProfile, "measured" | "fits">[]
 
 /** The model's classes typed as "walking, running": in output order; null when left empty (the training labels, sorted). */
 export function parseLabels(text: string): string[] | null {
-  const labels = text.split(",").map((label) => label.trim()).filter((label) => label !== "");
+  const labels = text
+    .split(",")
+    .map((label) => label.trim())
+    .filter((label) => label !== "");
   return labels.length ? labels : null;
 }

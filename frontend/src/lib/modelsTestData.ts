@@ -32,7 +32,14 @@ export const GATE_INFO: ModelInfo = {
   parameters: 71,
   float: false,
   tflite_bytes: 2896,
-  compiler: { supported: false, reason: "operator 2 MUL (layer 'functional_1/gate_1/Mul'): operator is not supported", arena_bytes: null, lower_bound: null, weights_bytes: null, macs: null },
+  compiler: {
+    supported: false,
+    reason: "operator 2 MUL (layer 'functional_1/gate_1/Mul'): operator is not supported",
+    arena_bytes: null,
+    lower_bound: null,
+    weights_bytes: null,
+    macs: null,
+  },
 };
 
 /** A board's row of the profile: measured on its own virtual board unless told otherwise. */

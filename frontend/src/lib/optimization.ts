@@ -29,7 +29,10 @@ export interface OptimizationReport {
   companions?: Record<string, { float32_test?: { accuracy?: number }; int8_test?: { accuracy?: number }; int8_tflite_bytes?: number }>;
 }
 
-interface Accuracies { float32?: number; int8?: number }
+interface Accuracies {
+  float32?: number;
+  int8?: number;
+}
 
 export interface CompareRow {
   figure: string;
@@ -86,7 +89,12 @@ function points(before: number | undefined, after: number | undefined): { delta:
 /** The side-by-side table: accuracies (points) and device figures (relative change; lower is better). */
 export function compareRows(baseline: Accuracies, optimized: Accuracies, device: OptimizationReport["device"]): CompareRow[] {
   const rows: CompareRow[] = [
-    { figure: "float32 test accuracy", baseline: percent(baseline.float32), optimized: percent(optimized.float32), ...points(baseline.float32, optimized.float32) },
+    {
+      figure: "float32 test accuracy",
+      baseline: percent(baseline.float32),
+      optimized: percent(optimized.float32),
+      ...points(baseline.float32, optimized.float32),
+    },
     { figure: "int8 test accuracy", baseline: percent(baseline.int8), optimized: percent(optimized.int8), ...points(baseline.int8, optimized.int8) },
   ];
   const b = device?.baseline;

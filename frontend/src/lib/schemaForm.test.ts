@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkField, defaultsFromSchema, fieldsFromSchema, formatInput, parseInput, type JsonSchema } from "./schemaForm";
+import { checkField, defaultsFromSchema, fieldsFromSchema, formatInput, formProblems, messageInWords, parseInput, type JsonSchema } from "./schemaForm";
 
 // Shaped like a pydantic model's schema: titles, defaults, bounds, enums, nullable fields.
 const spectral: JsonSchema = {
@@ -39,12 +39,18 @@ describe("fieldsFromSchema", () => {
   });
   it("collects defaults", () => {
     expect(defaultsFromSchema(spectral)).toEqual({
-      fft_length: 16, scale_axes: 1, filter_type: "low", filter_cutoff: null, do_log: true,
-      learning_rate: 0.005, dense_layers: [20, 10], mode: "fast",
+      fft_length: 16,
+      scale_axes: 1,
+      filter_type: "low",
+      filter_cutoff: null,
+      do_log: true,
+      learning_rate: 0.005,
+      dense_layers: [20, 10],
+      mode: "fast",
     });
   });
   it("checks values like the server", () => {
-    expect(checkField(byName.epochs, undefined)).toBe("required");
+    expect(checkField(byName.epochs, undefined)).toBe("needs a value");
     expect(checkField(byName.epochs, 0)).toBe("must be at least 1");
     expect(checkField(byName.epochs, 2.5)).toBe("must be a whole number");
     expect(checkField(byName.scale_axes, 0)).toBe("must be more than 0");
@@ -63,6 +69,36 @@ describe("fieldsFromSchema", () => {
 });
 
 import { splitErrorField } from "../components/SchemaForm";
+
+describe("formProblems", () => {
+  const withNested: JsonSchema = {
+    ...spectral,
+    properties: {
+      ...spectral.properties,
+      optimization: {
+        type: "object",
+        title: "Optimization",
+        properties: { sparsity: { type: "number", title: "Sparsity", minimum: 0, maximum: 0.95, default: 0.5 } },
+      },
+    },
+  };
+  it("says in words what to change in every field, nested settings included", () => {
+    expect(formProblems(withNested, { epochs: 30 })).toEqual([]);
+    expect(formProblems(withNested, { epochs: 0, learning_rate: 2, optimization: { sparsity: 1 } })).toEqual([
+      "Learning rate must be at most 1",
+      "Epochs must be at least 1",
+      "Optimization: Sparsity must be at most 0.95",
+    ]);
+    expect(formProblems(withNested, {})).toEqual(["Epochs needs a value"]);
+  });
+  it("says a server message with the setting's labels instead of its path", () => {
+    expect(messageInWords("params.optimization.sparsity: must be below 1", "params.optimization.sparsity", withNested, "params.")).toBe(
+      "Optimization › Sparsity: must be below 1",
+    );
+    expect(messageInWords("params.learning_rate: too high", "params.learning_rate", withNested, "params.")).toBe("Learning rate: too high");
+    expect(messageInWords("the run needs labels", null, withNested)).toBe("the run needs labels");
+  });
+});
 
 describe("splitErrorField", () => {
   it("finds the block and the property of a server error", () => {

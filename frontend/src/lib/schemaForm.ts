@@ -123,7 +123,7 @@ export function defaultsFromSchema(schema: JsonSchema): Record<string, unknown> 
 /** What is wrong with a value for a field, or null. Mirrors the server's checks for quick feedback. */
 export function checkField(field: FormField, value: unknown): string | null {
   if (value === undefined || value === null || value === "") {
-    if (field.required && !field.nullable && field.defaultValue === undefined) return "required";
+    if (field.required && !field.nullable && field.defaultValue === undefined) return "needs a value";
     return null;
   }
   if (field.kind === "number" || field.kind === "integer") {
@@ -143,6 +143,40 @@ export function checkField(field: FormField, value: unknown): string | null {
   return null;
 }
 
+/**
+ * What must change before a form's values can be sent, one sentence per field in words
+ * ("Training cycles must be at most 2000"), nested settings included; empty when all is well.
+ */
+export function formProblems(schema: JsonSchema, values: Record<string, unknown>): string[] {
+  return fieldsFromSchema(schema).flatMap((field) => {
+    const value = values[field.name] !== undefined ? values[field.name] : field.defaultValue;
+    if (field.kind === "object" && field.schema) {
+      const nested = (value && typeof value === "object" ? value : {}) as Record<string, unknown>;
+      return formProblems(field.schema, nested).map((problem) => `${field.label}: ${problem}`);
+    }
+    const problem = checkField(field, value);
+    return problem ? [`${field.label} ${problem}`] : [];
+  });
+}
+
+/** The labels of a (possibly nested) setting by its path: "optimization.sparsity" → "Optimization › Sparsity". */
+export function labelPath(schema: JsonSchema, path: string): string {
+  const [name, ...rest] = path.split(".");
+  const field = fieldsFromSchema(schema).find((f) => f.name === name);
+  const label = field?.label ?? humanize(name);
+  if (!rest.length) return label;
+  return `${label} › ${field?.schema ? labelPath(field.schema, rest.join(".")) : rest.map(humanize).join(" › ")}`;
+}
+
+/**
+ * A server message that starts with the path of the setting it is about ("params.epochs: must be
+ * at most 2000") said with the setting's label instead ("Training cycles: must be at most 2000").
+ */
+export function messageInWords(message: string, field: string | null, schema: JsonSchema, prefix = ""): string {
+  if (!field || !message.startsWith(`${field}: `) || !field.startsWith(prefix)) return message;
+  return `${labelPath(schema, field.slice(prefix.length))}: ${message.slice(field.length + 2)}`;
+}
+
 /** Parses what the user typed into a field's value (numbers stay numbers, "" means unset). */
 export function parseInput(field: FormField, text: string): unknown {
   if (field.kind === "number" || field.kind === "integer") {
@@ -151,7 +185,10 @@ export function parseInput(field: FormField, text: string): unknown {
   }
   if (field.kind === "number-list") {
     if (text.trim() === "") return [];
-    return text.split(/[,\s]+/).filter(Boolean).map(Number);
+    return text
+      .split(/[,\s]+/)
+      .filter(Boolean)
+      .map(Number);
   }
   if (field.kind === "json") {
     try {

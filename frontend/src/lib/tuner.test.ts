@@ -1,11 +1,32 @@
 import { describe, expect, it } from "vitest";
 import { measured, trial } from "./tunerTestData";
-import { chartPoints, formatKb, formatMs, frontLine, keyParams, prunedEpochs, percent, runElapsedMs, runProgress, sortTrials, trialStatusDetail, trialWindow } from "./tuner";
+import {
+  chartPoints,
+  formatKb,
+  formatMs,
+  frontLine,
+  keyParams,
+  prunedEpochs,
+  percent,
+  runElapsedMs,
+  runProgress,
+  sortTrials,
+  trialStatusDetail,
+  trialWindow,
+} from "./tuner";
 
 describe("trial parameters", () => {
   it("names each section's block with the parameters searched for it, without the block prefix", () => {
     const t = trial(0, {
-      params: { window_ms: 1000, dsp: "spectral-analysis", "spectral-analysis.fft_length": 64, "spectral-analysis.filter_cutoff": 3.14159, "dense.layers": [20, 10], "dense.learning_rate": 0.00123, "dense.dropout": true },
+      params: {
+        window_ms: 1000,
+        dsp: "spectral-analysis",
+        "spectral-analysis.fft_length": 64,
+        "spectral-analysis.filter_cutoff": 3.14159,
+        "dense.layers": [20, 10],
+        "dense.learning_rate": 0.00123,
+        "dense.dropout": true,
+      },
       spec: { input: { window_ms: 1000, stride_ms: 250 }, dsp: [{ block: "spectral-analysis", params: {} }], learn: [{ block: "dense", params: {} }] },
     });
     expect(keyParams(t, "dsp")).toEqual({ block: "spectral-analysis", params: ["fft_length 64", "filter_cutoff 3.14"] });
@@ -30,8 +51,16 @@ describe("trial parameters", () => {
 
 describe("pruned trials", () => {
   it("reads the epoch each pruned trial stopped after from its training job", () => {
-    const trials = [trial(0, { status: "pruned", train_job_id: 7 }), trial(1, { status: "succeeded", train_job_id: 8 }), trial(2, { status: "pruned", train_job_id: 9 })];
-    const jobs = [{ id: 7, result: { pruned_after_epoch: 4 } }, { id: 8, result: { pruned_after_epoch: 2 } }, { id: 9, result: null }];
+    const trials = [
+      trial(0, { status: "pruned", train_job_id: 7 }),
+      trial(1, { status: "succeeded", train_job_id: 8 }),
+      trial(2, { status: "pruned", train_job_id: 9 }),
+    ];
+    const jobs = [
+      { id: 7, result: { pruned_after_epoch: 4 } },
+      { id: 8, result: { pruned_after_epoch: 2 } },
+      { id: 9, result: null },
+    ];
     expect([...prunedEpochs(trials, jobs)]).toEqual([[100, 4]]);
   });
 });
@@ -73,7 +102,12 @@ describe("chart points", () => {
 
   it("plots measured trials only, against the chosen figure, with a title naming each", () => {
     const ram = chartPoints(trials, "ram");
-    expect(ram.map((p) => [p.number, p.x])).toEqual([[0, 8000], [1, 20000], [2, 9000], [3, 10000]]);
+    expect(ram.map((p) => [p.number, p.x])).toEqual([
+      [0, 8000],
+      [1, 20000],
+      [2, 9000],
+      [3, 10000],
+    ]);
     expect(chartPoints(trials, "latency").map((p) => p.x)).toEqual([4, 2, 5, 1]);
     expect(ram[1].fits).toBe(false);
     expect(ram[3].title).toBe("Trial 3 (best): 92.0 % int8 validation, 9.77 KB RAM, 29.3 KB flash, 1.00 ms per window; fits, on the Pareto front");
@@ -87,7 +121,16 @@ describe("chart points", () => {
 });
 
 describe("run progress", () => {
-  const settings = { max_trials: 10, time_budget_s: null, parallel_trials: 2, sampler: "tpe" as const, seed: 1, dsp_blocks: [], learn_blocks: [], max_epochs: 5 };
+  const settings = {
+    max_trials: 10,
+    time_budget_s: null,
+    parallel_trials: 2,
+    sampler: "tpe" as const,
+    seed: 1,
+    dsp_blocks: [],
+    learn_blocks: [],
+    max_epochs: 5,
+  };
 
   it("counts against the trial count while running and against the trials asked once finished", () => {
     expect(runProgress({ status: "running", trials_done: 3, trials_total: 5, settings })).toEqual({ done: 3, total: 10, fraction: 0.3 });

@@ -32,8 +32,15 @@ function formatValue(value: unknown): string {
   return String(value);
 }
 
-interface SpecBlock { block?: string; params?: Record<string, unknown> }
-interface TrialSpec { input?: { window_ms?: number; stride_ms?: number }; dsp?: SpecBlock[]; learn?: SpecBlock[] }
+interface SpecBlock {
+  block?: string;
+  params?: Record<string, unknown>;
+}
+interface TrialSpec {
+  input?: { window_ms?: number; stride_ms?: number };
+  dsp?: SpecBlock[];
+  learn?: SpecBlock[];
+}
 
 /** The block a trial chose for a section and the parameters the search set for it ("fft_length 64"). */
 export function keyParams(trial: Pick<TunerTrial, "params" | "spec">, section: Section): { block: string | null; params: string[] } {
@@ -62,7 +69,10 @@ export function trialStatusDetail(trial: Pick<TunerTrial, "status" | "error">, p
 }
 
 /** The epoch after which each pruned trial stopped, by trial id, from its training job's result. */
-export function prunedEpochs(trials: Pick<TunerTrial, "id" | "status" | "train_job_id">[], jobs: { id: number; result: Record<string, unknown> | null }[]): Map<number, number> {
+export function prunedEpochs(
+  trials: Pick<TunerTrial, "id" | "status" | "train_job_id">[],
+  jobs: { id: number; result: Record<string, unknown> | null }[],
+): Map<number, number> {
   const epochs = new Map<number, number>();
   for (const t of trials) {
     if (t.status !== "pruned") continue;

@@ -16,7 +16,10 @@ const DEFAULTS: TunerDefaults = {
   parallel_trials: null,
 };
 const BOARD = { ram_bytes: DEFAULTS.board_ram_bytes, flash_bytes: DEFAULTS.board_flash_bytes };
-const filled = (patch: Partial<TunerFormValues> = {}): TunerFormValues => ({ ...valuesFromDefaults({ ...INITIAL_VALUES, boardId: "virtual-cortex-m4", impulseId: 7, maxEpochs: "12" }, DEFAULTS), ...patch });
+const filled = (patch: Partial<TunerFormValues> = {}): TunerFormValues => ({
+  ...valuesFromDefaults({ ...INITIAL_VALUES, boardId: "virtual-cortex-m4", impulseId: 7, maxEpochs: "12" }, DEFAULTS),
+  ...patch,
+});
 
 describe("the tuner form", () => {
   it("takes budgets, blocks and counts from the defaults and keeps what the user typed elsewhere", () => {
@@ -50,7 +53,19 @@ describe("the tuner form", () => {
 
   it("says what to change for each setting out of its limits", () => {
     const errors = validateTunerForm(
-      filled({ boardId: "", ramKb: "0", flashKb: "2000", latencyMs: "abc", maxTrials: "501", parallelTrials: "1.5", maxEpochs: "0", timeBudgetMin: "0.5", seed: "-1", dspBlocks: [], learnBlocks: [] }),
+      filled({
+        boardId: "",
+        ramKb: "0",
+        flashKb: "2000",
+        latencyMs: "abc",
+        maxTrials: "501",
+        parallelTrials: "1.5",
+        maxEpochs: "0",
+        timeBudgetMin: "0.5",
+        seed: "-1",
+        dspBlocks: [],
+        learnBlocks: [],
+      }),
       BOARD,
     );
     expect(errors).toEqual({
@@ -88,7 +103,9 @@ describe("the tuner form", () => {
 
 describe("server errors beside their fields", () => {
   it("finds the field a service error names, and a validation error's path", () => {
-    const service = toApiError(422, { detail: { code: "invalid_tuner_run", message: "budgets.ram_bytes: 999,999 B is more than the board's", field: "budgets.ram_bytes" } });
+    const service = toApiError(422, {
+      detail: { code: "invalid_tuner_run", message: "budgets.ram_bytes: 999,999 B is more than the board's", field: "budgets.ram_bytes" },
+    });
     expect(errorField(service)).toBe("ram_bytes");
     expect(fieldMessage(service)).toBe("999,999 B is more than the board's");
     const validation = toApiError(422, { detail: { code: "validation_error", message: "dsp_blocks.0: Input should be a valid string", errors: [] } });

@@ -29,7 +29,20 @@ export interface TunerFormValues {
 }
 
 /** Form fields are named after the request's fields, so the server's errors land on them. */
-export type TunerField = "board_id" | "ram_bytes" | "flash_bytes" | "latency_ms" | "max_trials" | "time_budget_s" | "parallel_trials" | "seed" | "dsp_blocks" | "learn_blocks" | "max_epochs" | "impulse_id" | "sampler";
+export type TunerField =
+  | "board_id"
+  | "ram_bytes"
+  | "flash_bytes"
+  | "latency_ms"
+  | "max_trials"
+  | "time_budget_s"
+  | "parallel_trials"
+  | "seed"
+  | "dsp_blocks"
+  | "learn_blocks"
+  | "max_epochs"
+  | "impulse_id"
+  | "sampler";
 export type TunerFormErrors = Partial<Record<TunerField, string>>;
 
 export const INITIAL_VALUES: TunerFormValues = {
@@ -104,9 +117,12 @@ export function validateTunerForm(values: TunerFormValues, board: { ram_bytes: n
     errors.latency_ms = `Give the time per window in milliseconds, above 0 and at most ${count(LIMITS.latency_ms.max)}.`;
   }
   const { max_trials, parallel_trials, max_epochs, time_budget_s, seed } = LIMITS;
-  if (!wholeBetween(values.maxTrials, max_trials.min, max_trials.max)) errors.max_trials = `Choose a whole number of trials from ${max_trials.min} to ${max_trials.max}.`;
-  if (values.parallelTrials.trim() !== "" && !wholeBetween(values.parallelTrials, parallel_trials.min, parallel_trials.max)) errors.parallel_trials = `Run ${parallel_trials.min} to ${parallel_trials.max} trials at once.`;
-  if (!wholeBetween(values.maxEpochs, max_epochs.min, max_epochs.max)) errors.max_epochs = `Train each trial for ${max_epochs.min} to ${max_epochs.max} epochs.`;
+  if (!wholeBetween(values.maxTrials, max_trials.min, max_trials.max))
+    errors.max_trials = `Choose a whole number of trials from ${max_trials.min} to ${max_trials.max}.`;
+  if (values.parallelTrials.trim() !== "" && !wholeBetween(values.parallelTrials, parallel_trials.min, parallel_trials.max))
+    errors.parallel_trials = `Run ${parallel_trials.min} to ${parallel_trials.max} trials at once.`;
+  if (!wholeBetween(values.maxEpochs, max_epochs.min, max_epochs.max))
+    errors.max_epochs = `Train each trial for ${max_epochs.min} to ${max_epochs.max} epochs.`;
   if (values.timeBudgetMin.trim() !== "") {
     const minutes = parse(values.timeBudgetMin);
     const seconds = minutes === null || Number.isNaN(minutes) ? NaN : Math.round(minutes * 60);
@@ -143,7 +159,21 @@ export function tunerRunBody(values: TunerFormValues, defaults: TunerDefaults | 
   };
 }
 
-const FIELDS = new Set<string>(["board_id", "ram_bytes", "flash_bytes", "latency_ms", "max_trials", "time_budget_s", "parallel_trials", "seed", "dsp_blocks", "learn_blocks", "max_epochs", "impulse_id", "sampler"]);
+const FIELDS = new Set<string>([
+  "board_id",
+  "ram_bytes",
+  "flash_bytes",
+  "latency_ms",
+  "max_trials",
+  "time_budget_s",
+  "parallel_trials",
+  "seed",
+  "dsp_blocks",
+  "learn_blocks",
+  "max_epochs",
+  "impulse_id",
+  "sampler",
+]);
 
 /**
  * The form field a server error names: its `field` ("budgets.ram_bytes"), else the path that
@@ -154,7 +184,11 @@ export function errorField(err: unknown): TunerField | null {
   const path = err.field ?? /^([\w.]+):\s/.exec(err.message)?.[1] ?? null;
   if (!path) return null;
   // List items are named by position ("dsp_blocks.0"): the field is the list.
-  const name = path.split(".").filter((part) => !/^\d+$/.test(part)).pop() ?? "";
+  const name =
+    path
+      .split(".")
+      .filter((part) => !/^\d+$/.test(part))
+      .pop() ?? "";
   return FIELDS.has(name) ? (name as TunerField) : null;
 }
 

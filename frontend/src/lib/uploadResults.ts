@@ -26,11 +26,7 @@ export function describeRefusal(result: UploadFileResult): string {
 }
 
 /** Maps an upload answer (any HTTP status) to the state of each file that was sent. */
-export function fileStatesFromAnswer(
-  sent: string[],
-  httpStatus: number,
-  body: unknown,
-): Map<string, FileState> {
+export function fileStatesFromAnswer(sent: string[], httpStatus: number, body: unknown): Map<string, FileState> {
   const states = new Map<string, FileState>();
   const files = (body as { files?: UploadFileResult[] } | null)?.files;
   if (Array.isArray(files)) {

@@ -32,24 +32,33 @@ export function AccountPage() {
       <h1>Your account</h1>
       <Card title="Profile">
         <dl className="facts">
-          <dt>Username</dt><dd>{me.data?.username}</dd>
-          <dt>Email</dt><dd>{me.data?.email}</dd>
-          <dt>Name</dt><dd>{me.data?.full_name || "—"}</dd>
+          <dt>Username</dt>
+          <dd>{me.data?.username}</dd>
+          <dt>Email</dt>
+          <dd>{me.data?.email}</dd>
+          <dt>Name</dt>
+          <dd>{me.data?.full_name || "—"}</dd>
         </dl>
       </Card>
       <Card title="Personal access tokens">
-        <p className="muted">Tokens let scripts and the command line act as you (send them as <code>Authorization: Bearer …</code>).</p>
+        <p className="muted">
+          Tokens let scripts and the command line act as you (send them as <code>Authorization: Bearer …</code>).
+        </p>
         <form className="inline-form" onSubmit={submit}>
           <label className="field">
             <span>Token name</span>
             <input value={name} required onChange={(e) => setName(e.target.value)} />
           </label>
-          <button className="btn btn-primary" type="submit">Create token</button>
+          <button className="btn btn-primary" type="submit">
+            Create token
+          </button>
         </form>
         <ErrorNote error={create.error} />
         {created && (
           <div className="secret" role="status">
-            <p><strong>Copy this token now:</strong> it is shown only once.</p>
+            <p>
+              <strong>Copy this token now:</strong> it is shown only once.
+            </p>
             <code className="secret-value">{created}</code> <CopyButton text={created} />
           </div>
         )}
@@ -58,9 +67,16 @@ export function AccountPage() {
             <li key={t.id} className="list-row">
               <div>
                 <strong>{t.name}</strong> <code>{t.prefix}…</code>
-                <div className="muted small">created {formatDate(t.created_at)} · last used {formatDate(t.last_used_at)}{t.revoked_at ? " · revoked" : ""}</div>
+                <div className="muted small">
+                  created {formatDate(t.created_at)} · last used {formatDate(t.last_used_at)}
+                  {t.revoked_at ? " · revoked" : ""}
+                </div>
               </div>
-              {!t.revoked_at && <button className="btn btn-small btn-danger" onClick={() => revoke.mutate(t.id)}>Revoke</button>}
+              {!t.revoked_at && (
+                <button className="btn btn-small btn-danger" onClick={() => revoke.mutate(t.id)}>
+                  Revoke
+                </button>
+              )}
             </li>
           ))}
         </ul>

@@ -78,9 +78,13 @@ export function AuthPage({ mode }: { mode: "login" | "signup" }) {
         </button>
         <p className="muted center">
           {signup ? (
-            <>Already have an account? <Link to="/login">Log in</Link></>
+            <>
+              Already have an account? <Link to="/login">Log in</Link>
+            </>
           ) : (
-            <>New to TinyStudio? <Link to="/signup">Create an account</Link></>
+            <>
+              New to TinyStudio? <Link to="/signup">Create an account</Link>
+            </>
           )}
         </p>
       </form>

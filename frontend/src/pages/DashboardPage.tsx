@@ -1,10 +1,11 @@
-/** A project's dashboard: its data at a glance, recent jobs and activity. */
+/** A project's dashboard: the getting-started steps, its data at a glance, recent jobs and activity. */
 import { Link, useOutletContext } from "react-router-dom";
 import { useQuery } from "@tanstack/react-query";
 import { api, unwrap, type Project } from "../api/client";
 import { effectiveStatus, keys, useJobStatuses, useSummary } from "../api/queries";
 import { Card, EmptyState, ErrorNote, formatDate, formatDuration, Loading, StatusBadge } from "../components/ui";
 import { SplitBar } from "../components/SplitBar";
+import { GettingStarted } from "../components/dashboard/GettingStarted";
 
 export function DashboardPage() {
   const project = useOutletContext<Project>();
@@ -16,8 +17,7 @@ export function DashboardPage() {
   });
   const activity = useQuery({
     queryKey: ["project", project.id, "activity"],
-    queryFn: () =>
-      unwrap(api.GET("/api/projects/{project_id}/activity", { params: { path: { project_id: project.id }, query: { limit: 15 } } })),
+    queryFn: () => unwrap(api.GET("/api/projects/{project_id}/activity", { params: { path: { project_id: project.id }, query: { limit: 15 } } })),
   });
   const impulses = useQuery({
     queryKey: ["project", project.id, "impulses"],
@@ -38,14 +38,29 @@ export function DashboardPage() {
       <header className="page-header">
         <div>
           <h1>{project.name}</h1>
-          <p className="muted">{project.description || "No description yet"} · you are {project.role}</p>
+          <p className="muted">
+            {project.description || "No description yet"} · you are {project.role}
+          </p>
         </div>
       </header>
+      <GettingStarted projectId={project.id} />
       <div className="stats">
-        <div className="stat"><span className="stat-value">{total}</span><span className="stat-label">samples</span></div>
-        <div className="stat"><span className="stat-value">{formatDuration(duration)}</span><span className="stat-label">of data</span></div>
-        <div className="stat"><span className="stat-value">{summary.data?.labels.length ?? 0}</span><span className="stat-label">labels</span></div>
-        <div className="stat"><span className="stat-value">{jobs.data?.total ?? 0}</span><span className="stat-label">jobs</span></div>
+        <div className="stat">
+          <span className="stat-value">{total}</span>
+          <span className="stat-label">samples</span>
+        </div>
+        <div className="stat">
+          <span className="stat-value">{formatDuration(duration)}</span>
+          <span className="stat-label">of data</span>
+        </div>
+        <div className="stat">
+          <span className="stat-value">{summary.data?.labels.length ?? 0}</span>
+          <span className="stat-label">labels</span>
+        </div>
+        <div className="stat">
+          <span className="stat-value">{jobs.data?.total ?? 0}</span>
+          <span className="stat-label">jobs</span>
+        </div>
       </div>
       <div className="grid-2">
         <Card title="Data">
@@ -63,7 +78,13 @@ export function DashboardPage() {
             <>
               <SplitBar training={training} testing={testing} />
               <table className="table">
-                <thead><tr><th>Label</th><th>Training</th><th>Testing</th></tr></thead>
+                <thead>
+                  <tr>
+                    <th>Label</th>
+                    <th>Training</th>
+                    <th>Testing</th>
+                  </tr>
+                </thead>
                 <tbody>
                   {summary.data.labels.map((label) => (
                     <tr key={label}>
@@ -104,7 +125,10 @@ export function DashboardPage() {
           {impulses.data?.map((i) => (
             <li key={i.id} className="list-row">
               <span>
-                <Link to={`/projects/${project.id}/impulse`}><strong>{i.name}</strong></Link> <span className="muted small">version {i.version}</span>
+                <Link to={`/projects/${project.id}/impulse`}>
+                  <strong>{i.name}</strong>
+                </Link>{" "}
+                <span className="muted small">version {i.version}</span>
               </span>
               <span className="muted small">
                 {(i.spec as { dsp?: { block: string }[]; learn?: { block: string }[] }).dsp?.map((d) => d.block).join(" + ")} →{" "}

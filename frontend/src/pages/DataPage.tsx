@@ -1,21 +1,21 @@
 /** Data acquisition: upload, label counts and split, the filtered sample list and bulk actions. */
 import { useEffect, useState } from "react";
 import { Link, useOutletContext } from "react-router-dom";
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { api, unwrap, type Project } from "../api/client";
-import { atLeast, refresh, useSummary } from "../api/queries";
+import { atLeast, useSummary } from "../api/queries";
 import { Card, EmptyState, ErrorNote, formatDate, formatDuration, Loading } from "../components/ui";
 import { SplitBar } from "../components/SplitBar";
 import { Uploader } from "../components/Uploader";
 import { DatasetTools } from "../components/DatasetTools";
+import { BulkBar } from "../components/data/BulkBar";
+import { UndoToast } from "../components/data/UndoToast";
+import { useDatasetChanges, type Category } from "../components/data/useDatasetChanges";
 
-type Category = "training" | "testing" | "anomaly";
-type BulkAction = "relabel" | "move" | "enable" | "disable" | "delete" | "restore";
 const PAGE = 50;
 
 export function DataPage() {
   const project = useOutletContext<Project>();
-  const queryClient = useQueryClient();
   const editor = atLeast(project.role, "editor");
   const summary = useSummary(project.id);
   const [label, setLabel] = useState("");
@@ -26,20 +26,12 @@ export function DataPage() {
   const [debounced, setDebounced] = useState("");
   const [offset, setOffset] = useState(0);
   const [selected, setSelected] = useState<Set<number>>(new Set());
-  const [undo, setUndo] = useState<{ ids: number[]; message: string } | null>(null);
-  const [bulkLabel, setBulkLabel] = useState("");
-  const [bulkCategory, setBulkCategory] = useState<Category>("training");
+  const changes = useDatasetChanges(project.id, () => setSelected(new Set()));
 
   useEffect(() => {
     const timer = setTimeout(() => setDebounced(search), 250);
     return () => clearTimeout(timer);
   }, [search]);
-  // The undo offer fades after a while; the trash view can still restore.
-  useEffect(() => {
-    if (!undo) return;
-    const timer = setTimeout(() => setUndo(null), 20_000);
-    return () => clearTimeout(timer);
-  }, [undo]);
   useEffect(() => {
     setOffset(0);
     setSelected(new Set());
@@ -60,20 +52,6 @@ export function DataPage() {
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/samples", { params: { path: { project_id: project.id }, query } })),
     placeholderData: keepPreviousData,
   });
-  const bulk = useMutation({
-    mutationFn: (body: { action: BulkAction; sample_ids: number[]; label?: string; category?: Category }) =>
-      unwrap(api.POST("/api/projects/{project_id}/samples/bulk", { params: { path: { project_id: project.id } }, body })),
-    onSuccess: (result, body) => {
-      if (body.action === "delete") setUndo({ ids: body.sample_ids, message: `Moved ${result.changed} sample(s) to the trash.` });
-      else if (body.action === "restore") setUndo(null);
-      setSelected(new Set());
-      void refresh(queryClient, ["project", project.id]);
-    },
-  });
-  const rebalance = useMutation({
-    mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/samples/rebalance", { params: { path: { project_id: project.id } } })),
-    onSuccess: () => void refresh(queryClient, ["project", project.id]),
-  });
 
   const cats = summary.data?.categories ?? {};
   const items = samples.data?.items ?? [];
@@ -92,7 +70,11 @@ export function DataPage() {
     <>
       <header className="page-header">
         <h1>Data acquisition</h1>
-        <Link className="btn" to={`/projects/${project.id}/devices`}>Record from a board</Link>
+        {editor && (
+          <Link className="btn" to={`/projects/${project.id}/devices`}>
+            Record from a board
+          </Link>
+        )}
       </header>
       <div className="grid-2">
         {editor && (
@@ -100,23 +82,44 @@ export function DataPage() {
             <Uploader projectId={project.id} />
           </Card>
         )}
-        <Card title="Dataset" actions={editor && <button className="btn btn-small" onClick={() => rebalance.mutate()} disabled={rebalance.isPending}>Rebalance 80/20</button>}>
+        <Card
+          title="Dataset"
+          actions={
+            editor && (
+              <button className="btn btn-small" onClick={changes.rebalance} disabled={changes.rebalancing}>
+                Rebalance 80/20
+              </button>
+            )
+          }
+        >
           <SplitBar training={cats["training"]?.count ?? 0} testing={cats["testing"]?.count ?? 0} />
-          <ErrorNote error={rebalance.error} />
           {summary.data && summary.data.labels.length > 0 ? (
-            <table className="table compact">
-              <thead><tr><th>Label</th><th>Training</th><th>Testing</th><th>Anomaly</th></tr></thead>
-              <tbody>
-                {summary.data.labels.map((l) => (
-                  <tr key={l}>
-                    <td><button className="link-button" onClick={() => setLabel(l)}>{l}</button></td>
-                    <td>{cats["training"]?.labels[l]?.count ?? 0}</td>
-                    <td>{cats["testing"]?.labels[l]?.count ?? 0}</td>
-                    <td>{cats["anomaly"]?.labels[l]?.count ?? 0}</td>
+            <div className="table-wrap">
+              <table className="table compact">
+                <thead>
+                  <tr>
+                    <th>Label</th>
+                    <th>Training</th>
+                    <th>Testing</th>
+                    <th>Anomaly</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {summary.data.labels.map((l) => (
+                    <tr key={l}>
+                      <td>
+                        <button className="link-button" onClick={() => setLabel(l)}>
+                          {l}
+                        </button>
+                      </td>
+                      <td>{cats["training"]?.labels[l]?.count ?? 0}</td>
+                      <td>{cats["testing"]?.labels[l]?.count ?? 0}</td>
+                      <td>{cats["anomaly"]?.labels[l]?.count ?? 0}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           ) : (
             <p className="muted">No labels yet.</p>
           )}
@@ -139,7 +142,11 @@ export function DataPage() {
             <select name="filter-label" value={label} onChange={(e) => setLabel(e.target.value)}>
               <option value="">All labels</option>
               <option value={"\u0000"}>(unlabelled)</option>
-              {summary.data?.labels.map((l) => <option key={l} value={l}>{l}</option>)}
+              {summary.data?.labels.map((l) => (
+                <option key={l} value={l}>
+                  {l}
+                </option>
+              ))}
             </select>
           </label>
           <label className="field">
@@ -165,42 +172,23 @@ export function DataPage() {
           </label>
         </div>
 
-        {undo && (
-          <div className="toast" role="status">
-            {undo.message}
-            <button className="btn btn-small" onClick={() => bulk.mutate({ action: "restore", sample_ids: undo.ids })}>Undo</button>
-            <button className="btn btn-small btn-ghost" aria-label="Dismiss" onClick={() => setUndo(null)}>×</button>
-          </div>
+        {editor && selected.size > 0 && <BulkBar ids={ids} trashed={trashed} disabled={changes.pending} onAction={(request) => void changes.run(request)} />}
+        <ErrorNote error={changes.error || samples.error} />
+        {changes.note && (
+          <p className="muted small" role="status">
+            {changes.note}
+          </p>
         )}
-        {editor && selected.size > 0 && (
-          <div className="bulkbar" role="toolbar" aria-label="Bulk actions">
-            <strong>{selected.size} selected</strong>
-            <span className="inline-form">
-              <input aria-label="New label" placeholder="new label" value={bulkLabel} onChange={(e) => setBulkLabel(e.target.value)} />
-              <button className="btn btn-small" disabled={!bulkLabel.trim()} onClick={() => bulk.mutate({ action: "relabel", sample_ids: ids, label: bulkLabel.trim() })}>Relabel</button>
-            </span>
-            <span className="inline-form">
-              <select aria-label="Move to category" value={bulkCategory} onChange={(e) => setBulkCategory(e.target.value as Category)}>
-                <option value="training">training</option>
-                <option value="testing">testing</option>
-                <option value="anomaly">anomaly</option>
-              </select>
-              <button className="btn btn-small" onClick={() => bulk.mutate({ action: "move", sample_ids: ids, category: bulkCategory })}>Move</button>
-            </span>
-            <button className="btn btn-small" onClick={() => bulk.mutate({ action: "enable", sample_ids: ids })}>Enable</button>
-            <button className="btn btn-small" onClick={() => bulk.mutate({ action: "disable", sample_ids: ids })}>Disable</button>
-            {trashed ? (
-              <button className="btn btn-small" onClick={() => bulk.mutate({ action: "restore", sample_ids: ids })}>Restore</button>
-            ) : (
-              <button className="btn btn-small btn-danger" onClick={() => bulk.mutate({ action: "delete", sample_ids: ids })}>Delete</button>
-            )}
-          </div>
-        )}
-        <ErrorNote error={bulk.error || samples.error} />
         {samples.isPending && <Loading what="samples" />}
         {samples.data && total === 0 && (
           <EmptyState title={filtered ? "No sample matches these filters" : "No samples yet"}>
-            <p>{filtered ? "Clear a filter to see more." : "Drop files in the upload box above, or record from a board on the Devices page."}</p>
+            <p>
+              {filtered
+                ? "Clear a filter to see more."
+                : editor
+                  ? "Drop files in the upload box above, or record from a board on the Devices page."
+                  : "When an editor uploads or records samples, they show here."}
+            </p>
           </EmptyState>
         )}
         {items.length > 0 && (
@@ -218,22 +206,35 @@ export function DataPage() {
                       />
                     </th>
                   )}
-                  <th>Name</th><th>Label</th><th>Category</th><th>Length</th><th>Rate</th><th>Added</th>
+                  <th>Name</th>
+                  <th>Label</th>
+                  <th>Category</th>
+                  <th>Length</th>
+                  <th>Rate</th>
+                  <th>Added</th>
                 </tr>
               </thead>
               <tbody>
                 {items.map((s) => (
                   <tr key={s.id} className={s.enabled ? "" : "row-disabled"} data-sample-id={s.id}>
                     {editor && (
-                      <td><input type="checkbox" aria-label={`Select ${s.name}`} checked={selected.has(s.id)} onChange={() => toggle(s.id)} /></td>
+                      <td>
+                        <input type="checkbox" aria-label={`Select ${s.name}`} checked={selected.has(s.id)} onChange={() => toggle(s.id)} />
+                      </td>
                     )}
                     <td>
                       <Link to={`/projects/${project.id}/data/${s.id}`}>{s.name}</Link>
                       {!s.enabled && <span className="badge">disabled</span>}
-                      {s.signature_verified && <span className="badge badge-succeeded" title="HMAC signature verified">signed</span>}
+                      {s.signature_verified && (
+                        <span className="badge badge-succeeded" title="HMAC signature verified">
+                          signed
+                        </span>
+                      )}
                     </td>
                     <td>{s.label ?? <span className="muted">—</span>}</td>
-                    <td><span className={`badge badge-${s.category}`}>{s.category}</span></td>
+                    <td>
+                      <span className={`badge badge-${s.category}`}>{s.category}</span>
+                    </td>
                     <td>{formatDuration(s.duration_ms)}</td>
                     <td>{s.frequency_hz ? `${Number(s.frequency_hz.toFixed(2))} Hz` : "—"}</td>
                     <td className="muted small">{formatDate(s.created_at)}</td>
@@ -245,13 +246,20 @@ export function DataPage() {
         )}
         {total > PAGE && (
           <div className="pager">
-            <button className="btn btn-small" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>Previous</button>
-            <span className="muted small">{offset + 1}–{Math.min(total, offset + PAGE)} of {total}</span>
-            <button className="btn btn-small" disabled={offset + PAGE >= total} onClick={() => setOffset(offset + PAGE)}>Next</button>
+            <button className="btn btn-small" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
+              Previous
+            </button>
+            <span className="muted small">
+              {offset + 1}–{Math.min(total, offset + PAGE)} of {total}
+            </span>
+            <button className="btn btn-small" disabled={offset + PAGE >= total} onClick={() => setOffset(offset + PAGE)}>
+              Next
+            </button>
           </div>
         )}
       </Card>
-      <DatasetTools projectId={project.id} editor={editor} />
+      <DatasetTools projectId={project.id} editor={editor} trashed={summary.data?.trashed ?? 0} onPurged={changes.dismissUndo} />
+      {changes.undo && <UndoToast message={changes.undo.message} busy={changes.pending} onUndo={changes.undoNow} onDismiss={changes.dismissUndo} />}
     </>
   );
 }

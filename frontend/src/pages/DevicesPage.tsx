@@ -8,7 +8,7 @@ import { LineChart } from "../components/LineChart";
 import { Card, ProgressBar } from "../components/ui";
 import { BAUD_RATES, collectLines, SerialDevice, serialUnavailableReason, type SerialLike } from "../lib/serial/device";
 import { buildAcquisition, countValues, defaultAxisNames, detectStream, ForwarderAbort, parseLine, type StreamInfo } from "../lib/serial/forwarder";
-import { refresh } from "../api/queries";
+import { atLeast, refresh } from "../api/queries";
 
 // Seconds of signal kept for the live plot.
 const LIVE_SECONDS = 5;
@@ -18,6 +18,7 @@ type Recording = { target: number; values: number[][] };
 
 export function DevicesPage() {
   const project = useOutletContext<Project>();
+  const editor = atLeast(project.role, "editor");
   const queryClient = useQueryClient();
   const unavailable = serialUnavailableReason(window);
   const [baud, setBaud] = useState(115200);
@@ -117,7 +118,10 @@ export function DevicesPage() {
     setPhase("streaming");
   }
 
-  const frequencyHz = Number(frequencyText) > 0 ? Number(frequencyText) : info?.frequencyHz ?? 1;
+  const frequencyHz = Number(frequencyText) > 0 ? Number(frequencyText) : (info?.frequencyHz ?? 1);
+  // The same limits the inputs carry, said in words next to them.
+  const lengthProblem = Number.isFinite(lengthMs) && lengthMs >= 100 && lengthMs <= 600_000 ? null : "Enter a length from 100 to 600000 ms.";
+  const frequencyProblem = Number(frequencyText) > 0 ? null : "Enter a rate above 0 Hz.";
 
   async function record() {
     if (!info || !device) return;
@@ -129,10 +133,13 @@ export function DevicesPage() {
     const progressTimer = setInterval(() => setRecordProgress((recording.current?.values.length ?? 0) / target), 100);
     const values = await new Promise<number[][] | null>((resolve) => {
       // A board that stops sending must not leave the page waiting forever.
-      const timeout = setTimeout(() => {
-        recording.current = null;
-        finishRecording.current?.(null, "the board stopped sending data");
-      }, lengthMs * 2 + 3000);
+      const timeout = setTimeout(
+        () => {
+          recording.current = null;
+          finishRecording.current?.(null, "the board stopped sending data");
+        },
+        lengthMs * 2 + 3000,
+      );
       finishRecording.current = (vals, reason) => {
         clearTimeout(timeout);
         finishRecording.current = null;
@@ -167,10 +174,12 @@ export function DevicesPage() {
       <>
         <h1>Devices</h1>
         <Card title="Web Serial is not available">
-          <p className="error-note" role="alert">{unavailable}</p>
+          <p className="error-note" role="alert">
+            {unavailable}
+          </p>
           <p>
-            You can still upload files on the <Link to={`/projects/${project.id}/data`}>Data acquisition</Link> page, or use the
-            command-line data forwarder with an API key from <Link to={`/projects/${project.id}/settings`}>Settings</Link>.
+            You can still upload files on the <Link to={`/projects/${project.id}/data`}>Data acquisition</Link> page, or use the command-line data forwarder
+            with an API key from <Link to={`/projects/${project.id}/settings`}>Settings</Link>.
           </p>
         </Card>
       </>
@@ -187,15 +196,19 @@ export function DevicesPage() {
       <h1>Devices</h1>
       <Card title="Connect a board">
         <p className="muted">
-          Boards that print sensor readings as lines of numbers (the data forwarder protocol: values separated by commas, tabs or spaces) can
-          send data straight from the browser.
+          Boards that print sensor readings as lines of numbers (the data forwarder protocol: values separated by commas, tabs or spaces) can send data straight
+          from the browser{editor ? "." : "; editors record it into the dataset."}
         </p>
         {!device ? (
           <div className="inline-form">
             <label className="field">
               <span>Baud rate</span>
               <select name="baud" value={baud} onChange={(e) => setBaud(Number(e.target.value))}>
-                {BAUD_RATES.map((b) => <option key={b} value={b}>{b}</option>)}
+                {BAUD_RATES.map((b) => (
+                  <option key={b} value={b}>
+                    {b}
+                  </option>
+                ))}
               </select>
             </label>
             <button className="btn btn-primary" onClick={connect} disabled={phase === "connecting"}>
@@ -206,14 +219,19 @@ export function DevicesPage() {
           <div className="inline-form">
             <span className="badge badge-succeeded">connected at {device.baudRate} baud</span>
             {phase === "detecting" && <span role="status">Listening for one second to detect the axes and rate…</span>}
-            <button className="btn" disabled={busy} onClick={() => void device.disconnect().then(() => reset(null))}>Disconnect</button>
+            <button className="btn" disabled={busy} onClick={() => void device.disconnect().then(() => reset(null))}>
+              Disconnect
+            </button>
           </div>
         )}
-        {error && <p className="error-note" role="alert">{error}</p>}
+        {error && (
+          <p className="error-note" role="alert">
+            {error}
+          </p>
+        )}
         {notice && (
           <p className="ok-note" role="status">
-            {notice.text}{" "}
-            {notice.sampleId && <Link to={`/projects/${project.id}/data/${notice.sampleId}`}>Open it</Link>}{" "}
+            {notice.text} {notice.sampleId && <Link to={`/projects/${project.id}/data/${notice.sampleId}`}>Open it</Link>}{" "}
             <Link to={`/projects/${project.id}/data`}>See all samples</Link>
           </p>
         )}
@@ -227,49 +245,87 @@ export function DevicesPage() {
             <div className="axis-names">
               <label className="field">
                 <span>Frequency (Hz)</span>
-                <input name="frequency" type="number" min={0.001} step="any" value={frequencyText} disabled={busy} onChange={(e) => setFrequencyText(e.target.value)} />
+                <input
+                  name="frequency"
+                  type="number"
+                  min={0.001}
+                  step="any"
+                  value={frequencyText}
+                  disabled={busy}
+                  aria-invalid={Boolean(frequencyProblem)}
+                  aria-describedby={frequencyProblem ? "frequency-error" : undefined}
+                  onChange={(e) => setFrequencyText(e.target.value)}
+                />
+                {frequencyProblem && (
+                  <span className="field-error" id="frequency-error">
+                    {frequencyProblem}
+                  </span>
+                )}
               </label>
               {axisNames.map((name, i) => (
                 <label className="field" key={i}>
                   <span>Axis {i + 1}</span>
-                  <input
-                    value={name}
-                    disabled={busy}
-                    onChange={(e) => setAxisNames(axisNames.map((n, j) => (j === i ? e.target.value : n)))}
-                  />
+                  <input value={name} disabled={busy} onChange={(e) => setAxisNames(axisNames.map((n, j) => (j === i ? e.target.value : n)))} />
                 </label>
               ))}
             </div>
-            <LineChart live domain={[-LIVE_SECONDS * 1000, 0]} label="Live signal" t={t} series={axisNames.map((name, i) => ({ name: name || `axis${i + 1}`, values: rows.map((r) => r[i]) }))} height={220} />
+            <LineChart
+              live
+              domain={[-LIVE_SECONDS * 1000, 0]}
+              label="Live signal"
+              t={t}
+              series={axisNames.map((name, i) => ({ name: name || `axis${i + 1}`, values: rows.map((r) => r[i]) }))}
+              height={220}
+            />
           </Card>
-          <Card title="Record a sample">
-            <form
-              className="inline-form"
-              onSubmit={(e) => {
-                e.preventDefault();
-                void record();
-              }}
-            >
-              <label className="field"><span>Label</span><input name="record-label" value={label} required onChange={(e) => setLabel(e.target.value)} /></label>
-              <label className="field">
-                <span>Length (ms)</span>
-                <input name="record-length" type="number" min={100} max={600000} step={100} value={lengthMs} onChange={(e) => setLengthMs(Number(e.target.value))} />
-              </label>
-              <label className="field">
-                <span>Category</span>
-                <select name="record-category" value={category} onChange={(e) => setCategory(e.target.value as Category)}>
-                  <option value="training">Training</option>
-                  <option value="testing">Testing</option>
-                  <option value="anomaly">Anomaly</option>
-                  <option value="split">Split automatically</option>
-                </select>
-              </label>
-              <button className="btn btn-primary" type="submit" disabled={busy || lengthMs < 100}>
-                {phase === "recording" ? "Recording…" : phase === "uploading" ? "Uploading…" : "Start recording"}
-              </button>
-            </form>
-            {phase === "recording" && <ProgressBar value={recordProgress} label="Recording progress" />}
-          </Card>
+          {editor && (
+            <Card title="Record a sample">
+              <form
+                className="inline-form"
+                onSubmit={(e) => {
+                  e.preventDefault();
+                  void record();
+                }}
+              >
+                <label className="field">
+                  <span>Label</span>
+                  <input name="record-label" value={label} required onChange={(e) => setLabel(e.target.value)} />
+                </label>
+                <label className="field">
+                  <span>Length (ms)</span>
+                  <input
+                    name="record-length"
+                    type="number"
+                    min={100}
+                    max={600000}
+                    step={100}
+                    value={lengthMs}
+                    aria-invalid={Boolean(lengthProblem)}
+                    aria-describedby={lengthProblem ? "record-length-error" : undefined}
+                    onChange={(e) => setLengthMs(Number(e.target.value))}
+                  />
+                  {lengthProblem && (
+                    <span className="field-error" id="record-length-error">
+                      {lengthProblem}
+                    </span>
+                  )}
+                </label>
+                <label className="field">
+                  <span>Category</span>
+                  <select name="record-category" value={category} onChange={(e) => setCategory(e.target.value as Category)}>
+                    <option value="training">Training</option>
+                    <option value="testing">Testing</option>
+                    <option value="anomaly">Anomaly</option>
+                    <option value="split">Split automatically</option>
+                  </select>
+                </label>
+                <button className="btn btn-primary" type="submit" disabled={busy || lengthProblem !== null || frequencyProblem !== null}>
+                  {phase === "recording" ? "Recording…" : phase === "uploading" ? "Uploading…" : "Start recording"}
+                </button>
+              </form>
+              {phase === "recording" && <ProgressBar value={recordProgress} label="Recording progress" />}
+            </Card>
+          )}
         </>
       )}
     </>

@@ -8,20 +8,41 @@ import { fleetKeys, type Drift, type FleetDevice, type FleetDrift } from "../api
 import { FleetPage } from "./FleetPage";
 
 const device = (id: number, name: string, state: "online" | "offline", rawWindows = 0): FleetDevice => ({
-  id, name, board_id: "nano33ble", firmware_version: "1.2.0", training_run_id: 4, deployment_id: null,
-  model_version: "Gestures · run 4", tags: [], key_prefix: "tsd_abcd", last_seen_at: new Date().toISOString(),
-  state, telemetry_count: 200, raw_windows: rawWindows, created_at: "2026-12-01T00:00:00Z",
+  id,
+  name,
+  board_id: "nano33ble",
+  firmware_version: "1.2.0",
+  training_run_id: 4,
+  deployment_id: null,
+  model_version: "Gestures · run 4",
+  tags: [],
+  key_prefix: "tsd_abcd",
+  last_seen_at: new Date().toISOString(),
+  state,
+  telemetry_count: 200,
+  raw_windows: rawWindows,
+  created_at: "2026-12-01T00:00:00Z",
 });
 
 const report = (deviceId: number | null, name: string | null, psi: number[]): Drift => {
   const drifted = psi.some((p) => p > 0.25);
   return {
-    device_id: deviceId, device_name: name, training_run_id: 4, items: 200, windows: 200, reference_windows: 1200,
-    status: drifted ? "drift" : "ok", alert: drifted,
+    device_id: deviceId,
+    device_name: name,
+    training_run_id: 4,
+    items: 200,
+    windows: 200,
+    reference_windows: 1200,
+    status: drifted ? "drift" : "ok",
+    alert: drifted,
     reasons: drifted ? ["feature 1: PSI 1.40 is above 0.25; its mean in the field is 1.5 against 0.01 in training (KS 0.55)"] : [],
     features: psi.map((p, index) => ({ index, name: `feature ${index}`, psi: p, ks: 0.1, reference_mean: 0, field_mean: 0, drifted: p > 0.25 })),
-    raw_windows: 0, raw_features: [],
-    label_psi: 0.01, labels: [{ label: "idle", training: 0.5, field: 0.52 }], score_trend_per_day: null, scores: [],
+    raw_windows: 0,
+    raw_features: [],
+    label_psi: 0.01,
+    labels: [{ label: "idle", training: 0.5, field: 0.52 }],
+    score_trend_per_day: null,
+    scores: [],
   };
 };
 
@@ -55,7 +76,8 @@ describe("the Fleet page", () => {
 
   it("shows devices, the drift alert naming the drifted one and its PSI bars", () => {
     const drift: FleetDrift = {
-      feature_psi_alert: 0.25, label_psi_alert: 0.25,
+      feature_psi_alert: 0.25,
+      label_psi_alert: 0.25,
       fleet: [report(null, null, [0.02, 0.3, 0.01])],
       devices: [report(1, "porch", [0.01, 0.02, 0.03]), report(2, "gate", [0.02, 1.4, 0.01])],
     };

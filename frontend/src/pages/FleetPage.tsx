@@ -43,10 +43,15 @@ export function FleetPage() {
     <>
       <h1>Fleet</h1>
       <p className="muted">
-        Devices in the field report what they classify. TinyStudio compares their features with the training windows of the model they run and says when the field drifts from the training data.
+        Devices in the field report what they classify. TinyStudio compares their features with the training windows of the model they run and says when the
+        field drifts from the training data.
       </p>
       <ErrorNote error={devices.error ?? drift.error ?? samples.error ?? remove.error} />
-      {note && <p className="muted" role="status">{note}</p>}
+      {note && (
+        <p className="muted" role="status">
+          {note}
+        </p>
+      )}
       {!hasDevices ? (
         <Card title="No devices yet">
           <EmptyState title="Register a device">

@@ -24,10 +24,15 @@ export function ModelsPage() {
     <>
       <h1>Models</h1>
       <p className="muted">
-        Bring a model trained elsewhere: TinyStudio quantizes a float model to int8, reads what it is, measures it on every board of the catalog and builds it as a C library for your firmware.
+        Bring a model trained elsewhere: TinyStudio quantizes a float model to int8, reads what it is, measures it on every board of the catalog and builds it
+        as a C library for your firmware.
       </p>
       <ErrorNote error={models.error} />
-      {editor ? <UploadModelForm projectId={project.id} onUploaded={(m) => show(m.id)} /> : <p className="muted small">You can read the project's models; editors upload them.</p>}
+      {editor ? (
+        <UploadModelForm projectId={project.id} onUploaded={(m) => show(m.id)} />
+      ) : (
+        <p className="muted small">You can read the project's models; editors upload them.</p>
+      )}
       <Card title={`Models (${models.data?.length ?? 0})`}>
         {models.data?.length ? (
           <ModelList models={models.data} shownId={shown?.id ?? null} onShow={show} />

@@ -1,6 +1,7 @@
 /** A project's frame: the left navigation and the current page. */
 import { NavLink, Outlet, useParams } from "react-router-dom";
-import { useProject } from "../api/queries";
+import { atLeast, useProject } from "../api/queries";
+import { ProjectRoleProvider, ReadOnlyNote } from "../components/ReadOnly";
 import { ErrorNote, Loading } from "../components/ui";
 
 const SECTIONS = [
@@ -46,7 +47,12 @@ export function ProjectLayout() {
       <main className="page project-page" id="main">
         {project.isPending && <Loading what="the project" />}
         <ErrorNote error={project.error} />
-        {project.data && <Outlet context={project.data} />}
+        {project.data && (
+          <ProjectRoleProvider value={project.data.role}>
+            {!atLeast(project.data.role, "editor") && <ReadOnlyNote />}
+            <Outlet context={project.data} />
+          </ProjectRoleProvider>
+        )}
       </main>
     </div>
   );

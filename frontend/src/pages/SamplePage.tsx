@@ -2,60 +2,18 @@
 import { useState } from "react";
 import { Link, useNavigate, useOutletContext, useParams, useSearchParams } from "react-router-dom";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, unwrap, type Project, type Sample } from "../api/client";
+import { api, unwrap, type Project, type Sample, type Schemas } from "../api/client";
 import { atLeast, refresh } from "../api/queries";
 import { LineChart } from "../components/LineChart";
 import { Card, ErrorNote, formatBytes, formatDate, formatDuration, Loading } from "../components/ui";
+import { SampleEditForm } from "../components/data/SampleEditForm";
+import { UndoToast, useUndoOffer } from "../components/data/UndoToast";
 
 // Enough points for a crisp line on a wide screen; the server keeps each bucket's min and max.
 const MAX_POINTS = 3000;
 
 function isAudio(sample: Sample): boolean {
   return sample.original_format === "wav" || (sample.axes === 1 && sample.frequency_hz >= 2000);
-}
-
-function EditForm({ sample, projectId }: { sample: Sample; projectId: number }) {
-  const queryClient = useQueryClient();
-  const [label, setLabel] = useState(sample.label ?? "");
-  const [category, setCategory] = useState(sample.category);
-  const save = useMutation({
-    mutationFn: (body: { label?: string; clear_label?: boolean; category?: Sample["category"]; enabled?: boolean }) =>
-      unwrap(
-        api.PATCH("/api/projects/{project_id}/samples/{sample_id}", {
-          params: { path: { project_id: projectId, sample_id: sample.id } },
-          body: { ...body, version: sample.version },
-        }),
-      ),
-    onSuccess: (updated) => {
-      queryClient.setQueryData(["project", projectId, "sample", sample.id], updated);
-      void refresh(queryClient, ["project", projectId, "samples"]);
-      void refresh(queryClient, ["project", projectId, "summary"]);
-    },
-  });
-  return (
-    <form
-      className="inline-form"
-      onSubmit={(e) => {
-        e.preventDefault();
-        save.mutate(label.trim() ? { label: label.trim(), category } : { clear_label: true, category });
-      }}
-    >
-      <label className="field"><span>Label</span><input name="sample-label" value={label} onChange={(e) => setLabel(e.target.value)} /></label>
-      <label className="field">
-        <span>Category</span>
-        <select value={category} onChange={(e) => setCategory(e.target.value as Sample["category"])}>
-          <option value="training">training</option>
-          <option value="testing">testing</option>
-          <option value="anomaly">anomaly</option>
-        </select>
-      </label>
-      <button className="btn btn-primary" type="submit" disabled={save.isPending}>Save</button>
-      <button className="btn" type="button" onClick={() => save.mutate({ enabled: !sample.enabled })}>
-        {sample.enabled ? "Disable" : "Enable"}
-      </button>
-      <ErrorNote error={save.error} />
-    </form>
-  );
 }
 
 export function SamplePage() {
@@ -78,8 +36,7 @@ export function SamplePage() {
   const [search] = useSearchParams();
   // A window opened from the feature explorer or the training results arrives as ?window=&length=.
   const windowStart = search.get("window");
-  const highlight: [number, number] | null =
-    windowStart !== null ? [Number(windowStart), Number(windowStart) + Number(search.get("length") ?? 0)] : null;
+  const highlight: [number, number] | null = windowStart !== null ? [Number(windowStart), Number(windowStart) + Number(search.get("length") ?? 0)] : null;
   const [mode, setMode] = useState<"zoom" | "select">("zoom");
   const [range, setRange] = useState<[number, number] | null>(null);
   const [windowMs, setWindowMs] = useState("1000");
@@ -116,6 +73,26 @@ export function SamplePage() {
     mutationFn: () => unwrap(api.DELETE("/api/projects/{project_id}/samples/{sample_id}", { params: { path } })),
     onSuccess: reload,
   });
+  // An edit of the label, category or enabled flag can be taken back while nothing changed since.
+  const [undo, setUndo] = useUndoOffer<{ message: string; state: Schemas["PreviousState"] }>();
+  const offerUndo = (before: Sample, after: Sample) => {
+    const changes = [
+      before.label !== after.label && `label ${before.label ?? "none"} → ${after.label ?? "none"}`,
+      before.category !== after.category && `${before.category} → ${after.category}`,
+      before.enabled !== after.enabled && (after.enabled ? "enabled" : "disabled"),
+    ].filter(Boolean);
+    if (!changes.length) return;
+    setUndo({
+      message: `Saved: ${changes.join(", ")}.`,
+      state: { id: before.id, version: after.version, label: before.label, category: before.category, enabled: before.enabled },
+    });
+  };
+  const revert = useMutation({
+    mutationFn: (state: Schemas["PreviousState"]) =>
+      unwrap(api.POST("/api/projects/{project_id}/samples/revert", { params: { path: { project_id: project.id } }, body: { samples: [state] } })),
+    onSuccess: reload,
+    onSettled: () => setUndo(null),
+  });
   const restore = useMutation({
     mutationFn: () => unwrap(api.POST("/api/projects/{project_id}/samples/{sample_id}/restore", { params: { path } })),
     onSuccess: reload,
@@ -132,6 +109,11 @@ export function SamplePage() {
   if (sample.isPending) return <Loading what="the sample" />;
   if (sample.isError) return <ErrorNote error={sample.error} />;
   const s = sample.data;
+  const windowProblem =
+    Number(windowMs) > 0 && Number(windowMs) <= s.duration_ms
+      ? null
+      : `Enter a window above 0 and at most ${formatDuration(s.duration_ms)} (${Math.round(s.duration_ms)} ms).`;
+  const strideProblem = strideMs === "" || Number(strideMs) > 0 ? null : "Enter a stride above 0 ms, or leave it empty to use the window.";
   return (
     <>
       <nav className="breadcrumb" aria-label="Breadcrumb">
@@ -141,24 +123,40 @@ export function SamplePage() {
         <div>
           <h1>{s.name}</h1>
           <p className="muted">
-            {s.label ?? "unlabelled"} · {s.category} · {formatDuration(s.duration_ms)} · {Number(s.frequency_hz.toFixed(2))} Hz · {s.axes} {s.axes === 1 ? "axis" : "axes"}
+            {s.label ?? "unlabelled"} · {s.category} · {formatDuration(s.duration_ms)} · {Number(s.frequency_hz.toFixed(2))} Hz · {s.axes}{" "}
+            {s.axes === 1 ? "axis" : "axes"}
             {s.deleted_at && <strong className="error-text"> · in the trash</strong>}
           </p>
         </div>
         <div className="row-actions">
-          <a className="btn" href={`/api/projects/${project.id}/samples/${s.id}/original`} download>Download original</a>
-          {editor && !s.deleted_at && <button className="btn btn-danger" onClick={() => trash.mutate()}>Move to trash</button>}
-          {editor && s.deleted_at && <button className="btn" onClick={() => restore.mutate()}>Restore</button>}
+          <a className="btn" href={`/api/projects/${project.id}/samples/${s.id}/original`} download>
+            Download original
+          </a>
+          {editor && !s.deleted_at && (
+            <button className="btn btn-danger" onClick={() => trash.mutate()}>
+              Move to trash
+            </button>
+          )}
+          {editor && s.deleted_at && (
+            <button className="btn" onClick={() => restore.mutate()}>
+              Restore
+            </button>
+          )}
         </div>
       </header>
-      <ErrorNote error={trash.error || restore.error} />
+      <ErrorNote error={trash.error || restore.error || revert.error} />
       <Card
         title="Signal"
         actions={
-          editor && !s.deleted_at && (
+          editor &&
+          !s.deleted_at && (
             <div className="segmented" role="group" aria-label="Drag on the plot to">
-              <button type="button" aria-pressed={mode === "zoom"} className={mode === "zoom" ? "active" : ""} onClick={() => setMode("zoom")}>Zoom</button>
-              <button type="button" aria-pressed={mode === "select"} className={mode === "select" ? "active" : ""} onClick={() => setMode("select")}>Select to crop</button>
+              <button type="button" aria-pressed={mode === "zoom"} className={mode === "zoom" ? "active" : ""} onClick={() => setMode("zoom")}>
+                Zoom
+              </button>
+              <button type="button" aria-pressed={mode === "select"} className={mode === "select" ? "active" : ""} onClick={() => setMode("select")}>
+                Select to crop
+              </button>
             </div>
           )
         }
@@ -177,15 +175,29 @@ export function SamplePage() {
               highlight={highlight}
               marks={splitMarks.length <= 200 ? splitMarks : undefined}
             />
-            {highlight && <p className="muted small">Highlighted: the window from {Math.round(highlight[0])} ms to {Math.round(highlight[1])} ms. Dashed lines show where “Split” would cut.</p>}
-            {plot.data.downsampled && <p className="muted small">Showing {plot.data.t_ms.length} of {plot.data.length} points (each bucket's min and max).</p>}
+            {highlight && (
+              <p className="muted small">
+                Highlighted: the window from {Math.round(highlight[0])} ms to {Math.round(highlight[1])} ms. Dashed lines show where “Split” would cut.
+              </p>
+            )}
+            {plot.data.downsampled && (
+              <p className="muted small">
+                Showing {plot.data.t_ms.length} of {plot.data.length} points (each bucket's min and max).
+              </p>
+            )}
           </>
         )}
         {range && (
           <div className="inline-form">
-            <span>Selected {Math.round(range[0])}–{Math.round(range[1])} ms ({formatDuration(range[1] - range[0])})</span>
-            <button className="btn btn-primary" onClick={() => crop.mutate(range)} disabled={crop.isPending}>Crop to selection</button>
-            <button className="btn btn-ghost" onClick={() => setRange(null)}>Clear</button>
+            <span>
+              Selected {Math.round(range[0])}–{Math.round(range[1])} ms ({formatDuration(range[1] - range[0])})
+            </span>
+            <button className="btn btn-primary" onClick={() => crop.mutate(range)} disabled={crop.isPending}>
+              Crop to selection
+            </button>
+            <button className="btn btn-ghost" onClick={() => setRange(null)}>
+              Clear
+            </button>
           </div>
         )}
         <ErrorNote error={crop.error} />
@@ -200,7 +212,7 @@ export function SamplePage() {
       <div className="grid-2">
         {editor && !s.deleted_at && (
           <Card title="Edit">
-            <EditForm key={s.version} sample={s} projectId={project.id} />
+            <SampleEditForm key={s.version} sample={s} projectId={project.id} onSaved={offerUndo} />
           </Card>
         )}
         {editor && !s.deleted_at && (
@@ -212,12 +224,46 @@ export function SamplePage() {
                 split.mutate();
               }}
             >
-              <label className="field"><span>Window (ms)</span><input type="number" min={1} value={windowMs} onChange={(e) => setWindowMs(e.target.value)} /></label>
-              <label className="field"><span>Stride (ms, optional)</span><input type="number" min={1} value={strideMs} onChange={(e) => setStrideMs(e.target.value)} /></label>
-              <button className="btn" type="submit" disabled={split.isPending}>Split</button>
+              <label className="field">
+                <span>Window (ms)</span>
+                <input
+                  type="number"
+                  min={1}
+                  max={Math.round(s.duration_ms)}
+                  value={windowMs}
+                  aria-invalid={Boolean(windowProblem)}
+                  aria-describedby={windowProblem ? "split-window-error" : undefined}
+                  onChange={(e) => setWindowMs(e.target.value)}
+                />
+                {windowProblem && (
+                  <span className="field-error" id="split-window-error">
+                    {windowProblem}
+                  </span>
+                )}
+              </label>
+              <label className="field">
+                <span>Stride (ms, optional)</span>
+                <input
+                  type="number"
+                  min={1}
+                  value={strideMs}
+                  aria-invalid={Boolean(strideProblem)}
+                  aria-describedby={strideProblem ? "split-stride-error" : undefined}
+                  onChange={(e) => setStrideMs(e.target.value)}
+                />
+                {strideProblem && (
+                  <span className="field-error" id="split-stride-error">
+                    {strideProblem}
+                  </span>
+                )}
+              </label>
+              <button className="btn" type="submit" disabled={split.isPending || windowProblem !== null || strideProblem !== null}>
+                Split
+              </button>
             </form>
             <p className="muted small">
-              Makes {Math.max(0, Math.floor((s.duration_ms - Number(windowMs)) / (Number(strideMs) || Number(windowMs) || 1)) + 1) || 0} new samples; the original goes to the trash.
+              Makes {Math.max(0, Math.floor((s.duration_ms - Number(windowMs)) / (Number(strideMs) || Number(windowMs) || 1)) + 1) || 0} new samples; the
+              original goes to the trash.
             </p>
             <ErrorNote error={split.error} />
           </Card>
@@ -225,15 +271,31 @@ export function SamplePage() {
       </div>
       <Card title="Details">
         <dl className="facts">
-          <dt>File</dt><dd>{s.original_name} ({s.original_format}, {formatBytes(s.size_bytes)})</dd>
-          <dt>Sensors</dt><dd>{s.sensors.map((x) => `${x.name}${x.units ? ` (${x.units})` : ""}`).join(", ")}</dd>
-          <dt>Device</dt><dd>{s.device_name ?? "—"} {s.device_type ? `(${s.device_type})` : ""}</dd>
-          <dt>Readings</dt><dd>{s.length} every {Number(s.interval_ms.toFixed(3))} ms</dd>
-          <dt>Signature</dt><dd>{s.signature_verified ? "verified with the project's HMAC key" : "not signed"}</dd>
-          <dt>Added</dt><dd>{formatDate(s.created_at)}</dd>
-          <dt>SHA-256</dt><dd><code className="small">{s.sha256}</code></dd>
+          <dt>File</dt>
+          <dd>
+            {s.original_name} ({s.original_format}, {formatBytes(s.size_bytes)})
+          </dd>
+          <dt>Sensors</dt>
+          <dd>{s.sensors.map((x) => `${x.name}${x.units ? ` (${x.units})` : ""}`).join(", ")}</dd>
+          <dt>Device</dt>
+          <dd>
+            {s.device_name ?? "—"} {s.device_type ? `(${s.device_type})` : ""}
+          </dd>
+          <dt>Readings</dt>
+          <dd>
+            {s.length} every {Number(s.interval_ms.toFixed(3))} ms
+          </dd>
+          <dt>Signature</dt>
+          <dd>{s.signature_verified ? "verified with the project's HMAC key" : "not signed"}</dd>
+          <dt>Added</dt>
+          <dd>{formatDate(s.created_at)}</dd>
+          <dt>SHA-256</dt>
+          <dd>
+            <code className="small">{s.sha256}</code>
+          </dd>
         </dl>
       </Card>
+      {undo && <UndoToast message={undo.message} busy={revert.isPending} onUndo={() => revert.mutate(undo.state)} onDismiss={() => setUndo(null)} />}
     </>
   );
 }

@@ -2,7 +2,7 @@
 import { useMemo, useState } from "react";
 import { Link, useOutletContext, useSearchParams } from "react-router-dom";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, unwrap, type Job, type Project, type Schemas } from "../api/client";
+import { api, ApiError, unwrap, type Job, type Project, type Schemas } from "../api/client";
 import { isFinished, useJobEvents } from "../api/jobs";
 import { atLeast, effectiveStatus, refresh, useJobStatuses, useSummary } from "../api/queries";
 import { JobProgress } from "../components/JobProgress";
@@ -13,8 +13,9 @@ import { OptimizationRuns } from "../components/training/OptimizationRuns";
 import { Curves, percent, Results, type TrainResult } from "../components/training/Results";
 import { Card, EmptyState, ErrorNote, formatDate, Loading, StatusBadge } from "../components/ui";
 import { optimizationName } from "../lib/optimization";
-import type { JsonSchema } from "../lib/schemaForm";
-import { ImpulsePicker, useBlocks, useChosenImpulse, useImpulses } from "./ImpulsePage";
+import { formProblems, messageInWords, type JsonSchema } from "../lib/schemaForm";
+import { useBlocks, useImpulses } from "../api/impulses";
+import { ImpulsePicker, useChosenImpulse } from "../components/impulse/ImpulsePicker";
 
 type Run = Schemas["TrainingRunOut"];
 
@@ -37,7 +38,13 @@ function RunView({ run, baseline, projectId, windowMs }: { run: Run; baseline: R
         )}
       </Card>
       {job?.status === "succeeded" && result?.optimization && (
-        <OptimizationReport runId={run.id} params={params} result={result} baselineId={run.baseline_run_id ?? null} baseline={baseline?.metrics as TrainResult | undefined} />
+        <OptimizationReport
+          runId={run.id}
+          params={params}
+          result={result}
+          baselineId={run.baseline_run_id ?? null}
+          baseline={baseline?.metrics as TrainResult | undefined}
+        />
       )}
       {job?.status === "succeeded" && result && <Results result={result} projectId={projectId} windowMs={windowMs} />}
     </>
@@ -46,7 +53,12 @@ function RunView({ run, baseline, projectId, windowMs }: { run: Run; baseline: R
 
 /** Which learning block a run trained (known once it has run): its number and kind. */
 function runBlock(run: Run): string {
-  const metrics = run.metrics as { learn_index?: number; kind?: string; anomaly?: { test?: { roc_auc?: number | null } } | null; uploaded_model?: { name: string } };
+  const metrics = run.metrics as {
+    learn_index?: number;
+    kind?: string;
+    anomaly?: { test?: { roc_auc?: number | null } } | null;
+    uploaded_model?: { name: string };
+  };
   if (metrics.uploaded_model) return `uploaded model "${metrics.uploaded_model.name}"`;
   if (metrics.learn_index === undefined) return "—";
   const auc = metrics.anomaly?.test?.roc_auc;
@@ -126,6 +138,8 @@ export function TrainingPage() {
     },
   });
   const schema = useMemo(() => (learnInfo?.parameters_schema ?? {}) as JsonSchema, [learnInfo]);
+  const values = params ?? learn?.params ?? {};
+  const problems = learnInfo ? formProblems(schema, values) : [];
   // Without a choice: a run in progress, else the newest with results, else the newest.
   const status = (r: Run) => effectiveStatus(r, statuses);
   const current =
@@ -141,7 +155,14 @@ export function TrainingPage() {
       <>
         <h1>Training</h1>
         <EmptyState title="Design an impulse first">
-          <p>Training needs an impulse: <Link to={`/projects/${project.id}/impulse`}>design one</Link> (window, processing and learning blocks), save it, then come back.</p>
+          {editor ? (
+            <p>
+              Training needs an impulse: <Link to={`/projects/${project.id}/impulse`}>design one</Link> (window, processing and learning blocks), save it, then
+              come back.
+            </p>
+          ) : (
+            <p>Training needs an impulse. When an editor designs one and trains it, its runs show here.</p>
+          )}
         </EmptyState>
       </>
     );
@@ -156,12 +177,21 @@ export function TrainingPage() {
             <span>Learning block to train</span>
             <select name="learn-block" value={learnIndex} onChange={(e) => setLearnIndex(Number(e.target.value))}>
               {learnBlocks.map((b, i) => (
-                <option key={i} value={i}>{i + 1} · {blocks.data?.learn.find((x) => x.name === b.block)?.title ?? b.block}</option>
+                <option key={i} value={i}>
+                  {i + 1} · {blocks.data?.learn.find((x) => x.name === b.block)?.title ?? b.block}
+                </option>
               ))}
             </select>
           </label>
         )}
-        <p className="muted small">{learnInfo?.title ?? learn?.block}: settings for this run (the impulse's are the defaults).</p>
+        {learnInfo && <p className="muted small">{learnInfo.title}: settings for this run (the impulse's are the defaults).</p>}
+        {blocks.isPending && <Loading what="the learning block's settings" />}
+        <ErrorNote error={blocks.error} />
+        {blocks.data && !learnInfo && (
+          <p className="error-note" role="alert">
+            The learning block “{learn?.block}” is not in this studio's catalog: its settings cannot be shown, and it cannot be trained here.
+          </p>
+        )}
         {anomaly && labels.length > 0 && (
           <fieldset className="normal-labels">
             <legend>Normal data (the anomaly model learns these labels; everything else should score as anomalous)</legend>
@@ -182,46 +212,104 @@ export function TrainingPage() {
             {normalLabels !== null && normalLabels.length === 0 && <p className="error-note">Choose at least one normal label.</p>}
           </fieldset>
         )}
-        <SchemaForm schema={schema} values={params ?? learn?.params ?? {}} onChange={setParams} disabled={!editor} />
+        {learnInfo && <SchemaForm schema={schema} values={values} onChange={setParams} disabled={!editor} />}
         <OptimizationRuns
-          runs={(runs.data ?? []).filter((r) => r.impulse_id === impulse.id && (r.metrics as { learn_index?: number }).learn_index === learnIndex && status(r) === "succeeded")}
-          params={params ?? learn?.params ?? {}} baseline={baselineRun} teacher={teacherRun}
-          onBaseline={setBaselineRun} onTeacher={setTeacherRun} disabled={!editor}
+          runs={(runs.data ?? []).filter(
+            (r) => r.impulse_id === impulse.id && (r.metrics as { learn_index?: number }).learn_index === learnIndex && status(r) === "succeeded",
+          )}
+          params={params ?? learn?.params ?? {}}
+          baseline={baselineRun}
+          teacher={teacherRun}
+          onBaseline={setBaselineRun}
+          onTeacher={setTeacherRun}
+          disabled={!editor}
         />
         {editor && (
           <div className="inline-form">
-            <button className="btn btn-primary" disabled={train.isPending || (anomaly && normalLabels !== null && normalLabels.length === 0)} onClick={() => train.mutate()}>
+            <button
+              className="btn btn-primary"
+              disabled={train.isPending || !learnInfo || problems.length > 0 || (anomaly && normalLabels !== null && normalLabels.length === 0)}
+              aria-describedby={problems.length ? "training-problems" : undefined}
+              onClick={() => train.mutate()}
+            >
               {train.isPending ? "Starting…" : "Start training"}
             </button>
+            {problems.length > 0 && (
+              <p className="field-error" id="training-problems" role="status">
+                To start: {problems[0]}
+                {problems.length > 1 && ` (and ${problems.length - 1} more, marked above)`}.
+              </p>
+            )}
           </div>
         )}
-        <ErrorNote error={train.error} />
+        {/* The server names the setting by its path ("params.epochs"); the label says it in words. */}
+        <ErrorNote
+          error={train.error && (train.error instanceof ApiError ? messageInWords(train.error.message, train.error.field, schema, "params.") : train.error)}
+        />
       </Card>
-      {current && current.job_id !== null && <RunView key={current.id} run={current} baseline={runs.data?.find((r) => r.id === current.baseline_run_id)} projectId={project.id} windowMs={(impulse.spec as { input?: { window_ms?: number } }).input?.window_ms ?? 0} />}
+      {current && current.job_id !== null && (
+        <RunView
+          key={current.id}
+          run={current}
+          baseline={runs.data?.find((r) => r.id === current.baseline_run_id)}
+          projectId={project.id}
+          windowMs={(impulse.spec as { input?: { window_ms?: number } }).input?.window_ms ?? 0}
+        />
+      )}
       <Card title="Experiments">
         <ErrorNote error={retrain.error} />
         {runs.data?.length === 0 && <p className="muted">No training runs yet. Start one above.</p>}
         {runs.data && runs.data.length > 0 && (
           <div className="table-wrap">
             <table className="table compact">
-              <thead><tr><th>Run</th><th>Impulse</th><th>Block</th><th>Status</th><th>float32 test</th><th>int8 test</th><th>int8 validation</th><th>Epochs</th><th>Started</th><th /></tr></thead>
+              <thead>
+                <tr>
+                  <th>Run</th>
+                  <th>Impulse</th>
+                  <th>Block</th>
+                  <th>Status</th>
+                  <th>float32 test</th>
+                  <th>int8 test</th>
+                  <th>int8 validation</th>
+                  <th>Epochs</th>
+                  <th>Started</th>
+                  <th />
+                </tr>
+              </thead>
               <tbody>
                 {runs.data.map((r) => {
                   const ev = (r.metrics as TrainResult).evaluation;
                   return (
                     <tr key={r.id} aria-current={current?.id === r.id}>
-                      <td>#{r.id}{r.retrained_from_id ? ` (from #${r.retrained_from_id})` : ""}</td>
+                      <td>
+                        #{r.id}
+                        {r.retrained_from_id ? ` (from #${r.retrained_from_id})` : ""}
+                      </td>
                       <td>{impulses.data?.find((i) => i.id === r.impulse_id)?.name ?? `#${r.impulse_id}`}</td>
                       <td className="small">{runBlock(r)}</td>
-                      <td><StatusBadge status={effectiveStatus(r, statuses)} /></td>
+                      <td>
+                        <StatusBadge status={effectiveStatus(r, statuses)} />
+                      </td>
                       <td>{percent(ev?.float32?.test?.accuracy)}</td>
                       <td>{percent(ev?.int8?.test?.accuracy)}</td>
                       <td>{percent(ev?.int8?.validation?.accuracy)}</td>
                       <td>{String((r.metrics as { epochs?: number }).epochs ?? "—")}</td>
                       <td className="muted small">{formatDate(r.created_at)}</td>
-                      <td className="row-actions">
-                        <button className="btn btn-small" onClick={() => setSelectedRun(r.id)} disabled={current?.id === r.id}>{current?.id === r.id ? "Shown" : "Show"}</button>
-                        {editor && <button className="btn btn-small" title="Train again with the same impulse version, data and settings" onClick={() => retrain.mutate(r.id)}>Retrain</button>}
+                      <td>
+                        <div className="row-actions">
+                          <button className="btn btn-small" onClick={() => setSelectedRun(r.id)} disabled={current?.id === r.id}>
+                            {current?.id === r.id ? "Shown" : "Show"}
+                          </button>
+                          {editor && (
+                            <button
+                              className="btn btn-small"
+                              title="Train again with the same impulse version, data and settings"
+                              onClick={() => retrain.mutate(r.id)}
+                            >
+                              Retrain
+                            </button>
+                          )}
+                        </div>
                       </td>
                     </tr>
                   );

@@ -7,7 +7,7 @@ import { RunView } from "../components/tuner/RunView";
 import { TunerForm } from "../components/tuner/TunerForm";
 import { Card, EmptyState, ErrorNote, formatDate, Loading, ShowButton, StatusBadge } from "../components/ui";
 import { percent } from "../lib/tuner";
-import { useBlocks, useImpulses } from "./ImpulsePage";
+import { useBlocks, useImpulses } from "../api/impulses";
 import "../components/tuner/tuner.css";
 
 function PastRuns({ runs, shownId, onShow }: { runs: TunerRunSummary[]; shownId: number | null; onShow: (id: number) => void }) {
@@ -15,7 +15,16 @@ function PastRuns({ runs, shownId, onShow }: { runs: TunerRunSummary[]; shownId:
     <div className="table-wrap tuner-table-wrap">
       <table className="table compact" aria-label="Tuner runs">
         <thead>
-          <tr><th>Run</th><th>Board</th><th>Sampler</th><th>Trials</th><th>Best int8 val.</th><th>Status</th><th>Started</th><th aria-label="Show" /></tr>
+          <tr>
+            <th>Run</th>
+            <th>Board</th>
+            <th>Sampler</th>
+            <th>Trials</th>
+            <th>Best int8 val.</th>
+            <th>Status</th>
+            <th>Started</th>
+            <th aria-label="Show" />
+          </tr>
         </thead>
         <tbody>
           {runs.map((r) => (
@@ -23,9 +32,13 @@ function PastRuns({ runs, shownId, onShow }: { runs: TunerRunSummary[]; shownId:
               <td>#{r.id}</td>
               <td className="nowrap">{r.board_id}</td>
               <td>{r.sampler === "tpe" ? "TPE" : "random"}</td>
-              <td>{r.trials_done} / {r.status === "running" ? r.settings.max_trials : r.trials_total}</td>
+              <td>
+                {r.trials_done} / {r.status === "running" ? r.settings.max_trials : r.trials_total}
+              </td>
               <td>{percent(r.best_accuracy)}</td>
-              <td><StatusBadge status={r.status} /></td>
+              <td>
+                <StatusBadge status={r.status} />
+              </td>
               <td className="muted small nowrap">{formatDate(r.created_at)}</td>
               <td>
                 <ShowButton shown={shownId === r.id} onShow={() => onShow(r.id)} />
@@ -57,12 +70,15 @@ export function TunerPage() {
     <>
       <h1>Tuner</h1>
       <p className="muted">
-        Each trial trains a candidate impulse, builds it into firmware for the board and measures its RAM, flash and time per window there. The most accurate trial within the budgets wins.
+        Each trial trains a candidate impulse, builds it into firmware for the board and measures its RAM, flash and time per window there. The most accurate
+        trial within the budgets wins.
       </p>
       <ErrorNote error={runs.error ?? impulses.error ?? summary.error} />
       {samples === 0 ? (
         <EmptyState title="Collect data first">
-          <p>The tuner trains on the project's data: <Link to={`/projects/${project.id}/data`}>upload or record some</Link>, then come back.</p>
+          <p>
+            The tuner trains on the project's data: <Link to={`/projects/${project.id}/data`}>upload or record some</Link>, then come back.
+          </p>
         </EmptyState>
       ) : editor ? (
         <TunerForm projectId={project.id} impulses={impulses.data ?? []} blocks={blocks.data} onStarted={(run) => show(run.id)} />

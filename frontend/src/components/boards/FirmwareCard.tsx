@@ -33,7 +33,12 @@ function BuildFirmware({ project, onBuilt }: { project: Project; onBuilt: (id: n
     },
   });
   if (runs.isPending) return <Loading what="trained models" />;
-  if (!run) return <p className="muted">No trained model yet: <Link to={`/projects/${project.id}/training`}>train one</Link> first.</p>;
+  if (!run)
+    return (
+      <p className="muted">
+        No trained model yet: <Link to={`/projects/${project.id}/training`}>train one</Link> first.
+      </p>
+    );
   return (
     <>
       <button className="btn" disabled={build.isPending} onClick={() => build.mutate()}>
@@ -69,43 +74,57 @@ export function FirmwareCard({ project, editor, ready, building, chosen, onChoos
   const serialProblem = serialUnavailableReason(window);
   return (
     <Card title="Firmware">
-        {ready.length === 0 && building.length === 0 && (
-          <EmptyState title="No firmware for a virtual board yet">
-            <p>A virtual board runs a firmware build of a trained model in QEMU, like a real board on your desk.</p>
-            {editor && <BuildFirmware project={project} onBuilt={onChoose} />}
-          </EmptyState>
-        )}
-        {building.map((d) => <BuildProgress key={d.id} deployment={d} projectId={project.id} />)}
-        {ready.length > 0 && (
-          <div className="inline-form">
-            <label className="field">
-              <span>Firmware build</span>
-              <select name="deployment" value={chosen?.id ?? ""} onChange={(e) => onChoose(Number(e.target.value))} disabled={board !== null}>
-                {ready.map((d) => <option key={d.id} value={d.id}>Build #{d.id} · {d.board_id} · run #{d.training_run_id}</option>)}
-              </select>
-            </label>
-            {editor && !board && !onSerial && (
-              <button className="btn btn-primary" disabled={busy !== null || !chosen} onClick={actions.start}>
-                {busy === "Starting" ? "Starting…" : "Start virtual board"}
-              </button>
-            )}
-            {editor && board && (
-              <button className="btn" disabled={busy === "Stopping"} onClick={actions.stop}>Stop virtual board</button>
-            )}
-          </div>
-        )}
-        {!board && (
-          <div className="inline-form">
-            {!onSerial && (
-              <button className="btn" disabled={busy !== null || serialProblem !== null} onClick={actions.connectSerial} title={serialProblem ?? undefined}>
-                {busy === "Connecting" ? "Connecting…" : "Connect a board over Web Serial"}
-              </button>
-            )}
-            {onSerial && <button className="btn" onClick={actions.disconnectSerial}>Disconnect the board</button>}
-            <span className="muted small">{serialProblem ?? "A real board running TinyStudio firmware (or any board speaking its serial protocol) works here too."}</span>
-          </div>
-        )}
-        <ErrorNote error={error} />
+      {ready.length === 0 && building.length === 0 && (
+        <EmptyState title="No firmware for a virtual board yet">
+          <p>A virtual board runs a firmware build of a trained model in QEMU, like a real board on your desk.</p>
+          {editor && <BuildFirmware project={project} onBuilt={onChoose} />}
+        </EmptyState>
+      )}
+      {building.map((d) => (
+        <BuildProgress key={d.id} deployment={d} projectId={project.id} />
+      ))}
+      {ready.length > 0 && (
+        <div className="inline-form">
+          <label className="field">
+            <span>Firmware build</span>
+            <select name="deployment" value={chosen?.id ?? ""} onChange={(e) => onChoose(Number(e.target.value))} disabled={board !== null}>
+              {ready.map((d) => (
+                <option key={d.id} value={d.id}>
+                  Build #{d.id} · {d.board_id} · run #{d.training_run_id}
+                </option>
+              ))}
+            </select>
+          </label>
+          {editor && !board && !onSerial && (
+            <button className="btn btn-primary" disabled={busy !== null || !chosen} onClick={actions.start}>
+              {busy === "Starting" ? "Starting…" : "Start virtual board"}
+            </button>
+          )}
+          {editor && board && (
+            <button className="btn" disabled={busy === "Stopping"} onClick={actions.stop}>
+              Stop virtual board
+            </button>
+          )}
+        </div>
+      )}
+      {!board && (
+        <div className="inline-form">
+          {!onSerial && (
+            <button className="btn" disabled={busy !== null || serialProblem !== null} onClick={actions.connectSerial} title={serialProblem ?? undefined}>
+              {busy === "Connecting" ? "Connecting…" : "Connect a board over Web Serial"}
+            </button>
+          )}
+          {onSerial && (
+            <button className="btn" onClick={actions.disconnectSerial}>
+              Disconnect the board
+            </button>
+          )}
+          <span className="muted small">
+            {serialProblem ?? "A real board running TinyStudio firmware (or any board speaking its serial protocol) works here too."}
+          </span>
+        </div>
+      )}
+      <ErrorNote error={error} />
     </Card>
   );
 }

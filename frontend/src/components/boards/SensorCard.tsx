@@ -37,19 +37,33 @@ interface Props {
 export function SensorCard({ board, samples, busy, replayed, streaming, stream, series, onReplay, onToggleStream, children }: Props) {
   return (
     <Card title="Sensor">
-    {board ? (
-      <ReplaySource samples={samples} disabled={busy !== null} replaying={busy === "Replaying"} onReplay={onReplay} />
-    ) : (
-      <p className="muted small">A board on Web Serial streams from its own sensors (or from what its firmware replays).</p>
-    )}
-    {replayed && <p className="muted small" data-testid="replay-status">Replay buffer: {replayed.text}</p>}
-    <div className="inline-form">
-      <button className="btn" disabled={busy !== null || (board !== null && !replayed)} onClick={onToggleStream}>{streaming ? "Stop stream" : "Stream"}</button>
-      {board && !replayed && <span className="muted small">Replay a signal first: the virtual board streams what its sensor replays.</span>}
-    </div>
-    {(streaming || stream.t.length > 0) && (
-      <LineChart t={stream.t} series={series} live domain={stream.t.length ? [stream.t[stream.t.length - 1] - STREAM_SECONDS * 1000, stream.t[stream.t.length - 1]] : undefined} xFormat={() => ""} label="Stream from the board" height={200} />
-    )}
+      {board ? (
+        <ReplaySource samples={samples} disabled={busy !== null} replaying={busy === "Replaying"} onReplay={onReplay} />
+      ) : (
+        <p className="muted small">A board on Web Serial streams from its own sensors (or from what its firmware replays).</p>
+      )}
+      {replayed && (
+        <p className="muted small" data-testid="replay-status">
+          Replay buffer: {replayed.text}
+        </p>
+      )}
+      <div className="inline-form">
+        <button className="btn" disabled={busy !== null || (board !== null && !replayed)} onClick={onToggleStream}>
+          {streaming ? "Stop stream" : "Stream"}
+        </button>
+        {board && !replayed && <span className="muted small">Replay a signal first: the virtual board streams what its sensor replays.</span>}
+      </div>
+      {(streaming || stream.t.length > 0) && (
+        <LineChart
+          t={stream.t}
+          series={series}
+          live
+          domain={stream.t.length ? [stream.t[stream.t.length - 1] - STREAM_SECONDS * 1000, stream.t[stream.t.length - 1]] : undefined}
+          xFormat={() => ""}
+          label="Stream from the board"
+          height={200}
+        />
+      )}
       {children}
     </Card>
   );

@@ -7,7 +7,19 @@ export interface LogLine {
   text: string;
 }
 
-export function SerialTerminal({ log, command, onCommand, onSend, connected }: { log: LogLine[]; command: string; onCommand: (text: string) => void; onSend: () => void; connected: boolean }) {
+export function SerialTerminal({
+  log,
+  command,
+  onCommand,
+  onSend,
+  connected,
+}: {
+  log: LogLine[];
+  command: string;
+  onCommand: (text: string) => void;
+  onSend: () => void;
+  connected: boolean;
+}) {
   const terminalRef = useRef<HTMLPreElement>(null);
   useEffect(() => {
     // Follow the newest line, like a terminal.
@@ -19,12 +31,20 @@ export function SerialTerminal({ log, command, onCommand, onSend, connected }: {
       <pre ref={terminalRef} className="log" role="log" aria-label="Serial terminal" data-testid="terminal" style={{ wordBreak: "break-all" }}>
         {log.map((l) => `${l.direction === "out" ? "> " : l.direction === "note" ? "" : "< "}${l.text}\n`).join("")}
       </pre>
-      <form className="inline-form" onSubmit={(e) => { e.preventDefault(); onSend(); }}>
+      <form
+        className="inline-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          onSend();
+        }}
+      >
         <label className="field">
           <span>Command</span>
           <input name="command" value={command} onChange={(e) => onCommand(e.target.value)} placeholder="info" disabled={!connected} />
         </label>
-        <button className="btn" type="submit" disabled={!connected || !command.trim()}>Send</button>
+        <button className="btn" type="submit" disabled={!connected || !command.trim()}>
+          Send
+        </button>
       </form>
     </>
   );

@@ -10,7 +10,14 @@ export function DeviceEditor({ projectId, device, onDone }: { projectId: number;
   const [tags, setTags] = useState(device.tags.join(", "));
   const save = useMutation({ mutationFn: () => updateDevice(projectId, device.id, { name: name.trim(), tags: parseTags(tags) }), onSuccess: onDone });
   return (
-    <form className="inline-form" aria-label={`Edit ${device.name}`} onSubmit={(e) => { e.preventDefault(); save.mutate(); }}>
+    <form
+      className="inline-form"
+      aria-label={`Edit ${device.name}`}
+      onSubmit={(e) => {
+        e.preventDefault();
+        save.mutate();
+      }}
+    >
       <label className="field">
         <span>Name</span>
         <input name="name" type="text" required maxLength={200} value={name} onChange={(e) => setName(e.target.value)} />
@@ -19,8 +26,12 @@ export function DeviceEditor({ projectId, device, onDone }: { projectId: number;
         <span>Tags (separated by commas)</span>
         <input name="tags" type="text" value={tags} onChange={(e) => setTags(e.target.value)} />
       </label>
-      <button className="btn btn-primary" type="submit" disabled={save.isPending}>Save</button>
-      <button className="btn" type="button" onClick={onDone}>Cancel</button>
+      <button className="btn btn-primary" type="submit" disabled={save.isPending}>
+        Save
+      </button>
+      <button className="btn" type="button" onClick={onDone}>
+        Cancel
+      </button>
       <ErrorNote error={save.error} />
     </form>
   );

@@ -38,7 +38,11 @@ export function DriftCard({ title, drift, threshold }: { title: string; drift: D
       {drift.labels.length > 0 && (
         <table className="table compact" aria-label={`Labels: ${title}`}>
           <thead>
-            <tr><th>Label</th><th>Training</th><th>Field</th></tr>
+            <tr>
+              <th>Label</th>
+              <th>Training</th>
+              <th>Field</th>
+            </tr>
           </thead>
           <tbody>
             {drift.labels.map((l) => (

@@ -16,10 +16,22 @@ export function PsiChart({ features, threshold, label }: { features: FeatureDrif
   return (
     <figure className="psi-chart">
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label}>
-        <text x={4} y={y(top) + 10} className="tick">{formatTick(top)}</text>
-        <text x={4} y={y(0)} className="tick">0</text>
+        <text x={4} y={y(top) + 10} className="tick">
+          {formatTick(top)}
+        </text>
+        <text x={4} y={y(0)} className="tick">
+          0
+        </text>
         {bars.map((b, i) => (
-          <rect key={b.name} x={PAD.left + i * step + step * 0.15} width={step * 0.7} y={y(b.psi)} height={Math.max(0, b.height * plotH)} className={b.drifted ? "psi-bar drifted" : "psi-bar"} data-feature={b.name}>
+          <rect
+            key={b.name}
+            x={PAD.left + i * step + step * 0.15}
+            width={step * 0.7}
+            y={y(b.psi)}
+            height={Math.max(0, b.height * plotH)}
+            className={b.drifted ? "psi-bar drifted" : "psi-bar"}
+            data-feature={b.name}
+          >
             <title>{`${b.name}: PSI ${b.psi.toFixed(3)}`}</title>
           </rect>
         ))}
@@ -30,10 +42,13 @@ export function PsiChart({ features, threshold, label }: { features: FeatureDrif
             </text>
           ))}
         <line x1={PAD.left} x2={W - PAD.right} y1={y(threshold)} y2={y(threshold)} className="psi-threshold" />
-        <text x={W - PAD.right} y={y(threshold) - 4} textAnchor="end" className="tick">alert above {threshold}</text>
+        <text x={W - PAD.right} y={y(threshold) - 4} textAnchor="end" className="tick">
+          alert above {threshold}
+        </text>
       </svg>
       <figcaption className="muted small">
-        Population stability index of each feature (by its index; hover a bar for its name) against the training windows{hidden > 0 ? `; the ${bars.length} largest of ${features.length} shown` : ""}.
+        Population stability index of each feature (by its index; hover a bar for its name) against the training windows
+        {hidden > 0 ? `; the ${bars.length} largest of ${features.length} shown` : ""}.
       </figcaption>
     </figure>
   );

@@ -4,7 +4,14 @@ import { renderToStaticMarkup } from "react-dom/server";
 import { boardRow, ESP32_ROW } from "../../lib/modelsTestData";
 import { BoardProfileTable } from "./BoardProfileTable";
 
-const NANO = boardRow({ board_id: "arduino-nano-33-ble-sense", board_name: "Arduino Nano 33 BLE Sense", clock_hz: 64_000_000, board_ram_bytes: 262_144, board_flash_bytes: 1_048_576, latency_ms: 138.9869 });
+const NANO = boardRow({
+  board_id: "arduino-nano-33-ble-sense",
+  board_name: "Arduino Nano 33 BLE Sense",
+  clock_hz: 64_000_000,
+  board_ram_bytes: 262_144,
+  board_flash_bytes: 1_048_576,
+  latency_ms: 138.9869,
+});
 // A board too small for the model: its RAM over the limit.
 const TINY = boardRow({ board_id: "tiny", board_name: "Tiny board", board_ram_bytes: 8192, board_flash_bytes: 1_048_576, fits: false });
 

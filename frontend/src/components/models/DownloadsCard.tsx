@@ -37,7 +37,13 @@ export function DownloadsCard({ projectId, model, editor }: { projectId: number;
               </a>
             )}
             {editor && (
-              <button type="button" className="btn btn-small" disabled={building || blocked !== null} title={blocked ?? undefined} onClick={() => build.mutate()}>
+              <button
+                type="button"
+                className="btn btn-small"
+                disabled={building || blocked !== null}
+                title={blocked ?? undefined}
+                onClick={() => build.mutate()}
+              >
                 {building ? "Building…" : library != null ? "Build again" : "Build C library"}
               </button>
             )}

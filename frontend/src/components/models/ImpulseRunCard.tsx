@@ -9,8 +9,8 @@ import { runModelInImpulse, type UploadedModel } from "../../api/models";
 import { refresh } from "../../api/queries";
 import { formatShape, parseLabels } from "../../lib/models";
 import { JobProgress } from "../JobProgress";
-import { Card, ErrorNote } from "../ui";
-import { useImpulses } from "../../pages/ImpulsePage";
+import { Card, ErrorNote, Loading } from "../ui";
+import { useImpulses } from "../../api/impulses";
 
 function accuracy(value: number | undefined): string {
   return value === undefined ? "—" : `${(value * 100).toFixed(1)} %`;
@@ -38,26 +38,54 @@ export function ImpulseRunCard({ projectId, model, editor }: { projectId: number
     queryFn: () => unwrap(api.GET("/api/projects/{project_id}/training-runs/{run_id}", { params: { path: { project_id: projectId, run_id: runId ?? 0 } } })),
     enabled: runId !== null && finished,
   });
-  const evaluation = (run.data?.metrics as { evaluation?: { int8?: { test?: { accuracy?: number } }; float32?: { test?: { accuracy?: number } } } } | undefined)?.evaluation;
+  const evaluation = (run.data?.metrics as { evaluation?: { int8?: { test?: { accuracy?: number } }; float32?: { test?: { accuracy?: number } } } } | undefined)
+    ?.evaluation;
   const input = model.info?.inputs[0];
   return (
     <Card title="Use in an impulse">
       <p className="muted small">
-        The impulse's windows and DSP feed the model{input ? ` (its input: ${formatShape(input.shape)})` : ""}, the project's test samples score it,
-        and the run it makes deploys as a library or firmware and is tested on a device like a run trained here.
+        The impulse's windows and DSP feed the model{input ? ` (its input: ${formatShape(input.shape)})` : ""}, the project's test samples score it, and the run
+        it makes deploys as a library or firmware and is tested on a device like a run trained here.
       </p>
       {impulses.data?.length === 0 && <p className="muted">The project has no impulse yet: design one on the Impulse page first.</p>}
       {editor && !!impulses.data?.length && (
-        <form className="inline-form" aria-label="Use in an impulse" onSubmit={(e) => { e.preventDefault(); start.mutate(); }}>
+        <form
+          className="inline-form"
+          aria-label="Use in an impulse"
+          onSubmit={(e) => {
+            e.preventDefault();
+            start.mutate();
+          }}
+        >
           <label className="field">
             <span>Impulse</span>
-            <select name="impulse" value={impulseId ?? ""} onChange={(e) => { setChosen(Number(e.target.value)); start.reset(); }}>
-              {impulses.data.map((i) => <option key={i.id} value={i.id}>{i.name} (v{i.version})</option>)}
+            <select
+              name="impulse"
+              value={impulseId ?? ""}
+              onChange={(e) => {
+                setChosen(Number(e.target.value));
+                start.reset();
+              }}
+            >
+              {impulses.data.map((i) => (
+                <option key={i.id} value={i.id}>
+                  {i.name} (v{i.version})
+                </option>
+              ))}
             </select>
           </label>
           <label className="field">
             <span>Labels in output order (optional)</span>
-            <input name="labels" type="text" placeholder="the training labels, sorted" value={labels} onChange={(e) => { setLabels(e.target.value); start.reset(); }} />
+            <input
+              name="labels"
+              type="text"
+              placeholder="the training labels, sorted"
+              value={labels}
+              onChange={(e) => {
+                setLabels(e.target.value);
+                start.reset();
+              }}
+            />
           </label>
           <button className="btn btn-primary" type="submit" disabled={start.isPending || impulseId === null}>
             {start.isPending ? "Starting…" : "Run in impulse"}
@@ -66,11 +94,14 @@ export function ImpulseRunCard({ projectId, model, editor }: { projectId: number
       )}
       <ErrorNote error={start.error} />
       {start.data && <JobProgress job={job} projectId={projectId} title="Scoring on the project's windows" />}
-      {finished && runId !== null && (
+      {/* The scores are the run's: until it is read, "—" would look like a missing score. */}
+      {finished && run.isPending && <Loading what="the run's scores" />}
+      <ErrorNote error={run.error} />
+      {finished && runId !== null && run.data && (
         <p data-testid="model-run-result">
           Run #{runId}: int8 test accuracy {accuracy(evaluation?.int8?.test?.accuracy)}
-          {evaluation?.float32 ? ` (float32 ${accuracy(evaluation.float32.test?.accuracy)})` : ""}.{" "}
-          <Link to={`../training?run=${runId}`}>See its results</Link> · <Link to={`../deployment?run=${runId}`}>Deploy it</Link>
+          {evaluation?.float32 ? ` (float32 ${accuracy(evaluation.float32.test?.accuracy)})` : ""}. <Link to={`../training?run=${runId}`}>See its results</Link>{" "}
+          · <Link to={`../deployment?run=${runId}`}>Deploy it</Link>
         </p>
       )}
     </Card>

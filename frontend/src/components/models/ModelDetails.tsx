@@ -31,16 +31,32 @@ export function ModelDetails({ info }: { info: ModelInfo }) {
   return (
     <div className="model-details">
       <div className="metrics">
-        <Stat metric="parameters" value={formatCount(info.parameters)} label="trained parameters (weights and biases)" title={info.parameters.toLocaleString("en-US")} />
+        <Stat
+          metric="parameters"
+          value={formatCount(info.parameters)}
+          label="trained parameters (weights and biases)"
+          title={info.parameters.toLocaleString("en-US")}
+        />
         <Stat metric="macs" value={formatCount(compiler.macs)} label="multiply-accumulates per inference" title={compiler.macs?.toLocaleString("en-US")} />
-        <Stat metric="arena" value={compiler.arena_bytes == null ? "—" : formatBytes(compiler.arena_bytes)} label="tensor arena: the RAM its activations need" />
+        <Stat
+          metric="arena"
+          value={compiler.arena_bytes == null ? "—" : formatBytes(compiler.arena_bytes)}
+          label="tensor arena: the RAM its activations need"
+        />
         <Stat metric="int8-size" value={formatBytes(info.tflite_bytes)} label="int8 .tflite" />
       </div>
       <h3>Inputs and outputs</h3>
       <div className="table-wrap">
         <table className="table compact" aria-label="Inputs and outputs">
           <thead>
-            <tr><th>Tensor</th><th>Name</th><th>Shape</th><th>Type</th><th>Scale</th><th>Zero point</th></tr>
+            <tr>
+              <th>Tensor</th>
+              <th>Name</th>
+              <th>Shape</th>
+              <th>Type</th>
+              <th>Scale</th>
+              <th>Zero point</th>
+            </tr>
           </thead>
           <tbody>
             <TensorRows role="input" tensors={info.inputs} />

@@ -15,7 +15,14 @@ export function ModelList({ models, shownId, onShow }: { models: UploadedModel[]
     <div className="table-wrap">
       <table className="table compact" aria-label="Uploaded models">
         <thead>
-          <tr><th>Name</th><th>Format</th><th>Size</th><th>Status</th><th>Uploaded</th><th aria-label="Show" /></tr>
+          <tr>
+            <th>Name</th>
+            <th>Format</th>
+            <th>Size</th>
+            <th>Status</th>
+            <th>Uploaded</th>
+            <th aria-label="Show" />
+          </tr>
         </thead>
         <tbody>
           {models.map((m) => (

@@ -6,6 +6,7 @@ import { refresh } from "../../api/queries";
 import { sourceFormatName } from "../../lib/models";
 import { JobProgress } from "../JobProgress";
 import { Card, ErrorNote, formatBytes, formatDate, StatusBadge } from "../ui";
+import { useConfirm } from "../ConfirmDialog";
 import { DownloadsCard } from "./DownloadsCard";
 import { ImpulseRunCard } from "./ImpulseRunCard";
 import { ModelDetails } from "./ModelDetails";
@@ -23,13 +24,18 @@ export function ModelView({ projectId, model, editor, onDeleted }: { projectId: 
       void refresh(queryClient, modelKeys.list(projectId));
     },
   });
+  const confirm = useConfirm();
+  const askDelete = async () => {
+    const yes = await confirm({
+      title: `Delete the model “${model.name}”?`,
+      body: <p>Its uploaded files, profile and C library go with it. This cannot be undone.</p>,
+      confirmLabel: "Delete the model",
+      danger: true,
+    });
+    if (yes) remove.mutate();
+  };
   const deleteButton = editor && (
-    <button
-      type="button"
-      className="btn btn-small btn-danger"
-      disabled={remove.isPending}
-      onClick={() => window.confirm(`Delete the model "${model.name}"? Its uploaded files, profile and C library go with it.`) && remove.mutate()}
-    >
+    <button type="button" className="btn btn-small btn-danger" disabled={remove.isPending} onClick={() => void askDelete()}>
       {remove.isPending ? "Deleting…" : "Delete"}
     </button>
   );
@@ -37,7 +43,8 @@ export function ModelView({ projectId, model, editor, onDeleted }: { projectId: 
     <>
       <Card title={model.name} actions={deleteButton}>
         <p className="muted small" data-testid="model-source">
-          {model.filename} · {sourceFormatName(model.source_format)} · {formatBytes(model.original_bytes)} · uploaded {formatDate(model.created_at)} <StatusBadge status={model.status} />
+          {model.filename} · {sourceFormatName(model.source_format)} · {formatBytes(model.original_bytes)} · uploaded {formatDate(model.created_at)}{" "}
+          <StatusBadge status={model.status} />
         </p>
         {importing && <JobProgress job={importJob} projectId={projectId} title="Import" />}
         {model.status === "failed" && (

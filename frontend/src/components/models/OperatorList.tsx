@@ -8,18 +8,26 @@ function Refusal({ info }: { info: ModelInfo }) {
   const supported = useSupportedOps();
   return (
     <div className="warning-note" data-testid="compiler-refusal">
-      <p><strong>The compiler cannot generate C for this model</strong>, so it cannot be profiled on the boards or built as a C library.</p>
+      <p>
+        <strong>The compiler cannot generate C for this model</strong>, so it cannot be profiled on the boards or built as a C library.
+      </p>
       {refused.length > 0 ? (
         <div className="table-wrap">
           <table className="table compact" aria-label="Operators the compiler does not take">
             <thead>
-              <tr><th>#</th><th>Operator</th><th>Layer</th></tr>
+              <tr>
+                <th>#</th>
+                <th>Operator</th>
+                <th>Layer</th>
+              </tr>
             </thead>
             <tbody>
               {refused.map((o) => (
                 <tr key={o.index} data-op={o.op}>
                   <td>{o.index}</td>
-                  <td><code>{o.op}</code></td>
+                  <td>
+                    <code>{o.op}</code>
+                  </td>
                   <td className="layer-name">{o.layer}</td>
                 </tr>
               ))}
@@ -31,7 +39,15 @@ function Refusal({ info }: { info: ModelInfo }) {
       )}
       <p className="small" data-testid="supported-ops">
         Rebuild those layers from operators it takes, then upload the model again. The compiler takes:{" "}
-        {supported.data ? supported.data.map((op, i) => <span key={op}>{i > 0 && ", "}<code>{op}</code></span>) : "…"}.
+        {supported.data
+          ? supported.data.map((op, i) => (
+              <span key={op}>
+                {i > 0 && ", "}
+                <code>{op}</code>
+              </span>
+            ))
+          : "…"}
+        .
       </p>
       <ErrorNote error={supported.error} />
     </div>
@@ -44,7 +60,12 @@ export function OperatorList({ info }: { info: ModelInfo }) {
       <h3>Operators ({info.operators.length})</h3>
       <ul className="op-counts" aria-label="Operators by kind">
         {operatorCounts(info).map(({ op, count, supported }) => (
-          <li key={op} className={supported ? "op-count" : "op-count op-refused"} data-op={op} title={supported ? undefined : "the compiler does not take this operator"}>
+          <li
+            key={op}
+            className={supported ? "op-count" : "op-count op-refused"}
+            data-op={op}
+            title={supported ? undefined : "the compiler does not take this operator"}
+          >
             <code>{op}</code> × {count}
           </li>
         ))}

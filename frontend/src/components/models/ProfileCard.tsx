@@ -26,7 +26,8 @@ export function ProfileCard({ projectId, model, editor }: { projectId: number; m
   return (
     <Card title="On every board" actions={button}>
       <p className="muted small">
-        The model is built once per core and run on that core's virtual board; each board of the catalog then gets the figures with its own clock, RAM and flash.
+        The model is built once per core and run on that core's virtual board; each board of the catalog then gets the figures with its own clock, RAM and
+        flash.
       </p>
       {blocked && <p className="muted small">{blocked}</p>}
       <ErrorNote error={start.error} />
@@ -34,9 +35,14 @@ export function ProfileCard({ projectId, model, editor }: { projectId: number; m
       {model.profile ? (
         <BoardProfileTable boards={model.profile.boards} />
       ) : (
-        !running && !blocked && (
+        !running &&
+        !blocked && (
           <EmptyState title="Not profiled yet">
-            <p>{editor ? "Profile it to see its RAM, flash and latency on each board, and where it fits." : "When an editor profiles it, each board's figures show here."}</p>
+            <p>
+              {editor
+                ? "Profile it to see its RAM, flash and latency on each board, and where it fits."
+                : "When an editor profiles it, each board's figures show here."}
+            </p>
           </EmptyState>
         )
       )}

@@ -25,7 +25,9 @@ export function QuantizationReport({ report }: { report: Report }) {
         <div className="stat" data-metric="top1">
           <span className="stat-value">{percent(report.top1_agreement)}</span>
           <span className="stat-label">
-            {report.top1_agreement == null ? "no top output to compare (the output has one value)" : `of ${report.compared_inputs} inputs get the same top output from int8 as from float`}
+            {report.top1_agreement == null
+              ? "no top output to compare (the output has one value)"
+              : `of ${report.compared_inputs} inputs get the same top output from int8 as from float`}
           </span>
         </div>
         <Difference metric="mean-difference" value={report.mean_abs_difference} range={report.float_output_range} what="mean" />
@@ -36,7 +38,8 @@ export function QuantizationReport({ report }: { report: Report }) {
         </div>
       </div>
       <p className="muted small">
-        Method: {report.method}. The float model's first output ranges from {digits(low)} to {digits(high)} on these inputs; differences are measured on that output.
+        Method: {report.method}. The float model's first output ranges from {digits(low)} to {digits(high)} on these inputs; differences are measured on that
+        output.
       </p>
     </>
   );

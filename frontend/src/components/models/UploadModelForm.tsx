@@ -5,7 +5,7 @@ import { modelKeys, uploadModel, type ModelUpload, type UploadedModel } from "..
 import { refresh } from "../../api/queries";
 import { uploadFieldError, type UploadField } from "../../lib/models";
 import { Card, ErrorNote } from "../ui";
-import { useImpulses } from "../../pages/ImpulsePage";
+import { useImpulses } from "../../api/impulses";
 
 function Field({ name, label, help, error, children }: { name: UploadField; label: string; help: ReactNode; error?: string; children: ReactNode }) {
   return (
@@ -13,7 +13,11 @@ function Field({ name, label, help, error, children }: { name: UploadField; labe
       <span>{label}</span>
       {children}
       <span className="field-help">{help}</span>
-      {error && <span className="field-error" id={`model-${name}-error`} role="alert">{error}</span>}
+      {error && (
+        <span className="field-error" id={`model-${name}-error`} role="alert">
+          {error}
+        </span>
+      )}
     </label>
   );
 }
@@ -65,21 +69,71 @@ export function UploadModelForm({ projectId, onUploaded }: { projectId: number; 
       <form ref={form} onSubmit={submit} noValidate aria-label="Upload a model">
         <div className="model-upload-grid">
           <Field name="file" label="Model file" help="An int8 or float .tflite, a Keras .keras or .h5 file, or a SavedModel folder zipped." error={errors.file}>
-            <input name="file" type="file" accept=".tflite,.keras,.h5,.zip" onChange={(e) => { setFile(e.target.files?.[0] ?? null); edited(); }} {...invalid(errors, "file")} />
+            <input
+              name="file"
+              type="file"
+              accept=".tflite,.keras,.h5,.zip"
+              onChange={(e) => {
+                setFile(e.target.files?.[0] ?? null);
+                edited();
+              }}
+              {...invalid(errors, "file")}
+            />
           </Field>
-          <Field name="representative" label="Representative inputs (optional)" help="Float models need them to be quantized to int8: a .npy shaped [n, …input shape]." error={errors.representative}>
-            <input name="representative" type="file" accept=".npy" onChange={(e) => { setRepresentative(e.target.files?.[0] ?? null); edited(); }} {...invalid(errors, "representative")} />
+          <Field
+            name="representative"
+            label="Representative inputs (optional)"
+            help="Float models need them to be quantized to int8: a .npy shaped [n, …input shape]."
+            error={errors.representative}
+          >
+            <input
+              name="representative"
+              type="file"
+              accept=".npy"
+              onChange={(e) => {
+                setRepresentative(e.target.files?.[0] ?? null);
+                edited();
+              }}
+              {...invalid(errors, "representative")}
+            />
           </Field>
           {!!impulses.data?.length && (
-            <Field name="impulse_id" label="Or calibrate with an impulse (optional)" help="Float models are quantized with the project's training samples through this impulse's DSP." error={errors.impulse_id}>
-              <select name="impulse_id" value={impulseId ?? ""} onChange={(e) => { setImpulseId(e.target.value ? Number(e.target.value) : null); edited(); }} {...invalid(errors, "impulse_id")}>
+            <Field
+              name="impulse_id"
+              label="Or calibrate with an impulse (optional)"
+              help="Float models are quantized with the project's training samples through this impulse's DSP."
+              error={errors.impulse_id}
+            >
+              <select
+                name="impulse_id"
+                value={impulseId ?? ""}
+                onChange={(e) => {
+                  setImpulseId(e.target.value ? Number(e.target.value) : null);
+                  edited();
+                }}
+                {...invalid(errors, "impulse_id")}
+              >
                 <option value="">none</option>
-                {impulses.data.map((i) => <option key={i.id} value={i.id}>{i.name} (v{i.version})</option>)}
+                {impulses.data.map((i) => (
+                  <option key={i.id} value={i.id}>
+                    {i.name} (v{i.version})
+                  </option>
+                ))}
               </select>
             </Field>
           )}
           <Field name="name" label="Name (optional)" help="The file's name when left empty." error={errors.name}>
-            <input name="name" type="text" maxLength={200} value={name} onChange={(e) => { setName(e.target.value); edited(); }} {...invalid(errors, "name")} />
+            <input
+              name="name"
+              type="text"
+              maxLength={200}
+              value={name}
+              onChange={(e) => {
+                setName(e.target.value);
+                edited();
+              }}
+              {...invalid(errors, "name")}
+            />
           </Field>
         </div>
         {!server && <ErrorNote error={upload.error} />}

@@ -3,7 +3,9 @@
 import { compareRows, optimizationName, type OptimizationReport as Report } from "../../lib/optimization";
 import { Card } from "../ui";
 
-interface Evaluated { evaluation?: Record<string, Record<string, { accuracy?: number } | undefined> | undefined> | null }
+interface Evaluated {
+  evaluation?: Record<string, Record<string, { accuracy?: number } | undefined> | undefined> | null;
+}
 
 const testAccuracy = (e: Evaluated | undefined, precision: "float32" | "int8") => e?.evaluation?.[precision]?.test?.accuracy;
 const percent = (v: unknown) => (typeof v === "number" ? `${(v * 100).toFixed(1)} %` : "—");
@@ -16,14 +18,23 @@ function StepFacts({ title, facts }: { title: string; facts: Record<string, unkn
       <summary>{title}</summary>
       <dl className="facts">
         {simple.map(([k, v]) => (
-          <div key={k}><dt>{k.replaceAll("_", " ")}</dt><dd>{typeof v === "number" && !Number.isInteger(v) ? v.toFixed(4) : String(v)}</dd></div>
+          <div key={k}>
+            <dt>{k.replaceAll("_", " ")}</dt>
+            <dd>{typeof v === "number" && !Number.isInteger(v) ? v.toFixed(4) : String(v)}</dd>
+          </div>
         ))}
       </dl>
     </details>
   );
 }
 
-export function OptimizationReport({ runId, params, result, baselineId, baseline }: {
+export function OptimizationReport({
+  runId,
+  params,
+  result,
+  baselineId,
+  baseline,
+}: {
   runId: number;
   params: Record<string, unknown>;
   result: Evaluated & { optimization?: Report | null };
@@ -47,11 +58,20 @@ export function OptimizationReport({ runId, params, result, baselineId, baseline
       {report.device?.error && <p className="error-note">The models could not be measured on the board: {report.device.error}</p>}
       <div className="table-wrap">
         <table className="table compact" aria-label="Baseline and optimized model side by side">
-          <thead><tr><th>Figure</th><th>Baseline</th><th>Optimized</th><th>Change</th></tr></thead>
+          <thead>
+            <tr>
+              <th>Figure</th>
+              <th>Baseline</th>
+              <th>Optimized</th>
+              <th>Change</th>
+            </tr>
+          </thead>
           <tbody>
             {rows.map((r) => (
               <tr key={r.figure}>
-                <td>{r.figure}</td><td>{r.baseline}</td><td>{r.optimized}</td>
+                <td>{r.figure}</td>
+                <td>{r.baseline}</td>
+                <td>{r.optimized}</td>
                 <td className={r.better === true ? "ok-text" : r.better === false ? "error-text" : "muted"}>{r.delta}</td>
               </tr>
             ))}
@@ -62,15 +82,34 @@ export function OptimizationReport({ runId, params, result, baselineId, baseline
       {companions.length > 0 && (
         <>
           <h3>Distillation</h3>
-          <table className="table compact" aria-label="Teacher, student alone and distilled student">
-            <thead><tr><th>Model</th><th>float32 test</th><th>int8 test</th><th>int8 file</th></tr></thead>
-            <tbody>
-              {companions.map(([name, c]) => (
-                <tr key={name}><td>{name.replaceAll("_", " ")}</td><td>{percent(c.float32_test?.accuracy)}</td><td>{percent(c.int8_test?.accuracy)}</td><td>{c.int8_tflite_bytes?.toLocaleString("en-US") ?? "—"} B</td></tr>
-              ))}
-              <tr><td>distilled student (this run)</td><td>{percent(testAccuracy(result, "float32"))}</td><td>{percent(testAccuracy(result, "int8"))}</td><td>—</td></tr>
-            </tbody>
-          </table>
+          <div className="table-wrap">
+            <table className="table compact" aria-label="Teacher, student alone and distilled student">
+              <thead>
+                <tr>
+                  <th>Model</th>
+                  <th>float32 test</th>
+                  <th>int8 test</th>
+                  <th>int8 file</th>
+                </tr>
+              </thead>
+              <tbody>
+                {companions.map(([name, c]) => (
+                  <tr key={name}>
+                    <td>{name.replaceAll("_", " ")}</td>
+                    <td>{percent(c.float32_test?.accuracy)}</td>
+                    <td>{percent(c.int8_test?.accuracy)}</td>
+                    <td>{c.int8_tflite_bytes?.toLocaleString("en-US") ?? "—"} B</td>
+                  </tr>
+                ))}
+                <tr>
+                  <td>distilled student (this run)</td>
+                  <td>{percent(testAccuracy(result, "float32"))}</td>
+                  <td>{percent(testAccuracy(result, "int8"))}</td>
+                  <td>—</td>
+                </tr>
+              </tbody>
+            </table>
+          </div>
         </>
       )}
       <StepFacts title="Distillation details" facts={report.distillation} />

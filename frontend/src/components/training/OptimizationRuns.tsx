@@ -5,7 +5,15 @@ import { isOptimized, needsBaseline } from "../../lib/optimization";
 
 type Run = Schemas["TrainingRunOut"];
 
-export function OptimizationRuns({ runs, params, baseline, teacher, onBaseline, onTeacher, disabled }: {
+export function OptimizationRuns({
+  runs,
+  params,
+  baseline,
+  teacher,
+  onBaseline,
+  onTeacher,
+  disabled,
+}: {
   /** Succeeded runs of this impulse's learning block, newest first. */
   runs: Run[];
   params: Record<string, unknown>;
@@ -28,7 +36,11 @@ export function OptimizationRuns({ runs, params, baseline, teacher, onBaseline, 
         <span>Baseline run {needsBaseline(params) ? "(the model to optimize)" : "(to compare with)"}</span>
         <select name="baseline-run" value={baseline ?? ""} disabled={disabled} onChange={(e) => onBaseline(e.target.value ? Number(e.target.value) : null)}>
           <option value="">Automatic: the newest run without optimization</option>
-          {plain.map((r) => <option key={r.id} value={r.id}>{label(r)}</option>)}
+          {plain.map((r) => (
+            <option key={r.id} value={r.id}>
+              {label(r)}
+            </option>
+          ))}
         </select>
       </label>
       {distilling && (
@@ -36,7 +48,11 @@ export function OptimizationRuns({ runs, params, baseline, teacher, onBaseline, 
           <span>Teacher</span>
           <select name="teacher-run" value={teacher ?? ""} disabled={disabled} onChange={(e) => onTeacher(e.target.value ? Number(e.target.value) : null)}>
             <option value="">Train a teacher twice as wide first</option>
-            {runs.map((r) => <option key={r.id} value={r.id}>{label(r)}</option>)}
+            {runs.map((r) => (
+              <option key={r.id} value={r.id}>
+                {label(r)}
+              </option>
+            ))}
           </select>
         </label>
       )}

@@ -7,9 +7,31 @@ import { LineChart } from "../LineChart";
 import type { OptimizationReport } from "../../lib/optimization";
 import { Card } from "../ui";
 
-export interface PerClass { label: string; precision: number; recall: number; f1: number; support: number }
-export interface Evaluation { accuracy: number; macro_f1?: number; per_class?: PerClass[]; confusion_matrix?: number[][]; labels?: string[]; count?: number; loss?: number }
-export interface TestWindow { sample_id: number; window_start_ms: number; label: string | null; float32?: string | number; int8?: string | number; correct_int8?: boolean; score?: number }
+export interface PerClass {
+  label: string;
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+export interface Evaluation {
+  accuracy: number;
+  macro_f1?: number;
+  per_class?: PerClass[];
+  confusion_matrix?: number[][];
+  labels?: string[];
+  count?: number;
+  loss?: number;
+}
+export interface TestWindow {
+  sample_id: number;
+  window_start_ms: number;
+  label: string | null;
+  float32?: string | number;
+  int8?: string | number;
+  correct_int8?: boolean;
+  score?: number;
+}
 export interface TrainResult {
   classes?: string[];
   kind?: string;
@@ -22,7 +44,6 @@ export interface TrainResult {
   optimization?: OptimizationReport | null;
 }
 
-
 export const percent = (v: number | undefined) => (v === undefined ? "—" : `${(v * 100).toFixed(1)} %`);
 
 export function Curves({ epochs }: { epochs: NonNullable<TrainResult["epochs"]> }) {
@@ -33,9 +54,28 @@ export function Curves({ epochs }: { epochs: NonNullable<TrainResult["epochs"]> 
   const format = (v: number) => `${Math.round(v)}`;
   return (
     <div className="side-by-side">
-      <LineChart label="Loss per epoch" width={440} height={220} t={t} xFormat={format} xStep={1} series={[{ name: "loss", values: pick("loss") }, ...(has("val_loss") ? [{ name: "validation loss", values: pick("val_loss") }] : [])]} />
+      <LineChart
+        label="Loss per epoch"
+        width={440}
+        height={220}
+        t={t}
+        xFormat={format}
+        xStep={1}
+        series={[{ name: "loss", values: pick("loss") }, ...(has("val_loss") ? [{ name: "validation loss", values: pick("val_loss") }] : [])]}
+      />
       {has("accuracy") && (
-        <LineChart label="Accuracy per epoch" width={440} height={220} t={t} xFormat={format} xStep={1} series={[{ name: "accuracy", values: pick("accuracy") }, ...(has("val_accuracy") ? [{ name: "validation accuracy", values: pick("val_accuracy") }] : [])]} />
+        <LineChart
+          label="Accuracy per epoch"
+          width={440}
+          height={220}
+          t={t}
+          xFormat={format}
+          xStep={1}
+          series={[
+            { name: "accuracy", values: pick("accuracy") },
+            ...(has("val_accuracy") ? [{ name: "validation accuracy", values: pick("val_accuracy") }] : []),
+          ]}
+        />
       )}
     </div>
   );
@@ -45,13 +85,23 @@ function windowLink(projectId: number, w: TestWindow, windowMs: number): string 
   return `/projects/${projectId}/data/${w.sample_id}?window=${w.window_start_ms}&length=${windowMs}`;
 }
 
-function ConfusionMatrix({ evaluation, windows, model, projectId, windowMs }: { evaluation: Evaluation; windows: TestWindow[]; model: "float32" | "int8"; projectId: number; windowMs: number }) {
+function ConfusionMatrix({
+  evaluation,
+  windows,
+  model,
+  projectId,
+  windowMs,
+}: {
+  evaluation: Evaluation;
+  windows: TestWindow[];
+  model: "float32" | "int8";
+  projectId: number;
+  windowMs: number;
+}) {
   const [cell, setCell] = useState<[number, number] | null>(null);
   const labels = evaluation.labels ?? [];
   const matrix = evaluation.confusion_matrix ?? [];
-  const chosen = cell
-    ? windows.filter((w) => w.label === labels[cell[0]] && w[model] === labels[cell[1]])
-    : [];
+  const chosen = cell ? windows.filter((w) => w.label === labels[cell[0]] && w[model] === labels[cell[1]]) : [];
   return (
     <>
       <div className="table-wrap">
@@ -59,7 +109,9 @@ function ConfusionMatrix({ evaluation, windows, model, projectId, windowMs }: { 
           <thead>
             <tr>
               <th>true \ predicted</th>
-              {labels.map((l) => <th key={l}>{l}</th>)}
+              {labels.map((l) => (
+                <th key={l}>{l}</th>
+              ))}
               <th>recall</th>
             </tr>
           </thead>
@@ -114,12 +166,7 @@ export function Results({ result, projectId, windowMs }: { result: TrainResult; 
   const misclassified = windows.filter((w) => w.label !== null && w.int8 !== undefined && w.int8 !== w.label);
   if (result.anomaly) {
     return (
-      <AnomalyResults
-        threshold={result.anomaly.threshold ?? 0}
-        auc={result.anomaly.test?.roc_auc}
-        normalLabels={result.classes ?? []}
-        windows={windows}
-      />
+      <AnomalyResults threshold={result.anomaly.threshold ?? 0} auc={result.anomaly.test?.roc_auc} normalLabels={result.classes ?? []} windows={windows} />
     );
   }
   if (!evaluation) return null;
@@ -130,43 +177,85 @@ export function Results({ result, projectId, windowMs }: { result: TrainResult; 
           {(["float32", "int8"] as const).map((m) => (
             <div className="stat" key={m}>
               <span className="stat-value">{percent(evaluation[m]?.test?.accuracy ?? evaluation[m]?.validation?.accuracy)}</span>
-              <span className="stat-label">{m === "int8" ? "int8 (quantized)" : "float32"} {evaluation[m]?.test ? "test" : "validation"} accuracy</span>
+              <span className="stat-label">
+                {m === "int8" ? "int8 (quantized)" : "float32"} {evaluation[m]?.test ? "test" : "validation"} accuracy
+              </span>
             </div>
           ))}
-          <div className="stat"><span className="stat-value">{percent(evaluation.int8?.validation?.accuracy)}</span><span className="stat-label">int8 validation accuracy</span></div>
+          <div className="stat">
+            <span className="stat-value">{percent(evaluation.int8?.validation?.accuracy)}</span>
+            <span className="stat-label">int8 validation accuracy</span>
+          </div>
           {result.model_bytes && (
-            <div className="stat"><span className="stat-value">{(result.model_bytes.int8_tflite / 1024).toFixed(1)} KB</span><span className="stat-label">int8 model ({(result.model_bytes.float32_tflite / 1024).toFixed(1)} KB float)</span></div>
+            <div className="stat">
+              <span className="stat-value">{(result.model_bytes.int8_tflite / 1024).toFixed(1)} KB</span>
+              <span className="stat-label">int8 model ({(result.model_bytes.float32_tflite / 1024).toFixed(1)} KB float)</span>
+            </div>
           )}
         </div>
         <div className="segmented" role="group" aria-label="Model">
-          <button type="button" className={model === "int8" ? "active" : ""} aria-pressed={model === "int8"} onClick={() => setModel("int8")}>int8</button>
-          <button type="button" className={model === "float32" ? "active" : ""} aria-pressed={model === "float32"} onClick={() => setModel("float32")}>float32</button>
+          <button type="button" className={model === "int8" ? "active" : ""} aria-pressed={model === "int8"} onClick={() => setModel("int8")}>
+            int8
+          </button>
+          <button type="button" className={model === "float32" ? "active" : ""} aria-pressed={model === "float32"} onClick={() => setModel("float32")}>
+            float32
+          </button>
         </div>
         {test && (
           <div className="side-by-side">
             <div>
-              <h3>Confusion matrix ({model}, {evaluation[model]?.test ? "test set" : "validation set"})</h3>
+              <h3>
+                Confusion matrix ({model}, {evaluation[model]?.test ? "test set" : "validation set"})
+              </h3>
               <ConfusionMatrix evaluation={test} windows={windows} model={model} projectId={projectId} windowMs={windowMs} />
             </div>
             <div>
               <h3>Per class</h3>
-              <table className="table compact">
-                <thead><tr><th>Label</th><th>Precision</th><th>Recall</th><th>F1</th><th>Windows</th></tr></thead>
-                <tbody>
-                  {test.per_class?.map((c) => (
-                    <tr key={c.label}><td>{c.label}</td><td>{percent(c.precision)}</td><td>{percent(c.recall)}</td><td>{c.f1.toFixed(3)}</td><td>{c.support}</td></tr>
-                  ))}
-                </tbody>
-              </table>
+              <div className="table-wrap">
+                <table className="table compact">
+                  <thead>
+                    <tr>
+                      <th>Label</th>
+                      <th>Precision</th>
+                      <th>Recall</th>
+                      <th>F1</th>
+                      <th>Windows</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {test.per_class?.map((c) => (
+                      <tr key={c.label}>
+                        <td>{c.label}</td>
+                        <td>{percent(c.precision)}</td>
+                        <td>{percent(c.recall)}</td>
+                        <td>{c.f1.toFixed(3)}</td>
+                        <td>{c.support}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
               <h3>float32 vs int8 per split</h3>
-              <table className="table compact">
-                <thead><tr><th>Split</th><th>float32</th><th>int8</th></tr></thead>
-                <tbody>
-                  {(["validation", "test"] as const).map((split) => (
-                    <tr key={split}><td>{split}</td><td>{percent(evaluation.float32?.[split]?.accuracy)}</td><td>{percent(evaluation.int8?.[split]?.accuracy)}</td></tr>
-                  ))}
-                </tbody>
-              </table>
+              <div className="table-wrap">
+                <table className="table compact">
+                  <thead>
+                    <tr>
+                      <th>Split</th>
+                      <th>float32</th>
+                      <th>int8</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {(["validation", "test"] as const).map((split) => (
+                      <tr key={split}>
+                        <td>{split}</td>
+                        <td>{percent(evaluation.float32?.[split]?.accuracy)}</td>
+                        <td>{percent(evaluation.int8?.[split]?.accuracy)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
             </div>
           </div>
         )}
@@ -175,20 +264,34 @@ export function Results({ result, projectId, windowMs }: { result: TrainResult; 
         {windows.length === 0 && <p className="muted">No test windows: move some samples to the testing category to test the model.</p>}
         {windows.length > 0 && misclassified.length === 0 && <p className="ok-note">Every test window is classified correctly by the int8 model.</p>}
         {misclassified.length > 0 && (
-          <table className="table compact">
-            <thead><tr><th>Sample</th><th>Window</th><th>True</th><th>int8</th><th>float32</th></tr></thead>
-            <tbody>
-              {misclassified.slice(0, 200).map((w, i) => (
-                <tr key={i}>
-                  <td><Link to={windowLink(projectId, w, windowMs)}>sample {w.sample_id}</Link></td>
-                  <td>{Math.round(w.window_start_ms)} ms</td><td>{w.label}</td><td className="error-text">{String(w.int8)}</td><td>{String(w.float32)}</td>
+          <div className="table-wrap">
+            <table className="table compact">
+              <thead>
+                <tr>
+                  <th>Sample</th>
+                  <th>Window</th>
+                  <th>True</th>
+                  <th>int8</th>
+                  <th>float32</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {misclassified.slice(0, 200).map((w, i) => (
+                  <tr key={i}>
+                    <td>
+                      <Link to={windowLink(projectId, w, windowMs)}>sample {w.sample_id}</Link>
+                    </td>
+                    <td>{Math.round(w.window_start_ms)} ms</td>
+                    <td>{w.label}</td>
+                    <td className="error-text">{String(w.int8)}</td>
+                    <td>{String(w.float32)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
       </Card>
     </>
   );
 }
-

@@ -36,7 +36,9 @@ describe("the best trial's card", () => {
     expect(stat("ram")?.textContent).toBe("9.77 KBimpulse RAM (budget 16.0 KB)");
     expect(stat("latency")?.querySelector(".error-text")?.textContent).toBe("6.00 ms");
     expect(stat("latency")?.querySelector(".stat-label")?.textContent).toBe("per window on virtual-cortex-m4 (budget 5.00 ms), 150,000 instructions");
-    expect(doc.querySelector(".facts")?.textContent).toBe("Window / stride1000 / 500 msProcessingflatten statistics allLearningclassifier-dense dense_layers 16-8");
+    expect(doc.querySelector(".facts")?.textContent).toBe(
+      "Window / stride1000 / 500 msProcessingflatten statistics allLearningclassifier-dense dense_layers 16-8",
+    );
   });
 
   it("offers editors, and only editors, to use the trial", () => {

@@ -50,21 +50,46 @@ export function BestTrial({ projectId, run, trial, editor }: { projectId: number
   return (
     <Card title={title}>
       <div data-testid="trial-card" data-trial={trial.number}>
-        {!trial.best && trial.fits === false && <p className="muted small">This trial goes over a budget; the best trial is the most accurate one that fits.</p>}
+        {!trial.best && trial.fits === false && (
+          <p className="muted small">This trial goes over a budget; the best trial is the most accurate one that fits.</p>
+        )}
         <div className="metrics">
-          <Stat metric="int8-validation" value={percent(trial.accuracy.int8_validation)} label={`int8 validation accuracy (float32 ${percent(trial.accuracy.float32_validation)})`} />
+          <Stat
+            metric="int8-validation"
+            value={percent(trial.accuracy.int8_validation)}
+            label={`int8 validation accuracy (float32 ${percent(trial.accuracy.float32_validation)})`}
+          />
           <Stat metric="int8-test" value={percent(trial.accuracy.int8_test)} label="int8 test accuracy (reported, not used to choose)" />
-          <Stat metric="ram" value={formatKb(trial.ram_bytes)} over={(trial.ram_bytes ?? 0) > budgets.ram_bytes} label={`impulse RAM (budget ${formatKb(budgets.ram_bytes)})`} />
-          <Stat metric="flash" value={formatKb(trial.flash_bytes)} over={(trial.flash_bytes ?? 0) > budgets.flash_bytes} label={`impulse flash (budget ${formatKb(budgets.flash_bytes)})`} />
-          <Stat metric="latency" value={formatMs(trial.latency_ms)} over={(trial.latency_ms ?? 0) > budgets.latency_ms} label={`per window on ${run.board_id} (budget ${formatMs(budgets.latency_ms)})${trial.instructions ? `, ${trial.instructions.toLocaleString("en-US")} instructions` : ""}`} />
+          <Stat
+            metric="ram"
+            value={formatKb(trial.ram_bytes)}
+            over={(trial.ram_bytes ?? 0) > budgets.ram_bytes}
+            label={`impulse RAM (budget ${formatKb(budgets.ram_bytes)})`}
+          />
+          <Stat
+            metric="flash"
+            value={formatKb(trial.flash_bytes)}
+            over={(trial.flash_bytes ?? 0) > budgets.flash_bytes}
+            label={`impulse flash (budget ${formatKb(budgets.flash_bytes)})`}
+          />
+          <Stat
+            metric="latency"
+            value={formatMs(trial.latency_ms)}
+            over={(trial.latency_ms ?? 0) > budgets.latency_ms}
+            label={`per window on ${run.board_id} (budget ${formatMs(budgets.latency_ms)})${trial.instructions ? `, ${trial.instructions.toLocaleString("en-US")} instructions` : ""}`}
+          />
         </div>
         <dl className="facts">
           <dt>Window / stride</dt>
           <dd>{trialWindow(trial)}</dd>
           <dt>Processing</dt>
-          <dd><strong>{dsp.block ?? "—"}</strong> {dsp.params.join(", ")}</dd>
+          <dd>
+            <strong>{dsp.block ?? "—"}</strong> {dsp.params.join(", ")}
+          </dd>
           <dt>Learning</dt>
-          <dd><strong>{learn.block ?? "—"}</strong> {learn.params.join(", ")}</dd>
+          <dd>
+            <strong>{learn.block ?? "—"}</strong> {learn.params.join(", ")}
+          </dd>
         </dl>
         {editor && !applied && (
           <div className="inline-form">

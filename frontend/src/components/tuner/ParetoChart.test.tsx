@@ -28,7 +28,10 @@ describe("the Pareto chart", () => {
 
   it("draws one panel against RAM and one against latency, each with its budget line labelled", () => {
     expect(panels).toHaveLength(2);
-    expect(panels.map((p) => p.getAttribute("aria-label"))).toEqual(["Accuracy against impulse RAM: 4 measured trials", "Accuracy against time per window: 4 measured trials"]);
+    expect(panels.map((p) => p.getAttribute("aria-label"))).toEqual([
+      "Accuracy against impulse RAM: 4 measured trials",
+      "Accuracy against time per window: 4 measured trials",
+    ]);
     expect(panels.map((p) => p.querySelector(".budget-label")?.textContent)).toEqual(["RAM budget 16.0 KB", "latency budget 5.00 ms"]);
     expect(doc.querySelectorAll("[data-testid=budget-line]")).toHaveLength(2);
     expect(panels.map((p) => [...p.querySelectorAll(".axis-title")].map((t) => t.textContent))).toEqual([
@@ -75,7 +78,11 @@ describe("the trial table", () => {
     expect(row(3).textContent).toContain("best");
     expect(row(3).querySelector('[aria-label="on the Pareto front"]')?.textContent).toBe("✓");
     expect(row(4).querySelector(".trial-status")?.textContent).toBe("pruned at epoch 3");
-    expect([...doc.querySelectorAll("thead th")].slice(0, 3).map((th) => th.textContent?.trim())).toEqual(["Trial ▲", "Status", "Window · processing · learning"]);
+    expect([...doc.querySelectorAll("thead th")].slice(0, 3).map((th) => th.textContent?.trim())).toEqual([
+      "Trial ▲",
+      "Status",
+      "Window · processing · learning",
+    ]);
     expect(row(5).querySelector("button")).toBeNull();
     // Sized before training and found too large: figures, no accuracy, not on the front.
     expect(row(6).querySelector(".trial-status")?.textContent).toBe("over budget the untrained network already needs 39.1 KB RAM");

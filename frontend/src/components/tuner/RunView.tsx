@@ -8,6 +8,7 @@ import { BestTrial } from "./BestTrial";
 import { ParetoChart } from "./ParetoChart";
 import { TrialTable } from "./TrialTable";
 import { refresh } from "../../api/queries";
+import { useConfirm } from "../ConfirmDialog";
 
 function Progress({ run, projectId, editor }: { run: TunerRun; projectId: number; editor: boolean }) {
   const queryClient = useQueryClient();
@@ -20,6 +21,16 @@ function Progress({ run, projectId, editor }: { run: TunerRun; projectId: number
   });
   const running = run.status === "running";
   const { done, total, fraction } = runProgress(run);
+  const confirm = useConfirm();
+  const askCancel = async () => {
+    const yes = await confirm({
+      title: `Cancel this search after ${done} of ${total} trials?`,
+      body: <p>Trials in progress stop; finished trials are kept.</p>,
+      confirmLabel: "Cancel the search",
+      danger: true,
+    });
+    if (yes) cancel.mutate();
+  };
   const { settings, budgets } = run;
   return (
     <div className="job" aria-live="polite" data-run-status={run.status}>
@@ -29,12 +40,7 @@ function Progress({ run, projectId, editor }: { run: TunerRun; projectId: number
           {done} of {total} trials done · {formatDuration(runElapsedMs(run, Date.now()))}
         </span>
         {editor && running && (
-          <button
-            type="button"
-            className="btn btn-small btn-danger"
-            disabled={cancel.isPending}
-            onClick={() => window.confirm("Cancel this search? Trials in progress stop; finished trials are kept.") && cancel.mutate()}
-          >
+          <button type="button" className="btn btn-small btn-danger" disabled={cancel.isPending} onClick={() => void askCancel()}>
             {cancel.isPending ? "Cancelling…" : "Cancel search"}
           </button>
         )}
@@ -42,10 +48,15 @@ function Progress({ run, projectId, editor }: { run: TunerRun; projectId: number
       {running && <ProgressBar value={fraction} label="Search progress" />}
       <p className="muted small">
         {run.board_id} · budgets {formatKb(budgets.ram_bytes)} RAM, {formatKb(budgets.flash_bytes)} flash, {formatMs(budgets.latency_ms)} per window ·{" "}
-        {settings.sampler === "tpe" ? "TPE with constraints" : "random baseline"} (seed {settings.seed}) · {settings.parallel_trials == null ? "as many at once as the workers take" : `${settings.parallel_trials} at once`} · up to {settings.max_epochs} epochs
+        {settings.sampler === "tpe" ? "TPE with constraints" : "random baseline"} (seed {settings.seed}) ·{" "}
+        {settings.parallel_trials == null ? "as many at once as the workers take" : `${settings.parallel_trials} at once`} · up to {settings.max_epochs} epochs
         {settings.time_budget_s ? ` · time budget ${formatDuration(settings.time_budget_s * 1000)}` : ""}
       </p>
-      {run.message && <p className="small" data-testid="run-message">{run.message}</p>}
+      {run.message && (
+        <p className="small" data-testid="run-message">
+          {run.message}
+        </p>
+      )}
       <ErrorNote error={cancel.error} />
     </div>
   );
@@ -79,7 +90,13 @@ export function RunView({ projectId, runId, editor }: { projectId: number; runId
       </Card>
       {shown && <BestTrial key={shown.id} projectId={projectId} run={run} trial={shown} editor={editor} />}
       <Card title="Accuracy against cost">
-        {measured ? <ParetoChart trials={run.trials} budgets={run.budgets} /> : <p className="muted" role="status">Points appear as trials are measured on the board.</p>}
+        {measured ? (
+          <ParetoChart trials={run.trials} budgets={run.budgets} />
+        ) : (
+          <p className="muted" role="status">
+            Points appear as trials are measured on the board.
+          </p>
+        )}
       </Card>
       <Card title={`Trials (${run.trials.length})`}>
         <TrialTable trials={run.trials} budgets={run.budgets} chosenId={shown?.id ?? null} onChoose={(t) => setChosenId(t.id)} prunedAt={prunedAt} />

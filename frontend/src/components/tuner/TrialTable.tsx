@@ -20,7 +20,11 @@ function Candidate({ trial }: { trial: TunerTrial }) {
     <td className="trial-candidate">
       <div className="small">
         window {trialWindow(trial)}
-        {trial.starting_point && <span className="badge" title="the impulse this run started from, trained as every trial is">your impulse</span>}
+        {trial.starting_point && (
+          <span className="badge" title="the impulse this run started from, trained as every trial is">
+            your impulse
+          </span>
+        )}
       </div>
       <Block trial={trial} section="dsp" />
       <Block trial={trial} section="learn" />
@@ -34,9 +38,27 @@ function Figure({ value, budget, text }: { value: number | null; budget: number;
 }
 
 const Check = ({ value, yes, no }: { value: boolean | null; yes: string; no: string }) =>
-  value === null ? <td className="muted">—</td> : <td className={value ? "ok-text" : "error-text"} aria-label={value ? yes : no} title={value ? yes : no}>{value ? "✓" : "✗"}</td>;
+  value === null ? (
+    <td className="muted">—</td>
+  ) : (
+    <td className={value ? "ok-text" : "error-text"} aria-label={value ? yes : no} title={value ? yes : no}>
+      {value ? "✓" : "✗"}
+    </td>
+  );
 
-export function TrialTable({ trials, budgets, chosenId, onChoose, prunedAt }: { trials: TunerTrial[]; budgets: TunerBudgets; chosenId: number | null; onChoose: (trial: TunerTrial) => void; prunedAt: Map<number, number> }) {
+export function TrialTable({
+  trials,
+  budgets,
+  chosenId,
+  onChoose,
+  prunedAt,
+}: {
+  trials: TunerTrial[];
+  budgets: TunerBudgets;
+  chosenId: number | null;
+  onChoose: (trial: TunerTrial) => void;
+  prunedAt: Map<number, number>;
+}) {
   const [sort, setSort] = useState<{ key: TrialSortKey; descending: boolean }>({ key: "number", descending: false });
   const sorted = sortTrials(trials, sort.key, sort.descending);
   const header = (key: TrialSortKey, label: string, firstDescending: boolean) => {
@@ -49,7 +71,12 @@ export function TrialTable({ trials, budgets, chosenId, onChoose, prunedAt }: { 
       </th>
     );
   };
-  if (trials.length === 0) return <p className="muted" role="status">The first trials are being asked for…</p>;
+  if (trials.length === 0)
+    return (
+      <p className="muted" role="status">
+        The first trials are being asked for…
+      </p>
+    );
   return (
     <div className="table-wrap tuner-table-wrap">
       <table className="table compact trial-table" aria-label="Trials">
@@ -71,26 +98,37 @@ export function TrialTable({ trials, budgets, chosenId, onChoose, prunedAt }: { 
         </thead>
         <tbody>
           {sorted.map((t) => (
-            <tr key={t.id} data-trial={t.number} data-status={t.status} className={t.best ? "trial-best" : undefined} aria-current={chosenId === t.id || undefined}>
-              <td>{t.number}{t.best && <span className="badge badge-succeeded">best</span>}</td>
+            <tr
+              key={t.id}
+              data-trial={t.number}
+              data-status={t.status}
+              className={t.best ? "trial-best" : undefined}
+              aria-current={chosenId === t.id || undefined}
+            >
+              <td>
+                {t.number}
+                {t.best && <span className="badge badge-succeeded">best</span>}
+              </td>
               <td className="trial-status">
                 <span className={`badge badge-${t.status}`}>{t.status.replace(/_/g, " ")}</span>
                 {trialStatusDetail(t, prunedAt.get(t.id)) && <span className="small muted"> {trialStatusDetail(t, prunedAt.get(t.id))}</span>}
               </td>
               <Candidate trial={t} />
               <td className="num">{percent(t.accuracy.float32_validation)}</td>
-              <td className="num"><strong>{percent(t.accuracy.int8_validation)}</strong></td>
+              <td className="num">
+                <strong>{percent(t.accuracy.int8_validation)}</strong>
+              </td>
               <td className="num">{percent(t.accuracy.int8_test)}</td>
               <Figure value={t.ram_bytes} budget={budgets.ram_bytes} text={formatKb(t.ram_bytes)} />
               <Figure value={t.flash_bytes} budget={budgets.flash_bytes} text={formatKb(t.flash_bytes)} />
               <Figure value={t.latency_ms} budget={budgets.latency_ms} text={formatMs(t.latency_ms)} />
               <Check value={t.fits} yes="fits every budget" no="over a budget" />
-              {t.status === "succeeded" && t.ram_bytes !== null ? <Check value={t.pareto} yes="on the Pareto front" no="dominated by another trial" /> : <td className="muted">—</td>}
-              <td>
-                {t.status === "succeeded" && (
-                  <ShowButton shown={chosenId === t.id} onShow={() => onChoose(t)} />
-                )}
-              </td>
+              {t.status === "succeeded" && t.ram_bytes !== null ? (
+                <Check value={t.pareto} yes="on the Pareto front" no="dominated by another trial" />
+              ) : (
+                <td className="muted">—</td>
+              )}
+              <td>{t.status === "succeeded" && <ShowButton shown={chosenId === t.id} onShow={() => onChoose(t)} />}</td>
             </tr>
           ))}
         </tbody>

@@ -34,7 +34,11 @@ describe("StreamCapture", () => {
     expect(capture.progress).toBeCloseTo(2 / 3);
     expect(capture.push("7\t8\t9")).toBe(true);
     expect(capture.push("10,11,12")).toBe(true);
-    expect(capture.values).toEqual([[1, 2, 3], [4, 5, 6], [7, 8, 9]]);
+    expect(capture.values).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+      [7, 8, 9],
+    ]);
   });
   it("stops on an error from the board", () => {
     const capture = new StreamCapture(3);
@@ -45,9 +49,26 @@ describe("StreamCapture", () => {
 describe("captureFile", () => {
   it("builds an acquisition document named after the label", () => {
     const now = new Date("2025-01-02T03:04:05.678Z");
-    const { filename, document } = captureFile({ label: " wave ", deviceName: "virtual board", frequencyHz: 50, axisNames: ["x", "y"], values: [[1, 2], [3, 4]], now });
+    const { filename, document } = captureFile({
+      label: " wave ",
+      deviceName: "virtual board",
+      frequencyHz: 50,
+      axisNames: ["x", "y"],
+      values: [
+        [1, 2],
+        [3, 4],
+      ],
+      now,
+    });
     expect(filename).toBe("wave.2025-01-02T03-04-05-678Z.json");
-    expect(document.payload).toMatchObject({ device_name: "virtual board", interval_ms: 20, values: [[1, 2], [3, 4]] });
+    expect(document.payload).toMatchObject({
+      device_name: "virtual board",
+      interval_ms: 20,
+      values: [
+        [1, 2],
+        [3, 4],
+      ],
+    });
     expect(document.payload.sensors.map((s) => s.name)).toEqual(["x", "y"]);
     expect(document.protected.iat).toBe(Math.floor(now.getTime() / 1000));
   });

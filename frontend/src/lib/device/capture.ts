@@ -71,26 +71,33 @@ export class StreamCapture {
  * The acquisition document of a recording and the file name to upload it as: the label, then the
  * time, so the studio names the sample after its label.
  */
-export function captureFile(options: {
-  label: string;
-  deviceName: string;
-  frequencyHz: number;
-  axisNames: string[];
-  values: number[][];
-  now?: Date;
-}): { filename: string; document: AcquisitionDocument } {
+export function captureFile(options: { label: string; deviceName: string; frequencyHz: number; axisNames: string[]; values: number[][]; now?: Date }): {
+  filename: string;
+  document: AcquisitionDocument;
+} {
   const now = options.now ?? new Date();
   const axes = options.values[0]?.length ?? 0;
   // Names that do not fit the stream (another source was replayed) give way to plain ones.
   const axisNames = options.axisNames.length === axes ? options.axisNames : defaultAxisNames(axes);
-  const document = buildAcquisition({ deviceName: options.deviceName, frequencyHz: options.frequencyHz, axisNames, values: options.values, now: now.getTime() });
+  const document = buildAcquisition({
+    deviceName: options.deviceName,
+    frequencyHz: options.frequencyHz,
+    axisNames,
+    values: options.values,
+    now: now.getTime(),
+  });
   const stamp = now.toISOString().replace(/[:.]/g, "-");
   return { filename: `${fileStem(options.label)}.${stamp}.json`, document };
 }
 
 /** A label as the start of a file name the studio accepts: letters, digits, spaces, - and _. */
 export function fileStem(label: string): string {
-  const stem = label.trim().replace(/[^\p{L}\p{N} _-]+/gu, "_").slice(0, 80).trim() || "unlabelled";
+  const stem =
+    label
+      .trim()
+      .replace(/[^\p{L}\p{N} _-]+/gu, "_")
+      .slice(0, 80)
+      .trim() || "unlabelled";
   // Windows device names are refused as file names, whatever follows them.
   return /^(con|prn|aux|nul|com[1-9]|lpt[1-9])$/i.test(stem) ? `${stem}_` : stem;
 }

@@ -152,7 +152,9 @@ describe("Device over a WebSocket", () => {
     expect(reasons).toEqual([null]);
   });
   it("builds the socket URL on the page's host", () => {
-    expect(serialSocketUrl("/api/projects/1/virtual-boards/x/serial", { protocol: "http:", host: "127.0.0.1:8321" })).toBe("ws://127.0.0.1:8321/api/projects/1/virtual-boards/x/serial");
+    expect(serialSocketUrl("/api/projects/1/virtual-boards/x/serial", { protocol: "http:", host: "127.0.0.1:8321" })).toBe(
+      "ws://127.0.0.1:8321/api/projects/1/virtual-boards/x/serial",
+    );
     expect(serialSocketUrl("/s", { protocol: "https:", host: "studio" })).toBe("wss://studio/s");
   });
 });
@@ -171,7 +173,9 @@ describe("Device over Web Serial", () => {
         write(chunk) {
           const line = decoder.decode(chunk);
           written.push(line);
-          const answer = firmware(line.trimEnd()).map((l) => `${l}\r\n`).join("");
+          const answer = firmware(line.trimEnd())
+            .map((l) => `${l}\r\n`)
+            .join("");
           // Bytes arrive in arbitrary pieces on a real UART.
           const half = Math.floor(answer.length / 2);
           setTimeout(() => controller?.enqueue(encoder.encode(answer.slice(0, half))), 1);

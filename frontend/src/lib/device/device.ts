@@ -36,10 +36,7 @@ export class DeviceError extends Error {}
 
 /** What one line from the board is. */
 export type Answer =
-  | { kind: "json"; value: Record<string, unknown> }
-  | { kind: "ok"; text: string }
-  | { kind: "err"; text: string }
-  | { kind: "line"; text: string };
+  { kind: "json"; value: Record<string, unknown> } | { kind: "ok"; text: string } | { kind: "err"; text: string } | { kind: "line"; text: string };
 
 /** Sorts a line into a JSON answer, an OK, an ERR, or anything else (e.g. a sensor reading). */
 export function parseAnswer(line: string): Answer {

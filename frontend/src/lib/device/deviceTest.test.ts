@@ -10,10 +10,25 @@ const OUTPUT = { scale: STEP, zero_point: -128 };
 /** A "model" that says up when the window's values sum above zero, with int8 scores. */
 async function board(values: Float32Array): Promise<Classification> {
   const up = values.reduce((a, b) => a + b, 0) > 0;
-  return { label: up ? "up" : "down", label_index: up ? 0 : 1, scores: up ? [255 * STEP, STEP] : [STEP, 255 * STEP], anomaly: null, dsp_us: 3, inference_us: up ? 10 : 30 };
+  return {
+    label: up ? "up" : "down",
+    label_index: up ? 0 : 1,
+    scores: up ? [255 * STEP, STEP] : [STEP, 255 * STEP],
+    anomaly: null,
+    dsp_us: 3,
+    inference_us: up ? 10 : 30,
+  };
 }
 
-const test = (changes: Partial<DeviceTest>): DeviceTest => ({ samples: [], studio: [], input: INPUT, classes: ["up", "down"], output: OUTPUT, classify: board, ...changes });
+const test = (changes: Partial<DeviceTest>): DeviceTest => ({
+  samples: [],
+  studio: [],
+  input: INPUT,
+  classes: ["up", "down"],
+  output: OUTPUT,
+  classify: board,
+  ...changes,
+});
 
 describe("runDeviceTest", () => {
   it("classifies every window, matches the studio's windows and counts agreement", async () => {
@@ -36,7 +51,10 @@ describe("runDeviceTest", () => {
     expect(report.agreement).toBeCloseTo(2 / 3);
     expect(report.device_accuracy).toBeCloseTo(1 / 3);
     expect(report.studio_int8_accuracy).toBeCloseTo(2 / 3);
-    expect(report.confusion_matrix).toEqual([[1, 2], [0, 0]]);
+    expect(report.confusion_matrix).toEqual([
+      [1, 2],
+      [0, 0],
+    ]);
     expect(report.mean_inference_us).toBeCloseTo((10 + 30 + 30) / 3);
     // A result without per-window scores compares none.
     expect(report.scores).toMatchObject({ windows: 0, differing: 0, max_abs_difference: null });
@@ -51,7 +69,15 @@ describe("runDeviceTest", () => {
     ];
     const report = await runDeviceTest(test({ samples, studio }));
     expect(report.agreement).toBe(1);
-    expect(report.scores).toEqual({ windows: 2, differing: 0, max_abs_difference: 0, max_step_difference: 0, output_scale: STEP, output_zero_point: -128, first_differing: [] });
+    expect(report.scores).toEqual({
+      windows: 2,
+      differing: 0,
+      max_abs_difference: 0,
+      max_step_difference: 0,
+      output_scale: STEP,
+      output_zero_point: -128,
+      first_differing: [],
+    });
   });
 
   it("finds a window whose scores differ by one step and lists both score vectors", async () => {
@@ -100,15 +126,21 @@ describe("runDeviceTest", () => {
   });
 
   it("names class indices and reports windows the studio has no result for", async () => {
-    const report = await runDeviceTest(test({ samples: [{ id: 5, intervalMs: 100, values: [[1], [1]] }], studio: [{ sample_id: 7, window_start_ms: 0, label: "up", int8: 0 }] }));
+    const report = await runDeviceTest(
+      test({ samples: [{ id: 5, intervalMs: 100, values: [[1], [1]] }], studio: [{ sample_id: 7, window_start_ms: 0, label: "up", int8: 0 }] }),
+    );
     expect(report.disagreements).toEqual([{ sample_id: 5, window_start_ms: 0, label: null, device: "up", studio_int8: null, inference_us: 10 }]);
-    const indexed = await runDeviceTest(test({ samples: [{ id: 7, intervalMs: 100, values: [[1], [1]] }], studio: [{ sample_id: 7, window_start_ms: 0, label: "up", int8: 0 }] }));
+    const indexed = await runDeviceTest(
+      test({ samples: [{ id: 7, intervalMs: 100, values: [[1], [1]] }], studio: [{ sample_id: 7, window_start_ms: 0, label: "up", int8: 0 }] }),
+    );
     expect(indexed.agreement).toBe(1);
   });
 
   it("stops when cancelled and reports what was done", async () => {
     let calls = 0;
-    const report = await runDeviceTest(test({ samples: [{ id: 1, intervalMs: 100, values: [[1], [1], [1], [1]] }], onProgress: () => (calls += 1), cancelled: () => calls >= 2 }));
+    const report = await runDeviceTest(
+      test({ samples: [{ id: 1, intervalMs: 100, values: [[1], [1], [1], [1]] }], onProgress: () => (calls += 1), cancelled: () => calls >= 2 }),
+    );
     expect(report.windows).toBe(2);
   });
 });

@@ -108,7 +108,13 @@ export async function runDeviceTest(test: DeviceTest): Promise<DeviceTestReport>
       inference_us: answer.inference_us,
     });
     if (studioWindow?.scores_int8) {
-      scored.push({ sample_id: sample.id, window_index: index, window_start_ms: window.startMs, studio: studioWindow.scores_int8, device: answer.scores ?? [] });
+      scored.push({
+        sample_id: sample.id,
+        window_index: index,
+        window_start_ms: window.startMs,
+        studio: studioWindow.scores_int8,
+        device: answer.scores ?? [],
+      });
     }
     const studioScore = studioAnomaly.get(at);
     if (test.anomaly && studioScore != null && answer.anomaly != null) anomalies.push([answer.anomaly, studioScore]);

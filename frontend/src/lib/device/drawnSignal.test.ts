@@ -39,6 +39,10 @@ describe("drawnSignal", () => {
   it("gives readings x axes scaled to the range; an axis not drawn stays at 0", () => {
     const ramp = paintSegment(emptyCurve(11), { x: 0, y: 0 }, { x: 1, y: 1 });
     const values = drawnSignal([ramp, emptyCurve(11)], { readings: 3, min: -10, max: 10 });
-    expect(values).toEqual([[-10, 0], [0, 0], [10, 0]]);
+    expect(values).toEqual([
+      [-10, 0],
+      [0, 0],
+      [10, 0],
+    ]);
   });
 });

@@ -15,12 +15,24 @@ function refusal(text: string): SignalFileError {
 describe("parseSignalCsv", () => {
   it("reads a timestamp column in ms and named axes with units", () => {
     const parsed = parseSignalCsv("timestamp,accX (m/s2),accY [m/s2]\r\n0,1,2\r\n20,3,4\r\n40,5,6\r\n");
-    expect(parsed).toEqual({ values: [[1, 2], [3, 4], [5, 6]], axisNames: ["accX", "accY"], hz: 50 });
+    expect(parsed).toEqual({
+      values: [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ],
+      axisNames: ["accX", "accY"],
+      hz: 50,
+    });
   });
   it("takes the timestamp from any column and in seconds", () => {
     const parsed = parseSignalCsv('"x";"Time (s)";"y"\n1;0.0;-1\n2;0.1;-2\n3;0.2;-3');
     expect(parsed.axisNames).toEqual(["x", "y"]);
-    expect(parsed.values).toEqual([[1, -1], [2, -2], [3, -3]]);
+    expect(parsed.values).toEqual([
+      [1, -1],
+      [2, -2],
+      [3, -3],
+    ]);
     expect(parsed.hz).toBeCloseTo(10, 9);
   });
   it("accepts steps rounded to whole milliseconds", () => {
@@ -28,7 +40,14 @@ describe("parseSignalCsv", () => {
     expect(parsed.hz).toBeCloseTo(60, 9);
   });
   it("reads files without a header or a timestamp: the rate is left to the user", () => {
-    expect(parseSignalCsv("0.5 1 2\n-.25 1e3 +4\n")).toEqual({ values: [[0.5, 1, 2], [-0.25, 1000, 4]], axisNames: ["accX", "accY", "accZ"], hz: null });
+    expect(parseSignalCsv("0.5 1 2\n-.25 1e3 +4\n")).toEqual({
+      values: [
+        [0.5, 1, 2],
+        [-0.25, 1000, 4],
+      ],
+      axisNames: ["accX", "accY", "accZ"],
+      hz: null,
+    });
     expect(parseSignalCsv("x,y\n1,2\n3,4\n").hz).toBeNull();
   });
   it("names the line and column of a bad value", () => {

@@ -16,7 +16,7 @@ const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 const NAME_WITH_UNIT = /^(.*?)\s*[([]([^)\]]*)[)\]]\s*$/;
 const TIME_NAMES = new Set(["timestamp", "time"]);
 // Milliseconds per unit of the timestamp column; no unit means milliseconds.
-const TIME_UNITS: Record<string, number> = { "": 1, ms: 1, s: 1000, us: 0.001, "µs": 0.001 };
+const TIME_UNITS: Record<string, number> = { "": 1, ms: 1, s: 1000, us: 0.001, µs: 0.001 };
 
 /** A file that cannot be replayed; `line` is 1-based when the problem is on one line. */
 export class SignalFileError extends Error {
@@ -44,7 +44,12 @@ function delimiterOf(line: string): string | RegExp {
 }
 
 function cellsOf(line: string, delimiter: string | RegExp): string[] {
-  return line.split(delimiter).map((cell) => cell.trim().replace(/^"(.*)"$/, "$1").trim());
+  return line.split(delimiter).map((cell) =>
+    cell
+      .trim()
+      .replace(/^"(.*)"$/, "$1")
+      .trim(),
+  );
 }
 
 /** `"accX (m/s2)"` → name `accX`, unit `m/s2`. */
@@ -118,7 +123,17 @@ export function parseSignalCsv(text: string): ParsedSignal {
     if (timeColumn >= 0) times.push(numbers[timeColumn] * msPerTimeUnit);
     values.push(timeColumn >= 0 ? numbers.filter((_, i) => i !== timeColumn) : numbers);
   }
-  return { values, axisNames, hz: timeColumn >= 0 ? rateOf(times, rows.map((r) => r.n)) : null };
+  return {
+    values,
+    axisNames,
+    hz:
+      timeColumn >= 0
+        ? rateOf(
+            times,
+            rows.map((r) => r.n),
+          )
+        : null,
+  };
 }
 
 /** Readings per second from timestamps in ms (null for a single reading); refuses gaps. */

@@ -205,7 +205,10 @@ export async function flashEsp(port: SerialPortLike, options: FlashOptions): Pro
  */
 async function release(port: SerialPortLike, transport: { disconnect(): Promise<void> }): Promise<void> {
   const closed = await Promise.race([
-    transport.disconnect().then(() => true, () => false),
+    transport.disconnect().then(
+      () => true,
+      () => false,
+    ),
     new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1500)),
   ]);
   if (closed) return;

@@ -18,10 +18,7 @@ export interface SerialLike {
 export const BAUD_RATES = [9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600] as const;
 
 /** Why Web Serial is not usable here, or null when it is. */
-export function serialUnavailableReason(win: {
-  isSecureContext: boolean;
-  navigator: Navigator;
-}): string | null {
+export function serialUnavailableReason(win: { isSecureContext: boolean; navigator: Navigator }): string | null {
   if (!win.isSecureContext) {
     return "Web Serial needs a secure context: open TinyStudio over https:// or on http://localhost / http://127.0.0.1.";
   }

@@ -79,9 +79,7 @@ export function detectStream(lines: TimedLine[], windowS = 1.0): StreamInfo {
   const inner = counts.slice(1, -1).filter((c): c is number => c !== null);
   const candidates = inner.length ? inner : counts.filter((c): c is number => c !== null);
   if (!candidates.length) {
-    throw new ForwarderError(
-      "no sensor readings in one second: the board must print lines of numbers separated by commas, tabs or spaces",
-    );
+    throw new ForwarderError("no sensor readings in one second: the board must print lines of numbers separated by commas, tabs or spaces");
   }
   const axes = mostCommon(candidates);
   let measured = nonEmpty.map((line, i) => ({ line, count: counts[i] }));
