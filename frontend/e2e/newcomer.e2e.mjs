@@ -62,11 +62,11 @@ export const tests = [
       await dialog.getByRole("heading", { name: "Move 2 samples to testing?" }).waitFor();
       assert.match(await dialog.textContent(), /6 samples in all/);
       assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Cancel");
-      await shot(ctx, page, "40-confirm-rebalance");
+      await shot(ctx, page, "60-confirm-rebalance");
       await answerDialog(page, "Rebalance");
       await undo.getByText("Moved 2 samples between training and testing.").waitFor();
       await eventually(async () => assert.equal(await testing(), 2));
-      await shot(ctx, page, "41-undo-offer");
+      await shot(ctx, page, "61-undo-offer");
       await undo.getByRole("button", { name: "Undo" }).click();
       await page.getByText("Undone.").waitFor();
       await eventually(async () => assert.equal(await testing(), 0));
@@ -135,7 +135,7 @@ export const tests = [
       await page.getByText("2 samples in the trash (kept for 30 days).").waitFor();
       await page.getByRole("button", { name: "Empty the trash" }).click();
       await dialog.getByText("This cannot be undone.").waitFor();
-      await shot(ctx, page, "42-confirm-purge");
+      await shot(ctx, page, "62-confirm-purge");
       await answerDialog(page, "Delete for good", /^Delete 2 samples in the trash for good\?$/);
       await page.getByText("Deleted 2 samples for good.").waitFor();
       await eventually(async () => assert.equal(await page.getByRole("button", { name: "Empty the trash" }).isDisabled(), true));
@@ -202,7 +202,7 @@ export const tests = [
           const editable = await vera.locator("main .schema-form input:not([disabled]), main .schema-form select:not([disabled])").count();
           assert.equal(editable, 0, `${section} has editable block settings`);
         }
-        await shot(ctx, vera, `50-viewer-${section.toLowerCase().replace(/\W+/g, "-")}`);
+        await shot(ctx, vera, `63-viewer-${section.toLowerCase().replace(/\W+/g, "-")}`);
       }
       // A sample, and its plot, read the same way.
       await openSection(vera, "Data acquisition");
@@ -245,7 +245,7 @@ export const tests = [
       }
       const outline = await first.evaluate((link) => getComputedStyle(link).outlineStyle);
       assert.notEqual(outline, "none", "the focused step shows a focus ring");
-      await shot(ctx, page, "55-checklist-keyboard-focus");
+      await shot(ctx, page, "64-checklist-keyboard-focus");
       await page.keyboard.press("Enter");
       await page.waitForURL(/\/data$/);
       await page.getByRole("heading", { name: "Data acquisition" }).waitFor();
@@ -282,7 +282,7 @@ export const tests = [
       await page.getByText(`${expected.filter(Boolean).length} of 5 done`).waitFor();
       const ticked = await checklist.locator("li").evaluateAll((items) => items.map((li) => li.classList.contains("step-done")));
       assert.deepEqual(ticked, expected);
-      await shot(ctx, page, "56-checklist-project");
+      await shot(ctx, page, "65-checklist-project");
     },
   },
   {
@@ -311,7 +311,7 @@ export const tests = [
             return { by: document.documentElement.scrollWidth - width, wide: wide.slice(0, 4).map((el) => `${el.tagName.toLowerCase()}.${el.className}`) };
           });
           assert.ok(overflow.by <= 0, `${section} scrolls sideways by ${overflow.by} px: ${overflow.wide.join(", ")}`);
-          await shot(ctx, page, `57-phone-${section.toLowerCase().replace(/\W+/g, "-")}`);
+          await shot(ctx, page, `66-phone-${section.toLowerCase().replace(/\W+/g, "-")}`);
         }
       } finally {
         await page.setViewportSize({ width: 1280, height: 800 });
@@ -331,7 +331,7 @@ export const tests = [
       await page.getByText(/^To save: (Learning block \d+: )?Training cycles must be at least 1\.$/).waitFor();
       assert.equal(await save.isDisabled(), true);
       assert.equal(await epochs.getAttribute("aria-invalid"), "true");
-      await shot(ctx, page, "58-impulse-invalid-setting");
+      await shot(ctx, page, "67-impulse-invalid-setting");
       await page.locator("input[name=impulse-name]").fill("");
       await page.getByText("To save: The impulse needs a name (and 1 more, marked above).").waitFor();
       assert.equal(await page.locator("input[name=impulse-name]").getAttribute("aria-invalid"), "true");

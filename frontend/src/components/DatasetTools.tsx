@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, currentCsrfToken, toApiError, unwrap } from "../api/client";
 import { useJobEvents } from "../api/jobs";
 import { JobProgress } from "./JobProgress";
-import { Card, counted, ErrorNote, formatBytes, formatDate } from "./ui";
+import { Card, counted, ErrorNote, formatBytes, formatDate, Loading } from "./ui";
 import { refresh } from "../api/queries";
 import { useConfirm } from "./ConfirmDialog";
 
@@ -132,7 +132,9 @@ export function DatasetTools({ projectId, editor, trashed, onPurged }: { project
               </button>
             </form>
           )}
-          <ErrorNote error={createVersion.error} />
+          <ErrorNote error={createVersion.error || versions.error} />
+          {versions.isPending && <Loading what="the versions" />}
+          {versions.data?.length === 0 && <p className="muted small">No versions saved yet.</p>}
           <ul className="list compact">
             {versions.data?.slice(0, 5).map((v) => (
               <li key={v.id} className="list-row">
@@ -146,7 +148,11 @@ export function DatasetTools({ projectId, editor, trashed, onPurged }: { project
         </section>
         <section>
           <h3>Clean up</h3>
-          <p className="small">{duplicateCount ? `${duplicateCount} sample(s) duplicate another upload (same file).` : "No duplicate uploads."}</p>
+          {duplicates.isPending && <Loading what="duplicate uploads" />}
+          <ErrorNote error={duplicates.error} />
+          {duplicates.data && (
+            <p className="small">{duplicateCount ? `${counted(duplicateCount, "sample")} duplicate another upload (same file).` : "No duplicate uploads."}</p>
+          )}
           <p className="small">{trashed ? `${counted(trashed, "sample")} in the trash (kept for 30 days).` : "The trash is empty."}</p>
           {editor && (
             <button className="btn btn-small btn-danger" disabled={!trashed || purge.isPending} onClick={() => void emptyTrash()}>

@@ -99,6 +99,7 @@ export function DashboardPage() {
           )}
         </Card>
         <Card title="Recent jobs">
+          {jobs.isPending && <Loading what="the jobs" />}
           {jobs.data && jobs.data.items.length === 0 && <p className="muted">No jobs have run yet. Training, exports and builds show up here.</p>}
           <ErrorNote error={jobs.error} />
           <ul className="list">
@@ -116,6 +117,8 @@ export function DashboardPage() {
         </Card>
       </div>
       <Card title="Impulses and training runs">
+        {(impulses.isPending || runs.isPending) && <Loading what="impulses and training runs" />}
+        <ErrorNote error={impulses.error || runs.error} />
         {impulses.data?.length === 0 && (
           <p className="muted">
             No impulse yet. <Link to={`/projects/${project.id}/impulse`}>Design one</Link> once you have data.
@@ -154,6 +157,8 @@ export function DashboardPage() {
         </ul>
       </Card>
       <Card title="Activity">
+        {activity.isPending && <Loading what="the activity" />}
+        <ErrorNote error={activity.error} />
         {activity.data && activity.data.items.length === 0 && <p className="muted">Nothing has happened yet.</p>}
         <ul className="list compact">
           {activity.data?.items.map((a) => (

@@ -120,9 +120,12 @@ export function DataPage() {
                 </tbody>
               </table>
             </div>
+          ) : summary.isPending ? (
+            <Loading what="the labels" />
           ) : (
-            <p className="muted">No labels yet.</p>
+            !summary.isError && <p className="muted">No labels yet.</p>
           )}
+          <ErrorNote error={summary.error} />
           <p className="muted small">
             {formatDuration((cats["training"]?.duration_ms ?? 0) + (cats["testing"]?.duration_ms ?? 0))} of data
             {summary.data?.disabled ? ` · ${summary.data.disabled} disabled` : ""}
