@@ -4,6 +4,7 @@ import { Link, useOutletContext } from "react-router-dom";
 import { useQueryClient } from "@tanstack/react-query";
 import type { Project } from "../api/client";
 import { uploadFiles } from "../api/upload";
+import { CheckedInput } from "../components/CheckedInput";
 import { LineChart } from "../components/LineChart";
 import { Card, ProgressBar } from "../components/ui";
 import { BAUD_RATES, collectLines, SerialDevice, serialUnavailableReason, type SerialLike } from "../lib/serial/device";
@@ -243,25 +244,17 @@ export function DevicesPage() {
               <strong>{info.axes}</strong> axes at <strong>{Number(info.frequencyHz.toFixed(2))} Hz</strong>
             </p>
             <div className="axis-names">
-              <label className="field">
-                <span>Frequency (Hz)</span>
-                <input
-                  name="frequency"
-                  type="number"
-                  min={0.001}
-                  step="any"
-                  value={frequencyText}
-                  disabled={busy}
-                  aria-invalid={Boolean(frequencyProblem)}
-                  aria-describedby={frequencyProblem ? "frequency-error" : undefined}
-                  onChange={(e) => setFrequencyText(e.target.value)}
-                />
-                {frequencyProblem && (
-                  <span className="field-error" id="frequency-error">
-                    {frequencyProblem}
-                  </span>
-                )}
-              </label>
+              <CheckedInput
+                label="Frequency (Hz)"
+                name="frequency"
+                type="number"
+                min={0.001}
+                step="any"
+                value={frequencyText}
+                disabled={busy}
+                problem={frequencyProblem}
+                onChange={(e) => setFrequencyText(e.target.value)}
+              />
               {axisNames.map((name, i) => (
                 <label className="field" key={i}>
                   <span>Axis {i + 1}</span>
@@ -291,25 +284,17 @@ export function DevicesPage() {
                   <span>Label</span>
                   <input name="record-label" value={label} required onChange={(e) => setLabel(e.target.value)} />
                 </label>
-                <label className="field">
-                  <span>Length (ms)</span>
-                  <input
-                    name="record-length"
-                    type="number"
-                    min={100}
-                    max={600000}
-                    step={100}
-                    value={lengthMs}
-                    aria-invalid={Boolean(lengthProblem)}
-                    aria-describedby={lengthProblem ? "record-length-error" : undefined}
-                    onChange={(e) => setLengthMs(Number(e.target.value))}
-                  />
-                  {lengthProblem && (
-                    <span className="field-error" id="record-length-error">
-                      {lengthProblem}
-                    </span>
-                  )}
-                </label>
+                <CheckedInput
+                  label="Length (ms)"
+                  name="record-length"
+                  type="number"
+                  min={100}
+                  max={600000}
+                  step={100}
+                  value={lengthMs}
+                  problem={lengthProblem}
+                  onChange={(e) => setLengthMs(Number(e.target.value))}
+                />
                 <label className="field">
                   <span>Category</span>
                   <select name="record-category" value={category} onChange={(e) => setCategory(e.target.value as Category)}>

@@ -4,6 +4,7 @@ import { Link, useNavigate, useOutletContext, useParams, useSearchParams } from 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Project, type Sample, type Schemas } from "../api/client";
 import { atLeast, refresh } from "../api/queries";
+import { CheckedInput } from "../components/CheckedInput";
 import { LineChart } from "../components/LineChart";
 import { Card, ErrorNote, formatBytes, formatDate, formatDuration, Loading } from "../components/ui";
 import { SampleEditForm } from "../components/data/SampleEditForm";
@@ -224,39 +225,25 @@ export function SamplePage() {
                 split.mutate();
               }}
             >
-              <label className="field">
-                <span>Window (ms)</span>
-                <input
-                  type="number"
-                  min={1}
-                  max={Math.round(s.duration_ms)}
-                  value={windowMs}
-                  aria-invalid={Boolean(windowProblem)}
-                  aria-describedby={windowProblem ? "split-window-error" : undefined}
-                  onChange={(e) => setWindowMs(e.target.value)}
-                />
-                {windowProblem && (
-                  <span className="field-error" id="split-window-error">
-                    {windowProblem}
-                  </span>
-                )}
-              </label>
-              <label className="field">
-                <span>Stride (ms, optional)</span>
-                <input
-                  type="number"
-                  min={1}
-                  value={strideMs}
-                  aria-invalid={Boolean(strideProblem)}
-                  aria-describedby={strideProblem ? "split-stride-error" : undefined}
-                  onChange={(e) => setStrideMs(e.target.value)}
-                />
-                {strideProblem && (
-                  <span className="field-error" id="split-stride-error">
-                    {strideProblem}
-                  </span>
-                )}
-              </label>
+              <CheckedInput
+                label="Window (ms)"
+                name="split-window"
+                type="number"
+                min={1}
+                max={Math.round(s.duration_ms)}
+                value={windowMs}
+                problem={windowProblem}
+                onChange={(e) => setWindowMs(e.target.value)}
+              />
+              <CheckedInput
+                label="Stride (ms, optional)"
+                name="split-stride"
+                type="number"
+                min={1}
+                value={strideMs}
+                problem={strideProblem}
+                onChange={(e) => setStrideMs(e.target.value)}
+              />
               <button className="btn" type="submit" disabled={split.isPending || windowProblem !== null || strideProblem !== null}>
                 Split
               </button>
